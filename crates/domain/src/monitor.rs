@@ -1,0 +1,202 @@
+//! What a monitor is, after the config has been parsed and validated: the
+//! typed model every other crate works from. `config` builds these; `runner`
+//! executes the probe; `engine` schedules them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::condition::Condition;
+use crate::id::{ComponentId, MonitorId};
+
+/// One `[[monitor]]`.
+#[derive(Debug)]
+pub struct MonitorSpec {
+    pub id: MonitorId,
+    /// Human name; defaults to the id.
+    pub name: String,
+    pub component: Option<ComponentId>,
+    pub interval: Duration,
+    /// Total time one probe may take, connection set-up and body included.
+    pub timeout: Duration,
+    pub probe: ProbeSpec,
+    /// All must hold for the result to count as up (or degraded).
+    pub expect: Vec<Condition>,
+    /// If `expect` holds and any of these holds, the result is degraded.
+    pub degraded_if: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeKind {
+    Http,
+    Tcp,
+    Dns,
+    Command,
+}
+
+impl ProbeKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProbeKind::Http => "http",
+            ProbeKind::Tcp => "tcp",
+            ProbeKind::Dns => "dns",
+            ProbeKind::Command => "command",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum ProbeSpec {
+    Http(HttpSpec),
+    Tcp(TcpSpec),
+    Dns(DnsSpec),
+    Command(CommandSpec),
+}
+
+impl ProbeSpec {
+    pub fn kind(&self) -> ProbeKind {
+        match self {
+            ProbeSpec::Http(_) => ProbeKind::Http,
+            ProbeSpec::Tcp(_) => ProbeKind::Tcp,
+            ProbeSpec::Dns(_) => ProbeKind::Dns,
+            ProbeSpec::Command(_) => ProbeKind::Command,
+        }
+    }
+
+    /// A one-line description of the target for tables and logs (no secrets).
+    pub fn target(&self) -> String {
+        match self {
+            ProbeSpec::Http(http) => format!("{} {}", http.method, http.url),
+            ProbeSpec::Tcp(tcp) => format!("tcp {}:{}", tcp.host, tcp.port),
+            ProbeSpec::Dns(dns) => format!("dns {} {}", dns.record.as_str(), dns.name),
+            ProbeSpec::Command(cmd) => format!("exec {}", cmd.argv.join(" ")),
+        }
+    }
+}
+
+/// A value that must never reach a log: `Debug` prints `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+pub const DEFAULT_OUTPUT_LIMIT: usize = 64 * 1024;
+pub const DEFAULT_MAX_REDIRECTS: u8 = 10;
+
+#[derive(Debug)]
+pub struct HttpSpec {
+    pub url: Url,
+    /// Upper-case HTTP method, e.g. `GET`.
+    pub method: String,
+    /// Header values may carry credentials, hence `Secret`.
+    pub headers: Vec<(String, Secret)>,
+    pub body: Option<String>,
+    pub redirects: RedirectPolicy,
+    /// TLS certificate verification; on unless the user opts out explicitly.
+    pub verify_tls: bool,
+    /// A body larger than this fails the probe instead of being read.
+    pub body_limit: usize,
+    /// Probed and recorded beside `url` (the seeds' fallback domain).
+    pub fallback_url: Option<Url>,
+    pub parity: Parity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectPolicy {
+    None,
+    Follow { max_hops: u8 },
+}
+
+/// Whether the fallback must return the same data as the primary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parity {
+    Off,
+    /// The whole body, byte for byte.
+    Body,
+    /// These JSON fields (dotted paths such as `status` or `data.version`).
+    JsonFields(Vec<String>),
+}
+
+#[derive(Debug)]
+pub struct TcpSpec {
+    pub host: String,
+    pub port: u16,
+    /// Written after connecting.
+    pub send: Option<String>,
+    /// The probe fails unless what the peer sends back contains this.
+    pub expect: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsRecordType {
+    A,
+    Aaaa,
+    Cname,
+    Mx,
+    Txt,
+}
+
+impl DnsRecordType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DnsRecordType::A => "A",
+            DnsRecordType::Aaaa => "AAAA",
+            DnsRecordType::Cname => "CNAME",
+            DnsRecordType::Mx => "MX",
+            DnsRecordType::Txt => "TXT",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.to_ascii_uppercase().as_str() {
+            "A" => Some(DnsRecordType::A),
+            "AAAA" => Some(DnsRecordType::Aaaa),
+            "CNAME" => Some(DnsRecordType::Cname),
+            "MX" => Some(DnsRecordType::Mx),
+            "TXT" => Some(DnsRecordType::Txt),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct DnsSpec {
+    pub name: String,
+    pub record: DnsRecordType,
+    /// Ask this server instead of the system resolver.
+    pub server: Option<SocketAddr>,
+}
+
+#[derive(Debug)]
+pub struct CommandSpec {
+    /// Program and arguments; never passed through a shell. Non-empty.
+    pub argv: Vec<String>,
+    pub env: Vec<(String, Secret)>,
+    pub cwd: Option<PathBuf>,
+    /// stdout and stderr are each cut at this many bytes.
+    pub output_limit: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    /// Specs are shared across probe tasks behind an `Arc`.
+    #[test]
+    fn specs_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::MonitorSpec>();
+    }
+}

@@ -1,0 +1,172 @@
+//! When probes are due. Pure arithmetic on timestamps, so the scheduler's
+//! promises are unit-tested with a fake clock:
+//!
+//! - **Spread.** Each monitor has a stable phase inside its interval, derived
+//!   from its id, so ten thousand monitors with the same interval do not all
+//!   fire in the same millisecond, and a restart keeps every monitor's phase.
+//! - **No drift.** Due times are `phase + k × interval` on the wall clock; the
+//!   next one is computed from the previous *due* time, never from when the
+//!   probe actually ran or finished, so lag does not accumulate.
+//! - **No pile-up.** When the process falls behind (a stalled machine, a
+//!   suspended VM), missed slots are skipped, not replayed in a burst.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::id::MonitorId;
+
+/// The monitor's phase: a stable offset in `[0, interval)` from its id
+/// (FNV-1a, chosen because it is stable across Rust versions and platforms,
+/// unlike `std`'s hasher).
+pub fn phase(monitor: &MonitorId, interval: Duration) -> Duration {
+    let interval_ns = interval.as_nanos().max(1);
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in monitor.as_str().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Spread over whole milliseconds: finer phases buy nothing.
+    let interval_ms = (interval_ns / 1_000_000).max(1);
+    let offset_ms = u128::from(hash) % interval_ms;
+    Duration::from_millis(u64::try_from(offset_ms).unwrap_or(0))
+}
+
+/// The first due time at or after `now`.
+pub fn first_due(monitor: &MonitorId, interval: Duration, now: Timestamp) -> Timestamp {
+    slot_at_or_after(phase(monitor, interval), interval, now)
+}
+
+/// The due time after `previous_due`, skipping any slot already in the past
+/// at `now`. Returns the next due time and how many slots were skipped.
+pub fn next_due(
+    monitor: &MonitorId,
+    interval: Duration,
+    previous_due: Timestamp,
+    now: Timestamp,
+) -> (Timestamp, u64) {
+    let interval_ns = i128::try_from(interval.as_nanos()).unwrap_or(i128::MAX).max(1);
+    let candidate_ns = previous_due.as_nanosecond().saturating_add(interval_ns);
+    let candidate = Timestamp::from_nanosecond(candidate_ns).unwrap_or(Timestamp::MAX);
+    if candidate >= now {
+        return (candidate, 0);
+    }
+    let next = slot_at_or_after(phase(monitor, interval), interval, now);
+    let skipped = (next.as_nanosecond() - candidate_ns) / interval_ns;
+    (next, u64::try_from(skipped).unwrap_or(u64::MAX))
+}
+
+/// Smallest `t >= now` with `t ≡ phase (mod interval)` counted from the epoch.
+fn slot_at_or_after(phase: Duration, interval: Duration, now: Timestamp) -> Timestamp {
+    let interval_ns = i128::try_from(interval.as_nanos()).unwrap_or(i128::MAX).max(1);
+    let phase_ns = i128::try_from(phase.as_nanos()).unwrap_or(0);
+    let now_ns = now.as_nanosecond();
+    let since_phase = now_ns - phase_ns;
+    let k = since_phase.div_euclid(interval_ns);
+    let mut slot = phase_ns + k * interval_ns;
+    if slot < now_ns {
+        slot += interval_ns;
+    }
+    Timestamp::from_nanosecond(slot).unwrap_or(Timestamp::MAX)
+}
+
+/// How late a probe started: `started - due`, zero if it started early.
+pub fn lag(due: Timestamp, started: Timestamp) -> Duration {
+    let lag = started.duration_since(due);
+    if lag <= SignedDuration::ZERO {
+        Duration::ZERO
+    } else {
+        lag.unsigned_abs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+
+    fn id(raw: &str) -> MonitorId {
+        MonitorId::parse(raw).unwrap()
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn phase_is_stable_and_inside_the_interval() {
+        let interval = Duration::from_secs(10);
+        let p = phase(&id("api-health"), interval);
+        assert_eq!(p, phase(&id("api-health"), interval));
+        assert!(p < interval);
+        // Pinned so a change to the hash (which would move every monitor's
+        // phase after an upgrade) is a deliberate decision.
+        assert_eq!(p, Duration::from_millis(7_228));
+    }
+
+    #[test]
+    fn first_runs_spread_evenly_across_the_interval() {
+        let interval = Duration::from_secs(10);
+        let start = ts("2026-01-01T00:00:00Z");
+        let mut per_second = [0u32; 10];
+        for n in 0..10_000 {
+            let due = first_due(&id(&format!("monitor-{n}")), interval, start);
+            let offset = due.duration_since(start);
+            assert!(offset >= SignedDuration::ZERO && offset < SignedDuration::from_secs(10));
+            per_second[usize::try_from(offset.as_secs()).unwrap()] += 1;
+        }
+        // 1,000 expected per one-second bucket; no bucket holds a herd.
+        for (second, count) in per_second.iter().enumerate() {
+            assert!((850..=1150).contains(count), "second {second} has {count} first runs");
+        }
+    }
+
+    #[test]
+    fn does_not_drift_over_hours_even_when_probes_run_late() {
+        let monitor = id("api-health");
+        let interval = Duration::from_secs(10);
+        let clock = ManualClock::new(ts("2026-01-01T00:00:00Z"));
+        let first = first_due(&monitor, interval, clock.now());
+        let mut due = first;
+        // Six hours of checks, each starting 37 ms late and taking 1.2 s.
+        for _ in 0..(6 * 360) {
+            clock.set(due);
+            clock.advance(Duration::from_millis(37 + 1_200));
+            let (next, skipped) = next_due(&monitor, interval, due, clock.now());
+            assert_eq!(skipped, 0);
+            due = next;
+        }
+        assert_eq!(due.duration_since(first), SignedDuration::from_hours(6));
+    }
+
+    #[test]
+    fn skips_missed_slots_instead_of_replaying_them() {
+        let monitor = id("api-health");
+        let interval = Duration::from_secs(10);
+        let start = ts("2026-01-01T00:00:00Z");
+        let due = first_due(&monitor, interval, start);
+        // The machine stalls for 65 s after this due time.
+        let now = due.checked_add(SignedDuration::from_secs(65)).unwrap();
+        let (next, skipped) = next_due(&monitor, interval, due, now);
+        assert_eq!(next.duration_since(due), SignedDuration::from_secs(70));
+        assert_eq!(skipped, 6);
+        assert!(next >= now);
+    }
+
+    #[test]
+    fn keeps_its_phase_across_a_restart() {
+        let monitor = id("db");
+        let interval = Duration::from_secs(30);
+        let a = first_due(&monitor, interval, ts("2026-01-01T00:00:00Z"));
+        let b = first_due(&monitor, interval, ts("2026-01-01T05:17:03.5Z"));
+        let apart = b.duration_since(a).as_nanos();
+        assert_eq!(apart % interval.as_nanos() as i128, 0);
+    }
+
+    #[test]
+    fn lag_is_never_negative() {
+        let due = ts("2026-01-01T00:00:10Z");
+        assert_eq!(lag(due, ts("2026-01-01T00:00:09Z")), Duration::ZERO);
+        assert_eq!(lag(due, ts("2026-01-01T00:00:10.25Z")), Duration::from_millis(250));
+    }
+}
