@@ -1,1 +1,109 @@
-//! placeholder
+//! The only code that knows the watchkeeper.toml format: it reads the main
+//! file and the files it includes, and turns them into a validated
+//! [`Config`], or reports every problem at once as `FILE:LINE:COL: message`.
+//!
+//! Layers, each in its own module:
+//! - [`source`]: a file's text and offset → line:column;
+//! - [`tree`]: typed, positioned access to the parsed TOML, `${VAR}`
+//!   interpolation, `*_file` secrets, unknown-key rejection;
+//! - [`raw`]: the raw mirror of the format (which keys exist where);
+//! - [`validate`]: the rules, producing the [`model`] types.
+//!
+//! The format is documented in `docs/config.md`.
+
+mod error;
+mod include;
+mod interpolate;
+mod model;
+mod quantity;
+mod raw;
+mod source;
+mod tree;
+mod validate;
+
+use std::path::Path;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use model::{
+    Component, Config, DEFAULT_CONCURRENCY, DEFAULT_DATABASE_FILE, DEFAULT_INTERVAL,
+    DEFAULT_LISTEN, DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION, DEFAULT_TIMEOUT,
+    MAX_REDIRECTS_LIMIT, MIN_INTERVAL, MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, ProbesConfig,
+    ServerConfig, StorageConfig,
+};
+
+use raw::FileRole;
+use source::SourceFile;
+use tree::Reader;
+
+/// Loads the config at `path`, reading `${VAR}`s from the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, &|name| std::env::var(name).ok())
+}
+
+/// Loads the config at `path`, reading `${VAR}`s through `env`.
+pub fn load_with(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        ConfigErrors(vec![ConfigError::file(
+            path.to_path_buf(),
+            format!("cannot read config file: {error}"),
+        )])
+    })?;
+    load_str(path, &text, env)
+}
+
+/// Loads a config whose main file's text is given; `path` names it in
+/// errors, and includes, `*_file` secrets and relative paths resolve
+/// against its directory.
+pub fn load_str(
+    path: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let mut errors = Vec::new();
+    let main = SourceFile::new(path, text.to_owned());
+    let tree = tree::parse_document(main.text()).map_err(|(offset, message)| {
+        ConfigErrors(vec![ConfigError::at(&main.loc(offset), message)])
+    })?;
+    let main_document = raw::read_document(
+        &mut Reader::new(&main, env, &mut errors),
+        tree.get_ref(),
+        FileRole::Main,
+    );
+
+    let mut files = vec![path.to_path_buf()];
+    let mut included = Vec::new();
+    let (include_paths, mut complete) = include::expand(&main_document.include, &main, &mut errors);
+    for include_path in include_paths {
+        let text = match std::fs::read_to_string(&include_path) {
+            Ok(text) => text,
+            Err(error) => {
+                errors.push(ConfigError::file(
+                    include_path,
+                    format!("cannot read included file: {error}"),
+                ));
+                complete = false;
+                continue;
+            }
+        };
+        let source = SourceFile::new(&include_path, text);
+        match tree::parse_document(source.text()) {
+            Ok(tree) => included.push(raw::read_document(
+                &mut Reader::new(&source, env, &mut errors),
+                tree.get_ref(),
+                FileRole::Included,
+            )),
+            Err((offset, message)) => {
+                errors.push(ConfigError::at(&source.loc(offset), message));
+                complete = false;
+            }
+        }
+        files.push(include_path);
+    }
+
+    let config = validate::config(main_document, included, files, complete, &mut errors);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors::sorted(errors))
+    }
+}

@@ -1,0 +1,131 @@
+//! `${VAR}` interpolation of string values: `$${` is a literal `${`, and a
+//! `$` not followed by `{` stays as it is.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InterpolationError {
+    Missing(String),
+    InvalidName(String),
+    Unterminated,
+}
+
+impl InterpolationError {
+    pub fn message(&self) -> String {
+        match self {
+            InterpolationError::Missing(name) => {
+                format!("environment variable `{name}` is not set")
+            }
+            InterpolationError::InvalidName(name) => format!(
+                "`${{{name}}}` is not a valid variable reference: names are letters, digits and '_', not starting with a digit (write `$${{` for a literal `${{`)"
+            ),
+            InterpolationError::Unterminated => {
+                "`${` without a closing `}` (write `$${` for a literal `${`)".to_owned()
+            }
+        }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Replaces every `${NAME}` in `raw` with the variable's value. Returns every
+/// problem found (each missing variable once), not only the first.
+pub(crate) fn interpolate(
+    raw: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, Vec<InterpolationError>> {
+    let mut out = String::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    let mut rest = raw;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        let after = &rest[dollar..];
+        if let Some(literal) = after.strip_prefix("$${") {
+            out.push_str("${");
+            rest = literal;
+        } else if let Some(reference) = after.strip_prefix("${") {
+            let Some(close) = reference.find('}') else {
+                errors.push(InterpolationError::Unterminated);
+                rest = "";
+                break;
+            };
+            let name = &reference[..close];
+            if !valid_name(name) {
+                errors.push(InterpolationError::InvalidName(name.to_owned()));
+            } else if let Some(value) = env(name) {
+                out.push_str(&value);
+            } else {
+                let missing = InterpolationError::Missing(name.to_owned());
+                if !errors.contains(&missing) {
+                    errors.push(missing);
+                }
+            }
+            rest = &reference[close + 1..];
+        } else {
+            out.push('$');
+            rest = &after[1..];
+        }
+    }
+    out.push_str(rest);
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "TOKEN" => Some("s3cret".to_owned()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn replaces_variables_and_keeps_other_dollars() {
+        assert_eq!(interpolate("Bearer ${TOKEN}", &env), Ok("Bearer s3cret".to_owned()));
+        assert_eq!(interpolate("${TOKEN}${EMPTY}-${TOKEN}", &env), Ok("s3cret-s3cret".to_owned()));
+        assert_eq!(interpolate("cost $5 $", &env), Ok("cost $5 $".to_owned()));
+        assert_eq!(interpolate("no vars", &env), Ok("no vars".to_owned()));
+    }
+
+    #[test]
+    fn double_dollar_brace_is_a_literal() {
+        assert_eq!(interpolate("$${TOKEN}", &env), Ok("${TOKEN}".to_owned()));
+        // `$${` always wins, so a `$` before it stays a plain `$`.
+        assert_eq!(interpolate("$$${TOKEN}", &env), Ok("$${TOKEN}".to_owned()));
+        assert_eq!(interpolate("$ ${TOKEN}", &env), Ok("$ s3cret".to_owned()));
+    }
+
+    #[test]
+    fn reports_every_missing_variable_once() {
+        assert_eq!(
+            interpolate("${A} ${B} ${A}", &env),
+            Err(vec![
+                InterpolationError::Missing("A".to_owned()),
+                InterpolationError::Missing("B".to_owned())
+            ])
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_references() {
+        assert_eq!(interpolate("${", &env), Err(vec![InterpolationError::Unterminated]));
+        assert_eq!(
+            interpolate("${1X} ${a-b}", &env),
+            Err(vec![
+                InterpolationError::InvalidName("1X".to_owned()),
+                InterpolationError::InvalidName("a-b".to_owned())
+            ])
+        );
+    }
+}

@@ -1,0 +1,93 @@
+//! The validated config: what the rest of Watchkeeper works from. Every value
+//! here has passed validation; a [`Config`] can only come from
+//! [`crate::load`] and friends.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use watchkeeper_domain::id::{ComponentId, MonitorId};
+use watchkeeper_domain::monitor::MonitorSpec;
+use watchkeeper_domain::target_policy::TargetPolicy;
+
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+/// The database file used when `[storage] url` is not given, beside the config.
+pub const DEFAULT_DATABASE_FILE: &str = "watchkeeper.db";
+pub const DEFAULT_RAW_RETENTION: Duration = Duration::from_secs(48 * 3600);
+pub const DEFAULT_ROLLUP_RETENTION: Duration = Duration::from_secs(400 * 86_400);
+/// The shortest rollup retention accepted. The status page shows 90 days of
+/// history, so anything shorter leaves part of it blank.
+pub const MIN_ROLLUP_RETENTION: Duration = Duration::from_secs(86_400);
+/// The shortest raw-result retention accepted: raw results feed the minute
+/// rollups and recent-history views.
+pub const MIN_RAW_RETENTION: Duration = Duration::from_secs(3600);
+pub const DEFAULT_CONCURRENCY: usize = 512;
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// The default timeout, cut down to the interval when the interval is shorter.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const MAX_REDIRECTS_LIMIT: u8 = 20;
+
+/// A whole, validated watchkeeper.toml (and the files it includes).
+#[derive(Debug)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub probes: ProbesConfig,
+    /// In the order written (main file first, then included files).
+    pub components: Vec<Component>,
+    /// In the order written (main file first, then included files).
+    pub monitors: Vec<Arc<MonitorSpec>>,
+    /// The main file and every included file, in load order (for reloads and
+    /// messages).
+    pub files: Vec<PathBuf>,
+    /// Only validation builds a `Config`.
+    pub(crate) _validated: (),
+}
+
+impl Config {
+    pub fn monitor(&self, id: &MonitorId) -> Option<&Arc<MonitorSpec>> {
+        self.monitors.iter().find(|monitor| &monitor.id == id)
+    }
+
+    pub fn component(&self, id: &ComponentId) -> Option<&Component> {
+        self.components.iter().find(|component| &component.id == id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Where the HTTP server (API, status page, metrics) listens.
+    pub listen: SocketAddr,
+    /// Which region this instance probes from, recorded with results.
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// The SQLite database file, resolved against the config file's directory.
+    pub database: PathBuf,
+    /// How long individual probe results are kept.
+    pub raw_retention: Duration,
+    /// How long per-minute rollups are kept (the status page wants 90 days).
+    pub rollup_retention: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbesConfig {
+    /// Which addresses probes may connect to.
+    pub policy: TargetPolicy,
+    /// At most this many probes run at once. Always more than zero.
+    pub concurrency: usize,
+}
+
+/// A `[[component]]`: a box on the status page that monitors report into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    pub id: ComponentId,
+    /// Human name; defaults to the id.
+    pub name: String,
+    pub group: Option<String>,
+    pub description: Option<String>,
+}
