@@ -1,0 +1,96 @@
+//! The `watchkeeper-demo` binary: runs the demo service until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use watchkeeper_demo::{DemoConfig, Mode, parse_delay, spawn};
+
+/// A pretend API to point Watchkeeper at: `GET /health` answers according to
+/// a mode you switch with curl (see `GET /` once it runs).
+#[derive(Debug, Parser)]
+#[command(name = "watchkeeper-demo", version)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    listen: SocketAddr,
+    /// Region reported in the /health body.
+    #[arg(long, default_value = "eu-west")]
+    region: String,
+    /// Starting mode: ok, degraded, fail, slow, hang, garbage or huge.
+    #[arg(long, default_value = "ok")]
+    mode: Mode,
+    /// How long `slow` waits before answering, e.g. 2500ms or 2.5s.
+    #[arg(long, default_value = "2500ms", value_parser = parse_delay)]
+    slow_delay: Duration,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let Cli {
+        listen,
+        region,
+        mode,
+        slow_delay,
+    } = Cli::parse();
+
+    let listener = match TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(error = %error, listen = %listen, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = DemoConfig {
+        region,
+        initial_mode: mode,
+        slow_delay,
+    };
+    let demo = match spawn(listener, config).await {
+        Ok(demo) => demo,
+        Err(error) => {
+            tracing::error!(error = %error, "cannot start the demo service");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        url = %demo.url("/health"),
+        mode = %demo.mode(),
+        "watchkeeper-demo listening; GET / lists the endpoints"
+    );
+
+    let outcome = shutdown_signal().await;
+    match &outcome {
+        Ok(signal) => tracing::info!(signal, "shutting down"),
+        Err(error) => tracing::error!(error = %error, "cannot wait for signals; shutting down"),
+    }
+    demo.shutdown().await;
+    if outcome.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(unix)]
+async fn shutdown_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| "SIGINT"),
+        _ = terminate.recv() => Ok("SIGTERM"),
+    }
+}
+
+#[cfg(not(unix))]
+async fn shutdown_signal() -> std::io::Result<&'static str> {
+    tokio::signal::ctrl_c().await.map(|()| "ctrl-c")
+}
