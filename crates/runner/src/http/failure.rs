@@ -1,0 +1,160 @@
+//! Turns a `reqwest` error into a [`ProbeFailure`] a person can act on: the
+//! kind (timeout, dns, connect, tls, refused, protocol) and a message that
+//! says what happened and where, found by walking the error's causes
+//! (`GET https://…: tls: certificate has expired`).
+
+use std::error::Error as StdError;
+
+use rustls::CertificateError;
+use watchkeeper_domain::observation::{FailureKind, ProbeFailure};
+use watchkeeper_domain::target_policy::TargetRefused;
+
+use super::client::{RedirectRefused, TooManyRedirects};
+use super::resolver::ResolveFailure;
+
+/// `target` is `METHOD URL`, put in front of every message.
+pub(crate) fn describe(target: &str, error: &reqwest::Error) -> ProbeFailure {
+    let (kind, what) = classify(error);
+    ProbeFailure::new(kind, format!("{target}: {what}"))
+}
+
+fn classify(error: &reqwest::Error) -> (FailureKind, String) {
+    let causes = causes(error);
+    for cause in &causes {
+        if let Some(refused) = cause.downcast_ref::<TargetRefused>() {
+            return (FailureKind::Refused, refused.to_string());
+        }
+        if let Some(refused) = cause.downcast_ref::<RedirectRefused>() {
+            return (FailureKind::Refused, refused.to_string());
+        }
+        if let Some(too_many) = cause.downcast_ref::<TooManyRedirects>() {
+            return (FailureKind::Protocol, too_many.to_string());
+        }
+        if let Some(unresolved) = cause.downcast_ref::<ResolveFailure>() {
+            return (FailureKind::Dns, format!("dns: {unresolved}"));
+        }
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return (FailureKind::Tls, format!("tls: {}", tls_reason(tls)));
+        }
+    }
+    if error.is_timeout() {
+        return (FailureKind::Timeout, "timed out".to_owned());
+    }
+    for cause in &causes {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            if hyper.is_parse() || hyper.is_parse_status() {
+                return (FailureKind::Protocol, format!("invalid HTTP response ({hyper})"));
+            }
+            if hyper.is_incomplete_message() {
+                return (
+                    FailureKind::Protocol,
+                    "connection closed before a complete response".to_owned(),
+                );
+            }
+        }
+    }
+    let io = causes
+        .iter()
+        .find_map(|cause| cause.downcast_ref::<std::io::Error>());
+    if error.is_connect() {
+        let reason = io.map_or_else(|| innermost(&causes), crate::tcp::io_reason);
+        return (FailureKind::Connect, format!("connect: {reason}"));
+    }
+    if error.is_body() || error.is_decode() {
+        return (
+            FailureKind::Protocol,
+            format!("reading the body: {}", innermost(&causes)),
+        );
+    }
+    match io {
+        Some(io) => (FailureKind::Io, crate::tcp::io_reason(io)),
+        None => (FailureKind::Protocol, innermost(&causes)),
+    }
+}
+
+/// The error and its causes, outermost first. An `io::Error` hides the error
+/// it wraps from `source()` (it shows it in `Display` instead), so that
+/// wrapped error is listed too: it is where rustls puts its own.
+fn causes<'a>(error: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+    let mut causes = Vec::new();
+    let mut next = Some(error);
+    // Bounded: error chains are short, and a cycle must not hang a probe.
+    while let Some(cause) = next
+        && causes.len() < 32
+    {
+        causes.push(cause);
+        if let Some(inner) = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            let inner: &(dyn StdError + 'static) = inner;
+            causes.push(inner);
+        }
+        next = cause.source();
+    }
+    causes
+}
+
+/// The most specific description: the last cause's message.
+fn innermost(causes: &[&(dyn StdError + 'static)]) -> String {
+    causes
+        .last()
+        .map(|cause| cause.to_string())
+        .unwrap_or_else(|| "request failed".to_owned())
+}
+
+/// What a TLS failure means, in words.
+pub(crate) fn tls_reason(error: &rustls::Error) -> String {
+    match error {
+        rustls::Error::InvalidCertificate(certificate) => match certificate {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "certificate has expired".to_owned()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "certificate is not valid yet".to_owned()
+            }
+            CertificateError::UnknownIssuer => {
+                "certificate is not trusted (unknown issuer; self-signed?)".to_owned()
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "certificate is not valid for this host name".to_owned()
+            }
+            CertificateError::Revoked => "certificate has been revoked".to_owned(),
+            other => format!("invalid certificate: {other}"),
+        },
+        other => format!("handshake failed: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_errors_are_named_in_words() {
+        let expired = rustls::Error::InvalidCertificate(CertificateError::Expired);
+        assert_eq!(tls_reason(&expired), "certificate has expired");
+        let unknown = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
+        assert_eq!(
+            tls_reason(&unknown),
+            "certificate is not trusted (unknown issuer; self-signed?)"
+        );
+        let name = rustls::Error::InvalidCertificate(CertificateError::NotValidForName);
+        assert_eq!(tls_reason(&name), "certificate is not valid for this host name");
+        let other = rustls::Error::General("boom".to_owned());
+        assert!(tls_reason(&other).starts_with("handshake failed: "), "{}", tls_reason(&other));
+    }
+
+    #[test]
+    fn a_tls_error_inside_an_io_error_is_found() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(CertificateError::Expired),
+        );
+        let found = causes(&io)
+            .into_iter()
+            .find_map(|cause| cause.downcast_ref::<rustls::Error>())
+            .map(tls_reason);
+        assert_eq!(found.as_deref(), Some("certificate has expired"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The http probe: one request, the whole exchange (body included) under the
+//! probe's timeout, the body read in chunks and cut off at the body limit,
+//! and the peer certificate's expiry when the URL is https.
+
+mod certificate;
+mod client;
+mod failure;
+mod resolver;
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+use tokio::time::Instant;
+use url::Url;
+use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::monitor::HttpSpec;
+use watchkeeper_domain::observation::{
+    FailureKind, HttpObservation, Observation, ObservationDetail, ProbeFailure,
+};
+
+pub(crate) use client::HttpClients;
+pub(crate) use resolver::allowed_addresses;
+
+use crate::units;
+
+/// The largest buffer reserved up front from a `Content-Length`, so a lying
+/// header cannot make us allocate the whole limit for nothing.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
+impl HttpClients {
+    /// Probes `url` (the spec's primary URL or its fallback) with the spec's
+    /// method, headers, body, redirects and TLS settings.
+    pub(crate) async fn probe(
+        &self,
+        spec: &HttpSpec,
+        url: &Url,
+        timeout: Duration,
+        clock: &dyn Clock,
+    ) -> Result<Observation, ProbeFailure> {
+        let start = Instant::now();
+        let target = format!("{} {}", spec.method, url);
+        client::check_url(self.policy(), url).map_err(|refused| {
+            ProbeFailure::new(FailureKind::Refused, format!("{target}: {refused}"))
+        })?;
+        let request = self.request(spec, url, &target)?;
+        let exchange = async {
+            let response = request
+                .send()
+                .await
+                .map_err(|error| failure::describe(&target, &error))?;
+            read_response(response, spec.body_limit, &target, clock).await
+        };
+        let detail = match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result?,
+            Err(_elapsed) => {
+                return Err(ProbeFailure::new(
+                    FailureKind::Timeout,
+                    format!("{target}: timed out after {}", units::duration(timeout)),
+                ));
+            }
+        };
+        Ok(Observation {
+            latency: start.elapsed(),
+            detail: ObservationDetail::Http(detail),
+        })
+    }
+
+    fn request(
+        &self,
+        spec: &HttpSpec,
+        url: &Url,
+        target: &str,
+    ) -> Result<reqwest::RequestBuilder, ProbeFailure> {
+        let invalid = |what: String| {
+            ProbeFailure::new(FailureKind::Protocol, format!("{target}: invalid request: {what}"))
+        };
+        let method = reqwest::Method::from_bytes(spec.method.as_bytes())
+            .map_err(|_| invalid(format!("method `{}`", spec.method)))?;
+        let client = self
+            .client(spec.verify_tls, spec.redirects)
+            .map_err(|error| {
+                ProbeFailure::new(
+                    FailureKind::Io,
+                    format!("{target}: cannot build the HTTP client: {error}"),
+                )
+            })?;
+        let mut request = client.request(method, url.clone());
+        for (name, value) in &spec.headers {
+            let header_name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid(format!("header name `{name}`")))?;
+            // The value may be a credential: it is exposed only here, and
+            // marked sensitive so it never shows in a Debug print.
+            let mut header_value = HeaderValue::from_str(value.expose())
+                .map_err(|_| invalid(format!("value of header `{name}`")))?;
+            header_value.set_sensitive(true);
+            request = request.header(header_name, header_value);
+        }
+        if let Some(body) = &spec.body {
+            request = request.body(body.clone());
+        }
+        Ok(request)
+    }
+}
+
+async fn read_response(
+    mut response: reqwest::Response,
+    body_limit: usize,
+    target: &str,
+    clock: &dyn Clock,
+) -> Result<HttpObservation, ProbeFailure> {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let final_url = response.url().to_string();
+    let cert_expires_in = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(reqwest::tls::TlsInfo::peer_certificate)
+        .and_then(|der| certificate::expires_in(der, clock.now()));
+
+    let too_large = || {
+        ProbeFailure::new(
+            FailureKind::BodyTooLarge,
+            format!(
+                "{target}: response body exceeds the {} limit (body_limit)",
+                units::size(body_limit)
+            ),
+        )
+    };
+    let announced = response.content_length();
+    if let Some(length) = announced
+        && length > body_limit as u64
+    {
+        return Err(too_large());
+    }
+    let capacity = announced
+        .and_then(|length| usize::try_from(length).ok())
+        .unwrap_or(0)
+        .min(INITIAL_BODY_CAPACITY);
+    let mut body = Vec::with_capacity(capacity);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| failure::describe(target, &error))?
+    {
+        if body.len() + chunk.len() > body_limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(HttpObservation {
+        status,
+        headers,
+        body,
+        cert_expires_in,
+        final_url,
+    })
+}

@@ -1,0 +1,197 @@
+//! The tcp probe: resolve, refuse what the target policy refuses, connect,
+//! optionally send a line and wait for an expected reply.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use watchkeeper_domain::monitor::TcpSpec;
+use watchkeeper_domain::observation::{
+    FailureKind, Observation, ObservationDetail, ProbeFailure, TcpObservation,
+};
+use watchkeeper_domain::target_policy::{TargetPolicy, TargetRefused};
+
+use crate::units;
+
+/// The most a tcp probe reads while waiting for `expect`.
+pub(crate) const RECEIVE_LIMIT: usize = 64 * 1024;
+
+pub(crate) async fn probe(
+    spec: &TcpSpec,
+    timeout: Duration,
+    policy: &TargetPolicy,
+) -> Result<Observation, ProbeFailure> {
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let target = format!("tcp {}:{}", spec.host, spec.port);
+    let timed_out = || {
+        ProbeFailure::new(
+            FailureKind::Timeout,
+            format!("{target}: timed out after {}", units::duration(timeout)),
+        )
+    };
+    let mut stream = tokio::time::timeout_at(deadline, connect(spec, policy, &target))
+        .await
+        .map_err(|_| timed_out())??;
+    if let Some(send) = &spec.send {
+        tokio::time::timeout_at(deadline, stream.write_all(send.as_bytes()))
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|error| {
+                ProbeFailure::new(FailureKind::Io, format!("{target}: send: {}", io_reason(&error)))
+            })?;
+    }
+    let received = match &spec.expect {
+        None => None,
+        Some(expected) => {
+            let received = receive_until(&mut stream, expected.as_bytes(), deadline)
+                .await
+                .map_err(|error| {
+                    ProbeFailure::new(
+                        FailureKind::Io,
+                        format!("{target}: receive: {}", io_reason(&error)),
+                    )
+                })?;
+            if !contains(&received, expected.as_bytes()) {
+                return Err(ProbeFailure::new(
+                    FailureKind::Protocol,
+                    format!(
+                        "{target}: expected {expected:?} in reply, got {:?}",
+                        String::from_utf8_lossy(&received)
+                    ),
+                ));
+            }
+            Some(received)
+        }
+    };
+    Ok(Observation {
+        latency: start.elapsed(),
+        detail: ObservationDetail::Tcp(TcpObservation { received }),
+    })
+}
+
+/// Resolves, applies the policy to each address, and connects to the first
+/// allowed address that accepts.
+async fn connect(
+    spec: &TcpSpec,
+    policy: &TargetPolicy,
+    target: &str,
+) -> Result<TcpStream, ProbeFailure> {
+    let refused = |refused: TargetRefused| {
+        ProbeFailure::new(FailureKind::Refused, format!("{target}: {refused}"))
+    };
+    let literal = spec.host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<SocketAddr> = match literal.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            policy.check_ip(ip).map_err(refused)?;
+            vec![SocketAddr::new(ip, spec.port)]
+        }
+        Err(_) => {
+            policy.check_host(&spec.host).map_err(refused)?;
+            let resolved = tokio::net::lookup_host((spec.host.as_str(), spec.port))
+                .await
+                .map_err(|error| {
+                    ProbeFailure::new(
+                        FailureKind::Dns,
+                        format!("{target}: cannot resolve {}: {}", spec.host, io_reason(&error)),
+                    )
+                })?;
+            crate::http::allowed_addresses(policy, &spec.host, resolved).map_err(|error| {
+                match error.downcast::<TargetRefused>() {
+                    Ok(refusal) => refused(*refusal),
+                    Err(other) => ProbeFailure::new(FailureKind::Dns, format!("{target}: {other}")),
+                }
+            })?
+        }
+    };
+    let mut last_error = None;
+    for address in addresses {
+        match TcpStream::connect(address).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last_error = Some((address, error)),
+        }
+    }
+    let reason = last_error.map_or_else(
+        || "no address to connect to".to_owned(),
+        |(address, error)| format!("{address}: {}", io_reason(&error)),
+    );
+    Err(ProbeFailure::new(
+        FailureKind::Connect,
+        format!("{target}: connect: {reason}"),
+    ))
+}
+
+/// Reads until `expected` appears, the peer closes, `RECEIVE_LIMIT` bytes
+/// have arrived, or the deadline passes; returns what was read.
+async fn receive_until(
+    stream: &mut TcpStream,
+    expected: &[u8],
+    deadline: Instant,
+) -> std::io::Result<Vec<u8>> {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while received.len() < RECEIVE_LIMIT && !contains(&received, expected) {
+        let room = (RECEIVE_LIMIT - received.len()).min(buffer.len());
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer[..room])).await {
+            Err(_elapsed) => break,
+            Ok(Ok(0)) => break,
+            Ok(Ok(read)) => received.extend_from_slice(&buffer[..read]),
+            Ok(Err(error)) => return Err(error),
+        }
+    }
+    Ok(received)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+/// An IO error in words, without the `(os error N)` suffix:
+/// `connection refused`, `connection reset by peer`.
+pub(crate) fn io_reason(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let known = match error.kind() {
+        ErrorKind::ConnectionRefused => Some("connection refused"),
+        ErrorKind::ConnectionReset => Some("connection reset by peer"),
+        ErrorKind::ConnectionAborted => Some("connection aborted"),
+        ErrorKind::TimedOut => Some("timed out"),
+        ErrorKind::HostUnreachable => Some("host unreachable"),
+        ErrorKind::NetworkUnreachable => Some("network unreachable"),
+        ErrorKind::AddrNotAvailable => Some("address not available"),
+        ErrorKind::BrokenPipe => Some("broken pipe"),
+        ErrorKind::UnexpectedEof => Some("connection closed early"),
+        _ => None,
+    };
+    match known {
+        Some(reason) => reason.to_owned(),
+        None => {
+            let text = error.to_string();
+            match text.find(" (os error ") {
+                Some(cut) => text[..cut].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_read_without_os_codes() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(io_reason(&refused), "connection refused");
+        let missing = std::io::Error::from_raw_os_error(2);
+        assert_eq!(io_reason(&missing), "No such file or directory");
+    }
+
+    #[test]
+    fn finds_the_expected_text_anywhere() {
+        assert!(contains(b"+PONG\r\n", b"+PONG"));
+        assert!(!contains(b"-ERR", b"+PONG"));
+        assert!(contains(b"", b""));
+    }
+}

@@ -1,0 +1,1 @@
+//! Probe integration tests against real loopback targets.
