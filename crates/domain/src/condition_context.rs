@@ -1,82 +1,208 @@
-//! Turns an [`Observation`] into CEL variables and explains results. Kept
-//! apart from `condition` so the variable mapping has one home.
+//! Turns an [`Observation`] into the CEL variables conditions read. Kept
+//! apart from `condition` so the variable mapping has one home: the names,
+//! their types, and why a variable can be null (`json` when the body is not
+//! JSON, `cert` for plain HTTP).
 
 use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
-use cel::{Context, Value};
+use cel::objects::{Key, Map};
+use cel::{Context, Env, Value};
 
-use crate::condition::Condition;
+use crate::monitor::ProbeKind;
 use crate::observation::{Observation, ObservationDetail};
 
-pub(crate) fn build(observation: &Observation) -> Context<'static, 'static> {
-    let mut context = Context::default();
-    let latency = chrono_duration(observation.latency);
-    context.add_variable_from_value("latency", Value::Duration(latency));
-    match &observation.detail {
-        ObservationDetail::Http(http) => {
-            context.add_variable_from_value("status", Value::Int(i64::from(http.status)));
-            let mut headers: HashMap<String, String> = HashMap::new();
-            for (name, value) in &http.headers {
-                headers
-                    .entry(name.clone())
-                    .and_modify(|existing| {
-                        existing.push_str(", ");
-                        existing.push_str(value);
-                    })
-                    .or_insert_with(|| value.clone());
-            }
-            context.add_variable_from_value("headers", Value::from(headers));
-            let body = String::from_utf8_lossy(&http.body).into_owned();
-            context.add_variable_from_value("json", json_value(&http.body));
-            context.add_variable_from_value("body", Value::from(body));
-            let cert = match http.cert_expires_in {
-                Some(expires_in) => {
-                    let mut map = HashMap::new();
-                    map.insert(
-                        "expires_in".to_owned(),
-                        Value::Duration(chrono::Duration::seconds(expires_in.as_secs())),
-                    );
-                    Value::from(map)
-                }
-                None => Value::Null,
-            };
-            context.add_variable_from_value("cert", cert);
-            context.add_variable_from_value("url", Value::from(http.final_url.clone()));
-        }
-        ObservationDetail::Tcp(tcp) => {
-            let received = tcp
-                .received
-                .as_deref()
-                .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
-                .unwrap_or_default();
-            context.add_variable_from_value("received", Value::from(received));
-        }
-        ObservationDetail::Dns(dns) => {
-            context.add_variable_from_value("answers", Value::from(dns.answers.clone()));
-        }
-        ObservationDetail::Command(command) => {
-            context.add_variable_from_value(
-                "exit_code",
-                Value::Int(i64::from(command.exit_code.unwrap_or(-1))),
-            );
-            context.add_variable_from_value("json", json_value(&command.stdout));
-            context.add_variable_from_value(
-                "stdout",
-                Value::from(String::from_utf8_lossy(&command.stdout).into_owned()),
-            );
-            context.add_variable_from_value(
-                "stderr",
-                Value::from(String::from_utf8_lossy(&command.stderr).into_owned()),
-            );
-        }
-    }
-    context
+/// Every variable name a condition may read, in any probe kind.
+const NAMES: [&str; 12] = [
+    "latency",
+    "status",
+    "headers",
+    "body",
+    "json",
+    "cert",
+    "url",
+    "received",
+    "answers",
+    "exit_code",
+    "stdout",
+    "stderr",
+];
+
+/// The standard CEL environment, built once: building it registers every
+/// standard function, far too slow to repeat for each observation.
+static STANDARD: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
+
+pub(crate) fn standard_env() -> Arc<Env> {
+    Arc::clone(&STANDARD)
 }
 
-fn json_value(bytes: &[u8]) -> Value {
+/// A set of variable names, so a judge binds only what its conditions read
+/// (and parses a body as JSON only when a condition reads `json`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Variables(u16);
+
+impl Variables {
+    pub(crate) fn insert(&mut self, name: &str) {
+        if let Some(index) = NAMES.iter().position(|known| *known == name) {
+            self.0 |= 1 << index;
+        }
+    }
+
+    pub(crate) fn union(self, other: Variables) -> Variables {
+        Variables(self.0 | other.0)
+    }
+
+    fn contains(self, name: &str) -> bool {
+        NAMES
+            .iter()
+            .position(|known| *known == name)
+            .is_some_and(|index| self.0 & (1 << index) != 0)
+    }
+}
+
+/// An observation as CEL sees it, with what is needed to explain a null.
+pub(crate) struct Bindings {
+    pub(crate) context: Context<'static, 'static>,
+    pub(crate) kind: ProbeKind,
+    /// Why `json` is null, when it is because the body (or stdout) is not
+    /// JSON: serde_json's message, e.g. `expected value at line 1 column 1`.
+    pub(crate) json_error: Option<String>,
+}
+
+impl Bindings {
+    /// What `json` is parsed from, for "the body is not JSON".
+    pub(crate) fn json_source(&self) -> &'static str {
+        match self.kind {
+            ProbeKind::Command => "stdout",
+            _ => "the body",
+        }
+    }
+}
+
+pub(crate) fn build(observation: &Observation, needed: Variables) -> Bindings {
+    let mut context = Context::with_env(standard_env());
+    let mut json_error = None;
+    let bind = |context: &mut Context<'static, 'static>, name: &str, value: &dyn Fn() -> Value| {
+        if needed.contains(name) {
+            context.add_variable_from_value(name, value());
+        }
+    };
+    bind(&mut context, "latency", &|| {
+        Value::Duration(chrono_duration(observation.latency))
+    });
+    let kind = match &observation.detail {
+        ObservationDetail::Http(http) => {
+            bind(&mut context, "status", &|| {
+                Value::Int(i64::from(http.status))
+            });
+            bind(&mut context, "headers", &|| {
+                let mut headers: HashMap<String, String> = HashMap::new();
+                for (name, value) in &http.headers {
+                    headers
+                        .entry(name.clone())
+                        .and_modify(|existing| {
+                            existing.push_str(", ");
+                            existing.push_str(value);
+                        })
+                        .or_insert_with(|| value.clone());
+                }
+                Value::from(headers)
+            });
+            bind(&mut context, "body", &|| {
+                Value::from(String::from_utf8_lossy(&http.body).into_owned())
+            });
+            if needed.contains("json") {
+                let (json, error) = json_value(&http.body);
+                json_error = error;
+                context.add_variable_from_value("json", json);
+            }
+            bind(&mut context, "cert", &|| match http.cert_expires_in {
+                Some(expires_in) => {
+                    let mut cert = HashMap::new();
+                    cert.insert(
+                        Key::String(Arc::new("expires_in".to_owned())),
+                        Value::Duration(signed_duration(expires_in)),
+                    );
+                    Value::Map(Map {
+                        map: Arc::new(cert),
+                    })
+                }
+                None => Value::Null,
+            });
+            bind(&mut context, "url", &|| Value::from(http.final_url.clone()));
+            ProbeKind::Http
+        }
+        ObservationDetail::Tcp(tcp) => {
+            bind(&mut context, "received", &|| {
+                let received = tcp
+                    .received
+                    .as_deref()
+                    .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+                    .unwrap_or_default();
+                Value::from(received)
+            });
+            ProbeKind::Tcp
+        }
+        ObservationDetail::Dns(dns) => {
+            bind(&mut context, "answers", &|| {
+                Value::from(dns.answers.clone())
+            });
+            ProbeKind::Dns
+        }
+        ObservationDetail::Command(command) => {
+            bind(&mut context, "exit_code", &|| {
+                Value::Int(i64::from(command.exit_code.unwrap_or(-1)))
+            });
+            if needed.contains("json") {
+                let (json, error) = json_value(&command.stdout);
+                json_error = error;
+                context.add_variable_from_value("json", json);
+            }
+            bind(&mut context, "stdout", &|| {
+                Value::from(String::from_utf8_lossy(&command.stdout).into_owned())
+            });
+            bind(&mut context, "stderr", &|| {
+                Value::from(String::from_utf8_lossy(&command.stderr).into_owned())
+            });
+            ProbeKind::Command
+        }
+    };
+    Bindings {
+        context,
+        kind,
+        json_error,
+    }
+}
+
+/// The parsed document, or null and serde_json's reason.
+fn json_value(bytes: &[u8]) -> (Value, Option<String>) {
     match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(json) => cel::to_value(json).unwrap_or(Value::Null),
-        Err(_) => Value::Null,
+        Ok(json) => (from_json(json), None),
+        Err(error) => (Value::Null, Some(error.to_string())),
+    }
+}
+
+/// JSON numbers that are whole and fit an `int` become `int`, so
+/// `json.count == 3` and `json.count > 2` read as written; others `double`.
+fn from_json(json: serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(flag) => Value::Bool(flag),
+        serde_json::Value::Number(number) => match number.as_i64() {
+            Some(whole) => Value::Int(whole),
+            None => Value::Float(number.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(text) => Value::String(Arc::new(text)),
+        serde_json::Value::Array(items) => {
+            Value::List(Arc::new(items.into_iter().map(from_json).collect()))
+        }
+        serde_json::Value::Object(fields) => {
+            let map: HashMap<Key, Value> = fields
+                .into_iter()
+                .map(|(name, item)| (Key::String(Arc::new(name)), from_json(item)))
+                .collect();
+            Value::Map(Map { map: Arc::new(map) })
+        }
     }
 }
 
@@ -84,39 +210,16 @@ fn chrono_duration(duration: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 
-/// `Ok(())` when the condition evaluates to `true`; otherwise the explanation.
-pub(crate) fn holds(condition: &Condition, context: &Context<'_, '_>) -> Result<(), String> {
-    match condition.program().execute(context) {
-        Ok(Value::Bool(true)) => Ok(()),
-        Ok(Value::Bool(false)) => Err(format!(
-            "{} failed{}",
-            condition.source(),
-            values(condition, context)
-        )),
-        Ok(other) => Err(format!(
-            "{} did not evaluate to a boolean (got {other:?})",
-            condition.source()
-        )),
-        Err(error) => Err(format!("{} could not be evaluated: {error}", condition.source())),
-    }
-}
-
-/// `": a was 1, b was 2"` for the variables the condition reads.
-pub(crate) fn values(condition: &Condition, context: &Context<'_, '_>) -> String {
-    let mut parts = Vec::new();
-    for variable in condition.program().references().variables() {
-        if let Ok(value) = Value::resolve(
-            &cel::Program::compile(variable)
-                .map(|p| p.expression().clone())
-                .unwrap_or_else(|_| condition.program().expression().clone()),
-            context,
-        ) {
-            parts.push(format!("{variable} was {value:?}"));
-        }
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", parts.join(", "))
-    }
+fn signed_duration(duration: jiff::SignedDuration) -> chrono::Duration {
+    chrono::Duration::try_seconds(duration.as_secs())
+        .and_then(|whole| {
+            whole.checked_add(&chrono::Duration::nanoseconds(i64::from(
+                duration.subsec_nanos(),
+            )))
+        })
+        .unwrap_or(if duration.is_negative() {
+            chrono::Duration::MIN
+        } else {
+            chrono::Duration::MAX
+        })
 }
