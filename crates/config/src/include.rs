@@ -62,7 +62,12 @@ pub(crate) fn expand(
                 Err(error) => {
                     errors.push(ConfigError::at(
                         &pattern.at,
-                        format!("cannot read {} while expanding {:?}: {}", error.path().display(), pattern.value, error.error()),
+                        format!(
+                            "cannot read {} while expanding {:?}: {}",
+                            error.path().display(),
+                            pattern.value,
+                            error.error()
+                        ),
                     ));
                     complete = false;
                 }

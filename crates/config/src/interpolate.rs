@@ -92,8 +92,14 @@ mod tests {
 
     #[test]
     fn replaces_variables_and_keeps_other_dollars() {
-        assert_eq!(interpolate("Bearer ${TOKEN}", &env), Ok("Bearer s3cret".to_owned()));
-        assert_eq!(interpolate("${TOKEN}${EMPTY}-${TOKEN}", &env), Ok("s3cret-s3cret".to_owned()));
+        assert_eq!(
+            interpolate("Bearer ${TOKEN}", &env),
+            Ok("Bearer s3cret".to_owned())
+        );
+        assert_eq!(
+            interpolate("${TOKEN}${EMPTY}-${TOKEN}", &env),
+            Ok("s3cret-s3cret".to_owned())
+        );
         assert_eq!(interpolate("cost $5 $", &env), Ok("cost $5 $".to_owned()));
         assert_eq!(interpolate("no vars", &env), Ok("no vars".to_owned()));
     }
@@ -119,7 +125,10 @@ mod tests {
 
     #[test]
     fn rejects_malformed_references() {
-        assert_eq!(interpolate("${", &env), Err(vec![InterpolationError::Unterminated]));
+        assert_eq!(
+            interpolate("${", &env),
+            Err(vec![InterpolationError::Unterminated])
+        );
         assert_eq!(
             interpolate("${1X} ${a-b}", &env),
             Err(vec![

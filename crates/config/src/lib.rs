@@ -41,7 +41,10 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 }
 
 /// Loads the config at `path`, reading `${VAR}`s through `env`.
-pub fn load_with(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+pub fn load_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|error| {
         ConfigErrors(vec![ConfigError::file(
             path.to_path_buf(),

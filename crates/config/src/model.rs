@@ -30,7 +30,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_REDIRECTS_LIMIT: u8 = 20;
 
 /// A whole, validated watchkeeper.toml (and the files it includes).
+/// Non-exhaustive so that only validation can build one.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
@@ -42,8 +44,6 @@ pub struct Config {
     /// The main file and every included file, in load order (for reloads and
     /// messages).
     pub files: Vec<PathBuf>,
-    /// Only validation builds a `Config`.
-    pub(crate) _validated: (),
 }
 
 impl Config {

@@ -95,7 +95,10 @@ mod tests {
             let error = parse_duration(bad).unwrap_err();
             assert!(error.starts_with("invalid duration"), "{bad}: {error}");
         }
-        assert_eq!(parse_duration("-5s"), Err("duration \"-5s\" is negative".to_owned()));
+        assert_eq!(
+            parse_duration("-5s"),
+            Err("duration \"-5s\" is negative".to_owned())
+        );
         assert!(parse_duration("1y").unwrap_err().contains("use days"));
     }
 
@@ -112,8 +115,15 @@ mod tests {
     #[test]
     fn rejects_bad_sizes() {
         for bad in ["", "MiB", "1.5MiB", "10 parsecs", "-1"] {
-            assert!(parse_size(bad).unwrap_err().starts_with("invalid size"), "{bad}");
+            assert!(
+                parse_size(bad).unwrap_err().starts_with("invalid size"),
+                "{bad}"
+            );
         }
-        assert!(parse_size("99999999999999GiB").unwrap_err().contains("too large"));
+        assert!(
+            parse_size("99999999999999GiB")
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 }

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use toml::de::DeTable;
+use watchkeeper_domain::monitor::ProbeKind;
 
 use crate::source::{Loc, Located};
 use crate::tree::{Fields, Node, Reader};
@@ -81,20 +82,24 @@ pub(crate) struct RawMonitor {
 
 #[derive(Debug)]
 pub(crate) enum RawProbe {
-    Http(RawHttp),
+    Http(Box<RawHttp>),
     Tcp(RawTcp),
     Dns(RawDns),
     Command(RawCommand),
 }
 
 impl RawProbe {
-    pub fn key(&self) -> &'static str {
+    pub fn kind(&self) -> ProbeKind {
         match self {
-            RawProbe::Http(_) => "http",
-            RawProbe::Tcp(_) => "tcp",
-            RawProbe::Dns(_) => "dns",
-            RawProbe::Command(_) => "command",
+            RawProbe::Http(_) => ProbeKind::Http,
+            RawProbe::Tcp(_) => ProbeKind::Tcp,
+            RawProbe::Dns(_) => ProbeKind::Dns,
+            RawProbe::Command(_) => ProbeKind::Command,
         }
+    }
+
+    pub fn key(&self) -> &'static str {
+        self.kind().as_str()
     }
 }
 
@@ -151,7 +156,11 @@ pub(crate) enum RawParity {
     Fields(Vec<Located<String>>),
 }
 
-pub(crate) fn read_document(reader: &mut Reader<'_>, table: &DeTable<'_>, role: FileRole) -> RawDocument {
+pub(crate) fn read_document(
+    reader: &mut Reader<'_>,
+    table: &DeTable<'_>,
+    role: FileRole,
+) -> RawDocument {
     let mut fields = Fields::new(table, "the top level");
     let mut document = RawDocument {
         dir: reader.source().dir().to_path_buf(),
@@ -268,7 +277,7 @@ fn read_monitor(reader: &mut Reader<'_>, at: Loc, table: &DeTable<'_>) -> RawMon
             continue;
         };
         let raw = match key {
-            "http" => RawProbe::Http(read_http(reader, probe)),
+            "http" => RawProbe::Http(Box::new(read_http(reader, probe))),
             "tcp" => RawProbe::Tcp(read_tcp(reader, probe)),
             "dns" => RawProbe::Dns(read_dns(reader, probe)),
             _ => RawProbe::Command(read_command(reader, probe)),

@@ -117,7 +117,10 @@ mod tests {
     #[test]
     fn relative_paths_resolve_beside_the_file() {
         let source = SourceFile::new(Path::new("/etc/wk/w.toml"), String::new());
-        assert_eq!(source.resolve("db.sqlite"), PathBuf::from("/etc/wk/db.sqlite"));
+        assert_eq!(
+            source.resolve("db.sqlite"),
+            PathBuf::from("/etc/wk/db.sqlite")
+        );
         assert_eq!(source.resolve("/var/db"), PathBuf::from("/var/db"));
         let bare = SourceFile::new(Path::new("w.toml"), String::new());
         assert_eq!(bare.resolve("db.sqlite"), PathBuf::from("db.sqlite"));

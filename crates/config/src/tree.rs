@@ -148,7 +148,10 @@ impl<'a> Reader<'a> {
         for (key, value) in table.iter() {
             let name = key.get_ref().as_ref();
             let key_at = self.loc(key.span());
-            if let Some(base) = name.strip_suffix(FILE_SUFFIX).filter(|base| !base.is_empty()) {
+            if let Some(base) = name
+                .strip_suffix(FILE_SUFFIX)
+                .filter(|base| !base.is_empty())
+            {
                 if table.contains_key(base) {
                     self.error(
                         &key_at,
@@ -216,7 +219,10 @@ impl<'t, 'i> Fields<'t, 'i> {
                     .unwrap_or_else(|| reader.loc(0..0));
                 reader.error(
                     &at,
-                    format!("give either `{key}` or `{file_key}` in {}, not both", self.section),
+                    format!(
+                        "give either `{key}` or `{file_key}` in {}, not both",
+                        self.section
+                    ),
                 );
                 None
             }
@@ -272,7 +278,11 @@ impl<'t, 'i> Fields<'t, 'i> {
             return Vec::new();
         };
         let Some(array) = node.get_ref().as_array() else {
-            reader.type_error(node, &format!("`{key}`"), &format!("an array of tables ([[{key}]])"));
+            reader.type_error(
+                node,
+                &format!("`{key}`"),
+                &format!("an array of tables ([[{key}]])"),
+            );
             return Vec::new();
         };
         array
@@ -319,7 +329,10 @@ impl<'t, 'i> Fields<'t, 'i> {
                 None => format!("; expected one of: {}", self.listed().join(", ")),
             };
             let at = reader.loc(key.span());
-            reader.error(&at, format!("unknown key `{name}` in {}{hint}", self.section));
+            reader.error(
+                &at,
+                format!("unknown key `{name}` in {}{hint}", self.section),
+            );
         }
     }
 }
@@ -331,7 +344,7 @@ fn suggestion<'k>(unknown: &str, allowed: &'k [String]) -> Option<&'k str> {
         .iter()
         .map(|candidate| (edit_distance(&unknown_lower, candidate), candidate))
         .filter(|(distance, candidate)| {
-            *distance <= 2.max(candidate.len() / 4) && *distance < candidate.len()
+            *distance <= 2.max(candidate.len() / 3) && *distance < candidate.len()
         })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate.as_str())
@@ -387,7 +400,10 @@ mod tests {
     fn syntax_errors_carry_their_offset() {
         let (offset, message) = parse_document("a = 1\nb = \n").unwrap_err();
         assert_eq!(offset, 10);
-        assert!(message.contains("string values must be quoted"), "{message}");
+        assert!(
+            message.contains("string values must be quoted"),
+            "{message}"
+        );
         let document = parse_document("b = 1\na = 2\n").unwrap();
         assert_eq!(document.get_ref().len(), 2);
     }

@@ -104,7 +104,8 @@ pub(crate) fn config(
                 dir: &dir,
                 components: components_known,
             };
-            if let Some(monitor) = validate_monitor(raw, &context, &mut monitor_ids, &mut problems) {
+            if let Some(monitor) = validate_monitor(raw, &context, &mut monitor_ids, &mut problems)
+            {
                 monitors.push(Arc::new(monitor));
             }
         }
@@ -117,7 +118,6 @@ pub(crate) fn config(
         components,
         monitors,
         files,
-        _validated: (),
     }
 }
 
@@ -142,7 +142,11 @@ fn validate_server(raw: RawServer, problems: &mut Problems<'_>) -> ServerConfig 
     }
 }
 
-fn non_empty(text: Option<Located<String>>, what: &str, problems: &mut Problems<'_>) -> Option<String> {
+fn non_empty(
+    text: Option<Located<String>>,
+    what: &str,
+    problems: &mut Problems<'_>,
+) -> Option<String> {
     let text = text?;
     if text.value.trim().is_empty() {
         problems.at(&text.at, format!("{what} must not be empty"));
@@ -231,7 +235,13 @@ fn retention(
     match parse_duration(&raw.value) {
         Ok(duration) if duration >= minimum => duration,
         Ok(_) => {
-            problems.at(&raw.at, format!("`{key}` must be at least {minimum_text}, not {:?}", raw.value));
+            problems.at(
+                &raw.at,
+                format!(
+                    "`{key}` must be at least {minimum_text}, not {:?}",
+                    raw.value
+                ),
+            );
             default
         }
         Err(message) => {
@@ -341,7 +351,10 @@ fn parse_id<Id: std::hash::Hash + Eq + Clone>(
     if let Some(first) = seen.get(&id) {
         problems.at(
             &raw.at,
-            format!("duplicate {what} id `{}` (first defined at {first})", raw.value),
+            format!(
+                "duplicate {what} id `{}` (first defined at {first})",
+                raw.value
+            ),
         );
         return None;
     }
@@ -375,9 +388,10 @@ fn validate_monitor(
         degraded_if,
     } = raw;
     let before = problems.count();
-    let label = id
-        .as_ref()
-        .map_or_else(|| "[[monitor]]".to_owned(), |id| format!("monitor `{}`", id.value));
+    let label = id.as_ref().map_or_else(
+        || "[[monitor]]".to_owned(),
+        |id| format!("monitor `{}`", id.value),
+    );
     let id = parse_id(id, &at, "monitor", MonitorId::parse, seen, problems);
     let name = non_empty(name, "`name`", problems);
     let component = component.and_then(|raw| component_ref(raw, context.components, problems));
@@ -387,7 +401,10 @@ fn validate_monitor(
         Some(raw) => match parse_duration(&raw.value) {
             Ok(interval) if interval >= MIN_INTERVAL => interval,
             Ok(_) => {
-                problems.at(&raw.at, format!("`interval` must be at least 1s, not {:?}", raw.value));
+                problems.at(
+                    &raw.at,
+                    format!("`interval` must be at least 1s, not {:?}", raw.value),
+                );
                 DEFAULT_INTERVAL
             }
             Err(message) => {
@@ -422,8 +439,10 @@ fn validate_monitor(
         },
     };
 
+    // The kind comes from the key written, so conditions are checked even
+    // when the probe itself has errors.
+    let kind = probes.first().map(|probe| probe.value.kind());
     let probe = single_probe(probes, &at, &label, context, problems);
-    let kind = probe.as_ref().map(ProbeSpec::kind);
     let (expect, degraded_if) = match kind {
         Some(kind) => (
             conditions(expect, kind, default_expect(kind), &at, problems),
@@ -452,10 +471,8 @@ fn validate_monitor(
 
 /// Formats a duration the way a user would write it (`90s` as `1m 30s`).
 fn humanize(duration: Duration) -> String {
-    jiff::SignedDuration::try_from(duration).map_or_else(
-        |_| format!("{duration:?}"),
-        |signed| format!("{signed:#}"),
-    )
+    jiff::SignedDuration::try_from(duration)
+        .map_or_else(|_| format!("{duration:?}"), |signed| format!("{signed:#}"))
 }
 
 fn component_ref(
@@ -480,7 +497,10 @@ fn component_ref(
         } else {
             format!("known components: {}", names.join(", "))
         };
-        problems.at(&raw.at, format!("unknown component `{}`; {list}", raw.value));
+        problems.at(
+            &raw.at,
+            format!("unknown component `{}`; {list}", raw.value),
+        );
         return None;
     }
     Some(id)
@@ -515,7 +535,7 @@ fn single_probe(
     }
     let at = first.at;
     let probe = match first.value {
-        RawProbe::Http(http) => validate_http(http, &at, problems).map(ProbeSpec::Http),
+        RawProbe::Http(http) => validate_http(*http, &at, problems).map(ProbeSpec::Http),
         RawProbe::Tcp(tcp) => validate_tcp(tcp, &at, problems).map(ProbeSpec::Tcp),
         RawProbe::Dns(dns) => validate_dns(dns, &at, problems).map(ProbeSpec::Dns),
         RawProbe::Command(command) => {
@@ -551,7 +571,13 @@ fn conditions(
         .collect()
 }
 
-fn required(value: Option<Located<String>>, probe: &str, key: &str, at: &Loc, problems: &mut Problems<'_>) -> Option<Located<String>> {
+fn required(
+    value: Option<Located<String>>,
+    probe: &str,
+    key: &str,
+    at: &Loc,
+    problems: &mut Problems<'_>,
+) -> Option<Located<String>> {
     if value.is_none() {
         problems.at(at, format!("the {probe} probe is missing `{key}`"));
     }
@@ -569,7 +595,10 @@ fn web_url(raw: &Located<String>, key: &str, problems: &mut Problems<'_>) -> Opt
     if !matches!(url.scheme(), "http" | "https") {
         problems.at(
             &raw.at,
-            format!("`{key}` must be an http:// or https:// URL, not {}://", url.scheme()),
+            format!(
+                "`{key}` must be an http:// or https:// URL, not {}://",
+                url.scheme()
+            ),
         );
         return None;
     }
@@ -622,14 +651,18 @@ fn validate_http(raw: RawHttp, at: &Loc, problems: &mut Problems<'_>) -> Option<
         parity,
     } = raw;
     let before = problems.count();
-    let url = required(url, "http", "url", at, problems).and_then(|url| web_url(&url, "url", problems));
+    let url =
+        required(url, "http", "url", at, problems).and_then(|url| web_url(&url, "url", problems));
     let method = match method {
         None => "GET".to_owned(),
         Some(method) => {
             if method.value.is_empty() || !method.value.bytes().all(|b| b.is_ascii_uppercase()) {
                 problems.at(
                     &method.at,
-                    format!("`method` must be upper-case letters, like \"GET\" or \"POST\", not {:?}", method.value),
+                    format!(
+                        "`method` must be upper-case letters, like \"GET\" or \"POST\", not {:?}",
+                        method.value
+                    ),
                 );
             }
             method.value
@@ -644,7 +677,10 @@ fn validate_http(raw: RawHttp, at: &Loc, problems: &mut Problems<'_>) -> Option<
             if value.value.chars().any(|c| c.is_control() && c != '\t') {
                 problems.at(
                     &value.at,
-                    format!("the value of header `{}` contains a control character (such as a newline)", name.value),
+                    format!(
+                        "the value of header `{}` contains a control character (such as a newline)",
+                        name.value
+                    ),
                 );
             }
             (name.value, Secret(value.value))
@@ -655,14 +691,20 @@ fn validate_http(raw: RawHttp, at: &Loc, problems: &mut Problems<'_>) -> Option<
         None => DEFAULT_MAX_REDIRECTS,
         Some(raw) => {
             if !follow {
-                problems.at(&raw.at, "`max_redirects` has no effect with follow_redirects = false");
+                problems.at(
+                    &raw.at,
+                    "`max_redirects` has no effect with follow_redirects = false",
+                );
             }
             match u8::try_from(raw.value) {
                 Ok(hops) if hops <= MAX_REDIRECTS_LIMIT => hops,
                 _ => {
                     problems.at(
                         &raw.at,
-                        format!("`max_redirects` must be between 0 and {MAX_REDIRECTS_LIMIT}, not {}", raw.value),
+                        format!(
+                            "`max_redirects` must be between 0 and {MAX_REDIRECTS_LIMIT}, not {}",
+                            raw.value
+                        ),
                     );
                     DEFAULT_MAX_REDIRECTS
                 }
@@ -688,7 +730,10 @@ fn validate_http(raw: RawHttp, at: &Loc, problems: &mut Problems<'_>) -> Option<
                 RawParity::Fields(fields) => json_fields(fields, &raw.at, problems),
             };
             if parity != Parity::Off && !fallback_given {
-                problems.at(&raw.at, "`parity` compares the answer with `fallback_url`, which is not given");
+                problems.at(
+                    &raw.at,
+                    "`parity` compares the answer with `fallback_url`, which is not given",
+                );
             }
             parity
         }
@@ -721,7 +766,10 @@ fn json_fields(fields: Vec<Located<String>>, at: &Loc, problems: &mut Problems<'
         if field.value.split('.').any(str::is_empty) {
             problems.at(
                 &field.at,
-                format!("invalid JSON field {:?}: expected a dotted path like \"data.version\"", field.value),
+                format!(
+                    "invalid JSON field {:?}: expected a dotted path like \"data.version\"",
+                    field.value
+                ),
             );
         }
         paths.push(field.value);
@@ -733,38 +781,48 @@ fn json_fields(fields: Vec<Located<String>>, at: &Loc, problems: &mut Problems<'
 /// back without brackets.
 fn host_port(raw: &str) -> Result<(String, u16), String> {
     let (host, port) = if let Some(bracketed) = raw.strip_prefix('[') {
-        let (host, after) = bracketed
-            .split_once(']')
-            .ok_or_else(|| format!("invalid address {raw:?}: missing `]` after the IPv6 address"))?;
+        let (host, after) = bracketed.split_once(']').ok_or_else(|| {
+            format!("invalid address {raw:?}: missing `]` after the IPv6 address")
+        })?;
         if host.parse::<Ipv6Addr>().is_err() {
-            return Err(format!("invalid address {raw:?}: {host:?} is not an IPv6 address"));
+            return Err(format!(
+                "invalid address {raw:?}: {host:?} is not an IPv6 address"
+            ));
         }
-        let port = after
-            .strip_prefix(':')
-            .ok_or_else(|| format!("invalid address {raw:?}: expected HOST:PORT, like \"[::1]:80\""))?;
+        let port = after.strip_prefix(':').ok_or_else(|| {
+            format!("invalid address {raw:?}: expected HOST:PORT, like \"[::1]:80\"")
+        })?;
         (host, port)
     } else {
-        let (host, port) = raw
-            .rsplit_once(':')
-            .ok_or_else(|| format!("invalid address {raw:?}: expected HOST:PORT, like \"127.0.0.1:5432\""))?;
+        let (host, port) = raw.rsplit_once(':').ok_or_else(|| {
+            format!("invalid address {raw:?}: expected HOST:PORT, like \"127.0.0.1:5432\"")
+        })?;
         if host.contains(':') {
             return Err(format!(
                 "invalid address {raw:?}: write IPv6 addresses in brackets, like \"[::1]:80\""
             ));
         }
         if host.is_empty() || host.chars().any(char::is_whitespace) {
-            return Err(format!("invalid address {raw:?}: expected HOST:PORT, like \"127.0.0.1:5432\""));
+            return Err(format!(
+                "invalid address {raw:?}: expected HOST:PORT, like \"127.0.0.1:5432\""
+            ));
         }
         (host, port)
     };
     match port.parse::<u16>() {
         Ok(port) if port > 0 => Ok((host.to_owned(), port)),
-        _ => Err(format!("invalid address {raw:?}: the port must be a number from 1 to 65535")),
+        _ => Err(format!(
+            "invalid address {raw:?}: the port must be a number from 1 to 65535"
+        )),
     }
 }
 
 fn validate_tcp(raw: RawTcp, at: &Loc, problems: &mut Problems<'_>) -> Option<TcpSpec> {
-    let RawTcp { address, send, expect } = raw;
+    let RawTcp {
+        address,
+        send,
+        expect,
+    } = raw;
     let address = required(address, "tcp", "address", at, problems)?;
     match host_port(&address.value) {
         Ok((host, port)) => Some(TcpSpec {
@@ -802,7 +860,10 @@ fn validate_dns(raw: RawDns, at: &Loc, problems: &mut Problems<'_>) -> Option<Dn
             if record.is_none() {
                 problems.at(
                     &raw.at,
-                    format!("unknown DNS record type {:?}; expected one of A, AAAA, CNAME, MX, TXT", raw.value),
+                    format!(
+                        "unknown DNS record type {:?}; expected one of A, AAAA, CNAME, MX, TXT",
+                        raw.value
+                    ),
                 );
             }
             record
@@ -813,7 +874,10 @@ fn validate_dns(raw: RawDns, at: &Loc, problems: &mut Problems<'_>) -> Option<Dn
         Err(_) => {
             problems.at(
                 &raw.at,
-                format!("invalid DNS server {:?}: expected IP:PORT, like \"127.0.0.1:53\"", raw.value),
+                format!(
+                    "invalid DNS server {:?}: expected IP:PORT, like \"127.0.0.1:53\"",
+                    raw.value
+                ),
             );
             None
         }
@@ -828,7 +892,12 @@ fn validate_dns(raw: RawDns, at: &Loc, problems: &mut Problems<'_>) -> Option<Dn
     })
 }
 
-fn validate_command(raw: RawCommand, at: &Loc, dir: &Path, problems: &mut Problems<'_>) -> Option<CommandSpec> {
+fn validate_command(
+    raw: RawCommand,
+    at: &Loc,
+    dir: &Path,
+    problems: &mut Problems<'_>,
+) -> Option<CommandSpec> {
     let RawCommand {
         argv,
         env,
@@ -856,10 +925,16 @@ fn validate_command(raw: RawCommand, at: &Loc, dir: &Path, problems: &mut Proble
         .into_iter()
         .map(|(name, value)| {
             if name.value.is_empty() || name.value.contains(['=', '\0']) {
-                problems.at(&name.at, format!("invalid environment variable name {:?}", name.value));
+                problems.at(
+                    &name.at,
+                    format!("invalid environment variable name {:?}", name.value),
+                );
             }
             if value.value.contains('\0') {
-                problems.at(&value.at, format!("the value of `{}` contains a NUL byte", name.value));
+                problems.at(
+                    &value.at,
+                    format!("the value of `{}` contains a NUL byte", name.value),
+                );
             }
             (name.value, Secret(value.value))
         })
@@ -885,7 +960,12 @@ mod tests {
 
     #[test]
     fn default_conditions_compile_for_their_kind() {
-        for kind in [ProbeKind::Http, ProbeKind::Tcp, ProbeKind::Dns, ProbeKind::Command] {
+        for kind in [
+            ProbeKind::Http,
+            ProbeKind::Tcp,
+            ProbeKind::Dns,
+            ProbeKind::Command,
+        ] {
             for source in default_expect(kind) {
                 assert!(Condition::compile(source, kind).is_ok(), "{source}");
             }
@@ -894,14 +974,29 @@ mod tests {
 
     #[test]
     fn host_port_accepts_names_ipv4_and_bracketed_ipv6() {
-        assert_eq!(host_port("127.0.0.1:5432"), Ok(("127.0.0.1".to_owned(), 5432)));
-        assert_eq!(host_port("db.internal:6379"), Ok(("db.internal".to_owned(), 6379)));
+        assert_eq!(
+            host_port("127.0.0.1:5432"),
+            Ok(("127.0.0.1".to_owned(), 5432))
+        );
+        assert_eq!(
+            host_port("db.internal:6379"),
+            Ok(("db.internal".to_owned(), 6379))
+        );
         assert_eq!(host_port("[::1]:80"), Ok(("::1".to_owned(), 80)));
     }
 
     #[test]
     fn host_port_rejects_malformed_addresses() {
-        for bad in ["localhost", ":80", "::1:80", "[::1]80", "[nope]:80", "host:0", "host:70000", "host:http"] {
+        for bad in [
+            "localhost",
+            ":80",
+            "::1:80",
+            "[::1]80",
+            "[nope]:80",
+            "host:0",
+            "host:70000",
+            "host:http",
+        ] {
             assert!(host_port(bad).is_err(), "{bad}");
         }
         assert!(host_port("::1:80").unwrap_err().contains("brackets"));
@@ -910,7 +1005,10 @@ mod tests {
     #[test]
     fn database_path_accepts_sqlite_urls_and_plain_paths() {
         assert_eq!(database_path("sqlite://wk.db"), Ok(PathBuf::from("wk.db")));
-        assert_eq!(database_path("sqlite:///var/lib/wk.db"), Ok(PathBuf::from("/var/lib/wk.db")));
+        assert_eq!(
+            database_path("sqlite:///var/lib/wk.db"),
+            Ok(PathBuf::from("/var/lib/wk.db"))
+        );
         assert_eq!(database_path("sqlite:wk.db"), Ok(PathBuf::from("wk.db")));
         assert_eq!(database_path("data/wk.db"), Ok(PathBuf::from("data/wk.db")));
     }
@@ -918,8 +1016,15 @@ mod tests {
     #[test]
     fn database_path_says_postgres_is_not_supported_yet() {
         let error = database_path("postgres://user@localhost/wk").unwrap_err();
-        assert!(error.contains("PostgreSQL storage is not supported yet"), "{error}");
-        assert!(database_path("mysql://x").unwrap_err().contains("unsupported storage scheme"));
+        assert!(
+            error.contains("PostgreSQL storage is not supported yet"),
+            "{error}"
+        );
+        assert!(
+            database_path("mysql://x")
+                .unwrap_err()
+                .contains("unsupported storage scheme")
+        );
         assert!(database_path("sqlite://").is_err());
     }
 

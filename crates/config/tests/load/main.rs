@@ -1,6 +1,9 @@
 //! Loading watchkeeper.toml end to end: valid configs become the expected
 //! domain values, and every rule's violation is reported at its position.
 
+// Helpers outside #[test] functions may unwrap too: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod include;
 mod rules;
 mod snapshot;
