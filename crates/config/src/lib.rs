@@ -3,11 +3,12 @@
 //! [`Config`], or reports every problem at once as `FILE:LINE:COL: message`.
 //!
 //! Layers, each in its own module:
-//! - [`source`]: a file's text and offset → line:column;
-//! - [`tree`]: typed, positioned access to the parsed TOML, `${VAR}`
+//! - `source`: a file's text and offset → line:column;
+//! - `tree`: typed, positioned access to the parsed TOML, `${VAR}`
 //!   interpolation, `*_file` secrets, unknown-key rejection;
-//! - [`raw`]: the raw mirror of the format (which keys exist where);
-//! - [`validate`]: the rules, producing the [`model`] types.
+//! - `raw`: the raw mirror of the format (which keys exist where);
+//! - `validate`: the rules, producing the `model` types ([`Config`] and
+//!   its parts).
 //!
 //! The format is documented in `docs/config.md`.
 

@@ -380,3 +380,11 @@ fn database_paths_resolve_beside_the_config() {
         std::path::PathBuf::from("/var/lib/wk.db")
     );
 }
+
+#[test]
+fn load_reads_the_process_environment() {
+    let path = std::env::var("PATH").expect("tests run with PATH set");
+    let scratch = Scratch::new(&[("watchkeeper.toml", "[server]\nregion = \"${PATH}\"\n")]);
+    let config = watchkeeper_config::load(&scratch.path("watchkeeper.toml")).unwrap();
+    assert_eq!(config.server.region, Some(path));
+}
