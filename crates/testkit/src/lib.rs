@@ -1,1 +1,25 @@
-//! placeholder
+//! Helpers for the integration tests of every Watchkeeper crate: the demo
+//! service, misbehaving TCP targets, a port where nothing listens, polling
+//! with a deadline instead of sleeping, and throwaway config files.
+//!
+//! A normal crate, used only as a dev-dependency by the others.
+
+#![forbid(unsafe_code)]
+
+mod poll;
+mod port;
+mod raw_target;
+mod temp_config;
+
+pub use poll::{POLL_INTERVAL, poll_until};
+pub use port::closed_port;
+pub use raw_target::{RawBehaviour, RawTarget};
+pub use temp_config::{CONFIG_FILE_NAME, TempConfig};
+pub use watchkeeper_demo::{DemoConfig, DemoHandle, Mode, spawn as spawn_demo};
+pub use watchkeeper_domain::{Clock, ManualClock};
+
+/// Starts the demo service on `127.0.0.1:0` with `config`.
+pub async fn spawn_demo_on_loopback(config: DemoConfig) -> std::io::Result<DemoHandle> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    spawn_demo(listener, config).await
+}

@@ -1,0 +1,9 @@
+//! Tests of the helpers themselves: each RawTarget behaviour, the closed
+//! port, poll_until's answer and its panic, TempConfig, and the demo re-export.
+
+// Helpers here are test code too: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod poll;
+mod raw_target;
+mod support;
