@@ -1,0 +1,75 @@
+//! [`StoreError`]: what went wrong in the store, and in which operation.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use watchkeeper_domain::MonitorId;
+use watchkeeper_domain::rollup::RollupError;
+
+/// Every error says which operation failed; the source is the engine's own
+/// error (or the reason a stored row could not be read back).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate database {path}: {source}")]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("cannot register monitors: {source}")]
+    Register {
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot write results: monitor {monitor} is not registered")]
+    UnregisteredMonitor { monitor: MonitorId },
+    #[error(
+        "cannot write result of monitor {monitor} started at {started_at}: every millisecond of the following second already holds a result"
+    )]
+    NoFreeMillisecond {
+        monitor: MonitorId,
+        started_at: Timestamp,
+    },
+    #[error("cannot write a batch of {results} results and {changes} state changes: {source}")]
+    Write {
+        results: usize,
+        changes: usize,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot read {what}: {source}")]
+    Read {
+        what: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot read {what}: a stored row is invalid: {detail}")]
+    InvalidRow { what: &'static str, detail: String },
+    #[error("cannot roll up results: {source}")]
+    RollUp {
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot roll up the minute starting at {minute}: {source}")]
+    RollUpHistogram {
+        minute: Timestamp,
+        #[source]
+        source: RollupError,
+    },
+    #[error("cannot prune old rows: {source}")]
+    Prune {
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot measure the database size: {source}")]
+    Size {
+        #[source]
+        source: sqlx::Error,
+    },
+}
