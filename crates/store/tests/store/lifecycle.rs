@@ -24,6 +24,30 @@ async fn opening_a_file_that_is_not_a_database_fails_and_leaves_it_untouched() {
 }
 
 #[tokio::test]
+async fn opening_a_damaged_database_fails_and_leaves_it_untouched() {
+    let db = TestDatabase::new();
+    let store = db.open_with(&["api"]).await;
+    store
+        .write_batch(&[result("api", 0, 1_000, Health::Up)], &[])
+        .await
+        .unwrap();
+    store.close().await;
+    // Keep the 100-byte header, scribble over the schema that follows it.
+    let mut content = std::fs::read(&db.path).unwrap();
+    assert!(content.len() > 4096);
+    content[100..4096].fill(0xA5);
+    std::fs::write(&db.path, &content).unwrap();
+
+    let error = Store::open(&db.path).await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains(&db.path.display().to_string()),
+        "the error should name the file: {message}"
+    );
+    assert_eq!(std::fs::read(&db.path).unwrap(), content);
+}
+
+#[tokio::test]
 async fn opening_creates_a_missing_file_but_not_a_missing_directory() {
     let db = TestDatabase::new();
     let store = db.open().await;
@@ -168,6 +192,16 @@ async fn results_stay_compact_and_prune_works_through_many_chunks() {
         rolled += written;
     }
     assert_eq!(rolled, u64::try_from(MONITORS * 17).unwrap());
+    store.close().await;
+    let store = db.open().await;
+    let with_rollups = store.size_bytes().await.unwrap();
+    #[allow(clippy::cast_precision_loss)]
+    let bytes_per_rollup = (with_rollups - full) as f64 / rolled as f64;
+    eprintln!("{rolled} rollups: {bytes_per_rollup:.1} bytes per rollup");
+    assert!(
+        bytes_per_rollup < 160.0,
+        "{bytes_per_rollup:.1} bytes per rollup"
+    );
     let report = store.prune(end, at(0)).await.unwrap();
     assert_eq!(report.results, results);
     assert_eq!(report.rollups, 0);
