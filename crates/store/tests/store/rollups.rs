@@ -252,3 +252,44 @@ async fn availability_counts_rollups_and_the_raw_tail_not_yet_rolled_up() {
     let all = store.availability_all(at(0)).await.unwrap();
     assert!(close(all.get(&id("web")).copied(), 0.75));
 }
+
+#[tokio::test]
+async fn concurrent_roll_ups_write_each_minute_once() {
+    let db = TestDatabase::new();
+    let store = db.open_with(&["api", "db"]).await;
+    let batch: Vec<_> = (0..20)
+        .flat_map(|n| {
+            [
+                result("api", n * MINUTE + 1_000, 1_000, Health::Up),
+                result("db", n * MINUTE + 2_000, 1_000, Health::Down),
+            ]
+        })
+        .collect();
+    store.write_batch(&batch, &[]).await.unwrap();
+
+    let other = store.clone();
+    let (first, second) = tokio::join!(
+        store.roll_up(at(20 * MINUTE)),
+        other.roll_up(at(20 * MINUTE))
+    );
+    let mut written = first.unwrap() + second.unwrap();
+    // The one that lost a race stops early; finish the rest.
+    for _ in 0..5 {
+        let more = store.roll_up(at(20 * MINUTE)).await.unwrap();
+        if more == 0 {
+            break;
+        }
+        written += more;
+    }
+    assert_eq!(written, 40);
+    let rollups = store
+        .rollups(&id("db"), at(0), at(20 * MINUTE))
+        .await
+        .unwrap();
+    assert_eq!(rollups.len(), 20);
+    assert!(
+        rollups
+            .iter()
+            .all(|rollup| rollup.count == 1 && rollup.failures == 1)
+    );
+}
