@@ -39,11 +39,18 @@ pub(crate) async fn run(prober: &Prober, monitor: &MonitorSpec, due_at: Timestam
                 let clock = prober.clock.as_ref();
                 let (primary, fallback) = tokio::join!(
                     timed(prober.http.probe(http, &http.url, monitor.timeout, clock)),
-                    timed(prober.http.probe(http, fallback_url, monitor.timeout, clock)),
+                    timed(
+                        prober
+                            .http
+                            .probe(http, fallback_url, monitor.timeout, clock)
+                    ),
                 );
                 (primary, Some((fallback_url, &http.parity, fallback)))
             }
-            None => (timed(prober.probe(&monitor.probe, monitor.timeout)).await, None),
+            None => (
+                timed(prober.probe(&monitor.probe, monitor.timeout)).await,
+                None,
+            ),
         },
         probe => (timed(prober.probe(probe, monitor.timeout)).await, None),
     };
@@ -52,8 +59,14 @@ pub(crate) async fn run(prober: &Prober, monitor: &MonitorSpec, due_at: Timestam
         None => (primary_verdict.health, primary_verdict.reason, None),
         Some((url, parity, fallback)) => {
             let fallback_verdict = verdict(monitor, &fallback.result);
-            let (health, reason) =
-                with_fallback(primary_verdict, &primary, url, parity, &fallback_verdict, &fallback);
+            let (health, reason) = with_fallback(
+                primary_verdict,
+                &primary,
+                url,
+                parity,
+                &fallback_verdict,
+                &fallback,
+            );
             let recorded = FallbackResult {
                 health: fallback_verdict.health,
                 latency: fallback.latency,

@@ -23,7 +23,10 @@ pub(crate) async fn probe(
 ) -> Result<Observation, ProbeFailure> {
     let start = Instant::now();
     let Some((program, arguments)) = spec.argv.split_first() else {
-        return Err(ProbeFailure::new(FailureKind::Spawn, "cannot run an empty command"));
+        return Err(ProbeFailure::new(
+            FailureKind::Spawn,
+            "cannot run an empty command",
+        ));
     };
     let target = format!("exec {program}");
     let mut command = Command::new(program);
@@ -61,7 +64,10 @@ pub(crate) async fn probe(
             let status = status.map_err(|error| {
                 ProbeFailure::new(
                     FailureKind::Io,
-                    format!("{target}: waiting for it: {}", crate::tcp::io_reason(&error)),
+                    format!(
+                        "{target}: waiting for it: {}",
+                        crate::tcp::io_reason(&error)
+                    ),
                 )
             })?;
             Ok(Observation {

@@ -9,9 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig,
-};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use tokio::time::Instant;
@@ -41,10 +39,7 @@ impl DnsResolvers {
         let target = format!("dns {} {}", spec.record.as_str(), spec.name);
         if let Some(server) = spec.server {
             policy.check_ip(server.ip()).map_err(|refused| {
-                ProbeFailure::new(
-                    FailureKind::Refused,
-                    format!("{target}: server {refused}"),
-                )
+                ProbeFailure::new(FailureKind::Refused, format!("{target}: server {refused}"))
             })?;
         }
         let resolver = self.resolver(spec.server).map_err(|error| {
@@ -54,14 +49,15 @@ impl DnsResolvers {
             )
         })?;
         let record_type = record_type(spec.record);
-        let lookup = tokio::time::timeout(timeout, resolver.lookup(spec.name.as_str(), record_type))
-            .await
-            .map_err(|_| {
-                ProbeFailure::new(
-                    FailureKind::Timeout,
-                    format!("{target}: timed out after {}", units::duration(timeout)),
-                )
-            })?;
+        let lookup =
+            tokio::time::timeout(timeout, resolver.lookup(spec.name.as_str(), record_type))
+                .await
+                .map_err(|_| {
+                    ProbeFailure::new(
+                        FailureKind::Timeout,
+                        format!("{target}: timed out after {}", units::duration(timeout)),
+                    )
+                })?;
         let answers = match lookup {
             Ok(lookup) => lookup
                 .answers()

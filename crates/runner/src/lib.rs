@@ -61,11 +61,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use watchkeeper_domain::CheckResult;
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::monitor::{MonitorSpec, ProbeSpec};
 use watchkeeper_domain::observation::{Observation, ProbeFailure};
 use watchkeeper_domain::target_policy::TargetPolicy;
-use watchkeeper_domain::CheckResult;
 
 /// Watchkeeper's own faults while setting up probes (not a target's).
 #[derive(Debug, thiserror::Error)]

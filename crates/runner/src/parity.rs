@@ -50,11 +50,15 @@ fn parse(body: &[u8], which: &str) -> Result<Value, String> {
 
 /// The value at a dotted path; numeric segments index arrays.
 fn field<'a>(json: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(json, |value, segment| match value {
-        Value::Object(map) => map.get(segment),
-        Value::Array(items) => segment.parse::<usize>().ok().and_then(|index| items.get(index)),
-        _ => None,
-    })
+    path.split('.')
+        .try_fold(json, |value, segment| match value {
+            Value::Object(map) => map.get(segment),
+            Value::Array(items) => segment
+                .parse::<usize>()
+                .ok()
+                .and_then(|index| items.get(index)),
+            _ => None,
+        })
 }
 
 fn shown(value: Option<&Value>) -> String {
@@ -77,12 +81,22 @@ mod tests {
     #[test]
     fn different_bodies_say_their_sizes() {
         assert_eq!(
-            compare(&Parity::Body, b"{\"status\":\"ok\"}xx", b"{\"status\":\"degraded\"}xx"),
-            Err("bodies differ (primary 17 bytes, fallback 23 bytes, first difference at byte 11)".to_owned())
+            compare(
+                &Parity::Body,
+                b"{\"status\":\"ok\"}xx",
+                b"{\"status\":\"degraded\"}xx"
+            ),
+            Err(
+                "bodies differ (primary 17 bytes, fallback 23 bytes, first difference at byte 11)"
+                    .to_owned()
+            )
         );
         assert_eq!(
             compare(&Parity::Body, b"abc", b"abcd"),
-            Err("bodies differ (primary 3 bytes, fallback 4 bytes, first difference at byte 3)".to_owned())
+            Err(
+                "bodies differ (primary 3 bytes, fallback 4 bytes, first difference at byte 3)"
+                    .to_owned()
+            )
         );
     }
 
@@ -90,7 +104,10 @@ mod tests {
     fn json_fields_compare_by_value_not_by_bytes() {
         let primary = br#"{"status": "ok", "data": {"version": "1.2"}, "time": 1}"#;
         let fallback = br#"{"time":2,"data":{"version":"1.2"},"status":"ok"}"#;
-        assert_eq!(compare(&fields(&["status", "data.version"]), primary, fallback), Ok(()));
+        assert_eq!(
+            compare(&fields(&["status", "data.version"]), primary, fallback),
+            Ok(())
+        );
     }
 
     #[test]

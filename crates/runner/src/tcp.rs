@@ -40,7 +40,10 @@ pub(crate) async fn probe(
             .await
             .map_err(|_| timed_out())?
             .map_err(|error| {
-                ProbeFailure::new(FailureKind::Io, format!("{target}: send: {}", io_reason(&error)))
+                ProbeFailure::new(
+                    FailureKind::Io,
+                    format!("{target}: send: {}", io_reason(&error)),
+                )
             })?;
     }
     let received = match &spec.expect {
@@ -95,7 +98,11 @@ async fn connect(
                 .map_err(|error| {
                     ProbeFailure::new(
                         FailureKind::Dns,
-                        format!("{target}: cannot resolve {}: {}", spec.host, io_reason(&error)),
+                        format!(
+                            "{target}: cannot resolve {}: {}",
+                            spec.host,
+                            io_reason(&error)
+                        ),
                     )
                 })?;
             crate::http::allowed_addresses(policy, &spec.host, resolved).map_err(|error| {
@@ -145,7 +152,10 @@ async fn receive_until(
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|window| window == needle)
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }
 
 /// An IO error in words, without the `(os error N)` suffix:

@@ -9,10 +9,10 @@ pub(crate) fn duration(duration: Duration) -> String {
     if millis < 1000 {
         return format!("{millis}ms");
     }
-    if millis % 60_000 == 0 {
+    if millis.is_multiple_of(60_000) {
         return format!("{}m", millis / 60_000);
     }
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         return format!("{}s", millis / 1000);
     }
     let seconds = duration.as_secs_f64();
@@ -23,9 +23,9 @@ pub(crate) fn duration(duration: Duration) -> String {
 pub(crate) fn size(bytes: usize) -> String {
     const KIB: usize = 1024;
     const MIB: usize = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
-    } else if bytes >= KIB && bytes % KIB == 0 {
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
         format!("{} KiB", bytes / KIB)
     } else {
         format!("{bytes} bytes")

@@ -43,7 +43,10 @@ fn classify(error: &reqwest::Error) -> (FailureKind, String) {
     for cause in &causes {
         if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
             if hyper.is_parse() || hyper.is_parse_status() {
-                return (FailureKind::Protocol, format!("invalid HTTP response ({hyper})"));
+                return (
+                    FailureKind::Protocol,
+                    format!("invalid HTTP response ({hyper})"),
+                );
             }
             if hyper.is_incomplete_message() {
                 return (
@@ -83,14 +86,16 @@ fn causes<'a>(error: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 's
         && causes.len() < 32
     {
         causes.push(cause);
-        if let Some(inner) = cause
+        // `io::Error::source` is the wrapped error's source, so walking on
+        // from the wrapped error itself loses nothing (and finds nested
+        // `io::Error`s, as hyper-rustls wraps tokio-rustls's).
+        next = match cause
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
         {
-            let inner: &(dyn StdError + 'static) = inner;
-            causes.push(inner);
-        }
-        next = cause.source();
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => cause.source(),
+        };
     }
     causes
 }
@@ -140,9 +145,16 @@ mod tests {
             "certificate is not trusted (unknown issuer; self-signed?)"
         );
         let name = rustls::Error::InvalidCertificate(CertificateError::NotValidForName);
-        assert_eq!(tls_reason(&name), "certificate is not valid for this host name");
+        assert_eq!(
+            tls_reason(&name),
+            "certificate is not valid for this host name"
+        );
         let other = rustls::Error::General("boom".to_owned());
-        assert!(tls_reason(&other).starts_with("handshake failed: "), "{}", tls_reason(&other));
+        assert!(
+            tls_reason(&other).starts_with("handshake failed: "),
+            "{}",
+            tls_reason(&other)
+        );
     }
 
     #[test]

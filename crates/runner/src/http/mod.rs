@@ -72,7 +72,10 @@ impl HttpClients {
         target: &str,
     ) -> Result<reqwest::RequestBuilder, ProbeFailure> {
         let invalid = |what: String| {
-            ProbeFailure::new(FailureKind::Protocol, format!("{target}: invalid request: {what}"))
+            ProbeFailure::new(
+                FailureKind::Protocol,
+                format!("{target}: invalid request: {what}"),
+            )
         };
         let method = reqwest::Method::from_bytes(spec.method.as_bytes())
             .map_err(|_| invalid(format!("method `{}`", spec.method)))?;
