@@ -86,6 +86,7 @@ async fn connect(
         ProbeFailure::new(FailureKind::Refused, format!("{target}: {refused}"))
     };
     let literal = spec.host.trim_start_matches('[').trim_end_matches(']');
+    let by_literal = literal.parse::<std::net::IpAddr>().is_ok();
     let addresses: Vec<SocketAddr> = match literal.parse::<std::net::IpAddr>() {
         Ok(ip) => {
             policy.check_ip(ip).map_err(refused)?;
@@ -120,10 +121,12 @@ async fn connect(
             Err(error) => last_error = Some((address, error)),
         }
     }
-    let reason = last_error.map_or_else(
-        || "no address to connect to".to_owned(),
-        |(address, error)| format!("{address}: {}", io_reason(&error)),
-    );
+    // Name the address only when it came from resolving a name.
+    let reason = match last_error {
+        None => "no address to connect to".to_owned(),
+        Some((_, error)) if by_literal => io_reason(&error),
+        Some((address, error)) => format!("{address}: {}", io_reason(&error)),
+    };
     Err(ProbeFailure::new(
         FailureKind::Connect,
         format!("{target}: connect: {reason}"),

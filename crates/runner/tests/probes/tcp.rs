@@ -97,7 +97,7 @@ async fn a_closed_port_is_a_connect_failure() {
     assert_eq!(
         failure.message,
         format!(
-            "tcp {0}:{1}: connect: {0}:{1}: connection refused",
+            "tcp {0}:{1}: connect: connection refused",
             address.ip(),
             address.port()
         )
