@@ -136,4 +136,14 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<super::Prober>();
     }
+
+    /// The engine may build the prober before its runtime starts.
+    #[test]
+    fn a_prober_can_be_built_outside_a_runtime() {
+        let clock = std::sync::Arc::new(watchkeeper_domain::ManualClock::new(
+            jiff::Timestamp::UNIX_EPOCH,
+        ));
+        let prober = super::Prober::new(Default::default(), clock);
+        assert!(prober.is_ok());
+    }
 }
