@@ -99,7 +99,11 @@ mod tests {
         let results = [
             result(Health::Up, 0, None),
             result(Health::Up, 10, None),
-            result(Health::Down, 20, Some("status == 200 failed: status was 500")),
+            result(
+                Health::Down,
+                20,
+                Some("status == 200 failed: status was 500"),
+            ),
             result(Health::Down, 30, Some("connect: connection refused")),
             result(Health::Degraded, 40, Some("slow")),
             result(Health::Up, 50, None),

@@ -38,7 +38,9 @@ impl ManualClock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Timestamp> {
         // A poisoned lock still holds a valid timestamp.
-        self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

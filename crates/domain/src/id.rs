@@ -94,16 +94,31 @@ mod tests {
     #[test]
     fn accepts_typical_ids() {
         for ok in ["api-health", "db.primary", "a", "9lives", "x_y"] {
-            assert_eq!(MonitorId::parse(ok).map(|id| id.to_string()), Ok(ok.to_owned()));
+            assert_eq!(
+                MonitorId::parse(ok).map(|id| id.to_string()),
+                Ok(ok.to_owned())
+            );
         }
     }
 
     #[test]
     fn rejects_malformed_ids() {
         assert_eq!(MonitorId::parse(""), Err(IdError::Empty));
-        assert!(matches!(MonitorId::parse("Api"), Err(IdError::InvalidCharacter { .. })));
-        assert!(matches!(MonitorId::parse("-api"), Err(IdError::InvalidCharacter { .. })));
-        assert!(matches!(MonitorId::parse("a b"), Err(IdError::InvalidCharacter { .. })));
-        assert!(matches!(MonitorId::parse(&"a".repeat(65)), Err(IdError::TooLong { .. })));
+        assert!(matches!(
+            MonitorId::parse("Api"),
+            Err(IdError::InvalidCharacter { .. })
+        ));
+        assert!(matches!(
+            MonitorId::parse("-api"),
+            Err(IdError::InvalidCharacter { .. })
+        ));
+        assert!(matches!(
+            MonitorId::parse("a b"),
+            Err(IdError::InvalidCharacter { .. })
+        ));
+        assert!(matches!(
+            MonitorId::parse(&"a".repeat(65)),
+            Err(IdError::TooLong { .. })
+        ));
     }
 }

@@ -120,7 +120,11 @@ impl RollupBuilder {
             count: self.count,
             failures: self.failures,
             degraded: self.degraded,
-            latency_min: if self.count == 0 { Duration::ZERO } else { self.min },
+            latency_min: if self.count == 0 {
+                Duration::ZERO
+            } else {
+                self.min
+            },
             latency_max: self.max,
             latency_sum: self.sum,
             p50: quantile(0.50),
@@ -157,7 +161,10 @@ mod tests {
         }
         let rollup = builder.finish().unwrap();
         assert_eq!(rollup.minute, "2026-01-01T10:07:00Z".parse().unwrap());
-        assert_eq!((rollup.count, rollup.failures, rollup.degraded), (100, 3, 5));
+        assert_eq!(
+            (rollup.count, rollup.failures, rollup.degraded),
+            (100, 3, 5)
+        );
         assert_eq!(rollup.latency_min, Duration::from_millis(1));
         assert_eq!(rollup.latency_max, Duration::from_millis(100));
         assert_eq!(rollup.latency_mean(), Duration::from_micros(50_500));
@@ -177,7 +184,10 @@ mod tests {
 
     #[test]
     fn an_empty_minute_has_no_availability() {
-        let rollup = RollupBuilder::new(Timestamp::UNIX_EPOCH).unwrap().finish().unwrap();
+        let rollup = RollupBuilder::new(Timestamp::UNIX_EPOCH)
+            .unwrap()
+            .finish()
+            .unwrap();
         assert_eq!(rollup.count, 0);
         assert_eq!(rollup.availability(), None);
         assert_eq!(rollup.latency_min, Duration::ZERO);

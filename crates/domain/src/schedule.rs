@@ -45,7 +45,9 @@ pub fn next_due(
     previous_due: Timestamp,
     now: Timestamp,
 ) -> (Timestamp, u64) {
-    let interval_ns = i128::try_from(interval.as_nanos()).unwrap_or(i128::MAX).max(1);
+    let interval_ns = i128::try_from(interval.as_nanos())
+        .unwrap_or(i128::MAX)
+        .max(1);
     let candidate_ns = previous_due.as_nanosecond().saturating_add(interval_ns);
     let candidate = Timestamp::from_nanosecond(candidate_ns).unwrap_or(Timestamp::MAX);
     if candidate >= now {
@@ -58,7 +60,9 @@ pub fn next_due(
 
 /// Smallest `t >= now` with `t ≡ phase (mod interval)` counted from the epoch.
 fn slot_at_or_after(phase: Duration, interval: Duration, now: Timestamp) -> Timestamp {
-    let interval_ns = i128::try_from(interval.as_nanos()).unwrap_or(i128::MAX).max(1);
+    let interval_ns = i128::try_from(interval.as_nanos())
+        .unwrap_or(i128::MAX)
+        .max(1);
     let phase_ns = i128::try_from(phase.as_nanos()).unwrap_or(0);
     let now_ns = now.as_nanosecond();
     let since_phase = now_ns - phase_ns;
@@ -117,7 +121,10 @@ mod tests {
         }
         // 1,000 expected per one-second bucket; no bucket holds a herd.
         for (second, count) in per_second.iter().enumerate() {
-            assert!((850..=1150).contains(count), "second {second} has {count} first runs");
+            assert!(
+                (850..=1150).contains(count),
+                "second {second} has {count} first runs"
+            );
         }
     }
 
@@ -167,6 +174,9 @@ mod tests {
     fn lag_is_never_negative() {
         let due = ts("2026-01-01T00:00:10Z");
         assert_eq!(lag(due, ts("2026-01-01T00:00:09Z")), Duration::ZERO);
-        assert_eq!(lag(due, ts("2026-01-01T00:00:10.25Z")), Duration::from_millis(250));
+        assert_eq!(
+            lag(due, ts("2026-01-01T00:00:10.25Z")),
+            Duration::from_millis(250)
+        );
     }
 }

@@ -112,8 +112,18 @@ mod tests {
     #[test]
     fn refuses_link_local_and_metadata_by_default() {
         let policy = TargetPolicy::default();
-        for refused in ["169.254.169.254", "169.254.0.1", "fe80::1", "::ffff:169.254.169.254", "fd00:ec2::254", "100.100.100.200"] {
-            assert!(policy.check_ip(ip(refused)).is_err(), "{refused} should be refused");
+        for refused in [
+            "169.254.169.254",
+            "169.254.0.1",
+            "fe80::1",
+            "::ffff:169.254.169.254",
+            "fd00:ec2::254",
+            "100.100.100.200",
+        ] {
+            assert!(
+                policy.check_ip(ip(refused)).is_err(),
+                "{refused} should be refused"
+            );
         }
         assert!(policy.check_host("metadata.google.internal").is_err());
         assert!(policy.check_host("Metadata.Google.Internal.").is_err());
@@ -142,7 +152,9 @@ mod tests {
 
     #[test]
     fn refusal_says_what_and_how_to_allow() {
-        let error = TargetPolicy::default().check_ip(ip("169.254.169.254")).unwrap_err();
+        let error = TargetPolicy::default()
+            .check_ip(ip("169.254.169.254"))
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             "169.254.169.254 is refused by the target policy: link-local address (169.254.0.0/16, cloud metadata) (allow it with [probes] allow = [\"…\"])"

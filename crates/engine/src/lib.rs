@@ -1,1 +1,211 @@
-//! placeholder
+//! The running system: it schedules every monitor's probe, turns results into
+//! state changes, metrics and batched writes, rolls results up per minute and
+//! prunes what retention no longer needs.
+//!
+//! Shape: [`Engine::start`] spawns four long-running tasks that share one
+//! cancellation token — the [`scheduler`] (decides *when*, through the pure
+//! `watchkeeper_domain::schedule`), the probe tasks it spawns (through a
+//! [`Checker`], in production `watchkeeper_runner::Prober`), the [`recorder`]
+//! (the one place where results have effects: state, metrics, store), and
+//! [`maintenance`] (rollups and pruning). [`EngineHandle::shutdown`] stops
+//! them in that order so every finished result is flushed.
+
+pub mod board;
+pub mod clock;
+pub mod maintenance;
+pub mod metrics;
+pub mod recorder;
+pub mod scheduler;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use watchkeeper_domain::check::CheckResult;
+use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::monitor::MonitorSpec;
+use watchkeeper_store::Store;
+
+pub use board::{Board, MonitorView};
+pub use clock::SystemClock;
+pub use metrics::Metrics;
+
+/// Runs one check of one monitor. Production uses the runner's `Prober`;
+/// tests substitute a scripted checker and drive time by hand.
+pub trait Checker: Send + Sync + 'static {
+    fn check(
+        &self,
+        monitor: &MonitorSpec,
+        due_at: Timestamp,
+    ) -> impl Future<Output = CheckResult> + Send;
+}
+
+impl Checker for watchkeeper_runner::Prober {
+    fn check(
+        &self,
+        monitor: &MonitorSpec,
+        due_at: Timestamp,
+    ) -> impl Future<Output = CheckResult> + Send {
+        watchkeeper_runner::Prober::check(self, monitor, due_at)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub monitors: Vec<Arc<MonitorSpec>>,
+    /// At most this many probes in flight at once.
+    pub concurrency: usize,
+    pub raw_retention: Duration,
+    pub rollup_retention: Duration,
+    /// Results are written when this many are buffered…
+    pub batch_size: usize,
+    /// …or when the oldest buffered one is this old.
+    pub flush_interval: Duration,
+    /// How long shutdown waits for probes in flight before abandoning them.
+    pub shutdown_grace: Duration,
+}
+
+impl EngineConfig {
+    pub fn new(monitors: Vec<Arc<MonitorSpec>>) -> Self {
+        Self {
+            monitors,
+            concurrency: 512,
+            raw_retention: Duration::from_secs(48 * 3600),
+            rollup_retention: Duration::from_secs(400 * 24 * 3600),
+            batch_size: 1_000,
+            flush_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot prepare the store for the configured monitors: {0}")]
+    Store(#[from] watchkeeper_store::StoreError),
+}
+
+/// The running engine; dropping it does not stop the tasks, call
+/// [`EngineHandle::shutdown`].
+pub struct EngineHandle {
+    board: Board,
+    cancel: CancellationToken,
+    scheduler: JoinHandle<()>,
+    recorder: JoinHandle<()>,
+    maintenance: JoinHandle<()>,
+}
+
+pub struct Engine;
+
+impl Engine {
+    /// Registers the monitors in the store, loads their last known state (so
+    /// a restart neither repeats nor loses a state change) and starts the
+    /// tasks. `cancel` stops everything; [`EngineHandle::shutdown`] also
+    /// waits for the final flush.
+    pub async fn start<C: Checker>(
+        config: EngineConfig,
+        checker: Arc<C>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        metrics: Metrics,
+        cancel: CancellationToken,
+    ) -> Result<EngineHandle, EngineError> {
+        let EngineConfig {
+            monitors,
+            concurrency,
+            raw_retention,
+            rollup_retention,
+            batch_size,
+            flush_interval,
+            shutdown_grace,
+        } = config;
+
+        let ids: Vec<_> = monitors.iter().map(|m| m.id.clone()).collect();
+        store.register_monitors(&ids).await?;
+        let states = store.current_states().await?;
+        let last_results = store.last_results().await?;
+        let board = Board::new(&monitors, states, last_results);
+        metrics.set_monitor_count(monitors.len());
+
+        // Bounded: when the store is slow, probe tasks wait to hand over
+        // their result instead of piling up without limit.
+        let (results_tx, results_rx) = mpsc::channel::<CheckResult>(batch_size.max(1) * 8);
+
+        let recorder = tokio::spawn(
+            recorder::Recorder::new(
+                store.clone(),
+                board.clone(),
+                metrics.clone(),
+                &monitors,
+                batch_size,
+                flush_interval,
+            )
+            .run(results_rx),
+        );
+        let scheduler = tokio::spawn(
+            scheduler::Scheduler::new(
+                monitors.clone(),
+                checker,
+                clock.clone(),
+                metrics.clone(),
+                concurrency,
+                shutdown_grace,
+            )
+            .run(results_tx, cancel.clone()),
+        );
+        let grace = monitors
+            .iter()
+            .map(|m| m.timeout)
+            .max()
+            .unwrap_or(Duration::ZERO)
+            + flush_interval
+            + Duration::from_secs(5);
+        let maintenance = tokio::spawn(
+            maintenance::Maintenance {
+                store,
+                clock,
+                metrics,
+                rollup_grace: grace,
+                raw_retention,
+                rollup_retention,
+            }
+            .run(cancel.clone()),
+        );
+        Ok(EngineHandle {
+            board,
+            cancel,
+            scheduler,
+            recorder,
+            maintenance,
+        })
+    }
+}
+
+impl EngineHandle {
+    /// The in-memory view of every monitor, for the API.
+    pub fn board(&self) -> Board {
+        self.board.clone()
+    }
+
+    /// Stops scheduling, lets probes in flight finish (up to the grace
+    /// period), flushes every result to the store and stops maintenance.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        // The scheduler returns once its probes have finished or been
+        // abandoned; it owns the last result sender, so the recorder then
+        // sees the channel close, flushes and returns.
+        if let Err(error) = self.scheduler.await {
+            tracing::error!(error = %error, "scheduler task failed");
+        }
+        if let Err(error) = self.recorder.await {
+            tracing::error!(error = %error, "recorder task failed");
+        }
+        if let Err(error) = self.maintenance.await {
+            tracing::error!(error = %error, "maintenance task failed");
+        }
+    }
+}

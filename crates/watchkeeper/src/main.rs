@@ -1,1 +1,200 @@
-fn main() {}
+//! The `watchkeeper` command line: `serve`, `validate` and `check`.
+//!
+//! Exit codes: 0 all good; 1 a monitor failed (`check`) or the daemon could
+//! not run (`serve`); 2 the configuration is invalid.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+use watchkeeper::check_command;
+use watchkeeper::logging::{self, LogFormat};
+use watchkeeper_config::Config;
+use watchkeeper_domain::clock::Clock;
+use watchkeeper_engine::SystemClock;
+use watchkeeper_runner::Prober;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "watchkeeper",
+    version,
+    about = "Monitors, alerts, incidents and runbooks from one TOML file"
+)]
+struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "watchkeeper.toml",
+        env = "WATCHKEEPER_CONFIG"
+    )]
+    config: PathBuf,
+    /// Log format: human-readable lines or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon: scheduler, probes, store and HTTP API.
+    Serve {
+        /// Listen here instead of [server] listen.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Check the configuration; print every error as FILE:LINE:COL: message.
+    Validate,
+    /// Probe monitors once, now, and print the results (all monitors if none named).
+    Check {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Monitor ids to check.
+        monitors: Vec<String>,
+    },
+}
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Validate => validate(&cli.config),
+            Command::Check { json, monitors } => check(&cli.config, json, &monitors).await,
+            Command::Serve { listen } => serve(&cli.config, listen).await,
+        }
+    })
+}
+
+/// Loads the config, or prints every error and returns the exit code.
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    watchkeeper_config::load(path).map_err(|errors| {
+        eprintln!("{errors}");
+        let count = errors.0.len();
+        eprintln!(
+            "{} error{} in the configuration",
+            count,
+            if count == 1 { "" } else { "s" }
+        );
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn validate(path: &Path) -> ExitCode {
+    match load(path) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} monitor{}, {} component{}, {} file{})",
+                path.display(),
+                config.monitors.len(),
+                plural(config.monitors.len()),
+                config.components.len(),
+                plural(config.components.len()),
+                config.files.len(),
+                plural(config.files.len()),
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+async fn check(path: &Path, json: bool, wanted: &[String]) -> ExitCode {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let monitors = if wanted.is_empty() {
+        config.monitors.clone()
+    } else {
+        let mut selected = Vec::new();
+        for name in wanted {
+            match config.monitors.iter().find(|m| m.id.as_str() == name) {
+                Some(monitor) => selected.push(monitor.clone()),
+                None => {
+                    let known: Vec<&str> = config.monitors.iter().map(|m| m.id.as_str()).collect();
+                    eprintln!(
+                        "error: unknown monitor `{name}`; known monitors: {}",
+                        known.join(", ")
+                    );
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+        }
+        selected
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let prober = match Prober::new(config.probes.policy.clone(), clock.clone()) {
+        Ok(prober) => Arc::new(prober),
+        Err(error) => {
+            eprintln!("error: cannot start the prober: {error}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let lines = check_command::run(prober, clock, monitors).await;
+    if json {
+        match serde_json::to_string_pretty(&lines) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("error: cannot encode results: {error}");
+                return ExitCode::from(EXIT_FAILED);
+            }
+        }
+    } else {
+        print!("{}", check_command::render_table(&lines));
+    }
+    if lines.iter().all(|line| line.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+async fn serve(path: &Path, listen: Option<SocketAddr>) -> ExitCode {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    match run_server(config, listen).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+async fn run_server(config: Config, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    let address = listen.unwrap_or(config.server.listen);
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let app = watchkeeper::App::build(config, listener, clock).await?;
+    app.run(watchkeeper::shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,1 +1,74 @@
-//! placeholder
+//! Watchkeeper's HTTP surface (axum): `/health`, `/metrics` and the read
+//! API under `/api/v1`. Wire types live here, not in `domain`, so the JSON
+//! contract can stay stable while the model evolves. Authentication comes
+//! with a later issue; until then `serve` binds 127.0.0.1 by default.
+
+pub mod api;
+mod error;
+mod health;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use watchkeeper_domain::clock::Clock;
+use watchkeeper_engine::{Board, Metrics};
+use watchkeeper_store::Store;
+
+/// Everything a handler may read. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub board: Board,
+    pub store: Store,
+    pub metrics: Metrics,
+    pub clock: Arc<dyn Clock>,
+    pub region: Option<String>,
+    /// For `uptime_seconds` in `/health`.
+    pub started: Instant,
+    pub availability_cache: api::AvailabilityCache,
+}
+
+impl AppState {
+    pub fn new(
+        board: Board,
+        store: Store,
+        metrics: Metrics,
+        clock: Arc<dyn Clock>,
+        region: Option<String>,
+    ) -> Self {
+        Self {
+            board,
+            store,
+            metrics,
+            clock,
+            region,
+            started: Instant::now(),
+            availability_cache: api::AvailabilityCache::default(),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(health::metrics))
+        .route("/api/v1/monitors", get(api::list_monitors))
+        .route("/api/v1/monitors/{id}", get(api::get_monitor))
+        .fallback(error::not_found)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` is cancelled, then finishes requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,166 @@
+//! The one place where results have effects: each result updates the
+//! monitor's state (recording a state change exactly once per change of
+//! health), its metrics and the board, and is buffered for a batched write.
+//! A failed write is retried on the next flush; state changes are never
+//! dropped, and raw results only past a hard cap with a loud error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use watchkeeper_domain::check::{CheckResult, StateChange, transition};
+use watchkeeper_domain::health::Health;
+use watchkeeper_domain::monitor::MonitorSpec;
+use watchkeeper_domain::schedule;
+use watchkeeper_store::Store;
+
+use crate::board::Board;
+use crate::metrics::{Metrics, MonitorMetrics};
+
+/// Past this many unwritten results (the store has been failing for a
+/// while), the oldest raw results are dropped to bound memory.
+const MAX_BUFFERED_RESULTS: usize = 200_000;
+
+pub struct Recorder {
+    store: Store,
+    board: Board,
+    metrics: Metrics,
+    monitor_metrics: Vec<MonitorMetrics>,
+    batch_size: usize,
+    flush_interval: Duration,
+    results: Vec<CheckResult>,
+    changes: Vec<StateChange>,
+}
+
+impl Recorder {
+    pub fn new(
+        store: Store,
+        board: Board,
+        metrics: Metrics,
+        monitors: &[Arc<MonitorSpec>],
+        batch_size: usize,
+        flush_interval: Duration,
+    ) -> Self {
+        let monitor_metrics = monitors.iter().map(|m| metrics.for_monitor(m)).collect();
+        Self {
+            store,
+            board,
+            metrics,
+            monitor_metrics,
+            batch_size: batch_size.max(1),
+            flush_interval,
+            results: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// Runs until every sender is gone, then flushes what is left.
+    pub async fn run(mut self, mut incoming: mpsc::Receiver<CheckResult>) {
+        let mut ticker = tokio::time::interval(self.flush_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                received = incoming.recv() => match received {
+                    Some(result) => {
+                        self.record(result);
+                        if self.results.len() >= self.batch_size {
+                            self.flush().await;
+                        }
+                    }
+                    None => break,
+                },
+                _ = ticker.tick() => {
+                    self.flush().await;
+                }
+            }
+        }
+        // Final flush; retry a few times so a momentary lock does not lose
+        // the last results.
+        for attempt in 1..=3u32 {
+            if self.flush().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+        }
+        tracing::error!(
+            results = self.results.len(),
+            state_changes = self.changes.len(),
+            "could not write the last results at shutdown"
+        );
+    }
+
+    fn record(&mut self, result: CheckResult) {
+        let Some(position) = self.board.position(&result.monitor) else {
+            tracing::warn!(monitor = %result.monitor, "result for an unknown monitor dropped");
+            return;
+        };
+        self.metrics
+            .observe_lag(schedule::lag(result.due_at, result.started_at));
+
+        let mut change = None;
+        let mut health_after = result.health;
+        self.board.update(position, |view| {
+            change = transition(view.status.as_ref(), &result);
+            if let Some(change) = &change {
+                view.status = Some(change.status_after());
+            }
+            if let Some(status) = &view.status {
+                health_after = status.health;
+            }
+            view.last = Some(result.clone());
+        });
+        if let Some(metrics) = self.monitor_metrics.get(position) {
+            metrics.record(result.health != Health::Down, health_after, result.latency);
+        }
+        if let Some(change) = change {
+            log_change(&change);
+            self.metrics.state_change();
+            self.changes.push(change);
+        }
+        self.results.push(result);
+    }
+
+    /// Writes what is buffered; true when nothing is left to write.
+    async fn flush(&mut self) -> bool {
+        if self.results.is_empty() && self.changes.is_empty() {
+            return true;
+        }
+        match self.store.write_batch(&self.results, &self.changes).await {
+            Ok(()) => {
+                self.metrics.results_written(self.results.len());
+                self.results.clear();
+                self.changes.clear();
+                true
+            }
+            Err(error) => {
+                self.metrics.store_error();
+                tracing::error!(
+                    error = %error,
+                    buffered_results = self.results.len(),
+                    buffered_state_changes = self.changes.len(),
+                    "cannot write results; will retry"
+                );
+                if self.results.len() > MAX_BUFFERED_RESULTS {
+                    let excess = self.results.len() - MAX_BUFFERED_RESULTS;
+                    self.results.drain(..excess);
+                    tracing::error!(dropped = excess, "dropped the oldest unwritten raw results");
+                }
+                false
+            }
+        }
+    }
+}
+
+fn log_change(change: &StateChange) {
+    let from = change.from.map_or("unknown", |h| h.as_str());
+    let reason = change.reason.as_deref().unwrap_or("");
+    match change.to {
+        Health::Up => tracing::info!(monitor = %change.monitor, from, to = "up", "monitor is up"),
+        Health::Degraded => {
+            tracing::warn!(monitor = %change.monitor, from, to = "degraded", reason, "monitor is degraded")
+        }
+        Health::Down => {
+            tracing::warn!(monitor = %change.monitor, from, to = "down", reason, "monitor is down")
+        }
+    }
+}

@@ -1,0 +1,476 @@
+//! Decides when each monitor's probe starts and starts it. The arithmetic
+//! (phases, next due time, skipping missed slots) is the pure
+//! `watchkeeper_domain::schedule`; this task only sleeps until the earliest
+//! due time, applies the concurrency bound, and spawns probe tasks.
+//!
+//! A probe that hangs hurts only itself: its own timeout ends it, it holds
+//! one permit meanwhile, and its monitor's next slot is skipped (not queued)
+//! while it is still running.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use watchkeeper_domain::check::CheckResult;
+use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::monitor::MonitorSpec;
+use watchkeeper_domain::schedule;
+
+use crate::Checker;
+use crate::metrics::Metrics;
+
+pub struct Scheduler<C> {
+    monitors: Vec<Arc<MonitorSpec>>,
+    checker: Arc<C>,
+    clock: Arc<dyn Clock>,
+    metrics: Metrics,
+    /// Bounds probes in flight; the scheduler waits for a permit, so a
+    /// saturated machine shows up as lag instead of unbounded memory.
+    permits: Arc<Semaphore>,
+    /// Per monitor: a probe is in flight. Its next slot is skipped until it
+    /// returns, so one slow target never stacks probes.
+    running: Vec<Arc<AtomicBool>>,
+    shutdown_grace: Duration,
+}
+
+impl<C: Checker> Scheduler<C> {
+    pub fn new(
+        monitors: Vec<Arc<MonitorSpec>>,
+        checker: Arc<C>,
+        clock: Arc<dyn Clock>,
+        metrics: Metrics,
+        concurrency: usize,
+        shutdown_grace: Duration,
+    ) -> Self {
+        let running = monitors
+            .iter()
+            .map(|_| Arc::new(AtomicBool::new(false)))
+            .collect();
+        Self {
+            monitors,
+            checker,
+            clock,
+            metrics,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            running,
+            shutdown_grace,
+        }
+    }
+
+    pub async fn run(self, results: mpsc::Sender<CheckResult>, cancel: CancellationToken) {
+        let start = self.clock.now();
+        let mut queue: BinaryHeap<Reverse<(Timestamp, usize)>> = self
+            .monitors
+            .iter()
+            .enumerate()
+            .map(|(position, spec)| {
+                Reverse((
+                    schedule::first_due(&spec.id, spec.interval, start),
+                    position,
+                ))
+            })
+            .collect();
+        let mut probes = JoinSet::new();
+
+        while let Some(&Reverse((due, position))) = queue.peek() {
+            // Reap finished probe tasks so the set does not grow.
+            while probes.try_join_next().is_some() {}
+
+            let wait = until(due, self.clock.now());
+            if !wait.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = cancel.cancelled() => break,
+                }
+                continue;
+            }
+            queue.pop();
+            let Some(spec) = self.monitors.get(position).cloned() else {
+                continue;
+            };
+            let (next, skipped) =
+                schedule::next_due(&spec.id, spec.interval, due, self.clock.now());
+            queue.push(Reverse((next, position)));
+            if skipped > 0 {
+                self.metrics.probe_skipped(skipped);
+                tracing::warn!(monitor = %spec.id, skipped, "scheduler fell behind; skipped missed slots");
+            }
+            let Some(running) = self.running.get(position).cloned() else {
+                continue;
+            };
+            if running.load(Ordering::Acquire) {
+                self.metrics.probe_skipped(1);
+                tracing::debug!(monitor = %spec.id, "previous probe still running; slot skipped");
+                continue;
+            }
+            let permit = tokio::select! {
+                permit = self.permits.clone().acquire_owned() => permit,
+                () = cancel.cancelled() => break,
+            };
+            let Ok(permit) = permit else { break };
+            running.store(true, Ordering::Release);
+            let checker = self.checker.clone();
+            let results = results.clone();
+            probes.spawn(async move {
+                let result = checker.check(&spec, due).await;
+                running.store(false, Ordering::Release);
+                drop(permit);
+                // The recorder only goes away after we do; a send error
+                // means shutdown is already past the flush.
+                let _ = results.send(result).await;
+            });
+        }
+
+        // Shutdown: let probes in flight finish so their results are
+        // recorded, but not for longer than the grace period.
+        let drained = tokio::time::timeout(self.shutdown_grace, async {
+            while probes.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                abandoned = probes.len(),
+                "probes still running at shutdown were abandoned"
+            );
+            probes.shutdown().await;
+        }
+    }
+}
+
+/// How long from `now` until `due` (zero if already due).
+fn until(due: Timestamp, now: Timestamp) -> Duration {
+    let wait = due.duration_since(now);
+    if wait <= SignedDuration::ZERO {
+        Duration::ZERO
+    } else {
+        wait.unsigned_abs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The scheduler under tokio's paused clock: simulated hours run in
+    //! milliseconds, and `SystemClock` follows the simulated time.
+
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    use watchkeeper_domain::health::Health;
+    use watchkeeper_domain::id::MonitorId;
+    use watchkeeper_domain::monitor::{HttpSpec, Parity, ProbeSpec, RedirectPolicy};
+
+    use super::*;
+    use crate::clock::SystemClock;
+
+    fn spec(id: &str, interval: Duration, timeout: Duration) -> Arc<MonitorSpec> {
+        Arc::new(MonitorSpec {
+            id: MonitorId::parse(id).unwrap(),
+            name: id.to_owned(),
+            component: None,
+            interval,
+            timeout,
+            probe: ProbeSpec::Http(HttpSpec {
+                url: "http://127.0.0.1:9/health".parse().unwrap(),
+                method: "GET".to_owned(),
+                headers: Vec::new(),
+                body: None,
+                redirects: RedirectPolicy::None,
+                verify_tls: true,
+                body_limit: 1024,
+                fallback_url: None,
+                parity: Parity::Off,
+            }),
+            expect: Vec::new(),
+            degraded_if: Vec::new(),
+        })
+    }
+
+    /// Records every call; sleeps `delay` (per monitor) like a slow target.
+    struct ScriptedChecker {
+        clock: Arc<dyn Clock>,
+        delays: HashMap<String, Duration>,
+        calls: Mutex<Vec<(String, Timestamp, Timestamp)>>,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+    }
+
+    impl ScriptedChecker {
+        fn new(clock: Arc<dyn Clock>, delays: &[(&str, Duration)]) -> Self {
+            Self {
+                clock,
+                delays: delays
+                    .iter()
+                    .map(|(id, d)| ((*id).to_owned(), *d))
+                    .collect(),
+                calls: Mutex::new(Vec::new()),
+                in_flight: AtomicUsize::new(0),
+                max_in_flight: AtomicUsize::new(0),
+            }
+        }
+
+        fn calls(&self) -> Vec<(String, Timestamp, Timestamp)> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    impl Checker for ScriptedChecker {
+        async fn check(&self, monitor: &MonitorSpec, due_at: Timestamp) -> CheckResult {
+            let started_at = self.clock.now();
+            self.calls
+                .lock()
+                .unwrap()
+                .push((monitor.id.to_string(), due_at, started_at));
+            let now_in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight
+                .fetch_max(now_in_flight, Ordering::SeqCst);
+            let delay = self
+                .delays
+                .get(monitor.id.as_str())
+                .copied()
+                .unwrap_or_default();
+            // A probe never outlives its timeout (the runner enforces it).
+            tokio::time::sleep(delay.min(monitor.timeout)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            CheckResult {
+                monitor: monitor.id.clone(),
+                due_at,
+                started_at,
+                latency: delay.min(monitor.timeout),
+                health: Health::Up,
+                reason: None,
+                fallback: None,
+            }
+        }
+    }
+
+    struct Run {
+        checker: Arc<ScriptedChecker>,
+        metrics: Metrics,
+        received: usize,
+    }
+
+    /// Runs the scheduler for `for_how_long` of simulated time.
+    async fn run_for(
+        monitors: Vec<Arc<MonitorSpec>>,
+        delays: &[(&str, Duration)],
+        concurrency: usize,
+        for_how_long: Duration,
+    ) -> Run {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock::starting_at(
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        ));
+        let checker = Arc::new(ScriptedChecker::new(clock.clone(), delays));
+        let metrics = Metrics::new();
+        let scheduler = Scheduler::new(
+            monitors,
+            checker.clone(),
+            clock,
+            metrics.clone(),
+            concurrency,
+            Duration::from_secs(1),
+        );
+        let (tx, mut rx) = mpsc::channel(1024);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(scheduler.run(tx, cancel.clone()));
+        let collector = tokio::spawn(async move {
+            let mut received = 0;
+            while rx.recv().await.is_some() {
+                received += 1;
+            }
+            received
+        });
+        tokio::time::sleep(for_how_long).await;
+        cancel.cancel();
+        task.await.unwrap();
+        let received = collector.await.unwrap();
+        Run {
+            checker,
+            metrics,
+            received,
+        }
+    }
+
+    fn lag_of(due: Timestamp, started: Timestamp) -> Duration {
+        schedule::lag(due, started)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_monitor_runs_once_per_interval_on_time_without_drift() {
+        let monitors: Vec<_> = (0..200)
+            .map(|n| {
+                spec(
+                    &format!("m{n}"),
+                    Duration::from_secs(10),
+                    Duration::from_secs(5),
+                )
+            })
+            .collect();
+        // One simulated hour.
+        let run = run_for(monitors, &[], 64, Duration::from_secs(3600)).await;
+        let calls = run.checker.calls();
+        let mut per_monitor: HashMap<&str, Vec<(Timestamp, Timestamp)>> = HashMap::new();
+        for (id, due, started) in &calls {
+            per_monitor
+                .entry(id.as_str())
+                .or_default()
+                .push((*due, *started));
+        }
+        assert_eq!(per_monitor.len(), 200);
+        for (id, runs) in &per_monitor {
+            assert!(
+                (359..=360).contains(&runs.len()),
+                "{id} ran {} times in an hour",
+                runs.len()
+            );
+            for pair in runs.windows(2) {
+                // Due times are exactly one interval apart: no drift.
+                assert_eq!(
+                    pair[1].0.duration_since(pair[0].0),
+                    jiff::SignedDuration::from_secs(10)
+                );
+            }
+            for (due, started) in runs {
+                assert!(
+                    lag_of(*due, *started) <= Duration::from_millis(2),
+                    "{id} started late"
+                );
+            }
+        }
+        assert_eq!(run.received, calls.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn first_runs_are_spread_across_the_interval() {
+        let monitors: Vec<_> = (0..1000)
+            .map(|n| {
+                spec(
+                    &format!("svc-{n}"),
+                    Duration::from_secs(10),
+                    Duration::from_secs(5),
+                )
+            })
+            .collect();
+        let run = run_for(monitors, &[], 1000, Duration::from_millis(9_999)).await;
+        let calls = run.checker.calls();
+        assert_eq!(
+            calls.len(),
+            1000,
+            "each monitor runs exactly once in its first interval"
+        );
+        let start: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut per_second = [0u32; 10];
+        for (_, due, _) in &calls {
+            let second = due.duration_since(start).as_secs();
+            per_second[usize::try_from(second).unwrap()] += 1;
+        }
+        for (second, count) in per_second.iter().enumerate() {
+            assert!(
+                (60..=140).contains(count),
+                "second {second}: {count} first runs"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_probe_hurts_only_itself() {
+        let mut monitors: Vec<_> = (0..50)
+            .map(|n| {
+                spec(
+                    &format!("ok-{n}"),
+                    Duration::from_secs(10),
+                    Duration::from_secs(5),
+                )
+            })
+            .collect();
+        // Hangs for its whole 10 s timeout, every time.
+        monitors.push(spec(
+            "stuck",
+            Duration::from_secs(10),
+            Duration::from_secs(10),
+        ));
+        let run = run_for(
+            monitors,
+            &[("stuck", Duration::from_secs(3600))],
+            8,
+            Duration::from_secs(120),
+        )
+        .await;
+        let calls = run.checker.calls();
+        for (id, due, started) in calls.iter().filter(|(id, ..)| id.starts_with("ok-")) {
+            assert!(
+                lag_of(*due, *started) <= Duration::from_millis(2),
+                "{id} was delayed by the stuck probe"
+            );
+        }
+        let stuck_runs = calls.iter().filter(|(id, ..)| id == "stuck").count();
+        // Each stuck probe holds its slot for the whole interval, so the
+        // next slot finds it still running at most once per round.
+        assert!(
+            (6..=12).contains(&stuck_runs),
+            "stuck ran {stuck_runs} times"
+        );
+        let ok_runs = calls
+            .iter()
+            .filter(|(id, ..)| id.starts_with("ok-"))
+            .count();
+        assert!(ok_runs >= 50 * 11, "healthy monitors ran {ok_runs} times");
+        let text = run.metrics.encode().unwrap();
+        assert!(
+            text.contains("watchkeeper_scheduler_lag_seconds_count"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_is_bounded() {
+        // 40 monitors due within the same few seconds, each taking 4 s.
+        let monitors: Vec<_> = (0..40)
+            .map(|n| {
+                spec(
+                    &format!("slow-{n}"),
+                    Duration::from_secs(60),
+                    Duration::from_secs(5),
+                )
+            })
+            .collect();
+        let delays: Vec<(String, Duration)> = (0..40)
+            .map(|n| (format!("slow-{n}"), Duration::from_secs(4)))
+            .collect();
+        let delays: Vec<(&str, Duration)> =
+            delays.iter().map(|(id, d)| (id.as_str(), *d)).collect();
+        let run = run_for(monitors, &delays, 4, Duration::from_secs(120)).await;
+        assert!(run.checker.max_in_flight.load(Ordering::SeqCst) <= 4);
+        assert!(
+            run.checker.calls().len() >= 40,
+            "every monitor ran despite the bound"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_delivers_results_of_probes_in_flight() {
+        let monitors = vec![spec(
+            "slowish",
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+        )];
+        let phase = schedule::phase(&monitors[0].id, Duration::from_secs(10));
+        // Cancel 200 ms after the probe started; it takes 500 ms, within the
+        // 1 s grace, so its result must still arrive.
+        let run = run_for(
+            monitors,
+            &[("slowish", Duration::from_millis(500))],
+            4,
+            phase + Duration::from_millis(200),
+        )
+        .await;
+        assert_eq!(run.checker.calls().len(), 1);
+        assert_eq!(run.received, 1);
+    }
+}

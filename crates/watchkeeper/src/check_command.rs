@@ -1,0 +1,132 @@
+//! `watchkeeper check`: probe monitors once, now, and report — a table for
+//! people, `--json` for scripts and runbooks. Uses the same `Prober::check`
+//! as the scheduler, so what `check` says is what `serve` would record.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use watchkeeper_domain::check::CheckResult;
+use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::health::Health;
+use watchkeeper_domain::monitor::MonitorSpec;
+use watchkeeper_runner::Prober;
+
+/// Probes run at once by `check`.
+const CHECK_CONCURRENCY: usize = 64;
+
+#[derive(Debug, Serialize)]
+pub struct CheckLine {
+    pub monitor: String,
+    pub target: String,
+    pub health: Health,
+    /// Passed `expect` (up or degraded).
+    pub ok: bool,
+    pub latency_ms: f64,
+    pub reason: Option<String>,
+    pub fallback: Option<FallbackLine>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FallbackLine {
+    pub health: Health,
+    pub latency_ms: f64,
+    pub reason: Option<String>,
+}
+
+/// Runs every monitor's check once, concurrently, returning lines in the
+/// order of `monitors`.
+pub async fn run(
+    prober: Arc<Prober>,
+    clock: Arc<dyn Clock>,
+    monitors: Vec<Arc<MonitorSpec>>,
+) -> Vec<CheckLine> {
+    futures_util::stream::iter(monitors)
+        .map(|monitor| {
+            let prober = prober.clone();
+            let now = clock.now();
+            async move {
+                let result = prober.check(&monitor, now).await;
+                CheckLine::new(&monitor, &result)
+            }
+        })
+        .buffered(CHECK_CONCURRENCY)
+        .collect()
+        .await
+}
+
+fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+impl CheckLine {
+    fn new(monitor: &MonitorSpec, result: &CheckResult) -> Self {
+        Self {
+            monitor: monitor.id.to_string(),
+            target: monitor.probe.target(),
+            health: result.health,
+            ok: result.health != Health::Down,
+            latency_ms: millis(result.latency),
+            reason: result.reason.clone(),
+            fallback: result.fallback.as_ref().map(|f| FallbackLine {
+                health: f.health,
+                latency_ms: millis(f.latency),
+                reason: f.reason.clone(),
+            }),
+        }
+    }
+}
+
+/// The table `check` prints: monitor, result, latency, and why not up.
+pub fn render_table(lines: &[CheckLine]) -> String {
+    let monitor_width = lines
+        .iter()
+        .map(|l| l.monitor.len())
+        .chain(std::iter::once("MONITOR".len()))
+        .max()
+        .unwrap_or(7);
+    let mut out = format!(
+        "{:<monitor_width$}  {:<8}  {:>10}  DETAIL\n",
+        "MONITOR", "RESULT", "LATENCY"
+    );
+    for line in lines {
+        let result = match line.health {
+            Health::Up => "ok",
+            Health::Degraded => "degraded",
+            Health::Down => "FAIL",
+        };
+        let mut detail = line.reason.clone().unwrap_or_default();
+        if let Some(fallback) = &line.fallback {
+            let fallback_text = match &fallback.reason {
+                Some(reason) => format!("fallback {}: {reason}", fallback.health),
+                None => format!(
+                    "fallback {} ({:.1} ms)",
+                    fallback.health, fallback.latency_ms
+                ),
+            };
+            if detail.is_empty() {
+                detail = fallback_text;
+            } else if !detail.contains("fallback") {
+                detail = format!("{detail}; {fallback_text}");
+            }
+        }
+        out.push_str(&format!(
+            "{:<monitor_width$}  {:<8}  {:>7.1} ms  {}\n",
+            line.monitor, result, line.latency_ms, detail
+        ));
+    }
+    let failed = lines.iter().filter(|l| !l.ok).count();
+    let degraded = lines
+        .iter()
+        .filter(|l| l.health == Health::Degraded)
+        .count();
+    out.push_str(&format!(
+        "\n{} checked: {} ok, {} degraded, {} failed\n",
+        lines.len(),
+        lines.len() - failed - degraded,
+        degraded,
+        failed
+    ));
+    out
+}

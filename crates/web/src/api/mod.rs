@@ -1,0 +1,100 @@
+//! `/api/v1/monitors`: what every monitor is doing now, from the in-memory
+//! board, with 24 h availability from the store (cached briefly, so listing
+//! ten thousand monitors does not rescan a day of rollups on every request).
+
+pub mod wire;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use jiff::{SignedDuration, Timestamp};
+use tokio::time::Instant;
+use watchkeeper_domain::id::MonitorId;
+
+use crate::AppState;
+use crate::error::ApiError;
+use wire::{MonitorDetail, MonitorList, MonitorSummary};
+
+const AVAILABILITY_WINDOW: SignedDuration = SignedDuration::from_hours(24);
+const AVAILABILITY_CACHE_FOR: Duration = Duration::from_secs(30);
+const RECENT_STATE_CHANGES: u32 = 20;
+const RECENT_RESULTS: u32 = 10;
+
+type AvailabilityMap = Arc<HashMap<MonitorId, f64>>;
+type CachedAvailability = Option<(Instant, AvailabilityMap)>;
+
+/// 24 h availability of every monitor, recomputed at most every 30 s.
+#[derive(Clone, Default)]
+pub struct AvailabilityCache {
+    inner: Arc<Mutex<CachedAvailability>>,
+}
+
+impl AvailabilityCache {
+    async fn get(&self, state: &AppState) -> Result<AvailabilityMap, ApiError> {
+        if let Some((at, map)) = self.lock().as_ref()
+            && at.elapsed() < AVAILABILITY_CACHE_FOR
+        {
+            return Ok(map.clone());
+        }
+        let since = state
+            .clock
+            .now()
+            .checked_sub(AVAILABILITY_WINDOW)
+            .unwrap_or(Timestamp::MIN);
+        let map = Arc::new(state.store.availability_all(since).await?);
+        *self.lock() = Some((Instant::now(), map.clone()));
+        Ok(map)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedAvailability> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+pub(crate) async fn list_monitors(
+    State(state): State<AppState>,
+) -> Result<Json<MonitorList>, ApiError> {
+    let availability = state.availability_cache.get(&state).await?;
+    let monitors = state.board.with_all(|views| {
+        views
+            .iter()
+            .map(|view| MonitorSummary::new(view, availability.get(&view.spec.id).copied()))
+            .collect()
+    });
+    Ok(Json(MonitorList { monitors }))
+}
+
+pub(crate) async fn get_monitor(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<MonitorDetail>, ApiError> {
+    let view = MonitorId::parse(&id)
+        .ok()
+        .and_then(|id| state.board.get(&id))
+        .ok_or(ApiError::UnknownMonitor(id))?;
+    let since = state
+        .clock
+        .now()
+        .checked_sub(AVAILABILITY_WINDOW)
+        .unwrap_or(Timestamp::MIN);
+    let availability = state.store.availability(&view.spec.id, since).await?;
+    let changes = state
+        .store
+        .state_changes(&view.spec.id, RECENT_STATE_CHANGES)
+        .await?;
+    let results = state
+        .store
+        .recent_results(&view.spec.id, RECENT_RESULTS)
+        .await?;
+    Ok(Json(MonitorDetail::new(
+        &view,
+        availability,
+        &changes,
+        &results,
+    )))
+}

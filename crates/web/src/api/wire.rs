@@ -1,0 +1,152 @@
+//! The JSON shapes of `/api/v1`. Times are RFC 3339, durations are
+//! milliseconds (`*_ms`) or seconds (`*_seconds`), health is
+//! `"up" | "degraded" | "down"`, and `null` means "not known yet".
+
+use serde::Serialize;
+use watchkeeper_domain::check::{CheckResult, FallbackResult, StateChange};
+use watchkeeper_domain::health::Health;
+use watchkeeper_engine::MonitorView;
+
+#[derive(Debug, Serialize)]
+pub struct MonitorList {
+    pub monitors: Vec<MonitorSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MonitorSummary {
+    pub id: String,
+    pub name: String,
+    pub component: Option<String>,
+    pub kind: &'static str,
+    pub target: String,
+    pub interval_seconds: f64,
+    /// `null` until the first result.
+    pub state: Option<Health>,
+    pub since: Option<String>,
+    /// Why the monitor is not up (the failed condition with its values).
+    pub reason: Option<String>,
+    pub last_result: Option<ResultBody>,
+    /// Fraction of checks in the last 24 h that were not down.
+    pub availability_24h: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MonitorDetail {
+    #[serde(flatten)]
+    pub summary: MonitorSummary,
+    pub timeout_seconds: f64,
+    pub expect: Vec<String>,
+    pub degraded_if: Vec<String>,
+    /// Newest first.
+    pub state_changes: Vec<StateChangeBody>,
+    /// Newest first.
+    pub recent_results: Vec<ResultBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResultBody {
+    pub started_at: String,
+    pub lag_ms: f64,
+    pub latency_ms: f64,
+    pub health: Health,
+    pub reason: Option<String>,
+    pub fallback: Option<FallbackBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FallbackBody {
+    pub health: Health,
+    pub latency_ms: f64,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StateChangeBody {
+    pub at: String,
+    pub from: Option<Health>,
+    pub to: Health,
+    pub reason: Option<String>,
+}
+
+fn millis(duration: std::time::Duration) -> f64 {
+    (duration.as_secs_f64() * 1_000_000.0).round() / 1_000.0
+}
+
+impl MonitorSummary {
+    pub fn new(view: &MonitorView, availability_24h: Option<f64>) -> Self {
+        let spec = &view.spec;
+        Self {
+            id: spec.id.to_string(),
+            name: spec.name.clone(),
+            component: spec.component.as_ref().map(ToString::to_string),
+            kind: spec.probe.kind().as_str(),
+            target: spec.probe.target(),
+            interval_seconds: spec.interval.as_secs_f64(),
+            state: view.status.as_ref().map(|s| s.health),
+            since: view.status.as_ref().map(|s| s.since.to_string()),
+            reason: view.status.as_ref().and_then(|s| s.reason.clone()),
+            last_result: view.last.as_ref().map(ResultBody::from),
+            availability_24h,
+        }
+    }
+}
+
+impl MonitorDetail {
+    pub fn new(
+        view: &MonitorView,
+        availability_24h: Option<f64>,
+        changes: &[StateChange],
+        results: &[CheckResult],
+    ) -> Self {
+        let spec = &view.spec;
+        Self {
+            summary: MonitorSummary::new(view, availability_24h),
+            timeout_seconds: spec.timeout.as_secs_f64(),
+            expect: spec.expect.iter().map(|c| c.source().to_owned()).collect(),
+            degraded_if: spec
+                .degraded_if
+                .iter()
+                .map(|c| c.source().to_owned())
+                .collect(),
+            state_changes: changes.iter().map(StateChangeBody::from).collect(),
+            recent_results: results.iter().map(ResultBody::from).collect(),
+        }
+    }
+}
+
+impl From<&CheckResult> for ResultBody {
+    fn from(result: &CheckResult) -> Self {
+        Self {
+            started_at: result.started_at.to_string(),
+            lag_ms: millis(watchkeeper_domain::schedule::lag(
+                result.due_at,
+                result.started_at,
+            )),
+            latency_ms: millis(result.latency),
+            health: result.health,
+            reason: result.reason.clone(),
+            fallback: result.fallback.as_ref().map(FallbackBody::from),
+        }
+    }
+}
+
+impl From<&FallbackResult> for FallbackBody {
+    fn from(fallback: &FallbackResult) -> Self {
+        Self {
+            health: fallback.health,
+            latency_ms: millis(fallback.latency),
+            reason: fallback.reason.clone(),
+        }
+    }
+}
+
+impl From<&StateChange> for StateChangeBody {
+    fn from(change: &StateChange) -> Self {
+        Self {
+            at: change.at.to_string(),
+            from: change.from,
+            to: change.to,
+            reason: change.reason.clone(),
+        }
+    }
+}
