@@ -1,0 +1,284 @@
+//! The `watchkeeper` binary as a user runs it: `validate`, `check` and
+//! `serve`, their output and their exit codes (0 good, 1 failed, 2 config).
+
+use std::fmt;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+use watchkeeper_testkit::{DemoConfig, Mode, TempConfig, poll_until, spawn_demo_on_loopback};
+
+use crate::support::{DEADLINE, STORAGE, db_path, http_client, monitor_id, open_store};
+
+/// How long one `validate` or `check` may take.
+const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How long `serve` may take to exit after SIGTERM.
+const SIGTERM_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What a finished command did; printed whole when an assertion fails.
+struct Finished {
+    command: String,
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl fmt::Display for Finished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "command: {}\nstatus: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command, self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Finished {
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+}
+
+fn watchkeeper(config: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_watchkeeper"));
+    command
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("WATCHKEEPER_CONFIG")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+async fn run(config: &Path, args: &[&str]) -> Finished {
+    let output = tokio::time::timeout(COMMAND_DEADLINE, watchkeeper(config, args).output())
+        .await
+        .unwrap_or_else(|_| panic!("watchkeeper {args:?} still running after {COMMAND_DEADLINE:?}"))
+        .unwrap();
+    Finished {
+        command: format!(
+            "watchkeeper --config {} {}",
+            config.display(),
+            args.join(" ")
+        ),
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+async fn read_all(mut pipe: impl AsyncRead + Unpin) -> String {
+    let mut bytes = Vec::new();
+    pipe.read_to_end(&mut bytes).await.unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn demo_monitor(url: &str) -> String {
+    format!(
+        r#"
+{STORAGE}
+[[component]]
+id = "api"
+
+[[monitor]]
+id = "demo"
+component = "api"
+interval = "1s"
+timeout = "900ms"
+http = {{ url = "{url}" }}
+expect = ['status == 200', 'json.status == "ok"']
+"#
+    )
+}
+
+#[tokio::test]
+async fn validate_accepts_a_valid_config() {
+    let config = TempConfig::new(&demo_monitor("http://127.0.0.1:9/health")).unwrap();
+    let finished = run(config.path(), &["validate"]).await;
+    assert_eq!(finished.code(), Some(0), "{finished}");
+    assert!(
+        finished
+            .stdout
+            .contains("ok (1 monitor, 1 component, 1 file)"),
+        "{finished}"
+    );
+}
+
+#[tokio::test]
+async fn validate_reports_every_error_with_its_position() {
+    let broken = r#"[server]
+regoin = "eu-west"
+
+[[monitor]]
+id = "api"
+component = "missing"
+interval = "30"
+http = { url = "http://127.0.0.1:9/health" }
+expect = ['status ==']
+"#;
+    let config = TempConfig::new(broken).unwrap();
+    let finished = run(config.path(), &["validate"]).await;
+    assert_eq!(finished.code(), Some(2), "{finished}");
+
+    let file = config.path().display().to_string();
+    let positioned: Vec<(usize, &str)> = finished
+        .stderr
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(&file)?.strip_prefix(':')?;
+            let (line_number, rest) = rest.split_once(':')?;
+            let (column, message) = rest.split_once(": ")?;
+            column.parse::<usize>().ok()?;
+            Some((line_number.parse().ok()?, message))
+        })
+        .collect();
+    let lines: Vec<usize> = positioned.iter().map(|(line, _)| *line).collect();
+    assert_eq!(
+        lines,
+        [2, 6, 7, 9],
+        "one error per line, sorted:\n{finished}"
+    );
+    let expected_fragments = ["regoin", "missing", "\"30\"", "status =="];
+    for ((line, message), fragment) in positioned.iter().zip(expected_fragments) {
+        assert!(
+            message.contains(fragment),
+            "line {line}: {message:?} does not mention {fragment:?}\n{finished}"
+        );
+    }
+    assert!(
+        finished.stderr.contains("4 errors in the configuration"),
+        "{finished}"
+    );
+    assert!(finished.stdout.is_empty(), "{finished}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_prints_a_table_and_exits_by_the_result() {
+    let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+    let config = TempConfig::new(&demo_monitor(&demo.url("/health"))).unwrap();
+
+    let ok = run(config.path(), &["check"]).await;
+    assert_eq!(ok.code(), Some(0), "{ok}");
+    let row = ok
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("demo "))
+        .unwrap_or_else(|| panic!("no row for `demo`:\n{ok}"));
+    assert_eq!(row.split_whitespace().nth(1), Some("ok"), "{ok}");
+    assert!(
+        ok.stdout.contains("1 checked: 1 ok, 0 degraded, 0 failed"),
+        "{ok}"
+    );
+
+    demo.set_mode(Mode::Fail);
+    let failed = run(config.path(), &["check"]).await;
+    assert_eq!(failed.code(), Some(1), "{failed}");
+    let row = failed
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("demo "))
+        .unwrap_or_else(|| panic!("no row for `demo`:\n{failed}"));
+    assert_eq!(row.split_whitespace().nth(1), Some("FAIL"), "{failed}");
+    assert!(
+        row.contains("status == 200 failed: status was 500"),
+        "{failed}"
+    );
+
+    let json = run(config.path(), &["check", "--json"]).await;
+    assert_eq!(json.code(), Some(1), "{json}");
+    let lines: Value = serde_json::from_str(&json.stdout)
+        .unwrap_or_else(|error| panic!("not JSON ({error}):\n{json}"));
+    let lines = lines
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array:\n{json}"));
+    assert_eq!(lines.len(), 1, "{json}");
+    assert_eq!(lines[0]["monitor"], "demo");
+    assert_eq!(lines[0]["health"], "down");
+    assert_eq!(lines[0]["ok"], false);
+    assert_eq!(lines[0]["reason"], "status == 200 failed: status was 500");
+    assert!(lines[0]["latency_ms"].is_number(), "{json}");
+}
+
+#[tokio::test]
+async fn check_of_an_unknown_monitor_is_a_config_error() {
+    let config = TempConfig::new(&demo_monitor("http://127.0.0.1:9/health")).unwrap();
+    let finished = run(config.path(), &["check", "unknown-id"]).await;
+    assert_eq!(finished.code(), Some(2), "{finished}");
+    assert!(
+        finished.stderr.contains("unknown monitor `unknown-id`"),
+        "{finished}"
+    );
+    assert!(
+        finished.stderr.contains("known monitors: demo"),
+        "{finished}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored() {
+    let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+    let config = TempConfig::new(&demo_monitor(&demo.url("/health"))).unwrap();
+    // `serve` does not print its port in a parseable way: pick a free one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = watchkeeper(config.path(), &["serve", "--listen", &listen])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap());
+    // Read the logs while it runs, so a full pipe can never block it.
+    let stderr = tokio::spawn(read_all(child.stderr.take().unwrap()));
+
+    let client = http_client();
+    let base = format!("http://{listen}");
+    poll_until(DEADLINE, "serve to answer /health", || async {
+        let response = client.get(format!("{base}/health")).send().await.ok()?;
+        let body: Value = response.json().await.ok()?;
+        (body["status"] == "ok").then_some(())
+    })
+    .await;
+    poll_until(DEADLINE, "a first result from serve", || async {
+        let response = client
+            .get(format!("{base}/api/v1/monitors/demo"))
+            .send()
+            .await
+            .ok()?;
+        let body: Value = response.json().await.ok()?;
+        (body["state"] == "up").then_some(())
+    })
+    .await;
+
+    kill(pid, Signal::SIGTERM).unwrap();
+    let status = tokio::time::timeout(SIGTERM_DEADLINE, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("serve still running {SIGTERM_DEADLINE:?} after SIGTERM"))
+        .unwrap();
+    let stderr = stderr.await.unwrap();
+    assert_eq!(status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(stderr.contains("shutdown complete"), "stderr:\n{stderr}");
+
+    assert!(db_path(&config).exists());
+    let store = open_store(&config).await;
+    let results = store
+        .recent_results(&monitor_id("demo"), 100)
+        .await
+        .unwrap();
+    assert!(!results.is_empty(), "no results stored; stderr:\n{stderr}");
+    let changes = store.state_changes(&monitor_id("demo"), 100).await.unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    store.close().await;
+}

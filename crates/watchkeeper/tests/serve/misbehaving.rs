@@ -1,0 +1,119 @@
+//! Targets that stall, answer garbage, refuse connections or send too much
+//! are recorded as failed results that say why, while a healthy monitor
+//! beside them keeps to its schedule.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use watchkeeper_testkit::{
+    DemoConfig, Mode, RawBehaviour, RawTarget, closed_port, poll_until, spawn_demo_on_loopback,
+};
+
+use crate::support::{DEADLINE, STORAGE, TestApp, spawn_app};
+
+/// Fails the test if a healthy result started this much later than due.
+const MAX_LAG_MS: f64 = 250.0;
+
+fn monitor(id: &str, url: &str, expect: &str) -> String {
+    format!(
+        r#"
+[[monitor]]
+id = "{id}"
+interval = "1s"
+timeout = "500ms"
+http = {{ url = "{url}" }}
+expect = {expect}
+"#
+    )
+}
+
+async fn down_with_reason(app: &TestApp, id: &str, fragments: &[&str]) {
+    let detail = app.wait_for_state(id, "down").await;
+    let reason = detail["reason"].as_str().unwrap_or_default().to_owned();
+    for fragment in fragments {
+        assert!(
+            reason.contains(fragment),
+            "monitor `{id}`: reason {reason:?} does not mention {fragment:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_targets_fail_with_clear_reasons_and_healthy_ones_stay_on_time() {
+    let stall = RawTarget::spawn(RawBehaviour::AcceptAndStall)
+        .await
+        .unwrap();
+    let garbage = RawTarget::spawn(RawBehaviour::SendGarbage(
+        b"this is not an HTTP response\r\n\r\n".to_vec(),
+    ))
+    .await
+    .unwrap();
+    let refused = closed_port();
+    let huge = spawn_demo_on_loopback(DemoConfig {
+        initial_mode: Mode::Huge,
+        ..DemoConfig::default()
+    })
+    .await
+    .unwrap();
+    let not_json = spawn_demo_on_loopback(DemoConfig {
+        initial_mode: Mode::Garbage,
+        ..DemoConfig::default()
+    })
+    .await
+    .unwrap();
+    let healthy = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+
+    let any_answer = "[]";
+    let config = [
+        STORAGE.to_owned(),
+        monitor("stall", &format!("http://{}/", stall.addr()), any_answer),
+        monitor(
+            "garbage",
+            &format!("http://{}/", garbage.addr()),
+            any_answer,
+        ),
+        monitor("refused", &format!("http://{refused}/"), any_answer),
+        monitor("huge", &huge.url("/health"), any_answer),
+        monitor(
+            "not-json",
+            &not_json.url("/health"),
+            r#"['json.status == "ok"']"#,
+        ),
+        monitor(
+            "healthy",
+            &healthy.url("/health"),
+            r#"['status == 200', 'json.status == "ok"']"#,
+        ),
+    ]
+    .concat();
+    let app = spawn_app(&config).await;
+
+    down_with_reason(&app, "stall", &["timed out"]).await;
+    down_with_reason(&app, "garbage", &["invalid HTTP response"]).await;
+    down_with_reason(&app, "refused", &["connection refused"]).await;
+    down_with_reason(&app, "huge", &["exceeds", "body_limit"]).await;
+    down_with_reason(&app, "not-json", &["not JSON"]).await;
+    app.wait_for_state("healthy", "up").await;
+    assert!(stall.connections() >= 1);
+
+    // The healthy monitor keeps producing results, each started on time.
+    let seen = RefCell::new(BTreeSet::new());
+    poll_until(DEADLINE, "three distinct healthy results", || async {
+        let detail = app.monitor("healthy").await;
+        let last: &Value = &detail["last_result"];
+        assert_eq!(last["health"], "up", "{detail}");
+        let lag = last["lag_ms"].as_f64().unwrap();
+        assert!(
+            lag < MAX_LAG_MS,
+            "healthy probe started {lag} ms late: {detail}"
+        );
+        let mut seen = seen.borrow_mut();
+        seen.insert(last["started_at"].as_str().unwrap().to_owned());
+        (seen.len() >= 3).then_some(())
+    })
+    .await;
+    assert_eq!(app.monitor("healthy").await["state"], "up");
+
+    app.stop().await;
+}

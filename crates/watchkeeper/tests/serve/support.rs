@@ -1,0 +1,173 @@
+//! `spawn_app`: a whole Watchkeeper (store, engine, HTTP server) in this
+//! process on 127.0.0.1:0 with its database in a temporary directory, plus
+//! the small HTTP and store helpers the tests share.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use watchkeeper::{App, AppError};
+use watchkeeper_domain::MonitorId;
+use watchkeeper_engine::SystemClock;
+use watchkeeper_store::Store;
+use watchkeeper_testkit::{TempConfig, poll_until};
+
+/// How long a test waits for any one thing to become true.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+/// How long a stopped app may take to finish probes, flush and close.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The `[storage]` table every test config uses: the database lives in the
+/// config's temporary directory.
+pub const STORAGE: &str = "[storage]\nurl = \"sqlite://watchkeeper.db\"\n";
+
+/// A running in-process Watchkeeper.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub base: String,
+    pub client: reqwest::Client,
+    /// Owns the directory holding the config and the database.
+    config: TempConfig,
+    /// Completing it starts the shutdown `App::run` waits for.
+    shutdown: oneshot::Sender<()>,
+    running: JoinHandle<Result<(), AppError>>,
+}
+
+/// Writes `toml` to a fresh temporary directory and runs Watchkeeper on it.
+pub async fn spawn_app(toml: &str) -> TestApp {
+    spawn_app_in(TempConfig::new(toml).unwrap()).await
+}
+
+/// Runs Watchkeeper on an existing config directory (and its database), as
+/// a restart does.
+pub async fn spawn_app_in(config: TempConfig) -> TestApp {
+    let loaded = watchkeeper_config::load(config.path())
+        .unwrap_or_else(|errors| panic!("the test config is invalid:\n{errors}"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = App::build(loaded, listener, Arc::new(SystemClock::new()))
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let running = tokio::spawn(app.run(async move {
+        // A dropped sender stops the app too.
+        let _ = stop.await;
+    }));
+    TestApp {
+        base,
+        client: http_client(),
+        config,
+        shutdown,
+        running,
+    }
+}
+
+/// A client that never goes through a proxy: every request is to loopback.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    /// GETs `path` and returns the status and the body parsed as JSON.
+    pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path}: {error}"));
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|error| panic!("GET {path} did not answer JSON ({error}): {body}"));
+        (status, json)
+    }
+
+    /// GETs `path` and returns the body as text, asserting a 200.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path}: {error}"));
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    /// `/api/v1/monitors/{id}`, asserting a 200.
+    pub async fn monitor(&self, id: &str) -> Value {
+        let (status, body) = self.get_json(&format!("/api/v1/monitors/{id}")).await;
+        assert_eq!(status, 200, "GET /api/v1/monitors/{id}: {body}");
+        body
+    }
+
+    /// Polls the monitor until its state is `health`, and returns the detail.
+    pub async fn wait_for_state(&self, id: &str, health: &str) -> Value {
+        poll_until(
+            DEADLINE,
+            &format!("monitor `{id}` to be {health}"),
+            || async {
+                let detail = self.monitor(id).await;
+                (detail["state"] == health).then_some(detail)
+            },
+        )
+        .await
+    }
+
+    /// Stops the app, asserts it stopped cleanly and in time, and gives back
+    /// the directory (so a test can open the store or start it again).
+    pub async fn stop(self) -> TempConfig {
+        let TestApp {
+            config,
+            shutdown,
+            running,
+            ..
+        } = self;
+        shutdown.send(()).unwrap();
+        let outcome = tokio::time::timeout(STOP_DEADLINE, running)
+            .await
+            .unwrap_or_else(|_| panic!("the app did not stop within {STOP_DEADLINE:?}"))
+            .expect("the app task panicked");
+        if let Err(error) = outcome {
+            panic!("the app stopped with an error: {error}");
+        }
+        config
+    }
+}
+
+/// The database file of a config written by these tests.
+pub fn db_path(config: &TempConfig) -> PathBuf {
+    config.dir().join("watchkeeper.db")
+}
+
+/// Opens the database of a stopped app.
+pub async fn open_store(config: &TempConfig) -> Store {
+    let path = db_path(config);
+    assert!(path.exists(), "no database at {}", path.display());
+    Store::open(&path).await.unwrap()
+}
+
+pub fn monitor_id(id: &str) -> MonitorId {
+    MonitorId::parse(id).unwrap()
+}
+
+/// The value of the first metric line that starts with `series ` (name and
+/// labels exactly as exposed), if any.
+pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        line.strip_prefix(series)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .and_then(|value| value.split_whitespace().next())
+            .and_then(|value| value.parse().ok())
+    })
+}
