@@ -68,6 +68,11 @@ pub struct StateChangeBody {
     pub reason: Option<String>,
 }
 
+/// RFC 3339 with millisecond precision, e.g. `2026-11-22T05:43:30.495Z`.
+fn time(at: jiff::Timestamp) -> String {
+    at.round(jiff::Unit::Millisecond).unwrap_or(at).to_string()
+}
+
 fn millis(duration: std::time::Duration) -> f64 {
     (duration.as_secs_f64() * 1_000_000.0).round() / 1_000.0
 }
@@ -83,7 +88,7 @@ impl MonitorSummary {
             target: spec.probe.target(),
             interval_seconds: spec.interval.as_secs_f64(),
             state: view.status.as_ref().map(|s| s.health),
-            since: view.status.as_ref().map(|s| s.since.to_string()),
+            since: view.status.as_ref().map(|s| time(s.since)),
             reason: view.status.as_ref().and_then(|s| s.reason.clone()),
             last_result: view.last.as_ref().map(ResultBody::from),
             availability_24h,
@@ -117,7 +122,7 @@ impl MonitorDetail {
 impl From<&CheckResult> for ResultBody {
     fn from(result: &CheckResult) -> Self {
         Self {
-            started_at: result.started_at.to_string(),
+            started_at: time(result.started_at),
             lag_ms: millis(watchkeeper_domain::schedule::lag(
                 result.due_at,
                 result.started_at,
@@ -143,7 +148,7 @@ impl From<&FallbackResult> for FallbackBody {
 impl From<&StateChange> for StateChangeBody {
     fn from(change: &StateChange) -> Self {
         Self {
-            at: change.at.to_string(),
+            at: time(change.at),
             from: change.from,
             to: change.to,
             reason: change.reason.clone(),
