@@ -131,28 +131,33 @@ expect = ['status ==']
     assert_eq!(finished.code(), Some(2), "{finished}");
 
     let file = config.path().display().to_string();
-    let positioned: Vec<(usize, &str)> = finished
+    // FILE:LINE:COL: message, pointing at the key or value at fault.
+    let positioned: Vec<((usize, usize), &str)> = finished
         .stderr
         .lines()
         .filter_map(|line| {
             let rest = line.strip_prefix(&file)?.strip_prefix(':')?;
             let (line_number, rest) = rest.split_once(':')?;
             let (column, message) = rest.split_once(": ")?;
-            column.parse::<usize>().ok()?;
-            Some((line_number.parse().ok()?, message))
+            Some(((line_number.parse().ok()?, column.parse().ok()?), message))
         })
         .collect();
-    let lines: Vec<usize> = positioned.iter().map(|(line, _)| *line).collect();
+    let positions: Vec<(usize, usize)> = positioned.iter().map(|(at, _)| *at).collect();
     assert_eq!(
-        lines,
-        [2, 6, 7, 9],
-        "one error per line, sorted:\n{finished}"
+        positions,
+        [(2, 1), (6, 13), (7, 12), (9, 11)],
+        "one error per problem, sorted:\n{finished}"
     );
-    let expected_fragments = ["regoin", "missing", "\"30\"", "status =="];
-    for ((line, message), fragment) in positioned.iter().zip(expected_fragments) {
+    let expected_fragments = [
+        "unknown key `regoin`",
+        "unknown component `missing`",
+        "invalid duration \"30\"",
+        "invalid CEL expression \"status ==\"",
+    ];
+    for ((at, message), fragment) in positioned.iter().zip(expected_fragments) {
         assert!(
             message.contains(fragment),
-            "line {line}: {message:?} does not mention {fragment:?}\n{finished}"
+            "{at:?}: {message:?} does not mention {fragment:?}\n{finished}"
         );
     }
     assert!(

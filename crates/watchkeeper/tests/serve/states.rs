@@ -146,7 +146,7 @@ async fn a_restart_does_not_repeat_a_state_change() {
     // The store keeps milliseconds (truncated); before the restart the API
     // showed the in-memory time rounded to the millisecond.
     assert!(
-        first_since.duration_since(since).abs() < SignedDuration::from_millis(1),
+        first_since.duration_since(since).abs() <= SignedDuration::from_millis(1),
         "API said {first_since} before the restart, the store has {since}"
     );
 

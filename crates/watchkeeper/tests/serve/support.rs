@@ -2,14 +2,16 @@
 //! process on 127.0.0.1:0 with its database in a temporary directory, plus
 //! the small HTTP and store helpers the tests share.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use watchkeeper::{App, AppError};
 use watchkeeper_domain::MonitorId;
 use watchkeeper_engine::SystemClock;
@@ -170,4 +172,47 @@ pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
             .and_then(|value| value.split_whitespace().next())
             .and_then(|value| value.parse().ok())
     })
+}
+
+/// A loopback server that reads the request and then answers bytes that are
+/// not HTTP, as a non-HTTP service behind an HTTP monitor does. (The
+/// testkit's `RawBehaviour::SendGarbage` speaks first, before the request.)
+pub struct ReplyingGarbage {
+    pub addr: SocketAddr,
+    /// Accepts and answers until dropped.
+    acceptor: JoinHandle<()>,
+}
+
+impl ReplyingGarbage {
+    pub async fn spawn(reply: &'static [u8]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let acceptor = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    let mut request = [0_u8; 4096];
+                    if stream.read(&mut request).await.is_ok()
+                        && stream.write_all(reply).await.is_ok()
+                        && stream.shutdown().await.is_ok()
+                    {
+                        // Read to the end before closing, so the close is a
+                        // FIN and not a reset that could hide the reply.
+                        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                            while let Ok(1..) = stream.read(&mut request).await {}
+                        })
+                        .await;
+                    }
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Self { addr, acceptor }
+    }
+}
+
+impl Drop for ReplyingGarbage {
+    fn drop(&mut self) {
+        self.acceptor.abort();
+    }
 }
