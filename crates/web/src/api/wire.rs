@@ -68,9 +68,10 @@ pub struct StateChangeBody {
     pub reason: Option<String>,
 }
 
-/// RFC 3339 with millisecond precision, e.g. `2026-11-22T05:43:30.495Z`.
+/// RFC 3339 with millisecond precision, e.g. `2026-11-22T05:43:30.495Z`:
+/// truncated like the store, so a time reads the same after a restart.
 fn time(at: jiff::Timestamp) -> String {
-    at.round(jiff::Unit::Millisecond).unwrap_or(at).to_string()
+    format!("{at:.3}")
 }
 
 fn millis(duration: std::time::Duration) -> f64 {
