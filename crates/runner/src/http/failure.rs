@@ -48,6 +48,18 @@ fn classify(error: &reqwest::Error) -> (FailureKind, String) {
                     format!("invalid HTTP response ({hyper})"),
                 );
             }
+            // A server that speaks first (SSH, SMTP, a banner) races the
+            // request: hyper then reports an unexpected message, or a
+            // connection that was not ready (canceled), instead of a parse
+            // error. hyper offers no predicate for the first but its text.
+            if hyper.is_canceled() || hyper.to_string().contains("unexpected message") {
+                return (
+                    FailureKind::Protocol,
+                    format!(
+                        "invalid HTTP response (the server sent data before the request: not an HTTP server?; {hyper})"
+                    ),
+                );
+            }
             if hyper.is_incomplete_message() {
                 return (
                     FailureKind::Protocol,

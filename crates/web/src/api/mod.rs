@@ -45,7 +45,11 @@ impl AvailabilityCache {
             .checked_sub(AVAILABILITY_WINDOW)
             .unwrap_or(Timestamp::MIN);
         let map = Arc::new(state.store.availability_all(since).await?);
-        *self.lock() = Some((Instant::now(), map.clone()));
+        // Right after start nothing is written yet; caching that would show
+        // `null` availability for the whole cache period.
+        if !map.is_empty() {
+            *self.lock() = Some((Instant::now(), map.clone()));
+        }
         Ok(map)
     }
 
