@@ -275,6 +275,25 @@ fn offset_of(source: &str, line: isize, column: isize) -> Option<usize> {
 
 /// The variables an expression reads, leaving out comprehension variables
 /// (`a` in `answers.exists(a, a == "10.0.0.1")`) and type names.
+/// The variables read by the entries of a map or struct literal.
+fn entry_variables<'e>(
+    entries: &'e [cel::common::ast::IdedEntryExpr],
+    bound: &mut Vec<&'e str>,
+    read: &mut Vec<&'e str>,
+) {
+    for entry in entries {
+        match &entry.expr {
+            cel::common::ast::EntryExpr::MapEntry(entry) => {
+                free_variables(&entry.key, bound, read);
+                free_variables(&entry.value, bound, read);
+            }
+            cel::common::ast::EntryExpr::StructField(field) => {
+                free_variables(&field.value, bound, read);
+            }
+        }
+    }
+}
+
 fn free_variables<'e>(expression: &'e IdedExpr, bound: &mut Vec<&'e str>, read: &mut Vec<&'e str>) {
     match &expression.expr {
         Expr::Ident(name) => {
@@ -301,32 +320,8 @@ fn free_variables<'e>(expression: &'e IdedExpr, bound: &mut Vec<&'e str>, read: 
                 free_variables(element, bound, read);
             }
         }
-        Expr::Map(map) => {
-            for entry in &map.entries {
-                match &entry.expr {
-                    cel::common::ast::EntryExpr::MapEntry(entry) => {
-                        free_variables(&entry.key, bound, read);
-                        free_variables(&entry.value, bound, read);
-                    }
-                    cel::common::ast::EntryExpr::StructField(field) => {
-                        free_variables(&field.value, bound, read);
-                    }
-                }
-            }
-        }
-        Expr::Struct(structure) => {
-            for entry in &structure.entries {
-                match &entry.expr {
-                    cel::common::ast::EntryExpr::MapEntry(entry) => {
-                        free_variables(&entry.key, bound, read);
-                        free_variables(&entry.value, bound, read);
-                    }
-                    cel::common::ast::EntryExpr::StructField(field) => {
-                        free_variables(&field.value, bound, read);
-                    }
-                }
-            }
-        }
+        Expr::Map(map) => entry_variables(&map.entries, bound, read),
+        Expr::Struct(structure) => entry_variables(&structure.entries, bound, read),
         Expr::Comprehension(comprehension) => {
             free_variables(&comprehension.iter_range, bound, read);
             free_variables(&comprehension.accu_init, bound, read);
