@@ -114,12 +114,12 @@ impl<C: Checker> Scheduler<C> {
                 () = cancel.cancelled() => break,
             };
             let Ok(permit) = permit else { break };
-            running.store(true, Ordering::Release);
+            let in_flight = InFlight::start(running);
             let checker = self.checker.clone();
             let results = results.clone();
             probes.spawn(async move {
                 let result = checker.check(&spec, due).await;
-                running.store(false, Ordering::Release);
+                drop(in_flight);
                 drop(permit);
                 // The recorder only goes away after we do; a send error
                 // means shutdown is already past the flush.
@@ -140,6 +140,23 @@ impl<C: Checker> Scheduler<C> {
             );
             probes.shutdown().await;
         }
+    }
+}
+
+/// Marks a monitor's probe as in flight until dropped — also when the probe
+/// task panics or is aborted, so a monitor is never left unscheduled.
+struct InFlight(Arc<AtomicBool>);
+
+impl InFlight {
+    fn start(flag: Arc<AtomicBool>) -> Self {
+        flag.store(true, Ordering::Release);
+        Self(flag)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -227,6 +244,10 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push((monitor.id.to_string(), due_at, started_at));
+            assert!(
+                monitor.id.as_str() != "panics",
+                "scripted panic: a bug in a probe must not unschedule its monitor"
+            );
             let now_in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight
                 .fetch_max(now_in_flight, Ordering::SeqCst);
@@ -426,6 +447,22 @@ mod tests {
             text.contains("watchkeeper_scheduler_lag_seconds_count"),
             "{text}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_that_panics_does_not_unschedule_its_monitor() {
+        let monitors = vec![
+            spec("panics", Duration::from_secs(10), Duration::from_secs(5)),
+            spec("fine", Duration::from_secs(10), Duration::from_secs(5)),
+        ];
+        let run = run_for(monitors, &[], 4, Duration::from_secs(60)).await;
+        let calls = run.checker.calls();
+        let panicking = calls.iter().filter(|(id, ..)| id == "panics").count();
+        assert!(
+            panicking >= 5,
+            "the panicking monitor ran only {panicking} times in 60 s"
+        );
+        assert!(calls.iter().filter(|(id, ..)| id == "fine").count() >= 5);
     }
 
     #[tokio::test(start_paused = true)]
