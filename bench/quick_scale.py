@@ -6,7 +6,9 @@ with N HTTP monitors at a 10 s interval, each with a status and a JSON-field
 condition, all against the demo API (distinct URLs by query string). After a
 warm-up it measures, over a fixed window: CPU of the watchkeeper process (% of
 one core, from /proc), RSS, scheduler lag quantiles (from our own
-/metrics histogram) and results written per second against probes due.
+/metrics histogram), results written per second against probes due, and
+the latency of GET /api/v1/monitors and of one monitor's detail (measured
+after the window, 40 sequential requests each).
 Everything binds to 127.0.0.1 and stops by itself.
 
 usage: bench/quick_scale.py N [N…]   (build first: cargo build --release -p watchkeeper -p watchkeeper-demo)
@@ -52,6 +54,17 @@ def scrape():
     return buckets, values
 
 
+def api_latency_ms(path, requests=40):
+    """Median and p95 wall time of GET path, sequential requests."""
+    times = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        urllib.request.urlopen(f"http://127.0.0.1:{WK_PORT}{path}", timeout=30).read()
+        times.append(1000 * (time.perf_counter() - start))
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.95) - 1]
+
+
 def quantile(before, after, q):
     """Upper bound of the bucket holding quantile q of the window's lags."""
     counts = [(le, a - b) for (le, a), (_, b) in zip(after, before)]
@@ -85,6 +98,8 @@ def run(n):
             lag1, val1 = scrape()
             cpu1, demo_cpu1, t1 = cpu_seconds(wk.pid), cpu_seconds(demo.pid), time.monotonic()
             rss, peak = rss_mib(wk.pid)
+            list_p50, list_p95 = api_latency_ms("/api/v1/monitors")
+            one_p50, one_p95 = api_latency_ms(f"/api/v1/monitors/m{n // 2}")
             elapsed = t1 - t0
             written = (val1["watchkeeper_results_written_total"] - val0["watchkeeper_results_written_total"]) / elapsed
             skipped = val1.get("watchkeeper_probes_skipped_total", 0) - val0.get("watchkeeper_probes_skipped_total", 0)
@@ -93,7 +108,8 @@ def run(n):
                 f"| {n:>6} | {n / 10:>7.0f} | {written:>8.1f} | {int(skipped):>7} | {cpu:>6.1f} % | "
                 f"{1e6 * (cpu1 - cpu0) / max(written * elapsed, 1):>6.0f} µs | {rss:>6.1f} | {peak:>6.1f} | "
                 f"≤ {1000 * quantile(lag0, lag1, 0.5):g} ms | ≤ {1000 * quantile(lag0, lag1, 0.99):g} ms | "
-                f"{100 * (demo_cpu1 - demo_cpu0) / elapsed:>5.1f} % |"
+                f"{100 * (demo_cpu1 - demo_cpu0) / elapsed:>5.1f} % | "
+                f"{list_p50:.0f} / {list_p95:.0f} ms | {one_p50:.1f} / {one_p95:.1f} ms |"
             )
             return row
         finally:
@@ -109,8 +125,8 @@ def run(n):
 def main():
     sizes = [int(a) for a in sys.argv[1:]] or [1000]
     print(f"warm-up {WARMUP} s, window {WINDOW} s, nproc {os.cpu_count()}")
-    print("| monitors | due/s | written/s | skipped | CPU (1 core) | CPU/probe | RSS MiB | peak MiB | lag p50 | lag p99 | target CPU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| monitors | due/s | written/s | skipped | CPU (1 core) | CPU/probe | RSS MiB | peak MiB | lag p50 | lag p99 | target CPU | list p50/p95 | detail p50/p95 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
         print(run(n), flush=True)
 
