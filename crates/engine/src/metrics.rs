@@ -194,6 +194,9 @@ impl Metrics {
 
     pub fn observe_lag(&self, lag: Duration) {
         self.inner.scheduler_lag.observe(lag.as_secs_f64());
+    }
+
+    pub fn probe_started(&self) {
         self.inner.probes_started.inc();
     }
 
@@ -233,6 +236,17 @@ impl Metrics {
 }
 
 impl MonitorMetrics {
+    /// Sets the gauges from the state loaded at start, so a restart does
+    /// not export every monitor as down until its next probe.
+    pub fn restore(&self, last_passed: Option<bool>, health: Health) {
+        if let Some(passed) = last_passed {
+            self.probe_success.set(i64::from(passed));
+        }
+        self.monitor_up.set(i64::from(health != Health::Down));
+        self.monitor_degraded
+            .set(i64::from(health == Health::Degraded));
+    }
+
     /// `passed`: the probe met its expect conditions; `health`: the
     /// monitor's state after this result.
     pub fn record(&self, passed: bool, health: Health, latency: Duration) {

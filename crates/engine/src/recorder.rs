@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use watchkeeper_domain::check::{CheckResult, StateChange, transition};
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::monitor::MonitorSpec;
@@ -20,6 +21,8 @@ use crate::metrics::{Metrics, MonitorMetrics};
 /// Past this many unwritten results (the store has been failing for a
 /// while), the oldest raw results are dropped to bound memory.
 const MAX_BUFFERED_RESULTS: usize = 200_000;
+const MIN_RETRY_DELAY: Duration = Duration::from_secs(1);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 pub struct Recorder {
     store: Store,
@@ -30,6 +33,10 @@ pub struct Recorder {
     flush_interval: Duration,
     results: Vec<CheckResult>,
     changes: Vec<StateChange>,
+    /// After a failed write, no write is tried before this instant, so a
+    /// failing store is retried with backoff instead of once per result.
+    retry_after: Option<Instant>,
+    retry_delay: Duration,
 }
 
 impl Recorder {
@@ -41,7 +48,16 @@ impl Recorder {
         batch_size: usize,
         flush_interval: Duration,
     ) -> Self {
-        let monitor_metrics = monitors.iter().map(|m| metrics.for_monitor(m)).collect();
+        let monitor_metrics: Vec<MonitorMetrics> =
+            monitors.iter().map(|m| metrics.for_monitor(m)).collect();
+        board.with_all(|views| {
+            for (view, handles) in views.iter().zip(&monitor_metrics) {
+                if let Some(status) = &view.status {
+                    let last_passed = view.last.as_ref().map(|last| last.health != Health::Down);
+                    handles.restore(last_passed, status.health);
+                }
+            }
+        });
         Self {
             store,
             board,
@@ -51,6 +67,8 @@ impl Recorder {
             flush_interval,
             results: Vec::new(),
             changes: Vec::new(),
+            retry_after: None,
+            retry_delay: MIN_RETRY_DELAY,
         }
     }
 
@@ -63,14 +81,16 @@ impl Recorder {
                 received = incoming.recv() => match received {
                     Some(result) => {
                         self.record(result);
-                        if self.results.len() >= self.batch_size {
+                        if self.results.len() >= self.batch_size && self.may_write() {
                             self.flush().await;
                         }
                     }
                     None => break,
                 },
                 _ = ticker.tick() => {
-                    self.flush().await;
+                    if self.may_write() {
+                        self.flush().await;
+                    }
                 }
             }
         }
@@ -87,6 +107,11 @@ impl Recorder {
             state_changes = self.changes.len(),
             "could not write the last results at shutdown"
         );
+    }
+
+    /// False while backing off after a failed write.
+    fn may_write(&self) -> bool {
+        self.retry_after.is_none_or(|at| Instant::now() >= at)
     }
 
     fn record(&mut self, result: CheckResult) {
@@ -130,15 +155,19 @@ impl Recorder {
                 self.metrics.results_written(self.results.len());
                 self.results.clear();
                 self.changes.clear();
+                self.retry_after = None;
+                self.retry_delay = MIN_RETRY_DELAY;
                 true
             }
             Err(error) => {
                 self.metrics.store_error();
+                self.retry_after = Some(Instant::now() + self.retry_delay);
+                self.retry_delay = (self.retry_delay * 2).min(MAX_RETRY_DELAY);
                 tracing::error!(
                     error = %error,
                     buffered_results = self.results.len(),
                     buffered_state_changes = self.changes.len(),
-                    "cannot write results; will retry"
+                    "cannot write results; will retry with backoff"
                 );
                 if self.results.len() > MAX_BUFFERED_RESULTS {
                     let excess = self.results.len() - MAX_BUFFERED_RESULTS;
@@ -162,5 +191,68 @@ fn log_change(change: &StateChange) {
         Health::Down => {
             tracing::warn!(monitor = %change.monitor, from, to = "down", reason, "monitor is down")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use jiff::Timestamp;
+    use watchkeeper_domain::check::MonitorStatus;
+    use watchkeeper_domain::id::MonitorId;
+    use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn gauges_start_from_the_state_loaded_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("watchkeeper.db"))
+            .await
+            .unwrap();
+        let spec = Arc::new(MonitorSpec {
+            id: MonitorId::parse("db").unwrap(),
+            name: "db".to_owned(),
+            component: None,
+            interval: Duration::from_secs(3600),
+            timeout: Duration::from_secs(5),
+            probe: ProbeSpec::Tcp(TcpSpec {
+                host: "127.0.0.1".to_owned(),
+                port: 5432,
+                send: None,
+                expect: None,
+            }),
+            expect: Vec::new(),
+            degraded_if: Vec::new(),
+        });
+        let mut states = HashMap::new();
+        states.insert(
+            spec.id.clone(),
+            MonitorStatus {
+                health: Health::Degraded,
+                since: Timestamp::UNIX_EPOCH,
+                reason: Some("slow".to_owned()),
+            },
+        );
+        let board = Board::new(std::slice::from_ref(&spec), states, HashMap::new());
+        let metrics = Metrics::new();
+        let _recorder = Recorder::new(
+            store,
+            board,
+            metrics.clone(),
+            std::slice::from_ref(&spec),
+            10,
+            Duration::from_secs(1),
+        );
+        let text = metrics.encode().unwrap();
+        assert!(
+            text.contains("watchkeeper_monitor_up{monitor=\"db\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("watchkeeper_monitor_degraded{monitor=\"db\"} 1"),
+            "{text}"
+        );
     }
 }

@@ -117,13 +117,17 @@ impl<C: Checker> Scheduler<C> {
             let in_flight = InFlight::start(running);
             let checker = self.checker.clone();
             let results = results.clone();
+            self.metrics.probe_started();
             probes.spawn(async move {
                 let result = checker.check(&spec, due).await;
-                drop(in_flight);
-                drop(permit);
                 // The recorder only goes away after we do; a send error
                 // means shutdown is already past the flush.
                 let _ = results.send(result).await;
+                // Released only once the result is handed over: when the
+                // store is slow, back-pressure reaches the scheduler as
+                // lag instead of piling up finished probe tasks.
+                drop(in_flight);
+                drop(permit);
             });
         }
 
