@@ -131,6 +131,10 @@ impl Engine {
         let board = Board::new(&monitors, states, last_results);
         metrics.set_monitor_count(monitors.len());
 
+        // Shared by the recorder (which knows what it could not write yet)
+        // and maintenance (which must not roll those minutes up early).
+        let unwritten = recorder::UnwrittenSince::default();
+
         // Bounded: when the store is slow, probe tasks wait to hand over
         // their result instead of piling up without limit.
         let (results_tx, results_rx) = mpsc::channel::<CheckResult>(batch_size.max(1) * 8);
@@ -138,6 +142,7 @@ impl Engine {
         let recorder = tokio::spawn(
             recorder::Recorder::new(
                 store.clone(),
+                unwritten.clone(),
                 board.clone(),
                 metrics.clone(),
                 &monitors,
@@ -170,6 +175,7 @@ impl Engine {
                 clock,
                 metrics,
                 rollup_grace: grace,
+                unwritten,
                 raw_retention,
                 rollup_retention,
             }

@@ -7,6 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use watchkeeper_domain::check::{CheckResult, StateChange, transition};
@@ -24,8 +27,36 @@ const MAX_BUFFERED_RESULTS: usize = 200_000;
 const MIN_RETRY_DELAY: Duration = Duration::from_secs(1);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
+/// The start of the oldest result the recorder failed to write, if any.
+#[derive(Debug, Clone)]
+pub struct UnwrittenSince(Arc<AtomicI64>);
+
+impl Default for UnwrittenSince {
+    fn default() -> Self {
+        Self(Arc::new(AtomicI64::new(NOTHING_UNWRITTEN)))
+    }
+}
+
+/// Nothing unwritten (0 is a valid millisecond, so zero cannot mean none).
+const NOTHING_UNWRITTEN: i64 = i64::MAX;
+
+impl UnwrittenSince {
+    pub fn get(&self) -> Option<Timestamp> {
+        match self.0.load(Ordering::Acquire) {
+            NOTHING_UNWRITTEN => None,
+            millis => Timestamp::from_millisecond(millis).ok(),
+        }
+    }
+
+    fn set(&self, oldest: Option<Timestamp>) {
+        let millis = oldest.map_or(NOTHING_UNWRITTEN, |at| at.as_millisecond());
+        self.0.store(millis, Ordering::Release);
+    }
+}
+
 pub struct Recorder {
     store: Store,
+    unwritten: UnwrittenSince,
     board: Board,
     metrics: Metrics,
     monitor_metrics: Vec<MonitorMetrics>,
@@ -42,6 +73,7 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(
         store: Store,
+        unwritten: UnwrittenSince,
         board: Board,
         metrics: Metrics,
         monitors: &[Arc<MonitorSpec>],
@@ -60,6 +92,7 @@ impl Recorder {
         });
         Self {
             store,
+            unwritten,
             board,
             metrics,
             monitor_metrics,
@@ -157,10 +190,13 @@ impl Recorder {
                 self.changes.clear();
                 self.retry_after = None;
                 self.retry_delay = MIN_RETRY_DELAY;
+                self.unwritten.set(None);
                 true
             }
             Err(error) => {
                 self.metrics.store_error();
+                self.unwritten
+                    .set(self.results.iter().map(|r| r.started_at).min());
                 self.retry_after = Some(Instant::now() + self.retry_delay);
                 self.retry_delay = (self.retry_delay * 2).min(MAX_RETRY_DELAY);
                 tracing::error!(
@@ -198,12 +234,22 @@ fn log_change(change: &StateChange) {
 mod tests {
     use std::collections::HashMap;
 
-    use jiff::Timestamp;
     use watchkeeper_domain::check::MonitorStatus;
     use watchkeeper_domain::id::MonitorId;
     use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
 
     use super::*;
+
+    #[test]
+    fn unwritten_since_round_trips_and_clears() {
+        let unwritten = UnwrittenSince::default();
+        assert_eq!(unwritten.get(), None);
+        let at: Timestamp = "2026-01-01T09:52:30.123Z".parse().unwrap();
+        unwritten.set(Some(at));
+        assert_eq!(unwritten.get(), Some(at));
+        unwritten.set(None);
+        assert_eq!(unwritten.get(), None);
+    }
 
     #[tokio::test]
     async fn gauges_start_from_the_state_loaded_at_start() {
@@ -239,6 +285,7 @@ mod tests {
         let metrics = Metrics::new();
         let _recorder = Recorder::new(
             store,
+            UnwrittenSince::default(),
             board,
             metrics.clone(),
             std::slice::from_ref(&spec),
