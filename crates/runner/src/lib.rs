@@ -5,8 +5,9 @@
 //!
 //! A [`Prober`] is built once and shared (`Arc<Prober>`) by every probe task.
 //! It owns the long-lived, expensive things: one `reqwest` client per
-//! distinct (TLS verification, redirect policy) pair, so connections and TLS
-//! sessions are pooled and reused; one DNS resolver per DNS server; the
+//! distinct (TLS verification, redirect policy) pair, so the TLS
+//! configuration and session cache are built once (each probe still opens
+//! its own connection); one DNS resolver per DNS server; the
 //! [`TargetPolicy`]; and the [`Clock`]. No lock is held across an `.await`, so
 //! one probe never waits behind another.
 //!
@@ -81,7 +82,7 @@ pub struct Prober {
     policy: Arc<TargetPolicy>,
     /// The only source of "now" (check start, certificate expiry).
     clock: Arc<dyn Clock>,
-    /// One pooled client per (verify_tls, redirects), built on first use.
+    /// One client per (verify_tls, redirects), built on first use.
     http: http::HttpClients,
     /// One resolver per DNS server (or the system configuration).
     dns: dns::DnsResolvers,

@@ -1,6 +1,13 @@
-//! The pooled `reqwest` clients, one per distinct (TLS verification,
+//! The shared `reqwest` clients, one per distinct (TLS verification,
 //! redirect policy) pair, each wired to the target policy: a resolver that
 //! drops refused addresses and a redirect policy that checks every hop.
+//!
+//! Every probe opens its own connection, like a new visitor would: name
+//! resolution, TCP connect and TLS handshake are part of what is measured,
+//! and a target whose listener is gone (or whose name now points elsewhere)
+//! is seen at the next probe, not hidden behind a pooled connection. What is
+//! shared is what is safe to share: the TLS configuration and root store,
+//! and the TLS session cache, so a handshake may resume a session.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,8 +29,8 @@ struct ClientKey {
 
 pub(crate) struct HttpClients {
     policy: Arc<TargetPolicy>,
-    /// Built on first use and kept, so each pool (and its TLS sessions) is
-    /// reused. The lock is only held to look up or insert, never across an
+    /// Built on first use and kept, so the TLS configuration (and its
+    /// session cache) is built once. The lock is only held to look up or insert, never across an
     /// `.await`.
     clients: Mutex<HashMap<ClientKey, reqwest::Client>>,
 }
@@ -49,7 +56,7 @@ impl HttpClients {
         &self.policy
     }
 
-    /// The shared client for these settings (a cheap handle onto its pool).
+    /// The shared client for these settings (a cheap handle).
     pub(crate) fn client(
         &self,
         verify_tls: bool,
@@ -83,6 +90,8 @@ fn build(key: ClientKey, policy: Arc<TargetPolicy>) -> Result<reqwest::Client, r
         // A proxy would resolve and connect on our behalf, out of the
         // target policy's reach.
         .no_proxy()
+        // A new connection per probe (see the module docs).
+        .pool_max_idle_per_host(0)
         .tls_danger_accept_invalid_certs(!key.verify_tls)
         .tls_info(true)
         .redirect(redirect_policy(key.max_hops, policy.clone()))

@@ -9,7 +9,7 @@ mod resolver;
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{CONNECTION, HeaderName, HeaderValue};
 use tokio::time::Instant;
 use url::Url;
 use watchkeeper_domain::clock::Clock;
@@ -97,6 +97,15 @@ impl HttpClients {
                 .map_err(|_| invalid(format!("value of header `{name}`")))?;
             header_value.set_sensitive(true);
             request = request.header(header_name, header_value);
+        }
+        // The connection is not reused (see `client`), so say so: the
+        // target closes it after answering instead of waiting for more.
+        if !spec
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("connection"))
+        {
+            request = request.header(CONNECTION, HeaderValue::from_static("close"));
         }
         if let Some(body) = &spec.body {
             request = request.body(body.clone());

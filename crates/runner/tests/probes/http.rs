@@ -300,3 +300,86 @@ async fn many_concurrent_probes_share_one_prober() {
     }
     assert_eq!(target.requests(), 100);
 }
+
+/// A target that would keep connections alive: it answers each request on a
+/// connection and then waits for the next one. It records, per accepted
+/// connection, the `Connection` header of each request it read.
+async fn spawn_keep_alive_target() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<Vec<String>>>>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let connection = {
+                let mut seen = record.lock().unwrap();
+                seen.push(Vec::new());
+                seen.len() - 1
+            };
+            let record = record.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let mut header = String::from("(none)");
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(value) = line
+                        .to_ascii_lowercase()
+                        .strip_prefix("connection:")
+                        .map(|v| v.trim().to_owned())
+                    {
+                        header = value;
+                    }
+                    if line.is_empty() {
+                        record.lock().unwrap()[connection].push(header.clone());
+                        header = String::from("(none)");
+                        let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if write.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (address, seen)
+}
+
+/// Each probe is a new visitor: its own connection, and it tells the target
+/// not to keep it open.
+#[tokio::test]
+async fn every_probe_opens_its_own_connection_and_asks_the_target_to_close_it() {
+    let (address, seen) = spawn_keep_alive_target().await;
+    let prober = prober();
+    let spec = ProbeSpec::Http(http_spec(&format!("http://{address}/health")));
+    for _ in 0..3 {
+        let observation = prober.probe(&spec, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(http(&observation).status, 200);
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![vec!["close".to_owned()]; 3],
+        "one request per connection, each with `Connection: close`"
+    );
+}
+
+/// A monitor that sets its own `Connection` header keeps it.
+#[tokio::test]
+async fn a_connection_header_set_by_the_monitor_is_sent_as_is() {
+    let (address, seen) = spawn_keep_alive_target().await;
+    let mut spec = http_spec(&format!("http://{address}/health"));
+    spec.headers
+        .push(("Connection".to_owned(), Secret("keep-alive".to_owned())));
+    let observation = prober()
+        .probe(&ProbeSpec::Http(spec), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(http(&observation).status, 200);
+    assert_eq!(seen.lock().unwrap()[0], vec!["keep-alive".to_owned()]);
+}
