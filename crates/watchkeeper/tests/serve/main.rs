@@ -1,7 +1,8 @@
 //! Integration tests of the whole Watchkeeper: the app in-process on
 //! 127.0.0.1:0 (state changes, restarts, rollups, metrics, misbehaving
 //! targets, the read API) and the `watchkeeper` binary as a process
-//! (`validate`, `check`, `serve` until SIGTERM). Every target is on loopback.
+//! (`validate`, `check`, `serve` until SIGTERM or SIGINT). Every target is
+//! on loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,6 +10,7 @@ mod api;
 mod cli;
 mod misbehaving;
 mod observability;
+mod process;
 mod rollups;
 mod states;
 mod support;
