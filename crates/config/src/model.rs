@@ -23,6 +23,10 @@ pub const MIN_ROLLUP_RETENTION: Duration = Duration::from_secs(86_400);
 /// rollups and recent-history views.
 pub const MIN_RAW_RETENTION: Duration = Duration::from_secs(3600);
 pub const DEFAULT_CONCURRENCY: usize = 512;
+/// The most probes `[probes] concurrency` may allow at once: far beyond what
+/// one process can usefully run, and well inside what the engine's
+/// semaphore accepts (a larger count makes it panic at start).
+pub const MAX_CONCURRENCY: usize = 65_536;
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// The default timeout, cut down to the interval when the interval is shorter.

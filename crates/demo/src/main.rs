@@ -1,5 +1,6 @@
 //! The `watchkeeper-demo` binary: runs the demo service until SIGINT or SIGTERM.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,6 +35,9 @@ async fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // Logs go to stdout; colour only when that is a terminal, as in
+        // watchkeeper's own logging, never in a pipe or a file.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     let Cli {
         listen,

@@ -24,6 +24,7 @@ use crate::observation::Observation;
 
 mod explanation;
 mod render;
+pub use render::excerpt;
 #[cfg(test)]
 mod tests;
 

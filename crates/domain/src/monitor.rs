@@ -72,11 +72,31 @@ impl ProbeSpec {
     /// A one-line description of the target for tables and logs (no secrets).
     pub fn target(&self) -> String {
         match self {
-            ProbeSpec::Http(http) => format!("{} {}", http.method, http.url),
+            ProbeSpec::Http(http) => format!("{} {}", http.method, RedactedUrl(&http.url)),
             ProbeSpec::Tcp(tcp) => format!("tcp {}:{}", tcp.host, tcp.port),
             ProbeSpec::Dns(dns) => format!("dns {} {}", dns.record.as_str(), dns.name),
             ProbeSpec::Command(cmd) => format!("exec {}", cmd.argv.join(" ")),
         }
+    }
+}
+
+/// A URL as it may be shown — in reasons, logs, the API and `check`: the
+/// password of its userinfo reads `***` (`https://user:***@host/`), so a
+/// credential written as `https://user:${TOKEN}@host/` never leaves the
+/// request. Everything else, the query string included, is shown as is.
+#[derive(Debug, Clone, Copy)]
+pub struct RedactedUrl<'a>(pub &'a Url);
+
+impl fmt::Display for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        if url.password().is_none() {
+            return fmt::Display::fmt(url, f);
+        }
+        let mut shown = url.clone();
+        // Cannot fail: a URL that has a password can have another one.
+        let _ = shown.set_password(Some("***"));
+        fmt::Display::fmt(&shown, f)
     }
 }
 
@@ -196,6 +216,56 @@ pub struct CommandSpec {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn shown(raw: &str) -> String {
+        RedactedUrl(&raw.parse().unwrap()).to_string()
+    }
+
+    #[test]
+    fn a_url_password_is_never_shown() {
+        assert_eq!(
+            shown("https://user:s3cret@api.example.com/health?region=eu"),
+            "https://user:***@api.example.com/health?region=eu"
+        );
+        assert_eq!(
+            shown("https://:s3cret@api.example.com/"),
+            "https://:***@api.example.com/"
+        );
+        // Percent-encoded passwords are replaced whole.
+        assert_eq!(
+            shown("http://svc:p%40ss%3Aword@127.0.0.1:8080/"),
+            "http://svc:***@127.0.0.1:8080/"
+        );
+    }
+
+    #[test]
+    fn a_url_without_a_password_is_shown_as_it_is() {
+        for raw in [
+            "https://api.example.com/health",
+            "https://user@api.example.com/",
+            "http://[::1]:8080/status?verbose=1#top",
+        ] {
+            assert_eq!(shown(raw), raw);
+        }
+    }
+
+    #[test]
+    fn the_http_target_hides_the_password() {
+        let probe = ProbeSpec::Http(HttpSpec {
+            url: "https://ci:t0ken@api.example.com/health".parse().unwrap(),
+            method: "HEAD".to_owned(),
+            headers: Vec::new(),
+            body: None,
+            redirects: RedirectPolicy::None,
+            verify_tls: true,
+            body_limit: DEFAULT_BODY_LIMIT,
+            fallback_url: None,
+            parity: Parity::Off,
+        });
+        assert_eq!(probe.target(), "HEAD https://ci:***@api.example.com/health");
+    }
+
     /// Specs are shared across probe tasks behind an `Arc`.
     #[test]
     fn specs_are_send_and_sync() {

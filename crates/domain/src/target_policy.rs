@@ -5,18 +5,29 @@
 //! the *resolved* address at connect time, so DNS cannot be used to sneak
 //! past it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-/// Host names of cloud metadata services, refused before any lookup.
-const METADATA_HOSTS: &[&str] = &[
-    "metadata",
-    "metadata.google.internal",
-    "metadata.goog",
-    "metadata.azure.com",
-    "instance-data",
-    "instance-data.ec2.internal",
+/// AWS, Google Cloud and Azure serve instance metadata here.
+const LINK_LOCAL_METADATA: IpAddr = IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254));
+/// AWS's IPv6 metadata endpoint.
+const AWS_IPV6_METADATA: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254));
+
+/// Host names of cloud metadata services, refused before any lookup, with
+/// the addresses each one stands for: a name is let through only when
+/// `allow` covers one of its addresses (its resolved address is still
+/// checked at connect time).
+const METADATA_HOSTS: &[(&str, &[IpAddr])] = &[
+    ("metadata", &[LINK_LOCAL_METADATA]),
+    ("metadata.google.internal", &[LINK_LOCAL_METADATA]),
+    ("metadata.goog", &[LINK_LOCAL_METADATA]),
+    ("metadata.azure.com", &[LINK_LOCAL_METADATA]),
+    ("instance-data", &[LINK_LOCAL_METADATA, AWS_IPV6_METADATA]),
+    (
+        "instance-data.ec2.internal",
+        &[LINK_LOCAL_METADATA, AWS_IPV6_METADATA],
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,15 +54,25 @@ pub struct TargetRefused {
 }
 
 impl TargetPolicy {
+    /// Refuses a cloud metadata host name unless `allow` covers the
+    /// metadata address that name stands for: allowing some other network
+    /// must not open the metadata service.
     pub fn check_host(&self, host: &str) -> Result<(), TargetRefused> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        if METADATA_HOSTS.contains(&host.as_str()) && self.allow.is_empty() {
-            return Err(TargetRefused {
+        let Some((_, addresses)) = METADATA_HOSTS.iter().find(|(name, _)| *name == host) else {
+            return Ok(());
+        };
+        let allowed = addresses
+            .iter()
+            .any(|address| self.allow.iter().any(|net| net.contains(address)));
+        if allowed {
+            Ok(())
+        } else {
+            Err(TargetRefused {
                 target: host,
                 why: "cloud metadata host name",
-            });
+            })
         }
-        Ok(())
     }
 
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), TargetRefused> {
@@ -80,7 +101,7 @@ impl TargetPolicy {
                     return refused("link-local address (fe80::/10)");
                 }
                 // AWS's IPv6 metadata endpoint, fd00:ec2::254.
-                if v6.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254] {
+                if IpAddr::V6(v6) == AWS_IPV6_METADATA {
                     return refused("cloud metadata address");
                 }
             }
@@ -148,6 +169,59 @@ mod tests {
         assert!(policy.check_ip(ip("::ffff:127.0.0.1")).is_err());
         assert_eq!(policy.check_ip(ip("169.254.169.254")), Ok(()));
         assert!(policy.check_ip(ip("169.254.0.1")).is_err());
+    }
+
+    fn allowing(networks: &[&str]) -> TargetPolicy {
+        TargetPolicy {
+            allow_loopback: true,
+            allow: networks.iter().map(|net| net.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_unrelated_allowed_network_keeps_metadata_names_refused() {
+        let policy = allowing(&["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
+        for host in [
+            "metadata",
+            "metadata.google.internal",
+            "metadata.goog",
+            "metadata.azure.com",
+            "instance-data",
+            "instance-data.ec2.internal.",
+        ] {
+            let refused = policy.check_host(host).unwrap_err();
+            assert_eq!(refused.why, "cloud metadata host name", "{host}");
+        }
+        assert_eq!(policy.check_host("api.example.com"), Ok(()));
+    }
+
+    #[test]
+    fn allowing_the_metadata_address_lets_its_names_through() {
+        let policy = allowing(&["169.254.169.254/32"]);
+        for host in [
+            "metadata",
+            "Metadata.Google.Internal.",
+            "metadata.goog",
+            "metadata.azure.com",
+            "instance-data",
+            "instance-data.ec2.internal",
+        ] {
+            assert_eq!(policy.check_host(host), Ok(()), "{host}");
+        }
+        // The whole link-local range covers it too.
+        assert_eq!(
+            allowing(&["169.254.0.0/16"]).check_host("metadata.google.internal"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn the_aws_ipv6_endpoint_lifts_only_the_aws_names() {
+        let policy = allowing(&["fd00:ec2::254/128"]);
+        assert_eq!(policy.check_host("instance-data"), Ok(()));
+        assert_eq!(policy.check_host("instance-data.ec2.internal"), Ok(()));
+        assert!(policy.check_host("metadata.google.internal").is_err());
+        assert!(policy.check_host("metadata.azure.com").is_err());
     }
 
     #[test]

@@ -65,6 +65,13 @@ pub struct EngineConfig {
     pub batch_size: usize,
     /// …or when the oldest buffered one is this old.
     pub flush_interval: Duration,
+    /// How often finished minutes are rolled up (and, every 20th time,
+    /// retention is applied).
+    pub rollup_every: Duration,
+    /// A minute is rolled up no sooner than `flush_interval` plus this after
+    /// it ended; probes still in flight and results not written yet hold it
+    /// back further, however long they take.
+    pub rollup_margin: Duration,
     /// How long shutdown waits for probes in flight before abandoning them.
     pub shutdown_grace: Duration,
 }
@@ -78,6 +85,8 @@ impl EngineConfig {
             rollup_retention: Duration::from_secs(400 * 24 * 3600),
             batch_size: 1_000,
             flush_interval: Duration::from_secs(1),
+            rollup_every: Duration::from_secs(30),
+            rollup_margin: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -121,6 +130,8 @@ impl Engine {
             rollup_retention,
             batch_size,
             flush_interval,
+            rollup_every,
+            rollup_margin,
             shutdown_grace,
         } = config;
 
@@ -131,13 +142,15 @@ impl Engine {
         let board = Board::new(&monitors, states, last_results);
         metrics.set_monitor_count(monitors.len());
 
-        // Shared by the recorder (which knows what it could not write yet)
-        // and maintenance (which must not roll those minutes up early).
+        // Shared by the scheduler and recorder (which know which probes are
+        // running and which results are not written yet) and maintenance
+        // (which must not roll those minutes up early).
+        let in_flight = scheduler::ProbesInFlight::new(monitors.len());
         let unwritten = recorder::UnwrittenSince::default();
 
         // Bounded: when the store is slow, probe tasks wait to hand over
         // their result instead of piling up without limit.
-        let (results_tx, results_rx) = mpsc::channel::<CheckResult>(batch_size.max(1) * 8);
+        let (results_tx, results_rx) = mpsc::channel::<scheduler::Finished>(batch_size.max(1) * 8);
 
         let recorder = tokio::spawn(
             recorder::Recorder::new(
@@ -158,23 +171,19 @@ impl Engine {
                 clock.clone(),
                 metrics.clone(),
                 concurrency,
+                in_flight.clone(),
                 shutdown_grace,
             )
             .run(results_tx, cancel.clone()),
         );
-        let grace = monitors
-            .iter()
-            .map(|m| m.timeout)
-            .max()
-            .unwrap_or(Duration::ZERO)
-            + flush_interval
-            + Duration::from_secs(5);
         let maintenance = tokio::spawn(
             maintenance::Maintenance {
                 store,
                 clock,
                 metrics,
-                rollup_grace: grace,
+                rollup_every,
+                rollup_grace: flush_interval + rollup_margin,
+                in_flight,
                 unwritten,
                 raw_retention,
                 rollup_retention,

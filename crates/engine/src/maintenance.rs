@@ -2,6 +2,11 @@
 //! minute can no longer receive results, and retention (raw results after
 //! `raw_retention`, rollups after `rollup_retention`; state changes are kept
 //! for ever).
+//!
+//! A minute can no longer receive results once it ended a short grace ago,
+//! no probe that started in it is still in flight, and the recorder holds no
+//! unwritten result from it. A monitor with a long timeout therefore delays
+//! rollups only while one of its probes is actually running.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,19 +18,25 @@ use watchkeeper_store::Store;
 
 use crate::metrics::Metrics;
 use crate::recorder::UnwrittenSince;
+use crate::scheduler::ProbesInFlight;
 
-const ROLLUP_EVERY: Duration = Duration::from_secs(30);
 const PRUNE_EVERY_ROLLUPS: u32 = 20;
 
 pub struct Maintenance {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
-    /// A minute is rolled up only once it ended this long ago, so results of
-    /// probes that started in it (and are still running or buffered) are in.
+    /// How often minutes are rolled up (pruning runs every 20th time).
+    pub rollup_every: Duration,
+    /// A minute is rolled up no sooner than this after it ended: a margin
+    /// for a probe that is about to be marked in flight, not for how long
+    /// probes run (`in_flight` covers that).
     pub rollup_grace: Duration,
-    /// While writes fail, rollups stop short of the oldest unwritten
-    /// result, so it is counted once it lands.
+    /// Rollups stop short of the oldest probe still in flight, so its
+    /// result is counted in the minute it started in.
+    pub in_flight: ProbesInFlight,
+    /// …and short of the oldest result the recorder has not written yet
+    /// (buffered, or kept while writes fail), so it is counted once it lands.
     pub unwritten: UnwrittenSince,
     pub raw_retention: Duration,
     pub rollup_retention: Duration,
@@ -33,7 +44,7 @@ pub struct Maintenance {
 
 impl Maintenance {
     pub async fn run(self, cancel: CancellationToken) {
-        let mut ticker = tokio::time::interval(ROLLUP_EVERY);
+        let mut ticker = tokio::time::interval(self.rollup_every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut runs: u32 = 0;
         loop {
@@ -50,7 +61,13 @@ impl Maintenance {
     }
 
     async fn roll_up(&self) {
-        let until = rollup_until(self.clock.now(), self.rollup_grace, self.unwritten.get());
+        let now = self.clock.now();
+        // In this order: the recorder counts a result as unwritten before it
+        // releases the probe's in-flight mark, so reading the marks first
+        // cannot miss a result moving from one to the other.
+        let oldest_in_flight = self.in_flight.oldest();
+        let oldest_unwritten = self.unwritten.get();
+        let until = rollup_until(now, self.rollup_grace, oldest_in_flight, oldest_unwritten);
         match self.store.roll_up(until).await {
             Ok(rows) => self.metrics.rollup_rows(rows),
             Err(error) => {
@@ -87,10 +104,18 @@ impl Maintenance {
 }
 
 /// Minutes ending at or before this instant may be rolled up: they ended
-/// `grace` ago, and no result that started in them is still unwritten.
-fn rollup_until(now: Timestamp, grace: Duration, oldest_unwritten: Option<Timestamp>) -> Timestamp {
-    let until = before(now, grace);
-    oldest_unwritten.map_or(until, |oldest| until.min(oldest))
+/// `grace` ago, no probe that started in them is still in flight, and no
+/// result that started in them is still unwritten.
+fn rollup_until(
+    now: Timestamp,
+    grace: Duration,
+    oldest_in_flight: Option<Timestamp>,
+    oldest_unwritten: Option<Timestamp>,
+) -> Timestamp {
+    [oldest_in_flight, oldest_unwritten]
+        .into_iter()
+        .flatten()
+        .fold(before(now, grace), Timestamp::min)
 }
 
 fn before(now: Timestamp, ago: Duration) -> Timestamp {
@@ -106,28 +131,51 @@ mod tests {
         raw.parse().unwrap()
     }
 
+    const NOW: &str = "2026-01-01T10:00:00Z";
+    const GRACE: Duration = Duration::from_secs(6);
+
     #[test]
-    fn rollups_wait_for_the_grace_period() {
-        let until = rollup_until(ts("2026-01-01T10:00:00Z"), Duration::from_secs(16), None);
-        assert_eq!(until, ts("2026-01-01T09:59:44Z"));
+    fn rollups_wait_only_for_the_grace_period_when_nothing_is_pending() {
+        let until = rollup_until(ts(NOW), GRACE, None, None);
+        assert_eq!(until, ts("2026-01-01T09:59:54Z"));
     }
 
     #[test]
-    fn rollups_stop_short_of_results_the_recorder_could_not_write() {
-        let oldest = ts("2026-01-01T09:52:30Z");
-        let until = rollup_until(
-            ts("2026-01-01T10:00:00Z"),
-            Duration::from_secs(16),
-            Some(oldest),
-        );
-        assert_eq!(until, oldest);
-        // An unwritten result newer than the grace cut-off changes nothing.
+    fn rollups_stop_short_of_the_oldest_probe_in_flight() {
+        // A command probe with a 1 h timeout that has been running for 7
+        // minutes holds back its own minute, and no more.
+        let started = ts("2026-01-01T09:53:10Z");
+        assert_eq!(rollup_until(ts(NOW), GRACE, Some(started), None), started);
+        // A probe that started after the grace cut-off changes nothing.
         let recent = ts("2026-01-01T09:59:58Z");
-        let until = rollup_until(
-            ts("2026-01-01T10:00:00Z"),
-            Duration::from_secs(16),
-            Some(recent),
+        assert_eq!(
+            rollup_until(ts(NOW), GRACE, Some(recent), None),
+            ts("2026-01-01T09:59:54Z")
         );
-        assert_eq!(until, ts("2026-01-01T09:59:44Z"));
+    }
+
+    #[test]
+    fn rollups_stop_short_of_results_the_recorder_has_not_written() {
+        let oldest = ts("2026-01-01T09:52:30Z");
+        assert_eq!(rollup_until(ts(NOW), GRACE, None, Some(oldest)), oldest);
+        let recent = ts("2026-01-01T09:59:58Z");
+        assert_eq!(
+            rollup_until(ts(NOW), GRACE, None, Some(recent)),
+            ts("2026-01-01T09:59:54Z")
+        );
+    }
+
+    #[test]
+    fn the_earliest_of_in_flight_and_unwritten_wins() {
+        let in_flight = ts("2026-01-01T09:58:00Z");
+        let unwritten = ts("2026-01-01T09:57:00Z");
+        assert_eq!(
+            rollup_until(ts(NOW), GRACE, Some(in_flight), Some(unwritten)),
+            unwritten
+        );
+        assert_eq!(
+            rollup_until(ts(NOW), GRACE, Some(unwritten), Some(in_flight)),
+            unwritten
+        );
     }
 }

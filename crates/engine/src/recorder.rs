@@ -3,6 +3,7 @@
 //! health), its metrics and the board, and is buffered for a batched write.
 //! A failed write is retried on the next flush; state changes are never
 //! dropped, and raw results only past a hard cap with a loud error.
+//! [`UnwrittenSince`] tells maintenance how far back the buffer reaches.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use watchkeeper_store::Store;
 
 use crate::board::Board;
 use crate::metrics::{Metrics, MonitorMetrics};
+use crate::scheduler::Finished;
 
 /// Past this many unwritten results (the store has been failing for a
 /// while), the oldest raw results are dropped to bound memory.
@@ -27,7 +29,8 @@ const MAX_BUFFERED_RESULTS: usize = 200_000;
 const MIN_RETRY_DELAY: Duration = Duration::from_secs(1);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
-/// The start of the oldest result the recorder failed to write, if any.
+/// The start of the oldest result the recorder holds but has not written
+/// yet (buffered until the next flush, or kept after a failed write), if any.
 #[derive(Debug, Clone)]
 pub struct UnwrittenSince(Arc<AtomicI64>);
 
@@ -63,6 +66,8 @@ pub struct Recorder {
     batch_size: usize,
     flush_interval: Duration,
     results: Vec<CheckResult>,
+    /// The oldest `started_at` in `results`, as published in `unwritten`.
+    oldest_buffered: Option<Timestamp>,
     changes: Vec<StateChange>,
     /// After a failed write, no write is tried before this instant, so a
     /// failing store is retried with backoff instead of once per result.
@@ -99,6 +104,7 @@ impl Recorder {
             batch_size: batch_size.max(1),
             flush_interval,
             results: Vec::new(),
+            oldest_buffered: None,
             changes: Vec::new(),
             retry_after: None,
             retry_delay: MIN_RETRY_DELAY,
@@ -106,14 +112,17 @@ impl Recorder {
     }
 
     /// Runs until every sender is gone, then flushes what is left.
-    pub async fn run(mut self, mut incoming: mpsc::Receiver<CheckResult>) {
+    pub async fn run(mut self, mut incoming: mpsc::Receiver<Finished>) {
         let mut ticker = tokio::time::interval(self.flush_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 received = incoming.recv() => match received {
-                    Some(result) => {
+                    Some(Finished { result, in_flight }) => {
                         self.record(result);
+                        // Only now, with the result counted in `unwritten`,
+                        // may maintenance stop waiting for the probe.
+                        drop(in_flight);
                         if self.results.len() >= self.batch_size && self.may_write() {
                             self.flush().await;
                         }
@@ -175,6 +184,13 @@ impl Recorder {
             self.metrics.state_change();
             self.changes.push(change);
         }
+        if self
+            .oldest_buffered
+            .is_none_or(|oldest| result.started_at < oldest)
+        {
+            self.oldest_buffered = Some(result.started_at);
+            self.unwritten.set(self.oldest_buffered);
+        }
         self.results.push(result);
     }
 
@@ -190,13 +206,12 @@ impl Recorder {
                 self.changes.clear();
                 self.retry_after = None;
                 self.retry_delay = MIN_RETRY_DELAY;
+                self.oldest_buffered = None;
                 self.unwritten.set(None);
                 true
             }
             Err(error) => {
                 self.metrics.store_error();
-                self.unwritten
-                    .set(self.results.iter().map(|r| r.started_at).min());
                 self.retry_after = Some(Instant::now() + self.retry_delay);
                 self.retry_delay = (self.retry_delay * 2).min(MAX_RETRY_DELAY);
                 tracing::error!(
@@ -209,6 +224,9 @@ impl Recorder {
                     let excess = self.results.len() - MAX_BUFFERED_RESULTS;
                     self.results.drain(..excess);
                     tracing::error!(dropped = excess, "dropped the oldest unwritten raw results");
+                    // Dropped results will never be written: stop waiting.
+                    self.oldest_buffered = self.results.iter().map(|r| r.started_at).min();
+                    self.unwritten.set(self.oldest_buffered);
                 }
                 false
             }

@@ -6,11 +6,15 @@
 //! A probe that hangs hurts only itself: its own timeout ends it, it holds
 //! one permit meanwhile, and its monitor's next slot is skipped (not queued)
 //! while it is still running.
+//!
+//! [`ProbesInFlight`] records when each running probe started, until the
+//! recorder has taken its result: maintenance reads the oldest, so a minute
+//! is not rolled up while a probe that started in it can still add a result.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -33,37 +37,36 @@ pub struct Scheduler<C> {
     /// Bounds probes in flight; the scheduler waits for a permit, so a
     /// saturated machine shows up as lag instead of unbounded memory.
     permits: Arc<Semaphore>,
-    /// Per monitor: a probe is in flight. Its next slot is skipped until it
-    /// returns, so one slow target never stacks probes.
-    running: Vec<Arc<AtomicBool>>,
+    /// Per monitor (by position): a probe is in flight, and since when. Its
+    /// next slot is skipped until the recorder has taken its result, so one
+    /// slow target never stacks probes; maintenance reads it too.
+    in_flight: ProbesInFlight,
     shutdown_grace: Duration,
 }
 
 impl<C: Checker> Scheduler<C> {
+    /// `in_flight` must have a slot per monitor, in the same order.
     pub fn new(
         monitors: Vec<Arc<MonitorSpec>>,
         checker: Arc<C>,
         clock: Arc<dyn Clock>,
         metrics: Metrics,
         concurrency: usize,
+        in_flight: ProbesInFlight,
         shutdown_grace: Duration,
     ) -> Self {
-        let running = monitors
-            .iter()
-            .map(|_| Arc::new(AtomicBool::new(false)))
-            .collect();
         Self {
             monitors,
             checker,
             clock,
             metrics,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            running,
+            in_flight,
             shutdown_grace,
         }
     }
 
-    pub async fn run(self, results: mpsc::Sender<CheckResult>, cancel: CancellationToken) {
+    pub async fn run(self, results: mpsc::Sender<Finished>, cancel: CancellationToken) {
         let start = self.clock.now();
         let mut queue: BinaryHeap<Reverse<(Timestamp, usize)>> = self
             .monitors
@@ -101,10 +104,7 @@ impl<C: Checker> Scheduler<C> {
                 self.metrics.probe_skipped(skipped);
                 tracing::warn!(monitor = %spec.id, skipped, "scheduler fell behind; skipped missed slots");
             }
-            let Some(running) = self.running.get(position).cloned() else {
-                continue;
-            };
-            if running.load(Ordering::Acquire) {
+            if self.in_flight.is_running(position) {
                 self.metrics.probe_skipped(1);
                 tracing::debug!(monitor = %spec.id, "previous probe still running; slot skipped");
                 continue;
@@ -114,19 +114,20 @@ impl<C: Checker> Scheduler<C> {
                 () = cancel.cancelled() => break,
             };
             let Ok(permit) = permit else { break };
-            let in_flight = InFlight::start(running);
+            // Read after the permit wait: no earlier than the probe starts.
+            let in_flight = self.in_flight.start(position, self.clock.now());
             let checker = self.checker.clone();
             let results = results.clone();
             self.metrics.probe_started();
             probes.spawn(async move {
                 let result = checker.check(&spec, due).await;
                 // The recorder only goes away after we do; a send error
-                // means shutdown is already past the flush.
-                let _ = results.send(result).await;
+                // means shutdown is already past the flush (and drops the
+                // in-flight mark with the message).
+                let _ = results.send(Finished { result, in_flight }).await;
                 // Released only once the result is handed over: when the
                 // store is slow, back-pressure reaches the scheduler as
                 // lag instead of piling up finished probe tasks.
-                drop(in_flight);
                 drop(permit);
             });
         }
@@ -147,20 +148,79 @@ impl<C: Checker> Scheduler<C> {
     }
 }
 
-/// Marks a monitor's probe as in flight until dropped — also when the probe
-/// task panics or is aborted, so a monitor is never left unscheduled.
-struct InFlight(Arc<AtomicBool>);
+/// A probe's result on its way to the recorder, with the probe's in-flight
+/// mark: the recorder drops the mark only once the result is in its buffer
+/// (and counted in `recorder::UnwrittenSince`), so between the probe's start
+/// and the write a result is always covered by one or the other.
+#[derive(Debug)]
+pub struct Finished {
+    pub result: CheckResult,
+    pub in_flight: InFlight,
+}
 
-impl InFlight {
-    fn start(flag: Arc<AtomicBool>) -> Self {
-        flag.store(true, Ordering::Release);
-        Self(flag)
+/// When each monitor's probe in flight started, by monitor position: one
+/// atomic slot per monitor (a monitor never has two probes in flight), so
+/// starting and finishing a probe costs one atomic store each, and
+/// maintenance scans the slots once per roll-up pass.
+#[derive(Debug, Clone)]
+pub struct ProbesInFlight(Arc<[AtomicI64]>);
+
+/// An empty slot (0 is a valid millisecond, so zero cannot mean none).
+const NOT_RUNNING: i64 = i64::MAX;
+
+impl ProbesInFlight {
+    pub fn new(monitors: usize) -> Self {
+        Self((0..monitors).map(|_| AtomicI64::new(NOT_RUNNING)).collect())
     }
+
+    /// The start of the oldest probe in flight (or whose result the recorder
+    /// has not taken yet), if any.
+    pub fn oldest(&self) -> Option<Timestamp> {
+        let oldest = self
+            .0
+            .iter()
+            .map(|slot| slot.load(Ordering::Acquire))
+            .min()
+            .unwrap_or(NOT_RUNNING);
+        match oldest {
+            NOT_RUNNING => None,
+            millis => Timestamp::from_millisecond(millis).ok(),
+        }
+    }
+
+    fn is_running(&self, position: usize) -> bool {
+        self.0
+            .get(position)
+            .is_some_and(|slot| slot.load(Ordering::Acquire) != NOT_RUNNING)
+    }
+
+    /// Marks the monitor at `position` as probing since `at` (rounded down
+    /// to the millisecond) until the returned mark is dropped.
+    fn start(&self, position: usize, at: Timestamp) -> InFlight {
+        if let Some(slot) = self.0.get(position) {
+            slot.store(at.as_millisecond(), Ordering::Release);
+        }
+        InFlight {
+            slots: self.clone(),
+            position,
+        }
+    }
+}
+
+/// Marks a monitor's probe as in flight until dropped — by the recorder once
+/// it has taken the result, or on the way when the probe task panics or is
+/// aborted, so a monitor is never left unscheduled.
+#[derive(Debug)]
+pub struct InFlight {
+    slots: ProbesInFlight,
+    position: usize,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        if let Some(slot) = self.slots.0.get(self.position) {
+            slot.store(NOT_RUNNING, Ordering::Release);
+        }
     }
 }
 
@@ -293,17 +353,20 @@ mod tests {
         ));
         let checker = Arc::new(ScriptedChecker::new(clock.clone(), delays));
         let metrics = Metrics::new();
+        let in_flight = ProbesInFlight::new(monitors.len());
         let scheduler = Scheduler::new(
             monitors,
             checker.clone(),
             clock,
             metrics.clone(),
             concurrency,
+            in_flight,
             Duration::from_secs(1),
         );
         let (tx, mut rx) = mpsc::channel(1024);
         let cancel = CancellationToken::new();
         let task = tokio::spawn(scheduler.run(tx, cancel.clone()));
+        // Takes each result as the recorder does, releasing its probe.
         let collector = tokio::spawn(async move {
             let mut received = 0;
             while rx.recv().await.is_some() {
@@ -487,7 +550,8 @@ mod tests {
         let delays: Vec<(&str, Duration)> =
             delays.iter().map(|(id, d)| (id.as_str(), *d)).collect();
         let run = run_for(monitors, &delays, 4, Duration::from_secs(120)).await;
-        assert!(run.checker.max_in_flight.load(Ordering::SeqCst) <= 4);
+        // Never more than the bound, and the bound is used, not undershot.
+        assert_eq!(run.checker.max_in_flight.load(Ordering::SeqCst), 4);
         assert!(
             run.checker.calls().len() >= 40,
             "every monitor ran despite the bound"
@@ -513,5 +577,118 @@ mod tests {
         .await;
         assert_eq!(run.checker.calls().len(), 1);
         assert_eq!(run.received, 1);
+    }
+
+    fn at(raw: &str) -> Timestamp {
+        raw.parse().unwrap()
+    }
+
+    #[test]
+    fn probes_in_flight_report_the_oldest_start_until_released() {
+        let in_flight = ProbesInFlight::new(3);
+        assert_eq!(in_flight.oldest(), None);
+        let first = in_flight.start(2, at("2026-01-01T00:00:05.250Z"));
+        let second = in_flight.start(0, at("2026-01-01T00:00:07Z"));
+        assert!(in_flight.is_running(2) && in_flight.is_running(0));
+        assert!(!in_flight.is_running(1));
+        assert_eq!(in_flight.oldest(), Some(at("2026-01-01T00:00:05.250Z")));
+        drop(first);
+        assert!(!in_flight.is_running(2));
+        assert_eq!(in_flight.oldest(), Some(at("2026-01-01T00:00:07Z")));
+        drop(second);
+        assert_eq!(in_flight.oldest(), None);
+        // A position past the end is never running and changes nothing.
+        drop(in_flight.start(7, at("2026-01-01T00:00:01Z")));
+        assert_eq!(in_flight.oldest(), None);
+    }
+
+    /// A scheduler whose results are held by the test, as a busy recorder
+    /// would hold them, until the test takes them.
+    struct Held {
+        clock: Arc<dyn Clock>,
+        in_flight: ProbesInFlight,
+        results: mpsc::Receiver<Finished>,
+        cancel: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    fn run_held(monitors: Vec<Arc<MonitorSpec>>, delays: &[(&str, Duration)]) -> Held {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock::starting_at(at("2026-01-01T00:00:00Z")));
+        let checker = Arc::new(ScriptedChecker::new(clock.clone(), delays));
+        let in_flight = ProbesInFlight::new(monitors.len());
+        let scheduler = Scheduler::new(
+            monitors,
+            checker,
+            clock.clone(),
+            Metrics::new(),
+            8,
+            in_flight.clone(),
+            Duration::from_secs(1),
+        );
+        let (tx, results) = mpsc::channel(16);
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(scheduler.run(tx, cancel.clone()));
+        Held {
+            clock,
+            in_flight,
+            results,
+            cancel,
+            task,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_is_in_flight_from_its_start_until_the_recorder_takes_its_result() {
+        let slow = spec("slow", Duration::from_secs(3600), Duration::from_secs(3600));
+        let phase = schedule::phase(&slow.id, Duration::from_secs(3600));
+        let mut held = run_held(vec![slow], &[("slow", Duration::from_secs(600))]);
+        assert_eq!(
+            held.in_flight.oldest(),
+            None,
+            "nothing runs before its phase"
+        );
+
+        // Ten minutes into a probe that takes ten minutes, the oldest start
+        // is the probe's own, not the hour its timeout allows.
+        tokio::time::sleep(phase + Duration::from_secs(599)).await;
+        let started = at("2026-01-01T00:00:00Z") + jiff::SignedDuration::try_from(phase).unwrap();
+        assert_eq!(held.in_flight.oldest(), Some(started));
+
+        // Finished and handed over, but not yet taken: still held back.
+        let finished = held.results.recv().await.unwrap();
+        assert_eq!(finished.result.started_at, started);
+        assert_eq!(held.in_flight.oldest(), Some(started));
+        assert!(held.clock.now() >= started + jiff::SignedDuration::from_secs(600));
+        drop(finished);
+        assert_eq!(held.in_flight.oldest(), None);
+
+        held.cancel.cancel();
+        held.task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_monitor_waits_for_the_recorder_before_its_next_probe() {
+        // Due every second, answering at once; its results are not taken.
+        let mut held = run_held(
+            vec![spec(
+                "quick",
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+            )],
+            &[],
+        );
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let first = held.results.recv().await.unwrap();
+        assert!(
+            held.results.try_recv().is_err(),
+            "a second probe started before the first result was taken"
+        );
+        drop(first);
+        // Taken: the next due slot runs again.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(held.results.try_recv().is_ok());
+
+        held.cancel.cancel();
+        held.task.await.unwrap();
     }
 }

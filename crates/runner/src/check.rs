@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 use url::Url;
 use watchkeeper_domain::condition::{Verdict, judge};
-use watchkeeper_domain::monitor::{MonitorSpec, Parity, ProbeSpec};
+use watchkeeper_domain::monitor::{MonitorSpec, Parity, ProbeSpec, RedactedUrl};
 use watchkeeper_domain::observation::{Observation, ObservationDetail, ProbeFailure};
 use watchkeeper_domain::{CheckResult, FallbackResult, Health};
 
@@ -108,7 +108,11 @@ fn with_fallback(
 ) -> (Health, Option<String>) {
     if primary.health == Health::Down {
         let mut reason = primary.reason.unwrap_or_default();
-        reason.push_str(&format!("; fallback {url} is {}", fallback.health));
+        reason.push_str(&format!(
+            "; fallback {} is {}",
+            RedactedUrl(url),
+            fallback.health
+        ));
         if let (Health::Down, Some(why)) = (fallback.health, &fallback.reason) {
             reason.push_str(&format!(": {why}"));
         }
@@ -119,7 +123,7 @@ fn with_fallback(
     if fallback.health == Health::Down {
         health = Health::Degraded;
         let why = fallback.reason.as_deref().unwrap_or("down");
-        reasons.push(format!("fallback {url}: {why}"));
+        reasons.push(format!("fallback {}: {why}", RedactedUrl(url)));
     } else if let (Some(primary_body), Some(fallback_body)) =
         (http_body(primary_outcome), http_body(fallback_outcome))
         && let Err(mismatch) = crate::parity::compare(parity, primary_body, fallback_body)

@@ -1,6 +1,7 @@
 //! The command probe: runs a program from its argv (never through a shell)
 //! in its own process group, captures stdout and stderr up to a cap, and on
-//! timeout kills the whole group so nothing it started lingers.
+//! timeout — or when the probe is dropped before the program was reaped —
+//! kills the whole group so nothing it started lingers.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -49,6 +50,8 @@ pub(crate) async fn probe(
         )
     })?;
     let process_group = child.id().and_then(|id| i32::try_from(id).ok());
+    // Until the child is reaped, dropping this probe kills its whole group.
+    let mut group_guard = GroupGuard(process_group);
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let run = async {
@@ -61,6 +64,9 @@ pub(crate) async fn probe(
     };
     match tokio::time::timeout(timeout, run).await {
         Ok((stdout, stderr, status)) => {
+            if status.is_ok() {
+                group_guard.disarm();
+            }
             let status = status.map_err(|error| {
                 ProbeFailure::new(
                     FailureKind::Io,
@@ -86,8 +92,11 @@ pub(crate) async fn probe(
                 tracing::warn!(error = %error, group, "cannot kill the timed-out process group");
             }
             // Reap the child; SIGKILL cannot be ignored, so this is quick.
-            if let Err(error) = child.wait().await {
-                tracing::warn!(error = %error, "cannot reap the timed-out command");
+            match child.wait().await {
+                Ok(_) => group_guard.disarm(),
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot reap the timed-out command");
+                }
             }
             Err(ProbeFailure::new(
                 FailureKind::Timeout,
@@ -96,6 +105,29 @@ pub(crate) async fn probe(
                     units::duration(timeout)
                 ),
             ))
+        }
+    }
+}
+
+/// Kills a command's process group when dropped, unless disarmed once the
+/// leader is reaped. A probe future dropped mid-run (its task aborted, say
+/// at shutdown) would otherwise leave everything the command started
+/// running: `kill_on_drop` reaches only the leader. Until the leader is
+/// reaped its pid cannot be reused, so the group id still names its group.
+struct GroupGuard(Option<i32>);
+
+impl GroupGuard {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(group) = self.0.take()
+            && let Err(error) = killpg(Pid::from_raw(group), Signal::SIGKILL)
+        {
+            tracing::warn!(error = %error, group, "cannot kill the abandoned process group");
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use watchkeeper_domain::condition::excerpt;
 use watchkeeper_domain::monitor::TcpSpec;
 use watchkeeper_domain::observation::{
     FailureKind, Observation, ObservationDetail, ProbeFailure, TcpObservation,
@@ -17,6 +18,10 @@ use crate::units;
 
 /// The most a tcp probe reads while waiting for `expect`.
 pub(crate) const RECEIVE_LIMIT: usize = 64 * 1024;
+
+/// A reason shows at most this many characters of what was received: it is
+/// stored with every result, logged and served by the API.
+const RECEIVED_SHOWN_CHARS: usize = 200;
 
 pub(crate) async fn probe(
     spec: &TcpSpec,
@@ -61,8 +66,8 @@ pub(crate) async fn probe(
                 return Err(ProbeFailure::new(
                     FailureKind::Protocol,
                     format!(
-                        "{target}: expected {expected:?} in reply, got {:?}",
-                        String::from_utf8_lossy(&received)
+                        "{target}: expected {expected:?} in reply, got {}",
+                        excerpt(&String::from_utf8_lossy(&received), RECEIVED_SHOWN_CHARS)
                     ),
                 ));
             }

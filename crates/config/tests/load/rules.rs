@@ -367,6 +367,25 @@ fn probes_policy_networks_and_concurrency_are_checked() {
 }
 
 #[test]
+fn probes_concurrency_has_an_upper_bound() {
+    // A huge count would make the engine's semaphore panic at start.
+    assert_error(
+        "[probes]\nconcurrency = 65537\n",
+        "watchkeeper.toml:2:15: `concurrency` must be at most 65536, not 65537",
+    );
+    assert_error(
+        "[probes]\nconcurrency = 9223372036854775807\n",
+        "watchkeeper.toml:2:15: `concurrency` must be at most 65536, not 9223372036854775807",
+    );
+    assert_error(
+        "[probes]\nconcurrency = -1\n",
+        "watchkeeper.toml:2:15: `concurrency` must be a positive number, not -1",
+    );
+    let config = load("[probes]\nconcurrency = 65536\n").unwrap();
+    assert_eq!(config.probes.concurrency, 65_536);
+}
+
+#[test]
 fn database_paths_resolve_beside_the_config() {
     let scratch = Scratch::new(&[(
         "etc/watchkeeper.toml",

@@ -47,7 +47,8 @@ async fn the_binary_serves_and_exits_cleanly_on_sigterm() {
             "--mode",
             "degraded",
         ])
-        .env("NO_COLOR", "1")
+        // Not a terminal: no colour codes even though NO_COLOR is not set.
+        .env_remove("NO_COLOR")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -57,6 +58,7 @@ async fn the_binary_serves_and_exits_cleanly_on_sigterm() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(line) = lines.next_line().await.unwrap() {
+            assert!(!line.contains('\x1b'), "colour codes in a pipe: {line:?}");
             if let Some(rest) = line.split("url=").nth(1) {
                 return rest.split_whitespace().next().unwrap().to_owned();
             }

@@ -15,15 +15,24 @@ const COMPOUND_ITEMS: usize = 10;
 /// The value as a CEL literal; a cut string notes its full length in bytes:
 /// `"<first 120 characters>…" (4821 bytes)`.
 pub(crate) fn value(value: &Value) -> String {
-    let mut out = String::new();
     match value {
-        Value::String(text) => {
-            let cut = string(&mut out, text);
-            if cut {
-                let _ = write!(out, " ({} bytes)", text.len());
-            }
+        Value::String(text) => excerpt(text, STRING_CHARS),
+        other => {
+            let mut out = String::new();
+            nested(&mut out, other);
+            out
         }
-        other => nested(&mut out, other),
+    }
+}
+
+/// `text` quoted and escaped as a CEL string literal, cut after `max_chars`
+/// characters; a cut text ends with `…` and notes its full length in bytes:
+/// `"<first max_chars characters>…" (4821 bytes)`. Probe failure reasons use
+/// it too, so a long answer reads the same there as in an explanation.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    if string_cut(&mut out, text, max_chars) {
+        let _ = write!(out, " ({} bytes)", text.len());
     }
     out
 }
@@ -169,10 +178,16 @@ fn double(out: &mut String, number: f64) {
 
 /// Writes a quoted, escaped string; returns whether it was cut.
 pub(crate) fn string(out: &mut String, text: &str) -> bool {
+    string_cut(out, text, STRING_CHARS)
+}
+
+/// Writes a quoted, escaped string of at most `max_chars` characters;
+/// returns whether it was cut.
+fn string_cut(out: &mut String, text: &str, max_chars: usize) -> bool {
     out.push('"');
     let mut cut = false;
     for (index, character) in text.chars().enumerate() {
-        if index == STRING_CHARS {
+        if index == max_chars {
             cut = true;
             out.push('…');
             break;

@@ -480,32 +480,3 @@ fn values_render_as_cel_literals() {
         "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, …] (12 items)"
     );
 }
-
-/// Not a timed assertion: prints what judging costs, for `--nocapture`.
-#[test]
-fn judging_cost() {
-    let observation = http(
-        200,
-        &[("content-type", "application/json"), ("x-cache", "HIT")],
-        r#"{"status":"ok","version":"2.4.1","checks":{"db":"ok","cache":"ok"}}"#,
-    );
-    let expect = [
-        compile("status == 200", ProbeKind::Http),
-        compile(
-            r#"json.status == "ok" && json.checks.db == "ok""#,
-            ProbeKind::Http,
-        ),
-    ];
-    let degraded = [compile(r#"latency > duration("2s")"#, ProbeKind::Http)];
-    let rounds = 100_000u32;
-    let started = std::time::Instant::now();
-    for _ in 0..rounds {
-        let verdict = judge(&expect, &degraded, &observation);
-        assert_eq!(verdict.health, Health::Up);
-    }
-    let elapsed = started.elapsed();
-    println!(
-        "judging 3 conditions {rounds} times took {elapsed:?}: {:.2} µs per judge",
-        elapsed.as_secs_f64() * 1e6 / f64::from(rounds)
-    );
-}

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use url::{Host, Url};
-use watchkeeper_domain::monitor::{DEFAULT_MAX_REDIRECTS, RedirectPolicy};
+use watchkeeper_domain::monitor::{DEFAULT_MAX_REDIRECTS, RedactedUrl, RedirectPolicy};
 use watchkeeper_domain::target_policy::{TargetPolicy, TargetRefused};
 
 use super::resolver::PolicyResolver;
@@ -109,7 +109,7 @@ fn redirect_policy(max_hops: Option<u8>, policy: Arc<TargetPolicy>) -> reqwest::
                 return attempt.error(TooManyRedirects { max_hops });
             }
             if let Err(refused) = check_url(&policy, attempt.url()) {
-                let to = attempt.url().to_string();
+                let to = RedactedUrl(attempt.url()).to_string();
                 return attempt.error(RedirectRefused { to, refused });
             }
             attempt.follow()

@@ -12,9 +12,12 @@ use watchkeeper_domain::target_policy::TargetRefused;
 use super::client::{RedirectRefused, TooManyRedirects};
 use super::resolver::ResolveFailure;
 
-/// `target` is `METHOD URL`, put in front of every message.
-pub(crate) fn describe(target: &str, error: &reqwest::Error) -> ProbeFailure {
-    let (kind, what) = classify(error);
+/// `target` is `METHOD URL` (its password already hidden), put in front of
+/// every message. The error's own URL is dropped: reqwest prints it whole,
+/// password included, and `target` already says where.
+pub(crate) fn describe(target: &str, error: reqwest::Error) -> ProbeFailure {
+    let error = error.without_url();
+    let (kind, what) = classify(&error);
     ProbeFailure::new(kind, format!("{target}: {what}"))
 }
 

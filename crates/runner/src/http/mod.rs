@@ -13,7 +13,7 @@ use reqwest::header::{CONNECTION, HeaderName, HeaderValue};
 use tokio::time::Instant;
 use url::Url;
 use watchkeeper_domain::clock::Clock;
-use watchkeeper_domain::monitor::HttpSpec;
+use watchkeeper_domain::monitor::{HttpSpec, RedactedUrl};
 use watchkeeper_domain::observation::{
     FailureKind, HttpObservation, Observation, ObservationDetail, ProbeFailure,
 };
@@ -38,7 +38,7 @@ impl HttpClients {
         clock: &dyn Clock,
     ) -> Result<Observation, ProbeFailure> {
         let start = Instant::now();
-        let target = format!("{} {}", spec.method, url);
+        let target = format!("{} {}", spec.method, RedactedUrl(url));
         client::check_url(self.policy(), url).map_err(|refused| {
             ProbeFailure::new(FailureKind::Refused, format!("{target}: {refused}"))
         })?;
@@ -47,7 +47,7 @@ impl HttpClients {
             let response = request
                 .send()
                 .await
-                .map_err(|error| failure::describe(&target, &error))?;
+                .map_err(|error| failure::describe(&target, error))?;
             read_response(response, spec.body_limit, &target, clock).await
         };
         let detail = match tokio::time::timeout(timeout, exchange).await {
@@ -161,7 +161,7 @@ async fn read_response(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|error| failure::describe(target, &error))?
+        .map_err(|error| failure::describe(target, error))?
     {
         if body.len() + chunk.len() > body_limit {
             return Err(too_large());

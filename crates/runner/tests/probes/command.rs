@@ -1,12 +1,14 @@
 //! The command probe: exit codes, captured and capped output, environment,
-//! working directory, a timeout that kills the whole process group, and a
-//! program that does not exist.
+//! working directory, a timeout or an abandoned probe that kills the whole
+//! process group, and a program that does not exist.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use watchkeeper_domain::monitor::{CommandSpec, DEFAULT_OUTPUT_LIMIT, ProbeSpec, Secret};
 use watchkeeper_domain::observation::{CommandObservation, FailureKind, ObservationDetail};
+
+use watchkeeper_testkit::poll_until;
 
 use crate::support::prober;
 
@@ -100,28 +102,30 @@ async fn a_missing_program_is_a_spawn_failure() {
     );
 }
 
-/// Processes in `group` that are still alive (zombies do not count: they
-/// are dead and only wait for whoever reaps orphans).
+/// A live process's group, or `None` once it is gone (zombies count as
+/// gone: they are dead and only wait for whoever reaps orphans).
+fn live_group_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) in ")".
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (state, pgrp) = (fields[0], fields[2].parse::<i32>().ok()?);
+    (state != "Z" && state != "X").then_some(pgrp)
+}
+
+/// Processes in `group` that are still alive.
 fn live_members(group: i32) -> Vec<i32> {
-    let mut members = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Fields after the command name (which may contain spaces) in ")".
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let (state, pgrp) = (fields[0], fields[2].parse::<i32>().unwrap_or(-1));
-        if pgrp == group && state != "Z" && state != "X" {
-            members.push(pid);
-        }
-    }
-    members
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| live_group_of(*pid) == Some(group))
+        .collect()
+}
+
+/// The pid a command wrote to `path`, once it has.
+fn written_pid(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 #[tokio::test]
@@ -151,11 +155,48 @@ async fn a_timeout_kills_the_whole_process_group() {
         .parse()
         .unwrap();
     std::fs::remove_file(&pid_file).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut alive = live_members(group);
-    while !alive.is_empty() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        alive = live_members(group);
-    }
-    assert!(alive.is_empty(), "still alive in group {group}: {alive:?}");
+    poll_until(
+        Duration::from_secs(5),
+        &format!("every process in group {group} to be gone"),
+        || async { live_members(group).is_empty().then_some(()) },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_abandoned_probe_kills_the_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("grandchild.pid");
+    // The shell starts a grandchild and waits for it; the file's path goes
+    // in as an argument ($1), never into the script.
+    let spec = command(&[
+        "sh",
+        "-c",
+        "sleep 30 & echo $! > \"$1\"; wait",
+        "sh",
+        pid_file.to_str().unwrap(),
+    ]);
+    let probe = tokio::spawn(async move {
+        prober()
+            .probe(&ProbeSpec::Command(spec), Duration::from_secs(60))
+            .await
+    });
+    let grandchild = poll_until(
+        Duration::from_secs(10),
+        "the command to start its grandchild",
+        || async { written_pid(&pid_file) },
+    )
+    .await;
+    let group = live_group_of(grandchild).expect("the grandchild runs");
+
+    // What shutdown does to a probe it stops waiting for.
+    probe.abort();
+    assert!(probe.await.unwrap_err().is_cancelled());
+
+    poll_until(
+        Duration::from_secs(5),
+        &format!("grandchild {grandchild} (group {group}) to be killed"),
+        || async { live_members(group).is_empty().then_some(()) },
+    )
+    .await;
 }

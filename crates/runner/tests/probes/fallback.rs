@@ -188,3 +188,27 @@ async fn a_down_primary_stays_down_whatever_the_fallback_says() {
         Some(Health::Up)
     );
 }
+
+#[tokio::test]
+async fn a_fallback_url_password_is_never_shown() {
+    let target = spawn_target(r#"{"status":"ok"}"#).await;
+    let closed = closed_port().await;
+    let check = fallback_monitor(
+        &target
+            .url("/health")
+            .replacen("http://", "http://ci:primary-s3cret@", 1),
+        &format!("http://ci:fallback-s3cret@{closed}/health"),
+        Parity::Off,
+    );
+    let result = prober().check(&check, start_time()).await;
+    assert_eq!(result.health, Health::Degraded);
+    assert_eq!(
+        result.reason.as_deref(),
+        Some(
+            format!(
+                "fallback http://ci:***@{closed}/health: GET http://ci:***@{closed}/health: connect: connection refused"
+            )
+            .as_str()
+        )
+    );
+}

@@ -383,3 +383,53 @@ async fn a_connection_header_set_by_the_monitor_is_sent_as_is() {
     assert_eq!(http(&observation).status, 200);
     assert_eq!(seen.lock().unwrap()[0], vec!["keep-alive".to_owned()]);
 }
+
+/// A URL with a password in its userinfo, e.g. `http://ci:s3cret@127.0.0.1:PORT/health`.
+fn with_password(url: &str) -> String {
+    url.replacen("http://", "http://ci:s3cret@", 1)
+}
+
+#[tokio::test]
+async fn a_url_password_is_sent_but_never_shown() {
+    let target = spawn_target(OK_JSON).await;
+
+    // reqwest moves the userinfo into an Authorization header, so `url`
+    // (which conditions see and explanations show) does not carry it.
+    let observation = prober()
+        .probe(
+            &ProbeSpec::Http(http_spec(&with_password(&target.url("/health")))),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(http(&observation).final_url, target.url("/health"));
+
+    // Nor does a failure's reason: a timeout…
+    let failure = prober()
+        .probe(
+            &ProbeSpec::Http(http_spec(&with_password(&target.url("/slow")))),
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure.message,
+        format!(
+            "GET http://ci:***@{}/slow: timed out after 300ms",
+            target.address
+        )
+    );
+    // …or a failure to connect.
+    let closed = closed_port().await;
+    let failure = prober()
+        .probe(
+            &ProbeSpec::Http(http_spec(&format!("http://ci:s3cret@{closed}/health"))),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure.message,
+        format!("GET http://ci:***@{closed}/health: connect: connection refused")
+    );
+}

@@ -67,6 +67,31 @@ async fn an_unexpected_reply_is_a_protocol_failure() {
 }
 
 #[tokio::test]
+async fn a_long_unexpected_reply_is_cut_in_the_reason() {
+    // Far more than a reason should carry (it is stored with every result,
+    // logged and served by the API), though less than the receive limit.
+    static LONG_REPLY: [u8; 5000] = [b'x'; 5000];
+    let address = spawn_replying(&LONG_REPLY).await;
+    let failure = prober()
+        .probe(
+            &tcp(address, Some("PING\r\n"), Some("+PONG")),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Protocol);
+    assert_eq!(
+        failure.message,
+        format!(
+            "tcp {}:{}: expected \"+PONG\" in reply, got \"{}…\" (5000 bytes)",
+            address.ip(),
+            address.port(),
+            "x".repeat(200)
+        )
+    );
+}
+
+#[tokio::test]
 async fn silence_until_the_timeout_is_a_protocol_failure_with_nothing_received() {
     let address = spawn_silent().await;
     let failure = prober()

@@ -1,5 +1,6 @@
 //! Tests of the helpers themselves: each RawTarget behaviour, the closed
-//! port, poll_until's answer and its panic, TempConfig, and the demo re-export.
+//! port, poll_until's answer and its panic, TempConfig, and the demo
+//! re-export; and the workspace's tidy rules.
 
 // Helpers here are test code too: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,3 +8,4 @@
 mod poll;
 mod raw_target;
 mod support;
+mod tidy;

@@ -1,5 +1,6 @@
 //! The read API's answers: JSON 404s for unknown monitors and routes, and a
-//! list of every monitor with its 24 h availability once results exist.
+//! list of every monitor with its 24 h availability once results exist; and
+//! no URL password anywhere in them.
 
 use watchkeeper_testkit::{DemoConfig, closed_port, poll_until, spawn_demo_on_loopback};
 
@@ -89,6 +90,39 @@ tcp = {{ address = "{refused}" }}
     assert_eq!(refused_summary["availability_24h"], 0.0);
     let reason = refused_summary["reason"].as_str().unwrap();
     assert!(reason.contains("connection refused"), "{reason}");
+
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_password_never_reaches_the_api() {
+    let refused = closed_port();
+    let app = spawn_app(&format!(
+        r#"
+{STORAGE}
+[[monitor]]
+id = "private"
+interval = "1s"
+timeout = "900ms"
+http = {{ url = "http://ci:s3cret@{refused}/health" }}
+"#
+    ))
+    .await;
+
+    let detail = app.wait_for_state("private", "down").await;
+    assert_eq!(
+        detail["target"],
+        format!("GET http://ci:***@{refused}/health")
+    );
+    assert_eq!(
+        detail["reason"],
+        format!("GET http://ci:***@{refused}/health: connect: connection refused")
+    );
+    // Nowhere in the answer: not the target, reasons, results or changes.
+    let (_, list) = app.get_json("/api/v1/monitors").await;
+    for body in [detail.to_string(), list.to_string()] {
+        assert!(!body.contains("s3cret"), "{body}");
+    }
 
     app.stop().await;
 }

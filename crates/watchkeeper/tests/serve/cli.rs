@@ -1,25 +1,21 @@
 //! The `watchkeeper` binary as a user runs it: `validate`, `check` and
-//! `serve`, their output and their exit codes (0 good, 1 failed, 2 config).
+//! `serve` (until SIGTERM or SIGINT), their output and their exit codes (0
+//! good, 1 failed, 2 config).
 
 use std::fmt;
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde_json::Value;
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
-use watchkeeper_testkit::{DemoConfig, Mode, TempConfig, poll_until, spawn_demo_on_loopback};
+use watchkeeper_testkit::{DemoConfig, Mode, TempConfig, spawn_demo_on_loopback};
 
-use crate::support::{DEADLINE, STORAGE, db_path, http_client, monitor_id, open_store};
+use crate::process::{ServeProcess, Stopped, watchkeeper};
+use crate::support::{STORAGE, db_path, monitor_id, open_store};
 
 /// How long one `validate` or `check` may take.
 const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
-
-/// How long `serve` may take to exit after SIGTERM.
-const SIGTERM_DEADLINE: Duration = Duration::from_secs(10);
 
 /// What a finished command did; printed whole when an assertion fails.
 struct Finished {
@@ -45,21 +41,6 @@ impl Finished {
     }
 }
 
-fn watchkeeper(config: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_watchkeeper"));
-    command
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("WATCHKEEPER_CONFIG")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    command
-}
-
 async fn run(config: &Path, args: &[&str]) -> Finished {
     let output = tokio::time::timeout(COMMAND_DEADLINE, watchkeeper(config, args).output())
         .await
@@ -77,13 +58,8 @@ async fn run(config: &Path, args: &[&str]) -> Finished {
     }
 }
 
-async fn read_all(mut pipe: impl AsyncRead + Unpin) -> String {
-    let mut bytes = Vec::new();
-    pipe.read_to_end(&mut bytes).await.unwrap();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn demo_monitor(url: &str) -> String {
+/// One http monitor of the demo, every second, expecting a healthy answer.
+pub fn demo_monitor(url: &str) -> String {
     format!(
         r#"
 {STORAGE}
@@ -229,51 +205,20 @@ async fn check_of_an_unknown_monitor_is_a_config_error() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored() {
+/// `serve` until `signal`: it probes, answers, and on the signal finishes,
+/// exits 0 and leaves its results and its one state change stored.
+async fn serve_until(signal: Signal) {
     let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
     let config = TempConfig::new(&demo_monitor(&demo.url("/health"))).unwrap();
-    // `serve` does not print its port in a parseable way: pick a free one.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = watchkeeper(config.path(), &["serve", "--listen", &listen])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap());
-    // Read the logs while it runs, so a full pipe can never block it.
-    let stderr = tokio::spawn(read_all(child.stderr.take().unwrap()));
+    let serve = ServeProcess::start(config.path(), &[]).await;
+    serve.wait_for_state("demo", "up").await;
 
-    let client = http_client();
-    let base = format!("http://{listen}");
-    poll_until(DEADLINE, "serve to answer /health", || async {
-        let response = client.get(format!("{base}/health")).send().await.ok()?;
-        let body: Value = response.json().await.ok()?;
-        (body["status"] == "ok").then_some(())
-    })
-    .await;
-    poll_until(DEADLINE, "a first result from serve", || async {
-        let response = client
-            .get(format!("{base}/api/v1/monitors/demo"))
-            .send()
-            .await
-            .ok()?;
-        let body: Value = response.json().await.ok()?;
-        (body["state"] == "up").then_some(())
-    })
-    .await;
-
-    kill(pid, Signal::SIGTERM).unwrap();
-    let status = tokio::time::timeout(SIGTERM_DEADLINE, child.wait())
-        .await
-        .unwrap_or_else(|_| panic!("serve still running {SIGTERM_DEADLINE:?} after SIGTERM"))
-        .unwrap();
-    let stderr = stderr.await.unwrap();
-    assert_eq!(status.code(), Some(0), "stderr:\n{stderr}");
+    let Stopped { status, stderr } = serve.stop_with(signal).await;
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "stopped by {signal}; stderr:\n{stderr}"
+    );
     assert!(stderr.contains("shutdown complete"), "stderr:\n{stderr}");
 
     assert!(db_path(&config).exists());
@@ -286,4 +231,14 @@ async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored() {
     let changes = store.state_changes(&monitor_id("demo"), 100).await.unwrap();
     assert_eq!(changes.len(), 1, "{changes:?}");
     store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored() {
+    serve_until(Signal::SIGTERM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_until_sigint_then_exits_cleanly_with_results_stored() {
+    serve_until(Signal::SIGINT).await;
 }

@@ -1,14 +1,17 @@
 //! Integration tests of the whole Watchkeeper: the app in-process on
 //! 127.0.0.1:0 (state changes, restarts, rollups, metrics, misbehaving
 //! targets, the read API) and the `watchkeeper` binary as a process
-//! (`validate`, `check`, `serve` until SIGTERM). Every target is on loopback.
+//! (`validate`, `check`, `serve` until SIGTERM or SIGINT, its logs). Every
+//! target is on loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
 mod cli;
+mod logs;
 mod misbehaving;
 mod observability;
+mod process;
 mod rollups;
 mod states;
 mod support;
