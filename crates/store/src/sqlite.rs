@@ -49,8 +49,39 @@ const INSERT_RESULT: &str = "INSERT INTO results (monitor, started_at, lag_ms, l
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
      ON CONFLICT (monitor, started_at) DO NOTHING";
 
-const INSERT_STATE_CHANGE: &str = "INSERT INTO state_changes (monitor, at, from_health, to_health, reason) \
-     VALUES (?1, ?2, ?3, ?4, ?5)";
+/// A whole batch of results in one statement: the rows travel as one JSON
+/// array of arrays (see [`ResultRow`]), so a batch costs one round trip to
+/// the connection's worker thread instead of one per row. Without `ON
+/// CONFLICT`: a millisecond already taken fails the statement (and only the
+/// statement), and the batch is then written row by row with [`INSERT_RESULT`].
+const INSERT_RESULTS: &str = "INSERT INTO results (monitor, started_at, lag_ms, latency_us, health, reason, \
+     fallback_health, fallback_latency_us, fallback_reason) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+     value ->> 6, value ->> 7, value ->> 8 FROM json_each(?1)";
+
+/// A batch of state changes in one statement, like [`INSERT_RESULTS`]; rows
+/// are inserted in array order, so ids follow the order of the changes.
+const INSERT_STATE_CHANGES: &str = "INSERT INTO state_changes (monitor, at, from_health, to_health, reason) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
+     FROM json_each(?1) ORDER BY key";
+
+/// One row of `results` as [`INSERT_RESULTS`] reads it: monitor key,
+/// started_at (ms), lag (ms), latency (µs), health, reason, fallback health,
+/// fallback latency (µs), fallback reason.
+type ResultRow<'a> = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<&'a str>,
+    Option<i64>,
+    Option<i64>,
+    Option<&'a str>,
+);
+
+/// One row of `state_changes`: monitor key, at (ms), from, to, reason.
+type StateChangeRow<'a> = (i64, i64, Option<i64>, i64, Option<&'a str>);
 
 const SELECT_WATERMARK: &str = "SELECT value FROM meta WHERE key = 'rollup_watermark'";
 
@@ -241,53 +272,73 @@ impl SqliteStore {
             source,
         };
 
+        let result_rows: Vec<ResultRow<'_>> = result_keys
+            .iter()
+            .zip(results)
+            .map(|(&key, result)| {
+                let fallback = result.fallback.as_ref();
+                let started_at = millis(result.started_at);
+                (
+                    key,
+                    started_at,
+                    started_at - millis(result.due_at),
+                    micros(result.latency),
+                    health_code(result.health),
+                    result.reason.as_deref(),
+                    fallback.map(|fallback| health_code(fallback.health)),
+                    fallback.map(|fallback| micros(fallback.latency)),
+                    fallback.and_then(|fallback| fallback.reason.as_deref()),
+                )
+            })
+            .collect();
+        let change_rows: Vec<StateChangeRow<'_>> = change_keys
+            .iter()
+            .zip(changes)
+            .map(|(&key, change)| {
+                (
+                    key,
+                    millis(change.at),
+                    change.from.map(health_code),
+                    health_code(change.to),
+                    change.reason.as_deref(),
+                )
+            })
+            .collect();
+
         let mut tx = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(write_error)?;
-        for (key, result) in result_keys.into_iter().zip(results) {
-            let due_at = millis(result.due_at);
-            let fallback = result.fallback.as_ref();
-            let first_free = millis(result.started_at);
-            let mut stored = false;
-            for started_at in first_free..=first_free + MAX_NUDGE_MS {
-                // The same statement text each time: sqlx prepares it once
-                // per connection and reuses it.
-                let inserted = sqlx::query(INSERT_RESULT)
-                    .bind(key)
-                    .bind(started_at)
-                    .bind(started_at - due_at)
-                    .bind(micros(result.latency))
-                    .bind(health_code(result.health))
-                    .bind(result.reason.as_deref())
-                    .bind(fallback.map(|fallback| health_code(fallback.health)))
-                    .bind(fallback.map(|fallback| micros(fallback.latency)))
-                    .bind(fallback.and_then(|fallback| fallback.reason.as_deref()))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(write_error)?
-                    .rows_affected();
-                if inserted == 1 {
-                    stored = true;
-                    break;
+        if !result_rows.is_empty() {
+            match sqlx::query(INSERT_RESULTS)
+                .bind(json_rows(&result_rows).map_err(write_error)?)
+                .execute(&mut *tx)
+                .await
+            {
+                Ok(_) => {}
+                // Some result's millisecond is taken (by an earlier batch or
+                // within this one). The failed statement wrote nothing;
+                // write the batch row by row, moving those results forward.
+                Err(error) if is_unique_violation(&error) => {
+                    for (row, result) in result_rows.iter().zip(results) {
+                        insert_nudged(&mut tx, row)
+                            .await
+                            .map_err(|error| match error {
+                                Nudge::Sql(source) => write_error(source),
+                                Nudge::NoFreeMillisecond => StoreError::NoFreeMillisecond {
+                                    monitor: result.monitor.clone(),
+                                    started_at: result.started_at,
+                                },
+                            })?;
+                    }
                 }
-            }
-            if !stored {
-                // Dropping the transaction rolls the whole batch back.
-                return Err(StoreError::NoFreeMillisecond {
-                    monitor: result.monitor.clone(),
-                    started_at: result.started_at,
-                });
+                Err(error) => return Err(write_error(error)),
             }
         }
-        for (key, change) in change_keys.into_iter().zip(changes) {
-            sqlx::query(INSERT_STATE_CHANGE)
-                .bind(key)
-                .bind(millis(change.at))
-                .bind(change.from.map(health_code))
-                .bind(health_code(change.to))
-                .bind(change.reason.as_deref())
+        if !change_rows.is_empty() {
+            sqlx::query(INSERT_STATE_CHANGES)
+                .bind(json_rows(&change_rows).map_err(write_error)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(write_error)?;
@@ -733,6 +784,62 @@ impl SqliteStore {
         self.writer.close().await;
         tracing::debug!(path = %self.path.display(), "closed the store");
     }
+}
+
+/// Rows as the JSON array of arrays that `json_each` reads.
+fn json_rows<T: serde::Serialize>(rows: &[T]) -> Result<String, sqlx::Error> {
+    serde_json::to_string(rows).map_err(|error| sqlx::Error::Encode(Box::new(error)))
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|error| error.is_unique_violation())
+}
+
+enum Nudge {
+    Sql(sqlx::Error),
+    NoFreeMillisecond,
+}
+
+/// Inserts one result at its millisecond or, if another result of the same
+/// monitor holds it, up to [`MAX_NUDGE_MS`] later (its `due_at` unchanged:
+/// the lag absorbs the shift).
+async fn insert_nudged(tx: &mut sqlx::SqliteConnection, row: &ResultRow<'_>) -> Result<(), Nudge> {
+    let &(
+        key,
+        first_free,
+        lag,
+        latency,
+        health,
+        reason,
+        fallback_health,
+        fallback_latency,
+        fallback_reason,
+    ) = row;
+    let due_at = first_free - lag;
+    for started_at in first_free..=first_free + MAX_NUDGE_MS {
+        // The same statement text each time: sqlx prepares it once per
+        // connection and reuses it.
+        let inserted = sqlx::query(INSERT_RESULT)
+            .bind(key)
+            .bind(started_at)
+            .bind(started_at - due_at)
+            .bind(latency)
+            .bind(health)
+            .bind(reason)
+            .bind(fallback_health)
+            .bind(fallback_latency)
+            .bind(fallback_reason)
+            .execute(&mut *tx)
+            .await
+            .map_err(Nudge::Sql)?
+            .rows_affected();
+        if inserted == 1 {
+            return Ok(());
+        }
+    }
+    Err(Nudge::NoFreeMillisecond)
 }
 
 fn ratio(count: i64, failures: i64) -> Option<f64> {

@@ -95,6 +95,52 @@ async fn two_results_in_the_same_millisecond_are_both_kept() {
     }
 }
 
+/// A batch is written in one statement; when one of its rows collides with a
+/// stored result, the whole batch is still written, each row exactly once.
+#[tokio::test]
+async fn a_collision_in_a_batch_still_writes_every_row_exactly_once() {
+    let db = TestDatabase::new();
+    let store = db.open_with(&["api", "db"]).await;
+    store
+        .write_batch(
+            &[
+                result("api", 1_000, 100, Health::Up),
+                result("db", 1_000, 100, Health::Up),
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
+    store
+        .write_batch(
+            &[
+                result("db", 2_000, 100, Health::Up),
+                result("api", 1_000, 200, Health::Down),
+                result("api", 3_000, 300, Health::Up),
+            ],
+            &[
+                change("api", Some(Health::Up), Health::Down, 1_000),
+                change("api", Some(Health::Down), Health::Up, 3_000),
+            ],
+        )
+        .await
+        .unwrap();
+
+    let started = |id_: &str| {
+        let store = store.clone();
+        let id_ = id(id_);
+        async move {
+            let stored = store.recent_results(&id_, 10).await.unwrap();
+            stored.iter().map(|r| r.started_at).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(started("api").await, vec![at(3_000), at(1_001), at(1_000)]);
+    assert_eq!(started("db").await, vec![at(2_000), at(1_000)]);
+    let changes = store.state_changes(&id("api"), 10).await.unwrap();
+    let order: Vec<_> = changes.iter().map(|c| c.to).collect();
+    assert_eq!(order, vec![Health::Up, Health::Down], "newest first");
+}
+
 #[tokio::test]
 async fn a_result_for_an_unregistered_monitor_fails_the_whole_batch() {
     let db = TestDatabase::new();
