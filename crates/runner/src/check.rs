@@ -37,13 +37,20 @@ pub(crate) async fn run(prober: &Prober, monitor: &MonitorSpec, due_at: Timestam
         ProbeSpec::Http(http) => match &http.fallback_url {
             Some(fallback_url) => {
                 let clock = prober.clock.as_ref();
+                // Boxed like every probe (see `Prober::probe`).
                 let (primary, fallback) = tokio::join!(
-                    timed(prober.http.probe(http, &http.url, monitor.timeout, clock)),
-                    timed(
-                        prober
-                            .http
-                            .probe(http, fallback_url, monitor.timeout, clock)
-                    ),
+                    timed(Box::pin(prober.http.probe(
+                        http,
+                        &http.url,
+                        monitor.timeout,
+                        clock
+                    ))),
+                    timed(Box::pin(prober.http.probe(
+                        http,
+                        fallback_url,
+                        monitor.timeout,
+                        clock
+                    ))),
                 );
                 (primary, Some((fallback_url, &http.parity, fallback)))
             }

@@ -75,6 +75,11 @@ pub enum RunnerError {
     HttpClient(#[source] reqwest::Error),
 }
 
+/// A probe of any kind, boxed (see [`Prober::probe`]).
+type ProbeFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Observation, ProbeFailure>> + Send + 'a>,
+>;
+
 /// Runs probes. Cheap to share: wrap it in an `Arc` and hand it to every
 /// probe task.
 pub struct Prober {
@@ -110,16 +115,22 @@ impl Prober {
         spec: &ProbeSpec,
         timeout: Duration,
     ) -> Result<Observation, ProbeFailure> {
-        match spec {
+        // Boxed: the probe futures are large (an http one is kilobytes) and
+        // differ by kind, so each probe allocates just what its kind needs,
+        // and the check future that the scheduler spawns stays small instead
+        // of being as large as the largest kind and copied on every spawn.
+        let probe: ProbeFuture<'_> = match spec {
             ProbeSpec::Http(http) => {
-                self.http
-                    .probe(http, &http.url, timeout, self.clock.as_ref())
-                    .await
+                Box::pin(
+                    self.http
+                        .probe(http, &http.url, timeout, self.clock.as_ref()),
+                )
             }
-            ProbeSpec::Tcp(tcp) => tcp::probe(tcp, timeout, &self.policy).await,
-            ProbeSpec::Dns(dns) => self.dns.probe(dns, timeout, &self.policy).await,
-            ProbeSpec::Command(command) => command::probe(command, timeout).await,
-        }
+            ProbeSpec::Tcp(tcp) => Box::pin(tcp::probe(tcp, timeout, &self.policy)),
+            ProbeSpec::Dns(dns) => Box::pin(self.dns.probe(dns, timeout, &self.policy)),
+            ProbeSpec::Command(command) => Box::pin(command::probe(command, timeout)),
+        };
+        probe.await
     }
 
     /// The full check of one monitor: probe (and the fallback, for http),
@@ -132,6 +143,36 @@ impl Prober {
 
 #[cfg(test)]
 mod tests {
+    /// The check future is what the scheduler spawns (and copies) for every
+    /// probe: the probes inside it are boxed, so it stays small.
+    #[test]
+    fn a_check_future_is_small() {
+        let clock = std::sync::Arc::new(watchkeeper_domain::ManualClock::new(
+            jiff::Timestamp::UNIX_EPOCH,
+        ));
+        let prober = super::Prober::new(Default::default(), clock).unwrap();
+        let monitor = watchkeeper_domain::monitor::MonitorSpec {
+            id: watchkeeper_domain::MonitorId::parse("api").unwrap(),
+            name: "api".to_owned(),
+            component: None,
+            interval: std::time::Duration::from_secs(10),
+            timeout: std::time::Duration::from_secs(5),
+            probe: watchkeeper_domain::monitor::ProbeSpec::Tcp(
+                watchkeeper_domain::monitor::TcpSpec {
+                    host: "127.0.0.1".to_owned(),
+                    port: 9,
+                    send: None,
+                    expect: None,
+                },
+            ),
+            expect: Vec::new(),
+            degraded_if: Vec::new(),
+        };
+        let check = prober.check(&monitor, jiff::Timestamp::UNIX_EPOCH);
+        let size = std::mem::size_of_val(&check);
+        assert!(size <= 1024, "the check future is {size} bytes");
+    }
+
     #[test]
     fn prober_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
