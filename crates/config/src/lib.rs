@@ -73,6 +73,9 @@ pub fn load_str(
         tree.get_ref(),
         FileRole::Main,
     );
+    // The spanned tree is several times the size of what was read from it
+    // (about 2 KB per monitor); free it before validation builds the model.
+    drop(tree);
 
     let mut files = vec![path.to_path_buf()];
     let mut included = Vec::new();
