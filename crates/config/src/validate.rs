@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use url::Url;
-use watchkeeper_domain::condition::Condition;
+use watchkeeper_domain::condition::{Condition, ConditionError};
 use watchkeeper_domain::id::{ComponentId, MonitorId};
 use watchkeeper_domain::monitor::{
     CommandSpec, DEFAULT_BODY_LIMIT, DEFAULT_MAX_REDIRECTS, DEFAULT_OUTPUT_LIMIT, DnsRecordType,
@@ -97,6 +97,7 @@ pub(crate) fn config(
     let components_known = includes_complete.then_some(&component_ids);
 
     let mut monitor_ids: HashMap<MonitorId, Loc> = HashMap::new();
+    let mut compiled = CompiledConditions::default();
     let mut monitors = Vec::new();
     for (dir, raws) in all_monitors {
         for raw in raws {
@@ -104,8 +105,13 @@ pub(crate) fn config(
                 dir: &dir,
                 components: components_known,
             };
-            if let Some(monitor) = validate_monitor(raw, &context, &mut monitor_ids, &mut problems)
-            {
+            if let Some(monitor) = validate_monitor(
+                raw,
+                &context,
+                &mut monitor_ids,
+                &mut compiled,
+                &mut problems,
+            ) {
                 monitors.push(Arc::new(monitor));
             }
         }
@@ -377,10 +383,26 @@ struct MonitorContext<'a> {
     components: Option<&'a HashMap<ComponentId, Loc>>,
 }
 
+/// Each distinct condition is compiled once per probe kind and shared by
+/// every monitor that lists it (most http monitors say `status == 200`); a
+/// bad one is still reported at each place it is written.
+#[derive(Default)]
+struct CompiledConditions(HashMap<(ProbeKind, String), Result<Condition, ConditionError>>);
+
+impl CompiledConditions {
+    fn get(&mut self, source: &str, kind: ProbeKind) -> Result<Condition, ConditionError> {
+        self.0
+            .entry((kind, source.to_owned()))
+            .or_insert_with(|| Condition::compile(source, kind))
+            .clone()
+    }
+}
+
 fn validate_monitor(
     raw: RawMonitor,
     context: &MonitorContext<'_>,
     seen: &mut HashMap<MonitorId, Loc>,
+    compiled: &mut CompiledConditions,
     problems: &mut Problems<'_>,
 ) -> Option<MonitorSpec> {
     let RawMonitor {
@@ -452,8 +474,8 @@ fn validate_monitor(
     let probe = single_probe(probes, &at, &label, context, problems);
     let (expect, degraded_if) = match kind {
         Some(kind) => (
-            conditions(expect, kind, default_expect(kind), &at, problems),
-            conditions(degraded_if, kind, &[], &at, problems),
+            conditions(expect, kind, default_expect(kind), &at, compiled, problems),
+            conditions(degraded_if, kind, &[], &at, compiled, problems),
         ),
         // Without a probe kind the variables are unknown; the missing probe
         // is already reported.
@@ -557,6 +579,7 @@ fn conditions(
     kind: ProbeKind,
     defaults: &[&str],
     monitor_at: &Loc,
+    compiled: &mut CompiledConditions,
     problems: &mut Problems<'_>,
 ) -> Vec<Condition> {
     let sources: Vec<Located<String>> = match raw {
@@ -568,7 +591,7 @@ fn conditions(
     };
     sources
         .into_iter()
-        .filter_map(|source| match Condition::compile(&source.value, kind) {
+        .filter_map(|source| match compiled.get(&source.value, kind) {
             Ok(condition) => Some(condition),
             Err(error) => {
                 problems.at(&source.at, error.to_string());

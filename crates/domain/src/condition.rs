@@ -13,6 +13,8 @@
 //! - command: `exit_code` (int, -1 when killed by a signal), `stdout`,
 //!   `stderr` (strings), `json` (stdout parsed, or null)
 
+use std::sync::Arc;
+
 use cel::Value;
 use cel::common::ast::{Expr, IdedExpr, LiteralValue, operators};
 
@@ -29,7 +31,12 @@ pub use render::excerpt;
 mod tests;
 
 /// One compiled expression, the source it came from, and how to explain it.
-pub struct Condition {
+/// A cheap handle: clones share one compilation, so a config where many
+/// monitors repeat `status == 200` compiles and keeps it once.
+#[derive(Clone)]
+pub struct Condition(Arc<Compiled>);
+
+struct Compiled {
     source: String,
     program: cel::Program,
     /// Which parts and operands to name when the result needs explaining;
@@ -41,7 +48,7 @@ pub struct Condition {
 
 impl std::fmt::Debug for Condition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Condition").field(&self.source).finish()
+        f.debug_tuple("Condition").field(&self.0.source).finish()
     }
 }
 
@@ -122,52 +129,52 @@ impl Condition {
             });
         }
         let plan = Plan::compile(program.expression());
-        Ok(Self {
+        Ok(Self(Arc::new(Compiled {
             source: source.to_owned(),
             program,
             plan,
             variables,
-        })
+        })))
     }
 
     pub fn source(&self) -> &str {
-        &self.source
+        &self.0.source
     }
 
     pub fn program(&self) -> &cel::Program {
-        &self.program
+        &self.0.program
     }
 
     /// `Ok(())` when the condition is true; otherwise why not, naming the
     /// operands that decided it with their values.
     fn holds(&self, bindings: &Bindings) -> Result<(), String> {
-        match Value::resolve(self.program.expression(), &bindings.context) {
+        match Value::resolve(self.0.program.expression(), &bindings.context) {
             Ok(Value::Bool(true)) => Ok(()),
             Ok(Value::Bool(false)) => Err(format!(
                 "{} failed{}",
-                self.source,
-                listed(&self.plan.explain(Outcome::False, bindings))
+                self.0.source,
+                listed(&self.0.plan.explain(Outcome::False, bindings))
             )),
             Ok(other) => Err(format!(
                 "{} did not evaluate to a boolean: it returned {}",
-                self.source,
+                self.0.source,
                 render::value(&other)
             )),
             Err(error) => {
-                let findings = self.plan.explain(Outcome::Error, bindings);
+                let findings = self.0.plan.explain(Outcome::Error, bindings);
                 let absent = !findings.is_empty()
                     && findings
                         .iter()
                         .all(|finding| !matches!(finding, Finding::Problem(_)));
                 if findings.is_empty() {
-                    return Err(format!("{} could not be evaluated: {error}", self.source));
+                    return Err(format!("{} could not be evaluated: {error}", self.0.source));
                 }
                 let verb = if absent {
                     "failed"
                 } else {
                     "could not be evaluated"
                 };
-                Err(format!("{} {verb}{}", self.source, listed(&findings)))
+                Err(format!("{} {verb}{}", self.0.source, listed(&findings)))
             }
         }
     }
@@ -414,7 +421,7 @@ pub fn judge(
         .iter()
         .chain(degraded_if)
         .fold(Variables::default(), |all, condition| {
-            all.union(condition.variables)
+            all.union(condition.0.variables)
         });
     let bindings = crate::condition_context::build(observation, needed);
     for condition in expect {
@@ -427,12 +434,16 @@ pub fn judge(
     }
     for condition in degraded_if {
         if let Ok(Value::Bool(true)) =
-            Value::resolve(condition.program.expression(), &bindings.context)
+            Value::resolve(condition.0.program.expression(), &bindings.context)
         {
-            let findings = condition.plan.explain(Outcome::True, &bindings);
+            let findings = condition.0.plan.explain(Outcome::True, &bindings);
             return Verdict {
                 health: Health::Degraded,
-                reason: Some(format!("{} matched{}", condition.source, listed(&findings))),
+                reason: Some(format!(
+                    "{} matched{}",
+                    condition.source(),
+                    listed(&findings)
+                )),
             };
         }
     }

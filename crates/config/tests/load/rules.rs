@@ -187,6 +187,49 @@ fn conditions_are_compiled_at_load_with_the_probe_kinds_variables() {
     );
 }
 
+/// Conditions are compiled once per distinct source and probe kind, but a
+/// bad one is reported wherever it is written, and the same text is judged
+/// by each monitor's own kind.
+#[test]
+fn a_repeated_condition_is_reported_at_each_place_and_checked_per_kind() {
+    let text = "[[monitor]]\nid = \"a\"\nhttp = { url = \"http://127.0.0.1/\" }\nexpect = ['status ==']\n\n\
+                [[monitor]]\nid = \"b\"\nhttp = { url = \"http://127.0.0.1/\" }\nexpect = ['status ==']\n\n\
+                [[monitor]]\nid = \"c\"\ncommand = { argv = [\"true\"] }\nexpect = ['status == 0']\n";
+    let output = errors(text);
+    let lines: Vec<&str> = output.lines().collect();
+    assert_eq!(lines.len(), 3, "{output}");
+    assert!(
+        lines[0].starts_with("watchkeeper.toml:4:11: invalid CEL expression"),
+        "{output}"
+    );
+    assert!(
+        lines[1].starts_with("watchkeeper.toml:9:11: invalid CEL expression"),
+        "{output}"
+    );
+    assert!(
+        lines[2].starts_with("watchkeeper.toml:14:11: unknown variable `status`"),
+        "{output}"
+    );
+
+    let shared = "[[monitor]]\nid = \"a\"\nhttp = { url = \"http://127.0.0.1/\" }\nexpect = ['status == 200']\n\n\
+                  [[monitor]]\nid = \"b\"\ntcp = { address = \"127.0.0.1:1\" }\nexpect = ['latency < duration(\"1s\")']\n\n\
+                  [[monitor]]\nid = \"c\"\nhttp = { url = \"http://127.0.0.1/\" }\nexpect = ['status == 200']\n";
+    let config = load(shared).unwrap();
+    let sources: Vec<Vec<&str>> = config
+        .monitors
+        .iter()
+        .map(|m| m.expect.iter().map(|c| c.source()).collect())
+        .collect();
+    assert_eq!(
+        sources,
+        vec![
+            vec!["status == 200"],
+            vec!["latency < duration(\"1s\")"],
+            vec!["status == 200"]
+        ]
+    );
+}
+
 #[test]
 fn environment_variables_are_interpolated_in_values() {
     let config = load(
