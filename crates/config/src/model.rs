@@ -22,7 +22,6 @@ pub const MIN_ROLLUP_RETENTION: Duration = Duration::from_secs(86_400);
 /// The shortest raw-result retention accepted: raw results feed the minute
 /// rollups and recent-history views.
 pub const MIN_RAW_RETENTION: Duration = Duration::from_secs(3600);
-pub const DEFAULT_CONCURRENCY: usize = 512;
 /// The most probes `[probes] concurrency` may allow at once: far beyond what
 /// one process can usefully run, and well inside what the engine's
 /// semaphore accepts (a larger count makes it panic at start).
@@ -82,8 +81,10 @@ pub struct StorageConfig {
 pub struct ProbesConfig {
     /// Which addresses probes may connect to.
     pub policy: TargetPolicy,
-    /// At most this many probes run at once. Always more than zero.
-    pub concurrency: usize,
+    /// At most this many probes run at once (more than zero); `None`: as
+    /// many as the monitors can have open, within the open-files limit
+    /// (`watchkeeper_domain::schedule::automatic_concurrency`).
+    pub concurrency: Option<usize>,
 }
 
 /// A `[[component]]`: a box on the status page that monitors report into.

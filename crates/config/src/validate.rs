@@ -20,10 +20,10 @@ use watchkeeper_domain::target_policy::TargetPolicy;
 
 use crate::error::ConfigError;
 use crate::model::{
-    Component, Config, DEFAULT_CONCURRENCY, DEFAULT_DATABASE_FILE, DEFAULT_INTERVAL,
-    DEFAULT_LISTEN, DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION, DEFAULT_TIMEOUT,
-    MAX_CONCURRENCY, MAX_REDIRECTS_LIMIT, MIN_INTERVAL, MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION,
-    ProbesConfig, ServerConfig, StorageConfig,
+    Component, Config, DEFAULT_DATABASE_FILE, DEFAULT_INTERVAL, DEFAULT_LISTEN,
+    DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION, DEFAULT_TIMEOUT, MAX_CONCURRENCY,
+    MAX_REDIRECTS_LIMIT, MIN_INTERVAL, MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, ProbesConfig,
+    ServerConfig, StorageConfig,
 };
 use crate::quantity::{parse_duration, parse_size};
 use crate::raw::{
@@ -263,26 +263,23 @@ fn validate_probes(raw: RawProbes, problems: &mut Problems<'_>) -> ProbesConfig 
         allow_loopback,
         allow,
     } = raw;
-    let concurrency = match concurrency {
-        None => DEFAULT_CONCURRENCY,
-        Some(raw) => match usize::try_from(raw.value) {
-            Ok(value) if (1..=MAX_CONCURRENCY).contains(&value) => value,
-            Ok(value) if value > MAX_CONCURRENCY => {
-                problems.at(
-                    &raw.at,
-                    format!("`concurrency` must be at most {MAX_CONCURRENCY}, not {value}"),
-                );
-                DEFAULT_CONCURRENCY
-            }
-            _ => {
-                problems.at(
-                    &raw.at,
-                    format!("`concurrency` must be a positive number, not {}", raw.value),
-                );
-                DEFAULT_CONCURRENCY
-            }
-        },
-    };
+    let concurrency = concurrency.and_then(|raw| match usize::try_from(raw.value) {
+        Ok(value) if (1..=MAX_CONCURRENCY).contains(&value) => Some(value),
+        Ok(value) if value > MAX_CONCURRENCY => {
+            problems.at(
+                &raw.at,
+                format!("`concurrency` must be at most {MAX_CONCURRENCY}, not {value}"),
+            );
+            None
+        }
+        _ => {
+            problems.at(
+                &raw.at,
+                format!("`concurrency` must be a positive number, not {}", raw.value),
+            );
+            None
+        }
+    });
     let allow = allow
         .into_iter()
         .filter_map(|network| {

@@ -29,6 +29,17 @@ pub struct MonitorSpec {
     pub degraded_if: Vec<Condition>,
 }
 
+impl MonitorSpec {
+    /// Connections (or child processes) one check holds open at once: two
+    /// for an http monitor with a fallback URL, probed side by side.
+    pub fn connections(&self) -> usize {
+        match &self.probe {
+            ProbeSpec::Http(http) if http.fallback_url.is_some() => 2,
+            _ => 1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProbeKind {
     Http,

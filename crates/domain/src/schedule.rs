@@ -15,6 +15,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::id::MonitorId;
+use crate::monitor::MonitorSpec;
 
 /// The monitor's phase: a stable offset in `[0, interval)` from its id
 /// (FNV-1a, chosen because it is stable across Rust versions and platforms,
@@ -30,6 +31,19 @@ pub fn phase(monitor: &MonitorId, interval: Duration) -> Duration {
     let interval_ms = (interval_ns / 1_000_000).max(1);
     let offset_ms = u128::from(hash) % interval_ms;
     Duration::from_millis(u64::try_from(offset_ms).unwrap_or(0))
+}
+
+/// How many probes may run at once when the config does not say: enough
+/// for every connection every monitor can have open at the same time (a
+/// monitor never runs twice at once; an http monitor with a fallback opens
+/// two), so the bound never delays a probe, but no more than `open_files`
+/// allows, since each probe in flight holds a socket or pipes. At least one.
+pub fn automatic_concurrency<'a>(
+    monitors: impl IntoIterator<Item = &'a MonitorSpec>,
+    open_files: usize,
+) -> usize {
+    let connections: usize = monitors.into_iter().map(MonitorSpec::connections).sum();
+    connections.min(open_files).max(1)
 }
 
 /// The first due time at or after `now`.
@@ -95,6 +109,40 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
+    }
+
+    fn monitor(n: usize, fallback: bool) -> MonitorSpec {
+        use crate::monitor::{HttpSpec, Parity, ProbeSpec, RedirectPolicy};
+        MonitorSpec {
+            id: id(&format!("m{n}")),
+            name: format!("m{n}"),
+            component: None,
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(5),
+            probe: ProbeSpec::Http(HttpSpec {
+                url: "http://127.0.0.1/".parse().unwrap(),
+                method: "GET".to_owned(),
+                headers: Vec::new(),
+                body: None,
+                redirects: RedirectPolicy::None,
+                verify_tls: true,
+                body_limit: 1024,
+                fallback_url: fallback.then(|| "http://127.0.0.1:2/".parse().unwrap()),
+                parity: Parity::Off,
+            }),
+            expect: Vec::new(),
+            degraded_if: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn automatic_concurrency_covers_every_connection_up_to_the_open_files() {
+        let monitors: Vec<_> = (0..300).map(|n| monitor(n, n % 3 == 0)).collect();
+        // 200 monitors with one connection, 100 with a fallback (two).
+        assert_eq!(automatic_concurrency(&monitors, 10_000), 400);
+        assert_eq!(automatic_concurrency(&monitors, 250), 250);
+        assert_eq!(automatic_concurrency(&[], 250), 1);
+        assert_eq!(automatic_concurrency(&monitors, 0), 1);
     }
 
     #[test]

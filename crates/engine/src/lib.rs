@@ -57,7 +57,8 @@ impl Checker for watchkeeper_runner::Prober {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub monitors: Vec<Arc<MonitorSpec>>,
-    /// At most this many probes in flight at once.
+    /// At most this many probes in flight at once (`serve` derives it from
+    /// the monitors and the open-files limit unless the config sets it).
     pub concurrency: usize,
     pub raw_retention: Duration,
     pub rollup_retention: Duration,

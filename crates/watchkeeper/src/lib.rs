@@ -4,6 +4,7 @@
 
 pub mod check_command;
 pub mod logging;
+pub mod open_files;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use watchkeeper_config::Config;
 use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::schedule;
 use watchkeeper_engine::{Engine, EngineConfig, EngineHandle, Metrics};
 use watchkeeper_runner::Prober;
 use watchkeeper_store::Store;
@@ -62,8 +64,20 @@ impl App {
         let prober = Arc::new(Prober::new(probes.policy, clock.clone())?);
         let metrics = Metrics::new();
         let cancel = CancellationToken::new();
+        let concurrency = probes.concurrency.unwrap_or_else(|| {
+            schedule::automatic_concurrency(
+                monitors.iter().map(|monitor| monitor.as_ref()),
+                open_files::available_for_probes(),
+            )
+        });
+        tracing::info!(
+            monitors = monitors.len(),
+            concurrency,
+            automatic = probes.concurrency.is_none(),
+            "probes in flight are bounded"
+        );
         let mut engine_config = EngineConfig::new(monitors);
-        engine_config.concurrency = probes.concurrency;
+        engine_config.concurrency = concurrency;
         engine_config.raw_retention = storage.raw_retention;
         engine_config.rollup_retention = storage.rollup_retention;
         let engine = Engine::start(

@@ -189,6 +189,10 @@ async fn serve(path: &Path, listen: Option<SocketAddr>) -> ExitCode {
 }
 
 async fn run_server(config: Config, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+    match watchkeeper::open_files::raise() {
+        Ok(limit) => tracing::debug!(limit, "open-files limit"),
+        Err(error) => tracing::warn!(error = %error, "cannot raise the open-files limit"),
+    }
     let address = listen.unwrap_or(config.server.listen);
     let listener = TcpListener::bind(address)
         .await

@@ -425,7 +425,7 @@ fn probes_concurrency_has_an_upper_bound() {
         "watchkeeper.toml:2:15: `concurrency` must be a positive number, not -1",
     );
     let config = load("[probes]\nconcurrency = 65536\n").unwrap();
-    assert_eq!(config.probes.concurrency, 65_536);
+    assert_eq!(config.probes.concurrency, Some(65_536));
 }
 
 #[test]

@@ -35,7 +35,7 @@ fn server_storage_and_probes_sections() {
         config.storage.rollup_retention,
         Duration::from_secs(400 * 86_400)
     );
-    assert_eq!(config.probes.concurrency, 64);
+    assert_eq!(config.probes.concurrency, Some(64));
     assert!(config.probes.policy.allow_loopback);
     assert_eq!(
         config.probes.policy.allow,
@@ -298,7 +298,7 @@ fn an_empty_file_is_a_valid_config_with_defaults() {
         config.storage.rollup_retention,
         Duration::from_secs(400 * 86_400)
     );
-    assert_eq!(config.probes.concurrency, 512);
+    assert_eq!(config.probes.concurrency, None);
     assert_eq!(config.probes.policy, Default::default());
     assert!(config.components.is_empty() && config.monitors.is_empty());
     assert_eq!(config.files, vec![PathBuf::from("watchkeeper.toml")]);

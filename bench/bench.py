@@ -1,0 +1,936 @@
+#!/usr/bin/env python3
+"""Watchkeeper's benchmark: probes at scale, beside Prometheus + blackbox_exporter
+on the same target fleet, in the same run.
+
+Subcommands (see bench/README.md):
+
+  scale      N HTTP monitors at a 10 s interval against an nginx fleet on
+             loopback, for each N: Watchkeeper, then Prometheus +
+             blackbox_exporter, each for a warm-up and a fixed window.
+  detection  100 monitors; one target is broken at a random moment; the time
+             from the outage to the stored state change.
+  soak       one long run of Watchkeeper alone, sampling store size every
+             minute, to show that growth stays flat.
+  all        scale, then detection; writes bench/RESULTS.md.
+
+Everything binds to 127.0.0.1, every run is bounded in time and stops by
+itself, and every process the benchmark starts is stopped when it ends.
+Standard library only. Needs release builds of `watchkeeper` and
+`watchkeeper-demo`, and Debian's nginx, libnginx-mod-http-echo, prometheus,
+prometheus-blackbox-exporter and wrk.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# WATCHKEEPER_BIN: another build of the same binary (e.g. one with debug
+# symbols, for perf).
+WK = os.environ.get("WATCHKEEPER_BIN", os.path.join(ROOT, "target/release/watchkeeper"))
+DEMO = os.path.join(ROOT, "target/release/watchkeeper-demo")
+FLEET_PORT = 18080
+WK_PORT = 18686
+PROM_PORT = 19090
+BLACKBOX_PORT = 19115
+DEMO_PORT = 18090
+INTERVAL_S = 10
+TIMEOUT_S = 5
+TICK = os.sysconf("SC_CLK_TCK")
+
+# The fleet's mix, by monitor number modulo 100: most answer fast, some
+# slowly (1–2 s, still within the 5 s timeout), some with a 500, some accept
+# the connection and never answer.
+KINDS = (("ok", 90), ("slow", 5), ("fail", 3), ("hang", 2))
+EXPECTED_UP = {"ok": True, "slow": True, "fail": False, "hang": False}
+# The body condition, in each tool's language.
+BODY_REGEXP = r'"status":\s*"ok"'
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+
+class Process:
+    """A started program, with CPU and memory read from /proc."""
+
+    def __init__(self, name, argv, log_path, **kwargs):
+        self.name = name
+        self.log_path = log_path
+        self.log_file = open(log_path, "w")
+        log(f"  start {name}: {' '.join(argv)}")
+        self.popen = subprocess.Popen(argv, stdout=self.log_file, stderr=subprocess.STDOUT, **kwargs)
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def pids(self):
+        """The process and its children (nginx's workers)."""
+        children = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.pid:
+                    children.append(int(entry))
+        return [self.pid] + children
+
+    def cpu_seconds(self):
+        """User + system CPU of the process and its children."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / TICK
+        return total
+
+    def memory_mib(self):
+        """(current RSS, peak RSS) in MiB of the process and its children."""
+        current = peak = 0
+        for pid in self.pids():
+            try:
+                status = open(f"/proc/{pid}/status").read()
+            except OSError:
+                continue
+
+            def kib(key):
+                return int(re.search(rf"{key}:\s+(\d+) kB", status).group(1)) / 1024
+
+            current += kib("VmRSS")
+            peak += kib("VmHWM")
+        return current, peak
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, wait=30):
+        """Stops the process; returns the seconds it took."""
+        started = time.monotonic()
+        if self.alive():
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                log(f"  {self.name} did not stop within {wait} s; killed")
+                self.popen.kill()
+                self.popen.wait()
+        self.log_file.close()
+        return time.monotonic() - started
+
+
+class Meter:
+    """CPU and memory of a set of processes over a window."""
+
+    def __init__(self, processes):
+        self.processes = processes
+        self.cpu0 = [p.cpu_seconds() for p in processes]
+        self.t0 = time.monotonic()
+        self.rss_samples = []
+
+    def sample(self):
+        self.rss_samples.append(sum(p.memory_mib()[0] for p in self.processes))
+
+    def finish(self):
+        elapsed = time.monotonic() - self.t0
+        cpu = [p.cpu_seconds() - c for p, c in zip(self.processes, self.cpu0)]
+        self.sample()
+        return {
+            "elapsed": elapsed,
+            "cpu_seconds": sum(cpu),
+            "cpu_percent": 100 * sum(cpu) / elapsed,
+            "cpu_percent_each": {p.name: 100 * c / elapsed for p, c in zip(self.processes, cpu)},
+            "rss_steady_mib": statistics.median(self.rss_samples),
+            "rss_peak_mib": sum(p.memory_mib()[1] for p in self.processes),
+        }
+
+
+def wait_http(url, deadline_s, process=None):
+    """Polls url until it answers 200; returns the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < deadline_s:
+        if process is not None and not process.alive():
+            raise SystemExit(f"{process.name} exited during start-up; see {process.log_path}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer within {deadline_s} s")
+
+
+def get(url, timeout=30):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read()
+
+
+def sleep_sampling(seconds, meter, every=5.0):
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(every, left))
+        meter.sample()
+
+
+def percentile(sorted_values, q):
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
+
+
+def timed_gets(url, count):
+    """Wall times (ms) of `count` sequential GETs of url, sorted."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        get(url)
+        times.append(1000 * (time.perf_counter() - start))
+    return sorted(times)
+
+
+# ---------------------------------------------------------------- the fleet
+
+
+def kind_of(i):
+    bucket = i % 100
+    for kind, share in KINDS:
+        if bucket < share:
+            return kind
+        bucket -= share
+    raise AssertionError("KINDS must add up to 100")
+
+
+def fleet_url(i):
+    kind = kind_of(i)
+    base = f"http://127.0.0.1:{FLEET_PORT}"
+    if kind == "slow":
+        # 1.000–1.999 s, fixed per target.
+        return f"{base}/slow/{1 + (i * 7919 % 1000) / 1000:.3f}/{i}"
+    return f"{base}/{kind}/{i}"
+
+
+NGINX_CONF = """\
+load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+worker_rlimit_nofile {nofile};
+events {{ worker_connections {connections}; multi_accept on; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/nginx-tmp;
+  proxy_temp_path {tmp}/nginx-tmp;
+  fastcgi_temp_path {tmp}/nginx-tmp;
+  uwsgi_temp_path {tmp}/nginx-tmp;
+  scgi_temp_path {tmp}/nginx-tmp;
+  default_type application/json;
+  server {{
+    listen 127.0.0.1:{port} backlog=4096;
+    location /ok/ {{ return 200 '{{"status":"ok","service":"fleet"}}\\n'; }}
+    location /fail/ {{ return 500 '{{"status":"error","service":"fleet"}}\\n'; }}
+    location ~ ^/slow/(?<secs>[0-9.]+)/ {{ echo_sleep $secs; echo '{{"status":"ok","service":"fleet"}}'; }}
+    location /hang/ {{ echo_sleep 3600; }}
+  }}
+}}
+"""
+
+
+def start_fleet(tmp):
+    os.makedirs(os.path.join(tmp, "nginx-tmp"), exist_ok=True)
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(tmp=tmp, port=FLEET_PORT, nofile=20000, connections=16000))
+    nginx = Process("nginx", ["nginx", "-c", conf, "-g", "daemon off;"], os.path.join(tmp, "nginx.log"))
+    wait_http(f"http://127.0.0.1:{FLEET_PORT}/ok/0", 10, nginx)
+    return nginx
+
+
+def fleet_capacity(seconds=5):
+    """Requests per second the fleet serves with a new connection per request
+    (wrk, 64 connections, `Connection: close`), or None without wrk."""
+    if shutil.which("wrk") is None:
+        return None
+    out = subprocess.run(
+        ["wrk", "-t1", "-c64", f"-d{seconds}s", "-H", "Connection: close", f"http://127.0.0.1:{FLEET_PORT}/ok/0"],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+    ).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    return float(match.group(1)) if match else None
+
+
+# ---------------------------------------------------------------- Watchkeeper
+
+
+def write_watchkeeper_config(path, n, monitor_urls=None):
+    with open(path, "w") as f:
+        f.write(f'[server]\nlisten = "127.0.0.1:{WK_PORT}"\nregion = "bench"\n\n')
+        for i in range(n):
+            url = monitor_urls(i) if monitor_urls else fleet_url(i)
+            f.write(
+                f'[[monitor]]\nid = "m{i}"\ninterval = "{INTERVAL_S}s"\ntimeout = "{TIMEOUT_S}s"\n'
+                f'http = {{ url = "{url}" }}\n'
+                "expect = ['status == 200', 'json.status == \"ok\"']\n\n"
+            )
+
+
+def start_watchkeeper(tmp, n, monitor_urls=None):
+    config = os.path.join(tmp, "watchkeeper.toml")
+    write_watchkeeper_config(config, n, monitor_urls)
+    wk = Process("watchkeeper", [WK, "--config", config, "--log-format", "json", "serve"], os.path.join(tmp, "watchkeeper.log"))
+    startup = wait_http(f"http://127.0.0.1:{WK_PORT}/health", 300, wk)
+    return wk, startup, os.path.join(tmp, "watchkeeper.db")
+
+
+def store_bytes(db):
+    """The database's logical size (pages in use, as a reader sees them, WAL
+    included) and the size of the files on disk (database, WAL, shm)."""
+    con = open_store(db)
+    pages = con.execute("PRAGMA page_count").fetchone()[0] * con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    files = sum(os.path.getsize(db + suffix) for suffix in ("", "-wal", "-shm") if os.path.exists(db + suffix))
+    return pages, files
+
+
+def open_store(db):
+    return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+
+
+def monitor_keys(con):
+    """Store key -> monitor number."""
+    return {key: int(mid[1:]) for key, mid in con.execute("SELECT key, id FROM monitors") if mid.startswith("m")}
+
+
+def scrape_metrics(port):
+    text = get(f"http://127.0.0.1:{port}/metrics").decode()
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        match = re.match(r"(\S+?)(\{[^}]*\})? (\S+)", line)
+        if match:
+            values[match.group(1) + (match.group(2) or "")] = float(match.group(3))
+    return values
+
+
+def run_watchkeeper(n, tmp, warmup, window):
+    wk, startup, db = start_watchkeeper(tmp, n)
+    try:
+        time.sleep(warmup)
+        metrics0 = scrape_metrics(WK_PORT)
+        (bytes0, _), wall0 = store_bytes(db), time.time()
+        meter = Meter([wk])
+        sleep_sampling(window, meter)
+        (bytes1, files1), wall1 = store_bytes(db), time.time()
+        metrics1 = scrape_metrics(WK_PORT)
+        figures = meter.finish()
+        # Measured while the probes keep running, as a user would see it.
+        figures["api_list_ms"] = timed_gets(f"http://127.0.0.1:{WK_PORT}/api/v1/monitors", 40)
+        figures["api_detail_ms"] = timed_gets(f"http://127.0.0.1:{WK_PORT}/api/v1/monitors/m{n // 2}", 40)
+        # Probes that started in the window finish (at the latest at their
+        # timeout) before the stop, so none of them is abandoned.
+        time.sleep(max(0.0, wall1 + TIMEOUT_S + 1 - time.time()))
+        stop_s = wk.stop()
+        figures.update(store_figures(db, n, wall0, wall1, bytes1 - bytes0))
+        figures["store_files_mib"] = files1 / 2**20
+    finally:
+        wk.stop()
+    elapsed = figures["elapsed"]
+    written = metrics1.get("watchkeeper_results_written_total", 0) - metrics0.get("watchkeeper_results_written_total", 0)
+    skipped = metrics1.get("watchkeeper_probes_skipped_total", 0) - metrics0.get("watchkeeper_probes_skipped_total", 0)
+    figures.update(
+        startup_s=startup,
+        stop_s=stop_s,
+        due_per_s=n / INTERVAL_S,
+        written_per_s=written / elapsed,
+        skipped=skipped,
+        store_errors=metrics1.get("watchkeeper_store_errors_total", 0),
+        cpu_us_per_probe=1e6 * figures["cpu_seconds"] / max(figures["completed"], 1),
+    )
+    return figures
+
+
+def store_figures(db, n, wall0, wall1, grown_bytes):
+    """Lag, throughput and verdicts of the results that started in the window,
+    read back from the store; table sizes from dbstat."""
+    con = open_store(db)
+    keys = monitor_keys(con)
+    lags, completed = [], 0
+    wrong = {kind: [0, 0] for kind, _ in KINDS}
+    rows = con.execute(
+        "SELECT monitor, lag_ms, health FROM results WHERE started_at >= ? AND started_at < ?",
+        (int(wall0 * 1000), int(wall1 * 1000)),
+    )
+    for key, lag_ms, health in rows:
+        completed += 1
+        lags.append(lag_ms)
+        kind = kind_of(keys[key])
+        wrong[kind][1] += 1
+        if (health != 2) != EXPECTED_UP[kind]:
+            wrong[kind][0] += 1
+    lags.sort()
+    sizes = dict(con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
+    result_rows = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    rollup_rows = con.execute("SELECT COUNT(*) FROM rollups").fetchone()[0]
+    con.close()
+    window = wall1 - wall0
+    raw_bytes_per_result = sizes.get("results", 0) / max(result_rows, 1)
+    rollup_bytes_per_row = sizes.get("rollups", 0) / rollup_rows if rollup_rows else float("nan")
+    per_day = 86_400 / INTERVAL_S
+    return {
+        "completed": completed,
+        "completed_per_s": completed / window,
+        "lag_ms": {"p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99), "max": lags[-1] if lags else float("nan")},
+        "wrong": wrong,
+        "store_growth_mib_per_hour": grown_bytes / window * 3600 / 2**20,
+        "raw_bytes_per_result": raw_bytes_per_result,
+        "rollup_bytes_per_row": rollup_bytes_per_row,
+        # Steady state at the default retention: 48 h of raw results, 90
+        # days of per-minute rollups, the rollups still growing by a day's
+        # worth a day until their own retention.
+        "raw_gib_at_retention": n * per_day * 2 * raw_bytes_per_result / 2**30,
+        "rollup_gib_per_day": n * 1440 * rollup_bytes_per_row / 2**30,
+    }
+
+
+# ------------------------------------------------- Prometheus + blackbox_exporter
+
+
+BLACKBOX_CONF = """\
+modules:
+  http_json:
+    prober: http
+    timeout: {timeout}s
+    http:
+      preferred_ip_protocol: ip4
+      valid_status_codes: [200]
+      fail_if_body_not_matches_regexp:
+        - '{regexp}'
+"""
+
+
+def write_prometheus_config(path, n):
+    groups = {kind: [] for kind, _ in KINDS}
+    for i in range(n):
+        groups[kind_of(i)].append(fleet_url(i))
+    static = [{"targets": urls, "labels": {"kind": kind}} for kind, urls in groups.items() if urls]
+    config = {
+        "global": {"scrape_interval": f"{INTERVAL_S}s", "scrape_timeout": f"{TIMEOUT_S}s", "evaluation_interval": "1m"},
+        "scrape_configs": [
+            {
+                "job_name": "blackbox",
+                "metrics_path": "/probe",
+                "params": {"module": ["http_json"]},
+                "static_configs": static,
+                "relabel_configs": [
+                    {"source_labels": ["__address__"], "target_label": "__param_target"},
+                    {"source_labels": ["__param_target"], "target_label": "instance"},
+                    {"target_label": "__address__", "replacement": f"127.0.0.1:{BLACKBOX_PORT}"},
+                ],
+            }
+        ],
+    }
+    # JSON is YAML.
+    with open(path, "w") as f:
+        json.dump(config, f)
+
+
+def prometheus_query(expr, at):
+    query = urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}"})
+    body = json.loads(get(f"http://127.0.0.1:{PROM_PORT}/api/v1/query?{query}", timeout=120))
+    return {r["metric"].get("kind", ""): float(r["value"][1]) for r in body["data"]["result"]}
+
+
+def run_prometheus(n, tmp, warmup, window):
+    bb_conf = os.path.join(tmp, "blackbox.yml")
+    with open(bb_conf, "w") as f:
+        f.write(BLACKBOX_CONF.format(timeout=TIMEOUT_S, regexp=BODY_REGEXP))
+    prom_conf = os.path.join(tmp, "prometheus.yml")
+    write_prometheus_config(prom_conf, n)
+    blackbox = Process(
+        "blackbox_exporter",
+        ["prometheus-blackbox-exporter", f"--config.file={bb_conf}", f"--web.listen-address=127.0.0.1:{BLACKBOX_PORT}"],
+        os.path.join(tmp, "blackbox.log"),
+    )
+    prometheus = Process(
+        "prometheus",
+        [
+            "prometheus",
+            f"--config.file={prom_conf}",
+            f"--storage.tsdb.path={os.path.join(tmp, 'tsdb')}",
+            f"--web.listen-address=127.0.0.1:{PROM_PORT}",
+            "--web.enable-lifecycle",
+        ],
+        os.path.join(tmp, "prometheus.log"),
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{BLACKBOX_PORT}/metrics", 30, blackbox)
+        startup = wait_http(f"http://127.0.0.1:{PROM_PORT}/-/ready", 120, prometheus)
+        time.sleep(warmup)
+        metrics0 = scrape_metrics(PROM_PORT)
+        meter = Meter([prometheus, blackbox])
+        wall0 = time.time()
+        sleep_sampling(window, meter)
+        wall1 = time.time()
+        metrics1 = scrape_metrics(PROM_PORT)
+        figures = meter.finish()
+        # Let the last scrapes of the window land before querying them.
+        time.sleep(TIMEOUT_S + 1)
+        span = f"{int(wall1 - wall0)}s"
+        samples = prometheus_query(f"sum by (kind) (count_over_time(probe_success[{span}]))", wall1)
+        successes = prometheus_query(f"sum by (kind) (sum_over_time(probe_success[{span}]))", wall1)
+        scrapes = prometheus_query(f"sum by (kind) (count_over_time(up[{span}]))", wall1)
+    finally:
+        prometheus.stop()
+        blackbox.stop()
+    elapsed = wall1 - wall0
+    wrong = {}
+    for kind, _ in KINDS:
+        due = sum(1 for i in range(n) if kind_of(i) == kind) * elapsed / INTERVAL_S
+        done, good = samples.get(kind, 0), successes.get(kind, 0)
+        # A probe that never reported (its scrape timed out) counts as a
+        # wrong verdict for a target that is up, and is missing for one
+        # that is down.
+        if EXPECTED_UP[kind]:
+            wrong[kind] = [round(max(due, done) - good), round(due)]
+        else:
+            wrong[kind] = [round(good), round(due)]
+    key = f'prometheus_target_interval_length_seconds{{interval="{INTERVAL_S}s",quantile="%s"}}'
+    count_key = f'prometheus_target_interval_length_seconds_count{{interval="{INTERVAL_S}s"}}'
+    completed = sum(samples.values())
+    figures.update(
+        startup_s=startup,
+        due_per_s=n / INTERVAL_S,
+        completed=completed,
+        completed_per_s=completed / elapsed,
+        scrapes_per_s=(metrics1.get(count_key, 0) - metrics0.get(count_key, 0)) / elapsed,
+        scrapes_in_window=sum(scrapes.values()),
+        interval_s={q: metrics1.get(key % q, float("nan")) for q in ("0.5", "0.99")},
+        wrong=wrong,
+        cpu_us_per_probe=1e6 * figures["cpu_seconds"] / max(completed, 1),
+    )
+    return figures
+
+
+# ---------------------------------------------------------------- scale
+
+
+def wrong_total(figures):
+    bad = sum(w[0] for w in figures["wrong"].values())
+    total = sum(w[1] for w in figures["wrong"].values())
+    return bad, total
+
+
+def scale(args):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    runs = {n: {"ours": [], "theirs": []} for n in sizes}
+    capacity = None
+    with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
+        nginx = start_fleet(tmp)
+        try:
+            capacity = fleet_capacity()
+            log(f"fleet capacity (wrk, new connection per request): {capacity} req/s")
+            for run in range(args.runs):
+                for n in sizes:
+                    for tool in ("ours", "theirs"):
+                        if args.only and tool != args.only:
+                            continue
+                        work = tempfile.mkdtemp(dir=tmp, prefix=f"{tool}-{n}-")
+                        log(f"run {run + 1}/{args.runs}: {tool}, {n} monitors")
+                        fleet_meter = Meter([nginx])
+                        if tool == "ours":
+                            figures = run_watchkeeper(n, work, args.warmup, args.window)
+                        else:
+                            figures = run_prometheus(n, work, args.warmup, args.window)
+                        figures["fleet_cpu_percent"] = fleet_meter.finish()["cpu_percent"]
+                        runs[n][tool].append(figures)
+                        log("  " + summary_line(tool, n, figures))
+                        shutil.rmtree(work, ignore_errors=True)
+        finally:
+            nginx.stop()
+    return {"sizes": sizes, "runs": runs, "fleet_capacity": capacity}
+
+
+def summary_line(tool, n, f):
+    bad, total = wrong_total(f)
+    line = (
+        f"{tool} n={n}: cpu {f['cpu_percent']:.1f} % ({f['cpu_us_per_probe']:.0f} µs/probe), "
+        f"rss {f['rss_steady_mib']:.0f}/{f['rss_peak_mib']:.0f} MiB, "
+        f"completed {f['completed_per_s']:.0f}/s of {f['due_per_s']:.0f}/s, wrong {bad}/{total}"
+    )
+    if tool == "ours":
+        line += (
+            f", lag p50/p99/max {f['lag_ms']['p50']}/{f['lag_ms']['p99']}/{f['lag_ms']['max']} ms"
+            f", list p95 {percentile(f['api_list_ms'], 0.95):.1f} ms"
+            f", store {f['store_growth_mib_per_hour']:.0f} MiB/h"
+        )
+    else:
+        line += f", interval p50/p99 {f['interval_s']['0.5']:.3f}/{f['interval_s']['0.99']:.3f} s"
+    return line
+
+
+# ---------------------------------------------------------------- detection
+
+
+def detection(args):
+    """One monitor of `monitors` watches a demo API that is broken at a random
+    moment; the time until its state change to down is in the store."""
+    n = args.monitors
+    watched = n - 1
+    results = []
+    with tempfile.TemporaryDirectory(prefix="wk-detect-") as tmp:
+        nginx = start_fleet(tmp)
+        demo = Process("demo", [DEMO, "--listen", f"127.0.0.1:{DEMO_PORT}"], os.path.join(tmp, "demo.log"))
+        wk = None
+        try:
+            wait_http(f"http://127.0.0.1:{DEMO_PORT}/health", 10, demo)
+
+            def urls(i):
+                # Every other monitor watches a fast, healthy fleet target.
+                return f"http://127.0.0.1:{DEMO_PORT}/health" if i == watched else f"http://127.0.0.1:{FLEET_PORT}/ok/{i}"
+
+            wk, _, db = start_watchkeeper(tmp, n, urls)
+            con = open_store(db)
+            key = wait_for_key(con, f"m{watched}")
+            rng = random.Random(args.seed)
+            for trial in range(args.trials):
+                wait_for_state(con, key, 0, deadline_s=60)
+                time.sleep(rng.uniform(0, INTERVAL_S))
+                last_id = con.execute("SELECT COALESCE(MAX(id), 0) FROM state_changes").fetchone()[0]
+                outage = time.time()
+                control(f"/control/mode/fail")
+                stored, at = wait_for_change(con, key, 2, last_id, deadline_s=4 * INTERVAL_S)
+                results.append({"stored_s": stored - outage, "probed_s": at / 1000 - outage})
+                log(f"  trial {trial + 1}: stored after {stored - outage:.2f} s (the probe that saw it started after {at / 1000 - outage:.2f} s)")
+                control("/control/mode/ok")
+            con.close()
+        finally:
+            if wk is not None:
+                wk.stop()
+            demo.stop()
+            nginx.stop()
+    return {"monitors": n, "trials": results}
+
+
+def control(path):
+    request = urllib.request.Request(f"http://127.0.0.1:{DEMO_PORT}{path}", method="POST")
+    urllib.request.urlopen(request, timeout=5).read()
+
+
+def wait_for_key(con, monitor_id, deadline_s=60):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        row = con.execute("SELECT key FROM monitors WHERE id = ?", (monitor_id,)).fetchone()
+        if row:
+            return row[0]
+        time.sleep(0.05)
+    raise SystemExit(f"monitor {monitor_id} never appeared in the store")
+
+
+def wait_for_state(con, key, health, deadline_s):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        row = con.execute(
+            "SELECT to_health FROM state_changes WHERE monitor = ? ORDER BY id DESC LIMIT 1", (key,)
+        ).fetchone()
+        if row and row[0] == health:
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"monitor key {key} did not reach health {health} within {deadline_s} s")
+
+
+def wait_for_change(con, key, health, after_id, deadline_s):
+    """Polls every 10 ms for a state change to `health` newer than after_id;
+    returns (wall time it was seen, its `at` in ms)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        row = con.execute(
+            "SELECT at FROM state_changes WHERE monitor = ? AND to_health = ? AND id > ? ORDER BY id LIMIT 1",
+            (key, health, after_id),
+        ).fetchone()
+        if row:
+            return time.time(), row[0]
+        time.sleep(0.01)
+    raise SystemExit(f"no state change to health {health} within {deadline_s} s")
+
+
+# ---------------------------------------------------------------- soak
+
+
+def soak(args):
+    """Watchkeeper alone for a long window; store size every minute."""
+    n, samples = args.monitors, []
+    with tempfile.TemporaryDirectory(prefix="wk-soak-") as tmp:
+        nginx = start_fleet(tmp)
+        try:
+            wk, _, db = start_watchkeeper(tmp, n)
+            try:
+                time.sleep(args.warmup)
+                meter = Meter([wk])
+                end = time.monotonic() + args.window
+                while time.monotonic() < end:
+                    rss, _ = wk.memory_mib()
+                    pages, files = store_bytes(db)
+                    samples.append({"t": time.monotonic() - meter.t0, "bytes": pages, "files": files, "rss_mib": rss})
+                    log(f"  t={samples[-1]['t']:.0f} s store {samples[-1]['bytes'] / 2**20:.1f} MiB rss {rss:.0f} MiB")
+                    time.sleep(min(60, max(0, end - time.monotonic())))
+                figures = meter.finish()
+            finally:
+                wk.stop()
+        finally:
+            nginx.stop()
+    return {"monitors": n, "samples": samples, "figures": figures}
+
+
+# ---------------------------------------------------------------- report
+
+
+def med(values):
+    values = [v for v in values if v == v]
+    return statistics.median(values) if values else float("nan")
+
+
+def machine():
+    mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) / 2**20
+    model = re.search(r"model name\s*:\s*(.+)", open("/proc/cpuinfo").read())
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem, 1),
+        "cpu": model.group(1).strip() if model else "unknown",
+        "kernel": os.uname().release,
+    }
+
+
+def versions():
+    def first_line(argv):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "not found"
+
+    return {
+        "watchkeeper": first_line([WK, "--version"]),
+        "nginx": first_line(["nginx", "-v"]),
+        "prometheus": first_line(["prometheus", "--version"]),
+        "blackbox_exporter": first_line(["prometheus-blackbox-exporter", "--version"]),
+    }
+
+
+def scale_tables(data):
+    lines = []
+    runs = data["runs"]
+    count = max(len(r["ours"]) or len(r["theirs"]) for r in runs.values())
+    lines.append(f"Medians of {count} run(s) per row; the range over runs is in brackets where it matters.\n")
+    lines.append("### Watchkeeper\n")
+    lines.append(
+        "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | lag p50 / p99 / max | `GET /api/v1/monitors` p50 / p95 | one monitor p50 / p95 | store growth | fleet CPU |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for n in data["sizes"]:
+        ours = runs[n]["ours"]
+        if not ours:
+            continue
+        bad = med([wrong_total(f)[0] for f in ours])
+        total = med([wrong_total(f)[1] for f in ours])
+        cpu = [f["cpu_percent"] for f in ours]
+        lines.append(
+            f"| {n:,} | {n // INTERVAL_S:,} | {med([f['completed_per_s'] for f in ours]):,.0f} | {bad:,.0f} of {total:,.0f} | "
+            f"{med(cpu):.1f} % [{min(cpu):.1f}–{max(cpu):.1f}] | {med([f['cpu_us_per_probe'] for f in ours]):.0f} µs | "
+            f"{med([f['rss_steady_mib'] for f in ours]):.0f} / {med([f['rss_peak_mib'] for f in ours]):.0f} MiB | "
+            f"{med([f['lag_ms']['p50'] for f in ours]):.0f} / {med([f['lag_ms']['p99'] for f in ours]):.0f} / {med([f['lag_ms']['max'] for f in ours]):.0f} ms | "
+            f"{med([percentile(f['api_list_ms'], 0.5) for f in ours]):.1f} / {med([percentile(f['api_list_ms'], 0.95) for f in ours]):.1f} ms | "
+            f"{med([percentile(f['api_detail_ms'], 0.5) for f in ours]):.1f} / {med([percentile(f['api_detail_ms'], 0.95) for f in ours]):.1f} ms | "
+            f"{med([f['store_growth_mib_per_hour'] for f in ours]):,.0f} MiB/h | {med([f['fleet_cpu_percent'] for f in ours]):.0f} % |"
+        )
+    lines.append("\n### Store size at the default retention (48 h raw, per-minute rollups)\n")
+    lines.append("| monitors | bytes per raw result | bytes per rollup row | raw results at 48 h | rollups per day kept |")
+    lines.append("|---|---|---|---|---|")
+    for n in data["sizes"]:
+        ours = runs[n]["ours"]
+        if not ours:
+            continue
+        lines.append(
+            f"| {n:,} | {med([f['raw_bytes_per_result'] for f in ours]):.1f} | {med([f['rollup_bytes_per_row'] for f in ours]):.1f} | "
+            f"{med([f['raw_gib_at_retention'] for f in ours]):.2f} GiB | {med([f['rollup_gib_per_day'] for f in ours]):.2f} GiB |"
+        )
+    lines.append("\n### Prometheus + blackbox_exporter, same fleet, same run\n")
+    lines.append(
+        "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | scrape interval p50 / p99 | fleet CPU |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for n in data["sizes"]:
+        theirs = runs[n]["theirs"]
+        if not theirs:
+            continue
+        bad = med([wrong_total(f)[0] for f in theirs])
+        total = med([wrong_total(f)[1] for f in theirs])
+        cpu = [f["cpu_percent"] for f in theirs]
+        lines.append(
+            f"| {n:,} | {n // INTERVAL_S:,} | {med([f['completed_per_s'] for f in theirs]):,.0f} | {bad:,.0f} of {total:,.0f} | "
+            f"{med(cpu):.1f} % [{min(cpu):.1f}–{max(cpu):.1f}] | {med([f['cpu_us_per_probe'] for f in theirs]):.0f} µs | "
+            f"{med([f['rss_steady_mib'] for f in theirs]):.0f} / {med([f['rss_peak_mib'] for f in theirs]):.0f} MiB | "
+            f"{med([f['interval_s']['0.5'] for f in theirs]):.3f} / {med([f['interval_s']['0.99'] for f in theirs]):.3f} s | "
+            f"{med([f['fleet_cpu_percent'] for f in theirs]):.0f} % |"
+        )
+    lines.append("\n### Ratios, ours / theirs (same run)\n")
+    lines.append("| monitors | CPU | RSS (steady) | RSS (peak) | completed probes |")
+    lines.append("|---|---|---|---|---|")
+    for n in data["sizes"]:
+        ours, theirs = runs[n]["ours"], runs[n]["theirs"]
+        if not ours or not theirs:
+            continue
+
+        def ratio(key):
+            return med([f[key] for f in ours]) / med([f[key] for f in theirs])
+
+        lines.append(
+            f"| {n:,} | {ratio('cpu_percent'):.2f} | {ratio('rss_steady_mib'):.2f} | {ratio('rss_peak_mib'):.2f} | {ratio('completed_per_s'):.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def detection_table(data):
+    stored = sorted(t["stored_s"] for t in data["trials"])
+    probed = sorted(t["probed_s"] for t in data["trials"])
+    return "\n".join(
+        [
+            f"{data['monitors']} monitors at a {INTERVAL_S} s interval; one target (a demo API) starts answering 500 at a random moment, "
+            f"{len(stored)} trials. Time from the outage to:\n",
+            "| | p50 | p90 | max | mean |",
+            "|---|---|---|---|---|",
+            f"| the probe that saw it started | {percentile(probed, 0.5):.2f} s | {percentile(probed, 0.9):.2f} s | {probed[-1]:.2f} s | {statistics.mean(probed):.2f} s |",
+            f"| its state change stored | {percentile(stored, 0.5):.2f} s | {percentile(stored, 0.9):.2f} s | {stored[-1]:.2f} s | {statistics.mean(stored):.2f} s |",
+        ]
+    )
+
+
+def write_results(path, command, scale_data=None, detection_data=None, soak_data=None):
+    m, v = machine(), versions()
+    out = [
+        "# Benchmark results\n",
+        f"- date: {m['date']}",
+        f"- commit: {m['commit']}",
+        f"- machine: {m['nproc']} cores ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}",
+        f"- versions: {v['watchkeeper']}; {v['nginx']}; {v['prometheus']}; {v['blackbox_exporter']}",
+        f"- command: `{command}`",
+        "",
+        "How to read and reproduce this: [bench/README.md](README.md).",
+    ]
+    if scale_data:
+        cap = scale_data["fleet_capacity"]
+        out += ["\n## Scale: HTTP monitors at a 10 s interval\n"]
+        if cap:
+            out.append(
+                f"The fleet (one nginx worker) serves {cap:,.0f} requests/s with a new connection per request "
+                "(wrk, 64 connections, `Connection: close`), before the runs.\n"
+            )
+        out.append(scale_tables(scale_data))
+    if detection_data:
+        out += ["\n## Detection time\n", detection_table(detection_data)]
+    if soak_data:
+        out += ["\n## Soak\n", soak_table(soak_data)]
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    log(f"wrote {path}")
+
+
+def soak_table(data):
+    samples = data["samples"]
+    lines = [f"{data['monitors']} monitors; store size (database + WAL) and RSS every minute.\n"]
+    lines.append("| minute | store (pages in use) | growth since the sample before | files on disk (with WAL) | RSS |")
+    lines.append("|---|---|---|---|---|")
+    for previous, sample in zip([None] + samples, samples):
+        grown = "" if previous is None else f"{(sample['bytes'] - previous['bytes']) / 2**20:+.1f} MiB"
+        lines.append(
+            f"| {sample['t'] / 60:.0f} | {sample['bytes'] / 2**20:.1f} MiB | {grown} | {sample['files'] / 2**20:.1f} MiB | {sample['rss_mib']:.0f} MiB |"
+        )
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("scale", "all"):
+        p = sub.add_parser(name)
+        p.add_argument("--sizes", default="1000,5000,10000,20000,50000")
+        p.add_argument("--runs", type=int, default=3)
+        p.add_argument("--warmup", type=int, default=30, help="seconds after start-up before the window")
+        p.add_argument("--window", type=int, default=60, help="seconds measured")
+        p.add_argument("--only", choices=("ours", "theirs"))
+        p.add_argument("--monitors", type=int, default=100, help="detection: monitors")
+        p.add_argument("--trials", type=int, default=20, help="detection: trials")
+        p.add_argument("--seed", type=int, default=1)
+        p.add_argument("--out", default=os.path.join(ROOT, "bench/RESULTS.md"))
+    p = sub.add_parser("detection")
+    p.add_argument("--monitors", type=int, default=100)
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", default=None)
+    p = sub.add_parser("soak")
+    p.add_argument("--monitors", type=int, default=10000)
+    p.add_argument("--warmup", type=int, default=60)
+    p.add_argument("--window", type=int, default=3600)
+    p.add_argument("--out", default=None)
+    args = parser.parse_args()
+
+    for binary in (WK, DEMO):
+        if not os.path.exists(binary):
+            raise SystemExit(f"{binary} is missing: cargo build --release -p watchkeeper -p watchkeeper-demo")
+    for tool in ("nginx", "prometheus", "prometheus-blackbox-exporter"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is missing: see bench/README.md for the Debian packages")
+    if not os.path.exists("/usr/lib/nginx/modules/ngx_http_echo_module.so"):
+        raise SystemExit("nginx's echo module is missing: apt-get install libnginx-mod-http-echo")
+
+    command = "bench/bench.py " + " ".join(sys.argv[1:])
+    if args.command == "scale":
+        data = scale(args)
+        write_results(args.out, command, scale_data=data)
+    elif args.command == "detection":
+        data = detection(args)
+        print(detection_table(data))
+        if args.out:
+            write_results(args.out, command, detection_data=data)
+    elif args.command == "soak":
+        data = soak(args)
+        print(soak_table(data))
+        if args.out:
+            write_results(args.out, command, soak_data=data)
+    else:
+        scale_data = scale(args)
+        detection_data = detection(args)
+        write_results(args.out, command, scale_data=scale_data, detection_data=detection_data)
+    if os.path.exists(args.out or ""):
+        print(open(args.out).read())
+
+
+if __name__ == "__main__":
+    main()
