@@ -83,7 +83,7 @@ impl EngineConfig {
             monitors,
             concurrency: 512,
             raw_retention: Duration::from_secs(48 * 3600),
-            rollup_retention: Duration::from_secs(400 * 24 * 3600),
+            rollup_retention: Duration::from_secs(90 * 24 * 3600),
             batch_size: 1_000,
             flush_interval: Duration::from_secs(1),
             rollup_every: Duration::from_secs(30),

@@ -296,7 +296,7 @@ fn an_empty_file_is_a_valid_config_with_defaults() {
     assert_eq!(config.storage.raw_retention, Duration::from_secs(48 * 3600));
     assert_eq!(
         config.storage.rollup_retention,
-        Duration::from_secs(400 * 86_400)
+        Duration::from_secs(90 * 86_400)
     );
     assert_eq!(config.probes.concurrency, None);
     assert_eq!(config.probes.policy, Default::default());

@@ -177,7 +177,7 @@ async fn results_stay_compact_and_prune_works_through_many_chunks() {
         "{results} results: {empty} bytes before, {full} bytes after, {bytes_per_result:.1} bytes per result"
     );
     assert!(
-        bytes_per_result < 48.0,
+        bytes_per_result < 32.0,
         "{bytes_per_result:.1} bytes per result"
     );
 
@@ -199,7 +199,7 @@ async fn results_stay_compact_and_prune_works_through_many_chunks() {
     let bytes_per_rollup = (with_rollups - full) as f64 / rolled as f64;
     eprintln!("{rolled} rollups: {bytes_per_rollup:.1} bytes per rollup");
     assert!(
-        bytes_per_rollup < 160.0,
+        bytes_per_rollup < 60.0,
         "{bytes_per_rollup:.1} bytes per rollup"
     );
     let report = store.prune(end, at(0)).await.unwrap();
