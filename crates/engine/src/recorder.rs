@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
+use tokio::time::{Instant, sleep_until};
 use watchkeeper_domain::check::{CheckResult, StateChange, transition};
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::monitor::MonitorSpec;
@@ -28,6 +28,11 @@ use crate::scheduler::Finished;
 const MAX_BUFFERED_RESULTS: usize = 200_000;
 const MIN_RETRY_DELAY: Duration = Duration::from_secs(1);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// A state change is written this soon after it is recorded, not at the
+/// next periodic flush: it is what notifications (and the detection time)
+/// wait for. The short delay lets changes that arrive together, as at
+/// start-up, share one write.
+const CHANGE_FLUSH_DELAY: Duration = Duration::from_millis(20);
 
 /// The start of the oldest result the recorder holds but has not written
 /// yet (buffered until the next flush, or kept after a failed write), if any.
@@ -69,6 +74,8 @@ pub struct Recorder {
     /// The oldest `started_at` in `results`, as published in `unwritten`.
     oldest_buffered: Option<Timestamp>,
     changes: Vec<StateChange>,
+    /// When the oldest change in `changes` was recorded.
+    changes_since: Option<Instant>,
     /// After a failed write, no write is tried before this instant, so a
     /// failing store is retried with backoff instead of once per result.
     retry_after: Option<Instant>,
@@ -106,6 +113,7 @@ impl Recorder {
             results: Vec::new(),
             oldest_buffered: None,
             changes: Vec::new(),
+            changes_since: None,
             retry_after: None,
             retry_delay: MIN_RETRY_DELAY,
         }
@@ -134,6 +142,9 @@ impl Recorder {
                         self.flush().await;
                     }
                 }
+                () = sleep_until(self.changes_due().unwrap_or_else(Instant::now)), if self.changes_due().is_some() => {
+                    self.flush().await;
+                }
             }
         }
         // Final flush; retry a few times so a momentary lock does not lose
@@ -149,6 +160,13 @@ impl Recorder {
             state_changes = self.changes.len(),
             "could not write the last results at shutdown"
         );
+    }
+
+    /// When buffered state changes should be written: shortly after the
+    /// first of them, but not before a backoff after a failed write ends.
+    fn changes_due(&self) -> Option<Instant> {
+        let due = self.changes_since? + CHANGE_FLUSH_DELAY;
+        Some(self.retry_after.map_or(due, |retry| retry.max(due)))
     }
 
     /// False while backing off after a failed write.
@@ -183,6 +201,7 @@ impl Recorder {
             log_change(&change);
             self.metrics.state_change();
             self.changes.push(change);
+            self.changes_since.get_or_insert_with(Instant::now);
         }
         if self
             .oldest_buffered
@@ -204,6 +223,7 @@ impl Recorder {
                 self.metrics.results_written(self.results.len());
                 self.results.clear();
                 self.changes.clear();
+                self.changes_since = None;
                 self.retry_after = None;
                 self.retry_delay = MIN_RETRY_DELAY;
                 self.oldest_buffered = None;

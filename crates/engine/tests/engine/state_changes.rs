@@ -1,0 +1,110 @@
+//! State changes are written promptly, not at the next periodic flush:
+//! notifications and the detection time wait for them, while ordinary
+//! results may wait for a full batch.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio_util::sync::CancellationToken;
+use watchkeeper_domain::check::CheckResult;
+use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::health::Health;
+use watchkeeper_domain::id::MonitorId;
+use watchkeeper_domain::monitor::{MonitorSpec, ProbeSpec, TcpSpec};
+use watchkeeper_engine::{Checker, Engine, EngineConfig, Metrics, SystemClock};
+use watchkeeper_store::Store;
+use watchkeeper_testkit::poll_until;
+
+/// Up until told to fail, then down.
+struct Switch {
+    clock: Arc<dyn Clock>,
+    down: AtomicBool,
+}
+
+impl Checker for Switch {
+    async fn check(&self, monitor: &MonitorSpec, due_at: Timestamp) -> CheckResult {
+        let down = self.down.load(Ordering::SeqCst);
+        CheckResult {
+            monitor: monitor.id.clone(),
+            due_at,
+            started_at: self.clock.now(),
+            latency: Duration::from_millis(1),
+            health: if down { Health::Down } else { Health::Up },
+            reason: down.then(|| "switched off".to_owned()),
+            fallback: None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_change_is_written_long_before_the_next_periodic_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("watchkeeper.db"))
+        .await
+        .unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let checker = Arc::new(Switch {
+        clock: clock.clone(),
+        down: AtomicBool::new(false),
+    });
+    let id = MonitorId::parse("api").unwrap();
+    let mut config = EngineConfig::new(vec![Arc::new(MonitorSpec {
+        id: id.clone(),
+        name: "api".to_owned(),
+        component: None,
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_millis(500),
+        probe: ProbeSpec::Tcp(TcpSpec {
+            host: "127.0.0.1".to_owned(),
+            port: 9,
+            send: None,
+            expect: None,
+        }),
+        expect: Vec::new(),
+        degraded_if: Vec::new(),
+    })]);
+    // Results alone would wait a minute (or for 1,000 of them).
+    config.flush_interval = Duration::from_secs(60);
+    let cancel = CancellationToken::new();
+    let engine = Engine::start(
+        config,
+        checker.clone(),
+        store.clone(),
+        clock,
+        Metrics::new(),
+        cancel,
+    )
+    .await
+    .unwrap();
+
+    let changes_to = |health: Health| {
+        let store = store.clone();
+        let id = id.clone();
+        async move {
+            let changes = store.state_changes(&id, 10).await.unwrap();
+            changes
+                .iter()
+                .any(|change| change.to == health)
+                .then_some(())
+        }
+    };
+    // The first result (unknown -> up) is a change too.
+    poll_until(Duration::from_secs(10), "the first state change", || {
+        changes_to(Health::Up)
+    })
+    .await;
+
+    // Due within a second and written right after; the periodic flush
+    // would take up to a minute, past the deadline.
+    checker.down.store(true, Ordering::SeqCst);
+    poll_until(Duration::from_secs(10), "the change to down", || {
+        changes_to(Health::Down)
+    })
+    .await;
+    // Results without a change of state wait for the periodic flush.
+    let results = store.recent_results(&id, 100).await.unwrap();
+    assert!(results.len() <= 3, "{} results written", results.len());
+    engine.shutdown().await;
+}
