@@ -56,6 +56,10 @@ TICK = os.sysconf("SC_CLK_TCK")
 # the connection and never answer.
 KINDS = (("ok", 90), ("slow", 5), ("fail", 3), ("hang", 2))
 EXPECTED_UP = {"ok": True, "slow": True, "fail": False, "hang": False}
+# A hanging target holds the connection this long (nginx does not notice that
+# the prober gave up): "never" for a 5 s probe, yet short enough that the
+# connections of abandoned probes do not pile up past nginx's limit.
+HANG_S = 30
 # The body condition, in each tool's language.
 BODY_REGEXP = r'"status":\s*"ok"'
 
@@ -251,7 +255,7 @@ http {{
     location /ok/ {{ return 200 '{{"status":"ok","service":"fleet"}}\\n'; }}
     location /fail/ {{ return 500 '{{"status":"error","service":"fleet"}}\\n'; }}
     location ~ ^/slow/(?<secs>[0-9.]+)/ {{ echo_sleep $secs; echo '{{"status":"ok","service":"fleet"}}'; }}
-    location /hang/ {{ echo_sleep 3600; }}
+    location /hang/ {{ echo_sleep {hang}; }}
   }}
 }}
 """
@@ -261,10 +265,19 @@ def start_fleet(tmp):
     os.makedirs(os.path.join(tmp, "nginx-tmp"), exist_ok=True)
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(tmp=tmp, port=FLEET_PORT, nofile=20000, connections=16000))
+        f.write(NGINX_CONF.format(tmp=tmp, port=FLEET_PORT, nofile=20000, connections=16000, hang=HANG_S))
     nginx = Process("nginx", ["nginx", "-c", conf, "-g", "daemon off;"], os.path.join(tmp, "nginx.log"))
     wait_http(f"http://127.0.0.1:{FLEET_PORT}/ok/0", 10, nginx)
     return nginx
+
+
+def fleet_alerts(tmp):
+    """nginx's own complaints during a run (e.g. running out of connections),
+    which would make the fleet, not the prober, the bottleneck."""
+    path = os.path.join(tmp, "nginx-error.log")
+    if not os.path.exists(path):
+        return 0
+    return sum(1 for line in open(path) if "[alert]" in line or "[crit]" in line or "[emerg]" in line)
 
 
 def fleet_capacity(seconds=5):
@@ -552,32 +565,39 @@ def scale(args):
         nginx = start_fleet(tmp)
         try:
             capacity = fleet_capacity()
-            log(f"fleet capacity (wrk, new connection per request): {capacity} req/s")
-            for run in range(args.runs):
-                for n in sizes:
-                    for tool in ("ours", "theirs"):
-                        if args.only and tool != args.only:
-                            continue
-                        work = tempfile.mkdtemp(dir=tmp, prefix=f"{tool}-{n}-")
-                        log(f"run {run + 1}/{args.runs}: {tool}, {n} monitors")
+        finally:
+            nginx.stop()
+        log(f"fleet capacity (wrk, new connection per request): {capacity} req/s")
+        for run in range(args.runs):
+            for n in sizes:
+                for tool in ("ours", "theirs"):
+                    if args.only and tool != args.only:
+                        continue
+                    work = tempfile.mkdtemp(dir=tmp, prefix=f"{tool}-{n}-")
+                    log(f"run {run + 1}/{args.runs}: {tool}, {n} monitors")
+                    # A fresh fleet for every run, so no run inherits another's
+                    # connections.
+                    nginx = start_fleet(work)
+                    try:
                         fleet_meter = Meter([nginx])
                         if tool == "ours":
                             figures = run_watchkeeper(n, work, args.warmup, args.window)
                         else:
                             figures = run_prometheus(n, work, args.warmup, args.window)
                         figures["fleet_cpu_percent"] = fleet_meter.finish()["cpu_percent"]
-                        runs[n][tool].append(figures)
-                        log("  " + summary_line(tool, n, figures))
-                        shutil.rmtree(work, ignore_errors=True)
-        finally:
-            nginx.stop()
+                        figures["fleet_alerts"] = fleet_alerts(work)
+                    finally:
+                        nginx.stop()
+                    runs[n][tool].append(figures)
+                    log("  " + summary_line(tool, n, figures))
+                    shutil.rmtree(work, ignore_errors=True)
     return {"sizes": sizes, "runs": runs, "fleet_capacity": capacity}
 
 
 def summary_line(tool, n, f):
     bad, total = wrong_total(f)
     line = (
-        f"{tool} n={n}: cpu {f['cpu_percent']:.1f} % ({f['cpu_us_per_probe']:.0f} µs/probe), "
+        f"{tool} n={n}: fleet alerts {f.get('fleet_alerts', 0)}, cpu {f['cpu_percent']:.1f} % ({f['cpu_us_per_probe']:.0f} µs/probe), "
         f"rss {f['rss_steady_mib']:.0f}/{f['rss_peak_mib']:.0f} MiB, "
         f"completed {f['completed_per_s']:.0f}/s of {f['due_per_s']:.0f}/s, wrong {bad}/{total}"
     )
@@ -749,6 +769,8 @@ def scale_tables(data):
     runs = data["runs"]
     count = max(len(r["ours"]) or len(r["theirs"]) for r in runs.values())
     lines.append(f"Medians of {count} run(s) per row; the range over runs is in brackets where it matters.\n")
+    alerts = sum(f.get("fleet_alerts", 0) for r in runs.values() for tool in ("ours", "theirs") for f in r[tool])
+    lines.append(f"Each run has its own fresh nginx; nginx logged {alerts} alert(s) over all runs.\n")
     lines.append("### Watchkeeper\n")
     lines.append(
         "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | lag p50 / p99 / max | `GET /api/v1/monitors` p50 / p95 | one monitor p50 / p95 | store growth | fleet CPU |"
