@@ -6,3 +6,28 @@
 
 mod rollups;
 mod state_changes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use watchkeeper_domain::id::MonitorId;
+use watchkeeper_domain::monitor::{MonitorSpec, ProbeSpec, TcpSpec};
+
+/// A monitor probed every second; the scripted checkers never connect.
+fn monitor(id: &str, timeout: Duration) -> Arc<MonitorSpec> {
+    Arc::new(MonitorSpec {
+        id: MonitorId::parse(id).unwrap(),
+        name: id.to_owned(),
+        component: None,
+        interval: Duration::from_secs(1),
+        timeout,
+        probe: ProbeSpec::Tcp(TcpSpec {
+            host: "127.0.0.1".to_owned(),
+            port: 9,
+            send: None,
+            expect: None,
+        }),
+        expect: Vec::new(),
+        degraded_if: Vec::new(),
+    })
+}

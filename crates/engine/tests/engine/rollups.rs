@@ -17,11 +17,13 @@ use watchkeeper_domain::check::CheckResult;
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
-use watchkeeper_domain::monitor::{MonitorSpec, ProbeSpec, TcpSpec};
+use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::rollup::minute_of;
 use watchkeeper_engine::{Checker, Engine, EngineConfig, Metrics, SystemClock};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::poll_until;
+
+use crate::monitor;
 
 /// Answers after a per-monitor delay, as a target that slow would.
 struct ScriptedChecker {
@@ -48,24 +50,6 @@ impl Checker for ScriptedChecker {
             fallback: None,
         }
     }
-}
-
-fn monitor(id: &str, timeout: Duration) -> Arc<MonitorSpec> {
-    Arc::new(MonitorSpec {
-        id: MonitorId::parse(id).unwrap(),
-        name: id.to_owned(),
-        component: None,
-        interval: Duration::from_secs(1),
-        timeout,
-        probe: ProbeSpec::Tcp(TcpSpec {
-            host: "127.0.0.1".to_owned(),
-            port: 9,
-            send: None,
-            expect: None,
-        }),
-        expect: Vec::new(),
-        degraded_if: Vec::new(),
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,10 +12,12 @@ use watchkeeper_domain::check::CheckResult;
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
-use watchkeeper_domain::monitor::{MonitorSpec, ProbeSpec, TcpSpec};
+use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_engine::{Checker, Engine, EngineConfig, Metrics, SystemClock};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::poll_until;
+
+use crate::monitor;
 
 /// Up until told to fail, then down.
 struct Switch {
@@ -50,21 +52,7 @@ async fn a_state_change_is_written_long_before_the_next_periodic_flush() {
         down: AtomicBool::new(false),
     });
     let id = MonitorId::parse("api").unwrap();
-    let mut config = EngineConfig::new(vec![Arc::new(MonitorSpec {
-        id: id.clone(),
-        name: "api".to_owned(),
-        component: None,
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_millis(500),
-        probe: ProbeSpec::Tcp(TcpSpec {
-            host: "127.0.0.1".to_owned(),
-            port: 9,
-            send: None,
-            expect: None,
-        }),
-        expect: Vec::new(),
-        degraded_if: Vec::new(),
-    })]);
+    let mut config = EngineConfig::new(vec![monitor("api", Duration::from_millis(500))]);
     // Results alone would wait a minute (or for 1,000 of them).
     config.flush_interval = Duration::from_secs(60);
     let cancel = CancellationToken::new();
