@@ -88,14 +88,25 @@ const SELECT_WATERMARK: &str = "SELECT value FROM meta WHERE key = 'rollup_water
 const UPSERT_WATERMARK: &str = "INSERT INTO meta (key, value) VALUES ('rollup_watermark', ?1) \
      ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
-const UPSERT_ROLLUP: &str = "INSERT INTO rollups (monitor, minute, count, failures, degraded, \
+/// One minute's rollups of every monitor in one statement, like
+/// [`INSERT_RESULTS`]: ?1 is the minute, ?2 the rows (see [`RollupRow`]),
+/// the histogram hex-encoded since JSON has no bytes. (`WHERE true` is
+/// SQLite's way to tell an upsert's `ON CONFLICT` from a join.)
+const UPSERT_ROLLUPS: &str = "INSERT INTO rollups (monitor, minute, count, failures, degraded, \
      latency_min_us, latency_max_us, latency_sum_us, p50_us, p95_us, p99_us, histogram) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+     SELECT value ->> 0, ?1, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+     value ->> 6, value ->> 7, value ->> 8, value ->> 9, unhex(value ->> 10) \
+     FROM json_each(?2) WHERE true \
      ON CONFLICT (monitor, minute) DO UPDATE SET \
      count = excluded.count, failures = excluded.failures, degraded = excluded.degraded, \
      latency_min_us = excluded.latency_min_us, latency_max_us = excluded.latency_max_us, \
      latency_sum_us = excluded.latency_sum_us, p50_us = excluded.p50_us, \
      p95_us = excluded.p95_us, p99_us = excluded.p99_us, histogram = excluded.histogram";
+
+/// One row of `rollups` as [`UPSERT_ROLLUPS`] reads it: monitor key, count,
+/// failures, degraded, latency min, max and sum, p50, p95, p99 (µs), and the
+/// histogram in hex.
+type RollupRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, String);
 
 /// One row of `results`, as read back.
 #[derive(sqlx::FromRow)]
@@ -535,20 +546,28 @@ impl SqliteStore {
                 tracing::debug!(minute, "the roll-up watermark moved meanwhile; stopping");
                 break;
             }
-            for (key, rollup) in &rollups {
-                sqlx::query(UPSERT_ROLLUP)
-                    .bind(key)
+            let rows: Vec<RollupRow> = rollups
+                .iter()
+                .map(|(key, rollup)| {
+                    (
+                        *key,
+                        i64::from(rollup.count),
+                        i64::from(rollup.failures),
+                        i64::from(rollup.degraded),
+                        micros(rollup.latency_min),
+                        micros(rollup.latency_max),
+                        micros(rollup.latency_sum),
+                        micros(rollup.p50),
+                        micros(rollup.p95),
+                        micros(rollup.p99),
+                        hex(&rollup.histogram),
+                    )
+                })
+                .collect();
+            if !rows.is_empty() {
+                sqlx::query(UPSERT_ROLLUPS)
                     .bind(minute)
-                    .bind(i64::from(rollup.count))
-                    .bind(i64::from(rollup.failures))
-                    .bind(i64::from(rollup.degraded))
-                    .bind(micros(rollup.latency_min))
-                    .bind(micros(rollup.latency_max))
-                    .bind(micros(rollup.latency_sum))
-                    .bind(micros(rollup.p50))
-                    .bind(micros(rollup.p95))
-                    .bind(micros(rollup.p99))
-                    .bind(rollup.histogram.as_slice())
+                    .bind(json_rows(&rows).map_err(roll_up_error)?)
                     .execute(&mut *tx)
                     .await
                     .map_err(roll_up_error)?;
@@ -789,6 +808,17 @@ impl SqliteStore {
 /// Rows as the JSON array of arrays that `json_each` reads.
 fn json_rows<T: serde::Serialize>(rows: &[T]) -> Result<String, sqlx::Error> {
     serde_json::to_string(rows).map_err(|error| sqlx::Error::Encode(Box::new(error)))
+}
+
+/// Lower-case hex, as SQLite's `unhex` reads it.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {
