@@ -298,9 +298,11 @@ def fleet_capacity(seconds=5):
 # ---------------------------------------------------------------- Watchkeeper
 
 
-def write_watchkeeper_config(path, n, monitor_urls=None):
+def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None):
     with open(path, "w") as f:
         f.write(f'[server]\nlisten = "127.0.0.1:{WK_PORT}"\nregion = "bench"\n\n')
+        if raw_retention:
+            f.write(f'[storage]\nraw_retention = "{raw_retention}"\n\n')
         for i in range(n):
             url = monitor_urls(i) if monitor_urls else fleet_url(i)
             f.write(
@@ -310,9 +312,9 @@ def write_watchkeeper_config(path, n, monitor_urls=None):
             )
 
 
-def start_watchkeeper(tmp, n, monitor_urls=None):
+def start_watchkeeper(tmp, n, monitor_urls=None, raw_retention=None):
     config = os.path.join(tmp, "watchkeeper.toml")
-    write_watchkeeper_config(config, n, monitor_urls)
+    write_watchkeeper_config(config, n, monitor_urls, raw_retention)
     wk = Process("watchkeeper", [WK, "--config", config, "--log-format", "json", "serve"], os.path.join(tmp, "watchkeeper.log"))
     startup = wait_http(f"http://127.0.0.1:{WK_PORT}/health", 300, wk)
     return wk, startup, os.path.join(tmp, "watchkeeper.db")
@@ -326,6 +328,15 @@ def store_bytes(db):
     con.close()
     files = sum(os.path.getsize(db + suffix) for suffix in ("", "-wal", "-shm") if os.path.exists(db + suffix))
     return pages, files
+
+
+def store_contents(db):
+    """Raw results held, and the bytes of free pages waiting for reuse."""
+    con = open_store(db)
+    results = con.execute("SELECT count(*) FROM results").fetchone()[0]
+    free = con.execute("PRAGMA freelist_count").fetchone()[0] * con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    return results, free
 
 
 def open_store(db):
@@ -701,28 +712,51 @@ def wait_for_change(con, key, health, after_id, deadline_s):
 
 
 def soak(args):
-    """Watchkeeper alone for a long window; store size every minute."""
+    """Watchkeeper alone for a long window; store, rows, RSS and CPU every
+    minute."""
     n, samples = args.monitors, []
     with tempfile.TemporaryDirectory(prefix="wk-soak-") as tmp:
         nginx = start_fleet(tmp)
         try:
-            wk, _, db = start_watchkeeper(tmp, n)
+            wk, _, db = start_watchkeeper(tmp, n, raw_retention=args.raw_retention)
+            started = time.monotonic()
             try:
                 time.sleep(args.warmup)
                 meter = Meter([wk])
                 end = time.monotonic() + args.window
+                cpu_before, t_before = wk.cpu_seconds(), time.monotonic()
                 while time.monotonic() < end:
-                    rss, _ = wk.memory_mib()
-                    pages, files = store_bytes(db)
-                    samples.append({"t": time.monotonic() - meter.t0, "bytes": pages, "files": files, "rss_mib": rss})
-                    log(f"  t={samples[-1]['t']:.0f} s store {samples[-1]['bytes'] / 2**20:.1f} MiB rss {rss:.0f} MiB")
                     time.sleep(min(60, max(0, end - time.monotonic())))
+                    if not wk.alive():
+                        raise SystemExit(f"watchkeeper exited during the soak; see {wk.log_path}")
+                    cpu_now, t_now = wk.cpu_seconds(), time.monotonic()
+                    rss, _ = wk.memory_mib()
+                    meter.sample()
+                    pages, files = store_bytes(db)
+                    results, free = store_contents(db)
+                    samples.append(
+                        {
+                            "t": t_now - started,
+                            "bytes": pages,
+                            "free": free,
+                            "files": files,
+                            "results": results,
+                            "rss_mib": rss,
+                            "cpu_percent": 100 * (cpu_now - cpu_before) / (t_now - t_before),
+                        }
+                    )
+                    cpu_before, t_before = cpu_now, t_now
+                    last = samples[-1]
+                    log(
+                        f"  t={last['t']:.0f} s store {last['bytes'] / 2**20:.1f} MiB "
+                        f"(free {free / 2**20:.1f}) results {results:,} rss {rss:.0f} MiB cpu {last['cpu_percent']:.1f} %"
+                    )
                 figures = meter.finish()
             finally:
                 wk.stop()
         finally:
             nginx.stop()
-    return {"monitors": n, "samples": samples, "figures": figures}
+    return {"monitors": n, "raw_retention": args.raw_retention or "48h (default)", "samples": samples, "figures": figures}
 
 
 # ---------------------------------------------------------------- report
@@ -885,14 +919,25 @@ def write_results(path, command, scale_data=None, detection_data=None, soak_data
 
 
 def soak_table(data):
-    samples = data["samples"]
-    lines = [f"{data['monitors']} monitors; store size (database + WAL) and RSS every minute.\n"]
-    lines.append("| minute | store (pages in use) | growth since the sample before | files on disk (with WAL) | RSS |")
-    lines.append("|---|---|---|---|---|")
+    samples, figures = data["samples"], data["figures"]
+    lines = [
+        f"{data['monitors']:,} monitors at 10 s, raw retention {data['raw_retention']}; one row a minute "
+        "since start-up. Store: the database's pages (WAL included), of which free pages are waiting "
+        "for reuse. CPU: % of one core over that minute.\n"
+    ]
+    lines.append("| minute | store | of which free | growth over the minute | raw results held | files on disk | RSS | CPU |")
+    lines.append("|---|---|---|---|---|---|---|---|")
     for previous, sample in zip([None] + samples, samples):
         grown = "" if previous is None else f"{(sample['bytes'] - previous['bytes']) / 2**20:+.1f} MiB"
         lines.append(
-            f"| {sample['t'] / 60:.0f} | {sample['bytes'] / 2**20:.1f} MiB | {grown} | {sample['files'] / 2**20:.1f} MiB | {sample['rss_mib']:.0f} MiB |"
+            f"| {sample['t'] / 60:.0f} | {sample['bytes'] / 2**20:.1f} MiB | {sample['free'] / 2**20:.1f} MiB | {grown} | "
+            f"{sample['results']:,} | {sample['files'] / 2**20:.1f} MiB | {sample['rss_mib']:.0f} MiB | {sample['cpu_percent']:.1f} % |"
+        )
+    rss = [s["rss_mib"] for s in samples]
+    if rss:
+        lines.append(
+            f"\nOver the window: CPU {figures['cpu_percent']:.1f} % of one core, RSS {min(rss):.0f}–{max(rss):.0f} MiB "
+            f"(peak {figures['rss_peak_mib']:.0f} MiB)."
         )
     return "\n".join(lines)
 
@@ -920,6 +965,7 @@ def main():
     p.add_argument("--monitors", type=int, default=10000)
     p.add_argument("--warmup", type=int, default=60)
     p.add_argument("--window", type=int, default=3600)
+    p.add_argument("--raw-retention", default=None, help='e.g. "1h" (the minimum) to see pruning within the run')
     p.add_argument("--out", default=None)
     args = parser.parse_args()
 
