@@ -78,6 +78,23 @@ pub(crate) fn interpolate(
     }
 }
 
+/// Whether `raw` takes anything from the environment: a `${NAME}` that is
+/// not the literal `$${`.
+pub(crate) fn references_variable(raw: &str) -> bool {
+    let mut rest = raw;
+    while let Some(dollar) = rest.find('$') {
+        let after = &rest[dollar..];
+        if let Some(literal) = after.strip_prefix("$${") {
+            rest = literal;
+        } else if after.starts_with("${") {
+            return true;
+        } else {
+            rest = &after[1..];
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +153,15 @@ mod tests {
                 InterpolationError::InvalidName("a-b".to_owned())
             ])
         );
+    }
+
+    #[test]
+    fn tells_a_reference_from_a_literal_dollar() {
+        assert!(references_variable("https://${HOST}/health"));
+        assert!(references_variable("$ ${TOKEN}"));
+        // As `interpolate` reads them: `$` then the literal `$${`.
+        assert!(!references_variable("$$${TOKEN}"));
+        assert!(!references_variable("$${TOKEN} costs $5"));
+        assert!(!references_variable("no vars"));
     }
 }

@@ -8,12 +8,14 @@ use std::path::PathBuf;
 use toml::de::DeTable;
 use watchkeeper_domain::monitor::ProbeKind;
 
-use crate::source::{Loc, Located};
+use crate::source::{Loc, Located, Origin};
 use crate::tree::{Fields, Node, Reader};
 
 pub(crate) type Text = Option<Located<String>>;
 pub(crate) type TextList = Option<Located<Vec<Located<String>>>>;
 pub(crate) type TextMap = Vec<(Located<String>, Located<String>)>;
+/// A string and where it came from, for values an error quotes.
+pub(crate) type QuotableText = Option<(Located<String>, Origin)>;
 
 /// Whether a file is the one given on the command line or an included one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +110,7 @@ pub(crate) const PROBE_KEYS: [&str; 4] = ["http", "tcp", "dns", "command"];
 
 #[derive(Debug)]
 pub(crate) struct RawHttp {
-    pub url: Text,
+    pub url: QuotableText,
     pub method: Text,
     pub headers: TextMap,
     pub body: Text,
@@ -116,7 +118,7 @@ pub(crate) struct RawHttp {
     pub max_redirects: Option<Located<i64>>,
     pub verify_tls: Option<Located<bool>>,
     pub body_limit: Option<Located<RawSize>>,
-    pub fallback_url: Text,
+    pub fallback_url: QuotableText,
     pub parity: Option<Located<RawParity>>,
 }
 
@@ -302,7 +304,7 @@ fn read_monitor(reader: &mut Reader<'_>, at: Loc, table: &DeTable<'_>) -> RawMon
 fn read_http(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawHttp {
     let mut fields = Fields::new(table, "http");
     let http = RawHttp {
-        url: fields.text(reader, "url"),
+        url: fields.text_with_origin(reader, "url"),
         method: fields.text(reader, "method"),
         headers: fields.text_map(reader, "headers").unwrap_or_default(),
         body: fields.text(reader, "body"),
@@ -312,7 +314,7 @@ fn read_http(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawHttp {
         body_limit: fields
             .node("body_limit")
             .and_then(|node| read_size(reader, node, "`body_limit`")),
-        fallback_url: fields.text(reader, "fallback_url"),
+        fallback_url: fields.text_with_origin(reader, "fallback_url"),
         parity: fields
             .node("parity")
             .and_then(|node| read_parity(reader, node)),

@@ -32,6 +32,29 @@ impl<T> Located<T> {
     }
 }
 
+/// Where a string value came from. An error message quotes a value only
+/// when it was written literally: one taken from the environment or a
+/// `*_file` may be a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Literal,
+    /// Interpolated; holds the text as written, with its `${NAME}`s.
+    Interpolated(String),
+    /// Read from the file named by this key.
+    File(String),
+}
+
+impl Origin {
+    /// `value` as an error message may show it.
+    pub fn quote(&self, value: &str) -> String {
+        match self {
+            Origin::Literal => format!("{value:?}"),
+            Origin::Interpolated(written) => format!("{written:?} (its value is not shown)"),
+            Origin::File(key) => format!("(read from `{key}`, not shown)"),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct SourceFile {
     path: Arc<Path>,

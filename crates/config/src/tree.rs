@@ -8,8 +8,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::ConfigError;
-use crate::interpolate::interpolate;
-use crate::source::{Loc, Located, SourceFile};
+use crate::interpolate::{interpolate, references_variable};
+use crate::source::{Loc, Located, Origin, SourceFile};
 
 /// The suffix that makes `K_file = "path"` read `K` from a file.
 const FILE_SUFFIX: &str = "_file";
@@ -56,13 +56,29 @@ impl<'a> Reader<'a> {
 
     /// A string value, interpolated.
     pub fn text(&mut self, node: &Node<'_>, what: &str) -> Option<Located<String>> {
+        self.text_with_origin(node, what).map(|(text, _)| text)
+    }
+
+    /// A string value, interpolated, and whether it is quotable as it is.
+    fn text_with_origin(
+        &mut self,
+        node: &Node<'_>,
+        what: &str,
+    ) -> Option<(Located<String>, Origin)> {
         let at = self.loc(node.span());
         let Some(raw) = node.get_ref().as_str() else {
             self.type_error(node, what, "a string");
             return None;
         };
         match interpolate(raw, self.env) {
-            Ok(value) => Some(Located::new(value, at)),
+            Ok(value) => {
+                let origin = if references_variable(raw) {
+                    Origin::Interpolated(raw.to_owned())
+                } else {
+                    Origin::Literal
+                };
+                Some((Located::new(value, at), origin))
+            }
             Err(problems) => {
                 for problem in problems {
                     self.error(&at, problem.message());
@@ -209,6 +225,16 @@ impl<'t, 'i> Fields<'t, 'i> {
 
     /// A string under `key`, or read from the file named by `key_file`.
     pub fn text(&mut self, reader: &mut Reader<'_>, key: &str) -> Option<Located<String>> {
+        self.text_with_origin(reader, key).map(|(text, _)| text)
+    }
+
+    /// [`Fields::text`], and where the value came from, so that an error
+    /// about it quotes it only when that gives nothing away.
+    pub fn text_with_origin(
+        &mut self,
+        reader: &mut Reader<'_>,
+        key: &str,
+    ) -> Option<(Located<String>, Origin)> {
         let file_key = format!("{key}{FILE_SUFFIX}");
         let direct = self.node(key);
         let from_file = self.node(&file_key);
@@ -226,8 +252,10 @@ impl<'t, 'i> Fields<'t, 'i> {
                 );
                 None
             }
-            (Some(node), None) => reader.text(node, &format!("`{key}`")),
-            (None, Some(node)) => reader.secret_file(&file_key, node),
+            (Some(node), None) => reader.text_with_origin(node, &format!("`{key}`")),
+            (None, Some(node)) => reader
+                .secret_file(&file_key, node)
+                .map(|text| (text, Origin::File(file_key))),
             (None, None) => None,
         }
     }

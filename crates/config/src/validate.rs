@@ -30,7 +30,7 @@ use crate::raw::{
     RawCommand, RawComponent, RawDns, RawDocument, RawHttp, RawMonitor, RawParity, RawProbe,
     RawProbes, RawServer, RawSize, RawStorage, RawTcp, TextList,
 };
-use crate::source::{Loc, Located};
+use crate::source::{Loc, Located, Origin};
 
 /// The conditions a monitor gets when it gives no `expect`.
 pub(crate) fn default_expect(kind: ProbeKind) -> &'static [&'static str] {
@@ -598,24 +598,33 @@ fn conditions(
         .collect()
 }
 
-fn required(
-    value: Option<Located<String>>,
+fn required<T>(
+    value: Option<T>,
     probe: &str,
     key: &str,
     at: &Loc,
     problems: &mut Problems<'_>,
-) -> Option<Located<String>> {
+) -> Option<T> {
     if value.is_none() {
         problems.at(at, format!("the {probe} probe is missing `{key}`"));
     }
     value
 }
 
-fn web_url(raw: &Located<String>, key: &str, problems: &mut Problems<'_>) -> Option<Url> {
+/// An http(s) URL with a host. Errors quote the value only if it was
+/// written literally in the file (see [`Origin`]).
+fn web_url(
+    (raw, origin): &(Located<String>, Origin),
+    key: &str,
+    problems: &mut Problems<'_>,
+) -> Option<Url> {
     let url = match Url::parse(&raw.value) {
         Ok(url) => url,
         Err(error) => {
-            problems.at(&raw.at, format!("invalid `{key}` {:?}: {error}", raw.value));
+            problems.at(
+                &raw.at,
+                format!("invalid `{key}` {}: {error}", origin.quote(&raw.value)),
+            );
             return None;
         }
     };
@@ -630,7 +639,10 @@ fn web_url(raw: &Located<String>, key: &str, problems: &mut Problems<'_>) -> Opt
         return None;
     }
     if url.host_str().is_none_or(str::is_empty) {
-        problems.at(&raw.at, format!("`{key}` {:?} has no host", raw.value));
+        problems.at(
+            &raw.at,
+            format!("`{key}` {} has no host", origin.quote(&raw.value)),
+        );
         return None;
     }
     Some(url)

@@ -256,6 +256,34 @@ fn a_missing_environment_variable_is_named_at_the_string() {
 }
 
 #[test]
+fn a_broken_url_is_quoted_only_as_written_in_the_file() {
+    // The token comes from the environment, so the error shows the text
+    // as written and never the interpolated value.
+    let output = errors(&monitor(
+        "http = { url = \"http://:${API_TOKEN}@/x\", fallback_url = \"http://127.0.0.1:99999/\" }",
+    ));
+    assert_eq!(
+        output,
+        "watchkeeper.toml:3:16: invalid `url` \"http://:${API_TOKEN}@/x\" (its value is not shown): empty host\n\
+         watchkeeper.toml:3:58: invalid `fallback_url` \"http://127.0.0.1:99999/\": invalid port number"
+    );
+    assert!(!output.contains("t0ken"), "{output}");
+
+    let scratch = Scratch::new(&[
+        ("secrets/url", "http://user:hunter2@[::1/\n"),
+        (
+            "watchkeeper.toml",
+            "[[monitor]]\nid = \"m\"\nhttp = { url_file = \"secrets/url\" }\n",
+        ),
+    ]);
+    let output = scratch.errors("watchkeeper.toml");
+    assert_eq!(
+        output,
+        "<dir>/watchkeeper.toml:3:21: invalid `url` (read from `url_file`, not shown): invalid IPv6 address"
+    );
+}
+
+#[test]
 fn secrets_come_from_files_beside_the_config() {
     let scratch = Scratch::new(&[
         ("secrets/token", "Bearer from-file\n"),
