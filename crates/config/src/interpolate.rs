@@ -32,6 +32,50 @@ fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A piece of a string value as interpolation reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece<'a> {
+    /// Kept as it is (`$${` reads as the text `${`).
+    Text(&'a str),
+    /// `${NAME}`: the name, not checked yet.
+    Reference(&'a str),
+    /// `${` with no closing `}`; nothing follows.
+    Unterminated,
+}
+
+/// `raw` cut into [`Piece`]s: `$${` is a literal `${`, and a `$` not
+/// followed by `{` stays as it is.
+fn pieces(raw: &str) -> impl Iterator<Item = Piece<'_>> {
+    let mut rest = raw;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let Some(dollar) = rest.find('$') else {
+            return Some(Piece::Text(std::mem::take(&mut rest)));
+        };
+        if dollar > 0 {
+            let (text, after) = rest.split_at(dollar);
+            rest = after;
+            return Some(Piece::Text(text));
+        }
+        if let Some(after) = rest.strip_prefix("$${") {
+            rest = after;
+            return Some(Piece::Text("${"));
+        }
+        if let Some(reference) = rest.strip_prefix("${") {
+            let Some(close) = reference.find('}') else {
+                rest = "";
+                return Some(Piece::Unterminated);
+            };
+            rest = &reference[close + 1..];
+            return Some(Piece::Reference(&reference[..close]));
+        }
+        rest = &rest[1..];
+        Some(Piece::Text("$"))
+    })
+}
+
 /// Replaces every `${NAME}` in `raw` with the variable's value. Returns every
 /// problem found (each missing variable once), not only the first.
 pub(crate) fn interpolate(
@@ -40,37 +84,24 @@ pub(crate) fn interpolate(
 ) -> Result<String, Vec<InterpolationError>> {
     let mut out = String::with_capacity(raw.len());
     let mut errors = Vec::new();
-    let mut rest = raw;
-    while let Some(dollar) = rest.find('$') {
-        out.push_str(&rest[..dollar]);
-        let after = &rest[dollar..];
-        if let Some(literal) = after.strip_prefix("$${") {
-            out.push_str("${");
-            rest = literal;
-        } else if let Some(reference) = after.strip_prefix("${") {
-            let Some(close) = reference.find('}') else {
-                errors.push(InterpolationError::Unterminated);
-                rest = "";
-                break;
-            };
-            let name = &reference[..close];
-            if !valid_name(name) {
+    for piece in pieces(raw) {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Unterminated => errors.push(InterpolationError::Unterminated),
+            Piece::Reference(name) if !valid_name(name) => {
                 errors.push(InterpolationError::InvalidName(name.to_owned()));
-            } else if let Some(value) = env(name) {
-                out.push_str(&value);
-            } else {
-                let missing = InterpolationError::Missing(name.to_owned());
-                if !errors.contains(&missing) {
-                    errors.push(missing);
-                }
             }
-            rest = &reference[close + 1..];
-        } else {
-            out.push('$');
-            rest = &after[1..];
+            Piece::Reference(name) => match env(name) {
+                Some(value) => out.push_str(&value),
+                None => {
+                    let missing = InterpolationError::Missing(name.to_owned());
+                    if !errors.contains(&missing) {
+                        errors.push(missing);
+                    }
+                }
+            },
         }
     }
-    out.push_str(rest);
     if errors.is_empty() {
         Ok(out)
     } else {
@@ -81,18 +112,7 @@ pub(crate) fn interpolate(
 /// Whether `raw` takes anything from the environment: a `${NAME}` that is
 /// not the literal `$${`.
 pub(crate) fn references_variable(raw: &str) -> bool {
-    let mut rest = raw;
-    while let Some(dollar) = rest.find('$') {
-        let after = &rest[dollar..];
-        if let Some(literal) = after.strip_prefix("$${") {
-            rest = literal;
-        } else if after.starts_with("${") {
-            return true;
-        } else {
-            rest = &after[1..];
-        }
-    }
-    false
+    pieces(raw).any(|piece| !matches!(piece, Piece::Text(_)))
 }
 
 #[cfg(test)]
