@@ -9,6 +9,7 @@ Subcommands (see bench/README.md):
              blackbox_exporter, each for a warm-up and a fixed window.
   detection  100 monitors; one target is broken at a random moment; the time
              from the outage to the stored state change.
+             With --vigil, Vigil runs third on the same fleet.
   soak       one long run of Watchkeeper alone, sampling store size every
              minute, to show that growth stays flat.
   all        scale, then detection; writes bench/RESULTS.md.
@@ -17,7 +18,8 @@ Everything binds to 127.0.0.1, every run is bounded in time and stops by
 itself, and every process the benchmark starts is stopped when it ends.
 Standard library only. Needs release builds of `watchkeeper` and
 `watchkeeper-demo`, and Debian's nginx, libnginx-mod-http-echo, prometheus,
-prometheus-blackbox-exporter and wrk.
+prometheus-blackbox-exporter and wrk; Vigil (`cargo install vigil-server`)
+only for --vigil.
 """
 
 import argparse
@@ -42,9 +44,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # symbols, for perf).
 WK = os.environ.get("WATCHKEEPER_BIN", os.path.join(ROOT, "target/release/watchkeeper"))
 DEMO = os.path.join(ROOT, "target/release/watchkeeper-demo")
-FLEET_PORT = 18080
+FLEET_PORT = int(os.environ.get("BENCH_FLEET_PORT", "18080"))
 WK_PORT = 18686
 PROM_PORT = 19090
+VIGIL_PORT = 19292
 BLACKBOX_PORT = 19115
 DEMO_PORT = 18090
 INTERVAL_S = 10
@@ -559,6 +562,93 @@ def run_prometheus(n, tmp, warmup, window):
     return figures
 
 
+# ---------------------------------------------------------------- Vigil
+
+
+def vigil_binary():
+    return os.environ.get("VIGIL_BIN") or shutil.which("vigil")
+
+
+def vigil_assets():
+    """Vigil reads its page templates at start-up: from VIGIL_ASSETS, or
+    from the crate's sources that `cargo install` left in the registry."""
+    if os.environ.get("VIGIL_ASSETS"):
+        return os.environ["VIGIL_ASSETS"]
+    registry = os.path.join(os.path.expanduser("~"), ".cargo/registry/src")
+    found = sorted(
+        os.path.join(registry, index, crate, "res/assets")
+        for index in (os.listdir(registry) if os.path.isdir(registry) else [])
+        for crate in os.listdir(os.path.join(registry, index))
+        if crate.startswith("vigil-server-")
+    )
+    return found[-1] if found else None
+
+
+def write_vigil_config(path, n, parallelism):
+    """The same checks as ours: status 200 and the body regexp, a 5 s
+    timeout (`poll_delay_dead`), no retries (`poll_retry = 0`, as ours), and
+    a slow answer under 5 s counted healthy."""
+    with open(path, "w") as f:
+        f.write(
+            f'[server]\nlog_level = "info"\ninet = "127.0.0.1:{VIGIL_PORT}"\nworkers = 1\n'
+            'manager_token = "bench"\nreporter_token = "bench"\n\n'
+            f'[assets]\npath = "{vigil_assets()}/"\n\n'
+            '[branding]\npage_title = "bench"\npage_url = "http://127.0.0.1/"\ncompany_name = "bench"\n'
+            'icon_color = "#000000"\nicon_url = "http://127.0.0.1/i.png"\nlogo_color = "#000000"\n'
+            'logo_url = "http://127.0.0.1/l.svg"\nwebsite_url = "http://127.0.0.1/"\nsupport_url = "http://127.0.0.1/"\n\n'
+            f"[metrics]\npoll_interval = {INTERVAL_S}\npoll_retry = 0\n"
+            "poll_http_status_healthy_above = 200\npoll_http_status_healthy_below = 201\n"
+            f"poll_delay_dead = {TIMEOUT_S}\npoll_delay_sick = {TIMEOUT_S}\npoll_parallelism = {parallelism}\n\n"
+            '[probe]\n\n[[probe.service]]\nid = "bench"\nlabel = "bench"\n\n'
+        )
+        for i in range(n):
+            f.write(
+                f'[[probe.service.node]]\nid = "m{i}"\nlabel = "m{i}"\nmode = "poll"\n'
+                f'replicas = ["{fleet_url(i)}"]\nhttp_body_healthy_match = \'{BODY_REGEXP}\'\n\n'
+            )
+
+
+def vigil_cycles(text):
+    """Durations in seconds of Vigil's poll cycles, from its log."""
+    units = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}
+    return [
+        float(value) * units[unit]
+        for value, unit in re.findall(r"replicas have been probed with \d+/\d+ threads in ([\d.]+)(s|ms|µs|ns)\b", text)
+    ]
+
+
+def run_vigil(n, tmp, warmup, window, parallelism):
+    conf = os.path.join(tmp, "vigil.cfg")
+    write_vigil_config(conf, n, parallelism)
+    log_path = os.path.join(tmp, "vigil.log")
+    vigil = Process("vigil", [vigil_binary(), "--config", conf], log_path)
+    try:
+        startup = wait_http(f"http://127.0.0.1:{VIGIL_PORT}/status/text", 120, vigil)
+        time.sleep(warmup)
+        offset = os.path.getsize(log_path)
+        meter = Meter([vigil])
+        sleep_sampling(window, meter)
+        figures = meter.finish()
+        with open(log_path, errors="replace") as f:
+            f.seek(offset)
+            cycles = vigil_cycles(f.read())
+    finally:
+        vigil.stop()
+    # A cycle probes every target once, then Vigil sleeps poll_interval.
+    period = (statistics.median(cycles) + INTERVAL_S) if cycles else float("nan")
+    completed_per_s = n / period
+    figures.update(
+        startup_s=startup,
+        parallelism=parallelism,
+        due_per_s=n / INTERVAL_S,
+        cycles=cycles,
+        period_s=period,
+        completed_per_s=completed_per_s,
+        cpu_us_per_probe=1e6 * figures["cpu_seconds"] / max(completed_per_s * figures["elapsed"], 1),
+    )
+    return figures
+
+
 # ---------------------------------------------------------------- scale
 
 
@@ -570,7 +660,8 @@ def wrong_total(figures):
 
 def scale(args):
     sizes = [int(s) for s in args.sizes.split(",")]
-    runs = {n: {"ours": [], "theirs": []} for n in sizes}
+    runs = {n: {"ours": [], "theirs": [], "vigil": []} for n in sizes}
+    tools = ("ours", "theirs") + (("vigil",) if args.vigil or args.only == "vigil" else ())
     capacity = None
     with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
         nginx = start_fleet(tmp)
@@ -581,7 +672,7 @@ def scale(args):
         log(f"fleet capacity (wrk, new connection per request): {capacity} req/s")
         for run in range(args.runs):
             for n in sizes:
-                for tool in ("ours", "theirs"):
+                for tool in tools:
                     if args.only and tool != args.only:
                         continue
                     work = tempfile.mkdtemp(dir=tmp, prefix=f"{tool}-{n}-")
@@ -593,8 +684,10 @@ def scale(args):
                         fleet_meter = Meter([nginx])
                         if tool == "ours":
                             figures = run_watchkeeper(n, work, args.warmup, args.window)
-                        else:
+                        elif tool == "theirs":
                             figures = run_prometheus(n, work, args.warmup, args.window)
+                        else:
+                            figures = run_vigil(n, work, args.warmup, args.window, args.vigil_parallelism)
                         figures["fleet_cpu_percent"] = fleet_meter.finish()["cpu_percent"]
                         figures["fleet_alerts"] = fleet_alerts(work)
                     finally:
@@ -606,12 +699,16 @@ def scale(args):
 
 
 def summary_line(tool, n, f):
-    bad, total = wrong_total(f)
     line = (
         f"{tool} n={n}: fleet alerts {f.get('fleet_alerts', 0)}, cpu {f['cpu_percent']:.1f} % ({f['cpu_us_per_probe']:.0f} µs/probe), "
         f"rss {f['rss_steady_mib']:.0f}/{f['rss_peak_mib']:.0f} MiB, "
-        f"completed {f['completed_per_s']:.0f}/s of {f['due_per_s']:.0f}/s, wrong {bad}/{total}"
+        f"completed {f['completed_per_s']:.0f}/s of {f['due_per_s']:.0f}/s"
     )
+    if tool == "vigil":
+        cycles = ", ".join(f"{c:.1f}" for c in f["cycles"])
+        return line + f", cycles [{cycles}] s, period {f['period_s']:.1f} s"
+    bad, total = wrong_total(f)
+    line += f", wrong {bad}/{total}"
     if tool == "ours":
         line += (
             f", lag p50/p99/max {f['lag_ms']['p50']}/{f['lag_ms']['p99']}/{f['lag_ms']['max']} ms"
@@ -795,16 +892,31 @@ def versions():
         "nginx": first_line(["nginx", "-v"]),
         "prometheus": first_line(["prometheus", "--version"]),
         "blackbox_exporter": first_line(["prometheus-blackbox-exporter", "--version"]),
+        "vigil": first_line([vigil_binary(), "--version"]) if vigil_binary() else "not installed",
     }
 
 
 def scale_tables(data):
     lines = []
     runs = data["runs"]
-    count = max(len(r["ours"]) or len(r["theirs"]) for r in runs.values())
+    count = max(max(len(r[tool]) for tool in r) for r in runs.values())
     lines.append(f"Medians of {count} run(s) per row; the range over runs is in brackets where it matters.\n")
-    alerts = sum(f.get("fleet_alerts", 0) for r in runs.values() for tool in ("ours", "theirs") for f in r[tool])
+    alerts = sum(f.get("fleet_alerts", 0) for r in runs.values() for tool in r for f in r[tool])
     lines.append(f"Each run has its own fresh nginx; nginx logged {alerts} alert(s) over all runs.\n")
+    ran = {tool: any(runs[n][tool] for n in data["sizes"]) for tool in ("ours", "theirs", "vigil")}
+    if ran["ours"]:
+        lines += watchkeeper_tables(data)
+    if ran["theirs"]:
+        lines += prometheus_table(data)
+    if ran["vigil"]:
+        lines += vigil_table(data)
+    if ran["ours"] and (ran["theirs"] or ran["vigil"]):
+        lines += ratio_table(data)
+    return "\n".join(lines)
+
+
+def watchkeeper_tables(data):
+    runs, lines = data["runs"], []
     lines.append("### Watchkeeper\n")
     lines.append(
         "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | lag p50 / p99 / max | `GET /api/v1/monitors` p50 / p95 | one monitor p50 / p95 | store growth | fleet CPU |"
@@ -837,6 +949,11 @@ def scale_tables(data):
             f"| {n:,} | {med([f['raw_bytes_per_result'] for f in ours]):.1f} | {med([f['rollup_bytes_per_row'] for f in ours]):.1f} | "
             f"{med([f['raw_gib_at_retention'] for f in ours]):.2f} GiB | {med([f['rollup_gib_per_day'] for f in ours]):.2f} GiB |"
         )
+    return lines
+
+
+def prometheus_table(data):
+    runs, lines = data["runs"], []
     lines.append("\n### Prometheus + blackbox_exporter, same fleet, same run\n")
     lines.append(
         "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | scrape interval p50 / p99 | fleet CPU |"
@@ -856,21 +973,57 @@ def scale_tables(data):
             f"{med([f['interval_s']['0.5'] for f in theirs]):.3f} / {med([f['interval_s']['0.99'] for f in theirs]):.3f} s | "
             f"{med([f['fleet_cpu_percent'] for f in theirs]):.0f} % |"
         )
-    lines.append("\n### Ratios, ours / theirs (same run)\n")
-    lines.append("| monitors | CPU | RSS (steady) | RSS (peak) | completed probes |")
-    lines.append("|---|---|---|---|---|")
+    return lines
+
+
+def vigil_table(data):
+    runs, lines = data["runs"], []
+    lines.append("\n### Vigil, same fleet, same run\n")
+    lines.append(
+        "Vigil probes every target once per cycle, split over `poll_parallelism` threads, then sleeps "
+        "`poll_interval` (10 s): its period is the cycle plus 10 s. Completed/s is N ÷ that period. "
+        "Its verdicts are not read back.\n"
+    )
+    lines.append(
+        "| monitors | poll_parallelism | probes due/s | completed/s | cycle p50 / max | period | CPU (% of one core) | CPU per probe | RSS steady / peak | fleet CPU |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for n in data["sizes"]:
-        ours, theirs = runs[n]["ours"], runs[n]["theirs"]
-        if not ours or not theirs:
+        vigil = runs[n]["vigil"]
+        if not vigil:
             continue
-
-        def ratio(key):
-            return med([f[key] for f in ours]) / med([f[key] for f in theirs])
-
+        cpu = [f["cpu_percent"] for f in vigil]
+        cycles = [c for f in vigil for c in f["cycles"]]
         lines.append(
-            f"| {n:,} | {ratio('cpu_percent'):.2f} | {ratio('rss_steady_mib'):.2f} | {ratio('rss_peak_mib'):.2f} | {ratio('completed_per_s'):.2f} |"
+            f"| {n:,} | {vigil[0]['parallelism']} | {n // INTERVAL_S:,} | {med([f['completed_per_s'] for f in vigil]):,.0f} | "
+            f"{med(cycles):.1f} / {max(cycles, default=float('nan')):.1f} s | {med([f['period_s'] for f in vigil]):.1f} s | "
+            f"{med(cpu):.1f} % [{min(cpu):.1f}–{max(cpu):.1f}] | {med([f['cpu_us_per_probe'] for f in vigil]):.0f} µs | "
+            f"{med([f['rss_steady_mib'] for f in vigil]):.0f} / {med([f['rss_peak_mib'] for f in vigil]):.0f} MiB | "
+            f"{med([f['fleet_cpu_percent'] for f in vigil]):.0f} % |"
         )
-    return "\n".join(lines)
+    return lines
+
+
+def ratio_table(data):
+    runs, lines = data["runs"], []
+    lines.append("\n### Ratios, ours / theirs (same run)\n")
+    lines.append("| monitors | against | CPU | CPU per probe | RSS (steady) | RSS (peak) | completed probes |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for n in data["sizes"]:
+        ours = runs[n]["ours"]
+        for tool, name in (("theirs", "Prometheus + blackbox_exporter"), ("vigil", "Vigil")):
+            theirs = runs[n][tool]
+            if not ours or not theirs:
+                continue
+
+            def ratio(key):
+                return med([f[key] for f in ours]) / med([f[key] for f in theirs])
+
+            lines.append(
+                f"| {n:,} | {name} | {ratio('cpu_percent'):.2f} | {ratio('cpu_us_per_probe'):.2f} | {ratio('rss_steady_mib'):.2f} | "
+                f"{ratio('rss_peak_mib'):.2f} | {ratio('completed_per_s'):.2f} |"
+            )
+    return lines
 
 
 def detection_table(data):
@@ -951,7 +1104,9 @@ def main():
         p.add_argument("--runs", type=int, default=3)
         p.add_argument("--warmup", type=int, default=30, help="seconds after start-up before the window")
         p.add_argument("--window", type=int, default=60, help="seconds measured")
-        p.add_argument("--only", choices=("ours", "theirs"))
+        p.add_argument("--only", choices=("ours", "theirs", "vigil"))
+        p.add_argument("--vigil", action="store_true", help="also run Vigil (VIGIL_BIN or `vigil` on PATH)")
+        p.add_argument("--vigil-parallelism", type=int, default=1024, help="Vigil's poll_parallelism (threads)")
         p.add_argument("--monitors", type=int, default=100, help="detection: monitors")
         p.add_argument("--trials", type=int, default=20, help="detection: trials")
         p.add_argument("--seed", type=int, default=1)
@@ -977,6 +1132,12 @@ def main():
             raise SystemExit(f"{tool} is missing: see bench/README.md for the Debian packages")
     if not os.path.exists("/usr/lib/nginx/modules/ngx_http_echo_module.so"):
         raise SystemExit("nginx's echo module is missing: apt-get install libnginx-mod-http-echo")
+
+    if getattr(args, "vigil", False) or getattr(args, "only", None) == "vigil":
+        if vigil_binary() is None:
+            raise SystemExit("vigil is missing: cargo install vigil-server, then put it on PATH or set VIGIL_BIN")
+        if vigil_assets() is None:
+            raise SystemExit("Vigil's res/assets are missing: set VIGIL_ASSETS to the directory")
 
     command = "bench/bench.py " + " ".join(sys.argv[1:])
     if args.command == "scale":
