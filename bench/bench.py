@@ -617,6 +617,23 @@ def vigil_cycles(text):
     ]
 
 
+def vigil_wrong_verdicts(page, n):
+    """Each node's state on Vigil's status page at the end of the window,
+    against its target's kind: {kind: [wrong, nodes]}. A node missing from
+    the page counts as wrong."""
+    shown = {
+        int(number): status
+        for status, number in re.findall(r'<li class="status-(\w+)-background-before">\s*<label[^>]*>m(\d+)</label>', page)
+    }
+    wrong = {kind: [0, 0] for kind, _ in KINDS}
+    for i in range(n):
+        kind = kind_of(i)
+        wrong[kind][1] += 1
+        if shown.get(i) is None or (shown[i] == "healthy") != EXPECTED_UP[kind]:
+            wrong[kind][0] += 1
+    return wrong
+
+
 def run_vigil(n, tmp, warmup, window, parallelism):
     conf = os.path.join(tmp, "vigil.cfg")
     write_vigil_config(conf, n, parallelism)
@@ -632,8 +649,10 @@ def run_vigil(n, tmp, warmup, window, parallelism):
         with open(log_path, errors="replace") as f:
             f.seek(offset)
             cycles = vigil_cycles(f.read())
+        page = get(f"http://127.0.0.1:{VIGIL_PORT}/", timeout=120).decode(errors="replace")
     finally:
         vigil.stop()
+    wrong = vigil_wrong_verdicts(page, n)
     # A cycle probes every target once, then Vigil sleeps poll_interval.
     period = (statistics.median(cycles) + INTERVAL_S) if cycles else float("nan")
     completed_per_s = n / period
@@ -643,6 +662,7 @@ def run_vigil(n, tmp, warmup, window, parallelism):
         due_per_s=n / INTERVAL_S,
         cycles=cycles,
         period_s=period,
+        wrong=wrong,
         completed_per_s=completed_per_s,
         cpu_us_per_probe=1e6 * figures["cpu_seconds"] / max(completed_per_s * figures["elapsed"], 1),
     )
@@ -704,11 +724,11 @@ def summary_line(tool, n, f):
         f"rss {f['rss_steady_mib']:.0f}/{f['rss_peak_mib']:.0f} MiB, "
         f"completed {f['completed_per_s']:.0f}/s of {f['due_per_s']:.0f}/s"
     )
+    bad, total = wrong_total(f)
+    line += f", wrong {bad}/{total}"
     if tool == "vigil":
         cycles = ", ".join(f"{c:.1f}" for c in f["cycles"])
         return line + f", cycles [{cycles}] s, period {f['period_s']:.1f} s"
-    bad, total = wrong_total(f)
-    line += f", wrong {bad}/{total}"
     if tool == "ours":
         line += (
             f", lag p50/p99/max {f['lag_ms']['p50']}/{f['lag_ms']['p99']}/{f['lag_ms']['max']} ms"
@@ -996,6 +1016,7 @@ def vigil_table(data):
         cycles = [c for f in vigil for c in f["cycles"]]
         lines.append(
             f"| {n:,} | {vigil[0]['parallelism']} | {n // INTERVAL_S:,} | {med([f['completed_per_s'] for f in vigil]):,.0f} | "
+            f"{med([wrong_total(f)[0] for f in vigil]):,.0f} of {n:,} nodes | "
             f"{med(cycles):.1f} / {max(cycles, default=float('nan')):.1f} s | {med([f['period_s'] for f in vigil]):.1f} s | "
             f"{med(cpu):.1f} % [{min(cpu):.1f}–{max(cpu):.1f}] | {med([f['cpu_us_per_probe'] for f in vigil]):.0f} µs | "
             f"{med([f['rss_steady_mib'] for f in vigil]):.0f} / {med([f['rss_peak_mib'] for f in vigil]):.0f} MiB | "
