@@ -128,6 +128,19 @@ class Process:
             peak += kib("VmHWM")
         return current, peak
 
+    def disk_writes(self):
+        """Bytes the process and its children sent towards the disk
+        (`write_bytes` in /proc/PID/io)."""
+        total = 0
+        for pid in self.pids():
+            try:
+                io = open(f"/proc/{pid}/io").read()
+            except OSError:
+                continue
+            match = re.search(r"^write_bytes:\s+(\d+)", io, re.M)
+            total += int(match.group(1)) if match else 0
+        return total
+
     def alive(self):
         return self.popen.poll() is None
 
@@ -152,6 +165,7 @@ class Meter:
     def __init__(self, processes):
         self.processes = processes
         self.cpu0 = [p.cpu_seconds() for p in processes]
+        self.written0 = sum(p.disk_writes() for p in processes)
         self.t0 = time.monotonic()
         self.rss_samples = []
 
@@ -161,9 +175,12 @@ class Meter:
     def finish(self):
         elapsed = time.monotonic() - self.t0
         cpu = [p.cpu_seconds() - c for p, c in zip(self.processes, self.cpu0)]
+        written = sum(p.disk_writes() for p in self.processes) - self.written0
         self.sample()
         return {
             "elapsed": elapsed,
+            "disk_write_bytes": written,
+            "disk_write_mib_per_s": written / 2**20 / elapsed,
             "cpu_seconds": sum(cpu),
             "cpu_percent": 100 * sum(cpu) / elapsed,
             "cpu_percent_each": {p.name: 100 * c / elapsed for p, c in zip(self.processes, cpu)},
@@ -396,6 +413,7 @@ def run_watchkeeper(n, tmp, warmup, window):
         skipped=skipped,
         store_errors=metrics1.get("watchkeeper_store_errors_total", 0),
         cpu_us_per_probe=1e6 * figures["cpu_seconds"] / max(figures["completed"], 1),
+        disk_write_bytes_per_probe=figures["disk_write_bytes"] / max(figures["completed"], 1),
     )
     return figures
 
@@ -558,6 +576,7 @@ def run_prometheus(n, tmp, warmup, window):
         interval_s={q: metrics1.get(key % q, float("nan")) for q in ("0.5", "0.99")},
         wrong=wrong,
         cpu_us_per_probe=1e6 * figures["cpu_seconds"] / max(completed, 1),
+        disk_write_bytes_per_probe=figures["disk_write_bytes"] / max(completed, 1),
     )
     return figures
 
@@ -841,12 +860,12 @@ def soak(args):
                 time.sleep(args.warmup)
                 meter = Meter([wk])
                 end = time.monotonic() + args.window
-                cpu_before, t_before = wk.cpu_seconds(), time.monotonic()
+                cpu_before, written_before, t_before = wk.cpu_seconds(), wk.disk_writes(), time.monotonic()
                 while time.monotonic() < end:
                     time.sleep(min(60, max(0, end - time.monotonic())))
                     if not wk.alive():
                         raise SystemExit(f"watchkeeper exited during the soak; see {wk.log_path}")
-                    cpu_now, t_now = wk.cpu_seconds(), time.monotonic()
+                    cpu_now, written_now, t_now = wk.cpu_seconds(), wk.disk_writes(), time.monotonic()
                     rss, _ = wk.memory_mib()
                     meter.sample()
                     pages, files = store_bytes(db)
@@ -860,9 +879,10 @@ def soak(args):
                             "results": results,
                             "rss_mib": rss,
                             "cpu_percent": 100 * (cpu_now - cpu_before) / (t_now - t_before),
+                            "disk_write_mib_per_s": (written_now - written_before) / 2**20 / (t_now - t_before),
                         }
                     )
-                    cpu_before, t_before = cpu_now, t_now
+                    cpu_before, written_before, t_before = cpu_now, written_now, t_now
                     last = samples[-1]
                     log(
                         f"  t={last['t']:.0f} s store {last['bytes'] / 2**20:.1f} MiB "
@@ -935,13 +955,20 @@ def scale_tables(data):
     return "\n".join(lines)
 
 
+def disk_writes(runs):
+    """Median bytes written towards the disk, per second and per probe."""
+    rate = med([f["disk_write_mib_per_s"] for f in runs])
+    per_probe = med([f["disk_write_bytes_per_probe"] for f in runs])
+    return f"{rate:.1f} MiB/s ({per_probe / 1024:.1f} KiB per probe)"
+
+
 def watchkeeper_tables(data):
     runs, lines = data["runs"], []
     lines.append("### Watchkeeper\n")
     lines.append(
-        "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | lag p50 / p99 / max | `GET /api/v1/monitors` p50 / p95 | one monitor p50 / p95 | store growth | fleet CPU |"
+        "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | lag p50 / p99 / max | `GET /api/v1/monitors` p50 / p95 | one monitor p50 / p95 | store growth | disk writes | fleet CPU |"
     )
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in data["sizes"]:
         ours = runs[n]["ours"]
         if not ours:
@@ -956,7 +983,8 @@ def watchkeeper_tables(data):
             f"{med([f['lag_ms']['p50'] for f in ours]):.0f} / {med([f['lag_ms']['p99'] for f in ours]):.0f} / {med([f['lag_ms']['max'] for f in ours]):.0f} ms | "
             f"{med([percentile(f['api_list_ms'], 0.5) for f in ours]):.1f} / {med([percentile(f['api_list_ms'], 0.95) for f in ours]):.1f} ms | "
             f"{med([percentile(f['api_detail_ms'], 0.5) for f in ours]):.1f} / {med([percentile(f['api_detail_ms'], 0.95) for f in ours]):.1f} ms | "
-            f"{med([f['store_growth_mib_per_hour'] for f in ours]):,.0f} MiB/h | {med([f['fleet_cpu_percent'] for f in ours]):.0f} % |"
+            f"{med([f['store_growth_mib_per_hour'] for f in ours]):,.0f} MiB/h | {disk_writes(ours)} | "
+            f"{med([f['fleet_cpu_percent'] for f in ours]):.0f} % |"
         )
     lines.append("\n### Store size at the default retention (48 h raw, per-minute rollups)\n")
     lines.append("| monitors | bytes per raw result | bytes per rollup row | raw results at 48 h | rollups per day kept |")
@@ -976,9 +1004,9 @@ def prometheus_table(data):
     runs, lines = data["runs"], []
     lines.append("\n### Prometheus + blackbox_exporter, same fleet, same run\n")
     lines.append(
-        "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | scrape interval p50 / p99 | fleet CPU |"
+        "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | scrape interval p50 / p99 | disk writes | fleet CPU |"
     )
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for n in data["sizes"]:
         theirs = runs[n]["theirs"]
         if not theirs:
@@ -991,6 +1019,7 @@ def prometheus_table(data):
             f"{med(cpu):.1f} % [{min(cpu):.1f}–{max(cpu):.1f}] | {med([f['cpu_us_per_probe'] for f in theirs]):.0f} µs | "
             f"{med([f['rss_steady_mib'] for f in theirs]):.0f} / {med([f['rss_peak_mib'] for f in theirs]):.0f} MiB | "
             f"{med([f['interval_s']['0.5'] for f in theirs]):.3f} / {med([f['interval_s']['0.99'] for f in theirs]):.3f} s | "
+            f"{disk_writes(theirs)} | "
             f"{med([f['fleet_cpu_percent'] for f in theirs]):.0f} % |"
         )
     return lines
@@ -1099,13 +1128,14 @@ def soak_table(data):
         "since start-up. Store: the database's pages (WAL included), of which free pages are waiting "
         "for reuse. CPU: % of one core over that minute.\n"
     ]
-    lines.append("| minute | store | of which free | growth over the minute | raw results held | files on disk | RSS | CPU |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines.append("| minute | store | of which free | growth over the minute | raw results held | files on disk | RSS | CPU | disk writes |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     for previous, sample in zip([None] + samples, samples):
         grown = "" if previous is None else f"{(sample['bytes'] - previous['bytes']) / 2**20:+.1f} MiB"
         lines.append(
             f"| {sample['t'] / 60:.0f} | {sample['bytes'] / 2**20:.1f} MiB | {sample['free'] / 2**20:.1f} MiB | {grown} | "
-            f"{sample['results']:,} | {sample['files'] / 2**20:.1f} MiB | {sample['rss_mib']:.0f} MiB | {sample['cpu_percent']:.1f} % |"
+            f"{sample['results']:,} | {sample['files'] / 2**20:.1f} MiB | {sample['rss_mib']:.0f} MiB | {sample['cpu_percent']:.1f} % | "
+            f"{sample['disk_write_mib_per_s']:.1f} MiB/s |"
         )
     rss = [s["rss_mib"] for s in samples]
     if rss:
