@@ -34,6 +34,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READER_CONNECTIONS: u32 = 4;
+/// The page size of a new database. Results are clustered by monitor, so
+/// a batch dirties about one page per result, and a commit writes each
+/// dirty page whole to the WAL: 1 KiB pages write 2.5 times fewer bytes per
+/// result than SQLite's default 4 KiB (measured: 1.6 KB against 4.0 KB),
+/// for about 7 % more space. An existing database keeps its page size.
+const PAGE_SIZE: u32 = 1024;
 /// Minutes with results rolled up per `roll_up` call; each is its own
 /// transaction, so the writer waits at most one minute's upserts.
 const MAX_MINUTES_PER_ROLL_UP: usize = 60;
@@ -171,6 +177,7 @@ impl SqliteStore {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
+            .page_size(PAGE_SIZE)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)

@@ -24,6 +24,20 @@ async fn opening_a_file_that_is_not_a_database_fails_and_leaves_it_untouched() {
 }
 
 #[tokio::test]
+async fn a_new_database_has_small_pages_so_a_batch_writes_less() {
+    let db = TestDatabase::new();
+    let store = db.open_with(&["api"]).await;
+    store
+        .write_batch(&[result("api", 0, 1_000, Health::Up)], &[])
+        .await
+        .unwrap();
+    store.close().await;
+    // The page size is the big-endian u16 at offset 16 of the file header.
+    let header = std::fs::read(&db.path).unwrap();
+    assert_eq!(u16::from_be_bytes([header[16], header[17]]), 1024);
+}
+
+#[tokio::test]
 async fn opening_a_damaged_database_fails_and_leaves_it_untouched() {
     let db = TestDatabase::new();
     let store = db.open_with(&["api"]).await;
