@@ -7,9 +7,9 @@ Subcommands (see bench/README.md):
   scale      N HTTP monitors at a 10 s interval against an nginx fleet on
              loopback, for each N: Watchkeeper, then Prometheus +
              blackbox_exporter, each for a warm-up and a fixed window.
+             With --vigil, Vigil runs third on the same fleet.
   detection  100 monitors; one target is broken at a random moment; the time
              from the outage to the stored state change.
-             With --vigil, Vigil runs third on the same fleet.
   soak       one long run of Watchkeeper alone, sampling store size every
              minute, to show that growth stays flat.
   all        scale, then detection; writes bench/RESULTS.md.
