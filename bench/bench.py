@@ -1031,12 +1031,13 @@ def vigil_table(data):
     lines.append(
         "Vigil probes every target once per cycle, split over `poll_parallelism` threads, then sleeps "
         "`poll_interval` (10 s): its period is the cycle plus 10 s. Completed/s is N ÷ that period. "
-        "Its verdicts are not read back.\n"
+        "Wrong verdicts: nodes whose state on Vigil's status page at the end of the window does not "
+        "match their target (one verdict per node, not per probe).\n"
     )
     lines.append(
-        "| monitors | poll_parallelism | probes due/s | completed/s | cycle p50 / max | period | CPU (% of one core) | CPU per probe | RSS steady / peak | fleet CPU |"
+        "| monitors | poll_parallelism | probes due/s | completed/s | wrong verdicts | cycle p50 / max | period | CPU (% of one core) | CPU per probe | RSS steady / peak | fleet CPU |"
     )
-    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for n in data["sizes"]:
         vigil = runs[n]["vigil"]
         if not vigil:
