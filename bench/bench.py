@@ -955,6 +955,16 @@ def scale_tables(data):
     return "\n".join(lines)
 
 
+def cost_cells(runs):
+    """CPU (median and range), CPU per probe, and RSS steady / peak: three
+    table cells."""
+    cpu = [f["cpu_percent"] for f in runs]
+    return (
+        f"{med(cpu):.1f} % [{min(cpu):.1f}–{max(cpu):.1f}] | {med([f['cpu_us_per_probe'] for f in runs]):.0f} µs | "
+        f"{med([f['rss_steady_mib'] for f in runs]):.0f} / {med([f['rss_peak_mib'] for f in runs]):.0f} MiB"
+    )
+
+
 def disk_writes(runs):
     """Median bytes written towards the disk, per second and per probe."""
     rate = med([f["disk_write_mib_per_s"] for f in runs])
@@ -975,11 +985,9 @@ def watchkeeper_tables(data):
             continue
         bad = med([wrong_total(f)[0] for f in ours])
         total = med([wrong_total(f)[1] for f in ours])
-        cpu = [f["cpu_percent"] for f in ours]
         lines.append(
             f"| {n:,} | {n // INTERVAL_S:,} | {med([f['completed_per_s'] for f in ours]):,.0f} | {bad:,.0f} of {total:,.0f} | "
-            f"{med(cpu):.1f} % [{min(cpu):.1f}–{max(cpu):.1f}] | {med([f['cpu_us_per_probe'] for f in ours]):.0f} µs | "
-            f"{med([f['rss_steady_mib'] for f in ours]):.0f} / {med([f['rss_peak_mib'] for f in ours]):.0f} MiB | "
+            f"{cost_cells(ours)} | "
             f"{med([f['lag_ms']['p50'] for f in ours]):.0f} / {med([f['lag_ms']['p99'] for f in ours]):.0f} / {med([f['lag_ms']['max'] for f in ours]):.0f} ms | "
             f"{med([percentile(f['api_list_ms'], 0.5) for f in ours]):.1f} / {med([percentile(f['api_list_ms'], 0.95) for f in ours]):.1f} ms | "
             f"{med([percentile(f['api_detail_ms'], 0.5) for f in ours]):.1f} / {med([percentile(f['api_detail_ms'], 0.95) for f in ours]):.1f} ms | "
@@ -1013,11 +1021,9 @@ def prometheus_table(data):
             continue
         bad = med([wrong_total(f)[0] for f in theirs])
         total = med([wrong_total(f)[1] for f in theirs])
-        cpu = [f["cpu_percent"] for f in theirs]
         lines.append(
             f"| {n:,} | {n // INTERVAL_S:,} | {med([f['completed_per_s'] for f in theirs]):,.0f} | {bad:,.0f} of {total:,.0f} | "
-            f"{med(cpu):.1f} % [{min(cpu):.1f}–{max(cpu):.1f}] | {med([f['cpu_us_per_probe'] for f in theirs]):.0f} µs | "
-            f"{med([f['rss_steady_mib'] for f in theirs]):.0f} / {med([f['rss_peak_mib'] for f in theirs]):.0f} MiB | "
+            f"{cost_cells(theirs)} | "
             f"{med([f['interval_s']['0.5'] for f in theirs]):.3f} / {med([f['interval_s']['0.99'] for f in theirs]):.3f} s | "
             f"{disk_writes(theirs)} | "
             f"{med([f['fleet_cpu_percent'] for f in theirs]):.0f} % |"
@@ -1042,14 +1048,12 @@ def vigil_table(data):
         vigil = runs[n]["vigil"]
         if not vigil:
             continue
-        cpu = [f["cpu_percent"] for f in vigil]
         cycles = [c for f in vigil for c in f["cycles"]]
         lines.append(
             f"| {n:,} | {vigil[0]['parallelism']} | {n // INTERVAL_S:,} | {med([f['completed_per_s'] for f in vigil]):,.0f} | "
             f"{med([wrong_total(f)[0] for f in vigil]):,.0f} of {n:,} nodes | "
             f"{med(cycles):.1f} / {max(cycles, default=float('nan')):.1f} s | {med([f['period_s'] for f in vigil]):.1f} s | "
-            f"{med(cpu):.1f} % [{min(cpu):.1f}–{max(cpu):.1f}] | {med([f['cpu_us_per_probe'] for f in vigil]):.0f} µs | "
-            f"{med([f['rss_steady_mib'] for f in vigil]):.0f} / {med([f['rss_peak_mib'] for f in vigil]):.0f} MiB | "
+            f"{cost_cells(vigil)} | "
             f"{med([f['fleet_cpu_percent'] for f in vigil]):.0f} % |"
         )
     return lines

@@ -23,8 +23,8 @@ async fn opening_a_file_that_is_not_a_database_fails_and_leaves_it_untouched() {
     assert_eq!(std::fs::read(&db.path).unwrap(), content);
 }
 
-#[tokio::test]
-async fn a_new_database_has_small_pages_so_a_batch_writes_less() {
+/// A closed database file holding one monitor and one result.
+async fn database_with_one_result() -> TestDatabase {
     let db = TestDatabase::new();
     let store = db.open_with(&["api"]).await;
     store
@@ -32,6 +32,12 @@ async fn a_new_database_has_small_pages_so_a_batch_writes_less() {
         .await
         .unwrap();
     store.close().await;
+    db
+}
+
+#[tokio::test]
+async fn a_new_database_has_small_pages_so_a_batch_writes_less() {
+    let db = database_with_one_result().await;
     // The page size is the big-endian u16 at offset 16 of the file header.
     let header = std::fs::read(&db.path).unwrap();
     assert_eq!(u16::from_be_bytes([header[16], header[17]]), 1024);
@@ -39,13 +45,7 @@ async fn a_new_database_has_small_pages_so_a_batch_writes_less() {
 
 #[tokio::test]
 async fn opening_a_damaged_database_fails_and_leaves_it_untouched() {
-    let db = TestDatabase::new();
-    let store = db.open_with(&["api"]).await;
-    store
-        .write_batch(&[result("api", 0, 1_000, Health::Up)], &[])
-        .await
-        .unwrap();
-    store.close().await;
+    let db = database_with_one_result().await;
     // Keep the 100-byte header, scribble over the schema that follows it.
     let mut content = std::fs::read(&db.path).unwrap();
     assert!(content.len() > 4096);
