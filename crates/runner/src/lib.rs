@@ -143,36 +143,6 @@ impl Prober {
 
 #[cfg(test)]
 mod tests {
-    /// The check future is what the scheduler spawns (and copies) for every
-    /// probe: the probes inside it are boxed, so it stays small.
-    #[test]
-    fn a_check_future_is_small() {
-        let clock = std::sync::Arc::new(watchkeeper_domain::ManualClock::new(
-            jiff::Timestamp::UNIX_EPOCH,
-        ));
-        let prober = super::Prober::new(Default::default(), clock).unwrap();
-        let monitor = watchkeeper_domain::monitor::MonitorSpec {
-            id: watchkeeper_domain::MonitorId::parse("api").unwrap(),
-            name: "api".to_owned(),
-            component: None,
-            interval: std::time::Duration::from_secs(10),
-            timeout: std::time::Duration::from_secs(5),
-            probe: watchkeeper_domain::monitor::ProbeSpec::Tcp(
-                watchkeeper_domain::monitor::TcpSpec {
-                    host: "127.0.0.1".to_owned(),
-                    port: 9,
-                    send: None,
-                    expect: None,
-                },
-            ),
-            expect: Vec::new(),
-            degraded_if: Vec::new(),
-        };
-        let check = prober.check(&monitor, jiff::Timestamp::UNIX_EPOCH);
-        let size = std::mem::size_of_val(&check);
-        assert!(size <= 1024, "the check future is {size} bytes");
-    }
-
     #[test]
     fn prober_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}

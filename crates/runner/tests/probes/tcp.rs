@@ -5,7 +5,7 @@ use std::time::Duration;
 use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
 use watchkeeper_domain::observation::{FailureKind, ObservationDetail};
 
-use crate::support::{closed_port, prober, spawn_replying, spawn_silent};
+use crate::support::{closed_port, monitor, prober, spawn_replying, spawn_silent, start_time};
 
 fn tcp(address: std::net::SocketAddr, send: Option<&str>, expect: Option<&str>) -> ProbeSpec {
     ProbeSpec::Tcp(TcpSpec {
@@ -127,4 +127,16 @@ async fn a_closed_port_is_a_connect_failure() {
             address.port()
         )
     );
+}
+
+/// The check future is what the scheduler spawns (and moves) for every
+/// probe: the probes inside it are boxed, so it stays small.
+#[test]
+fn a_check_future_is_small() {
+    let prober = prober();
+    // Never polled: only the future's size matters.
+    let monitor = monitor(tcp(([127, 0, 0, 1], 9).into(), None, None), &[], &[]);
+    let check = prober.check(&monitor, start_time());
+    let size = std::mem::size_of_val(&check);
+    assert!(size <= 1024, "the check future is {size} bytes");
 }
