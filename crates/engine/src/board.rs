@@ -1,20 +1,47 @@
-//! The in-memory view of every monitor — current state and last result —
+//! The in-memory view of every monitor — current state and recent results —
 //! kept by the recorder and read by the API, so listing ten thousand
-//! monitors never touches the database.
+//! monitors never touches the database. The store keeps results in time
+//! order, so a monitor's recent results come from here, not from a query;
+//! maintenance saves them to the store every few minutes and at shutdown.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use watchkeeper_domain::check::{CheckResult, MonitorStatus};
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 
+/// How many results of each monitor the board keeps, newest first.
+pub const RECENT_RESULTS: usize = 10;
+
 #[derive(Debug, Clone)]
 pub struct MonitorView {
     pub spec: Arc<MonitorSpec>,
     /// `None` until the monitor's first result.
     pub status: Option<MonitorStatus>,
-    pub last: Option<CheckResult>,
+    /// Up to [`RECENT_RESULTS`], newest first.
+    recent: VecDeque<CheckResult>,
+}
+
+impl MonitorView {
+    pub fn last(&self) -> Option<&CheckResult> {
+        self.recent.front()
+    }
+
+    /// Up to [`RECENT_RESULTS`], newest first.
+    pub fn recent(&self) -> impl ExactSizeIterator<Item = &CheckResult> {
+        self.recent.iter()
+    }
+
+    pub(crate) fn push(&mut self, result: CheckResult) {
+        if self.recent.capacity() == 0 {
+            self.recent.reserve_exact(RECENT_RESULTS);
+        }
+        if self.recent.len() == RECENT_RESULTS {
+            self.recent.pop_back();
+        }
+        self.recent.push_front(result);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -29,19 +56,24 @@ struct BoardInner {
 }
 
 impl Board {
-    /// Views in config order; state and last result from the store, so the
-    /// API shows the truth right after a restart.
+    /// Views in config order; state and recent results (newest first) from
+    /// the store, so the API shows the truth right after a restart.
     pub fn new(
         monitors: &[Arc<MonitorSpec>],
         mut states: HashMap<MonitorId, MonitorStatus>,
-        mut last_results: HashMap<MonitorId, CheckResult>,
+        mut recent: HashMap<MonitorId, Vec<CheckResult>>,
     ) -> Self {
         let views: Vec<MonitorView> = monitors
             .iter()
-            .map(|spec| MonitorView {
-                status: states.remove(&spec.id),
-                last: last_results.remove(&spec.id),
-                spec: spec.clone(),
+            .map(|spec| {
+                let mut results: VecDeque<CheckResult> =
+                    recent.remove(&spec.id).unwrap_or_default().into();
+                results.truncate(RECENT_RESULTS);
+                MonitorView {
+                    status: states.remove(&spec.id),
+                    recent: results,
+                    spec: spec.clone(),
+                }
             })
             .collect();
         let index = monitors
@@ -71,6 +103,16 @@ impl Board {
         f(&self.read())
     }
 
+    /// Every monitor's recent results, for [`watchkeeper_store::Store::save_recent`].
+    pub fn recent_results(&self) -> Vec<CheckResult> {
+        self.with_all(|views| {
+            views
+                .iter()
+                .flat_map(|view| view.recent.iter().cloned())
+                .collect()
+        })
+    }
+
     pub(crate) fn update(&self, position: usize, f: impl FnOnce(&mut MonitorView)) {
         if let Some(view) = self.write().get_mut(position) {
             f(view);
@@ -90,5 +132,84 @@ impl Board {
             .views
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jiff::{SignedDuration, Timestamp};
+    use watchkeeper_domain::health::Health;
+    use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
+
+    use super::*;
+
+    fn spec(id: &str) -> Arc<MonitorSpec> {
+        Arc::new(MonitorSpec {
+            id: MonitorId::parse(id).unwrap(),
+            name: id.to_owned(),
+            component: None,
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(1),
+            probe: ProbeSpec::Tcp(TcpSpec {
+                host: "127.0.0.1".to_owned(),
+                port: 9,
+                send: None,
+                expect: None,
+            }),
+            expect: Vec::new(),
+            degraded_if: Vec::new(),
+        })
+    }
+
+    fn result(id: &str, second: i64) -> CheckResult {
+        let at = Timestamp::UNIX_EPOCH + SignedDuration::from_secs(second);
+        CheckResult {
+            monitor: MonitorId::parse(id).unwrap(),
+            due_at: at,
+            started_at: at,
+            latency: Duration::from_millis(1),
+            health: Health::Up,
+            reason: None,
+            fallback: None,
+        }
+    }
+
+    fn seconds(view: &MonitorView) -> Vec<i64> {
+        view.recent()
+            .map(|result| result.started_at.as_second())
+            .collect()
+    }
+
+    #[test]
+    fn a_view_keeps_the_newest_results_first_and_no_more_than_its_limit() {
+        let monitors = [spec("api"), spec("db")];
+        // More loaded than the board keeps: the newest are kept.
+        let loaded: Vec<CheckResult> = (0..12).rev().map(|s| result("api", s)).collect();
+        let board = Board::new(
+            &monitors,
+            HashMap::new(),
+            HashMap::from([(MonitorId::parse("api").unwrap(), loaded)]),
+        );
+        let api = board.position(&MonitorId::parse("api").unwrap()).unwrap();
+        let db = board.position(&MonitorId::parse("db").unwrap()).unwrap();
+        board.with_all(|views| {
+            assert_eq!(seconds(&views[api]), (2..12).rev().collect::<Vec<_>>());
+            assert!(views[db].last().is_none());
+        });
+
+        board.update(api, |view| view.push(result("api", 12)));
+        board.update(db, |view| view.push(result("db", 5)));
+        board.with_all(|views| {
+            assert_eq!(seconds(&views[api]), (3..13).rev().collect::<Vec<_>>());
+            assert_eq!(
+                views[api].last().map(|r| r.started_at.as_second()),
+                Some(12)
+            );
+            assert_eq!(seconds(&views[db]), vec![5]);
+        });
+        // What a save gets: every view's results.
+        assert_eq!(board.recent_results().len(), RECENT_RESULTS + 1);
     }
 }

@@ -103,6 +103,9 @@ pub enum EngineError {
 /// [`EngineHandle::shutdown`].
 pub struct EngineHandle {
     board: Board,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    metrics: Metrics,
     cancel: CancellationToken,
     scheduler: JoinHandle<()>,
     recorder: JoinHandle<()>,
@@ -139,8 +142,8 @@ impl Engine {
         let ids: Vec<_> = monitors.iter().map(|m| m.id.clone()).collect();
         store.register_monitors(&ids).await?;
         let states = store.current_states().await?;
-        let last_results = store.last_results().await?;
-        let board = Board::new(&monitors, states, last_results);
+        let recent = store.load_recent(board::RECENT_RESULTS).await?;
+        let board = Board::new(&monitors, states, recent);
         metrics.set_monitor_count(monitors.len());
 
         // Shared by the scheduler and recorder (which know which probes are
@@ -179,9 +182,10 @@ impl Engine {
         );
         let maintenance = tokio::spawn(
             maintenance::Maintenance {
-                store,
-                clock,
-                metrics,
+                store: store.clone(),
+                board: board.clone(),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
                 rollup_every,
                 rollup_grace: flush_interval + rollup_margin,
                 in_flight,
@@ -193,6 +197,9 @@ impl Engine {
         );
         Ok(EngineHandle {
             board,
+            store,
+            clock,
+            metrics,
             cancel,
             scheduler,
             recorder,
@@ -208,7 +215,8 @@ impl EngineHandle {
     }
 
     /// Stops scheduling, lets probes in flight finish (up to the grace
-    /// period), flushes every result to the store and stops maintenance.
+    /// period), flushes every result to the store, stops maintenance and
+    /// saves the board's recent results.
     pub async fn shutdown(self) {
         self.cancel.cancel();
         // The scheduler returns once its probes have finished or been
@@ -223,5 +231,8 @@ impl EngineHandle {
         if let Err(error) = self.maintenance.await {
             tracing::error!(error = %error, "maintenance task failed");
         }
+        // Every probe has finished or been abandoned, so the board holds
+        // every result there will be: the save covers everything until now.
+        maintenance::save_recent(&self.store, &self.board, &self.metrics, self.clock.now()).await;
     }
 }

@@ -1,7 +1,8 @@
 //! Background upkeep of the store: per-minute rollups of raw results once a
-//! minute can no longer receive results, and retention (raw results after
+//! minute can no longer receive results, retention (raw results after
 //! `raw_retention`, rollups after `rollup_retention`; state changes are kept
-//! for ever).
+//! for ever), and saving the board's recent results, so a restart shows them
+//! without reading one monitor's results from the time-ordered table.
 //!
 //! A minute can no longer receive results once it ended a short grace ago,
 //! no probe that started in it is still in flight, and the recorder holds no
@@ -16,14 +17,20 @@ use tokio_util::sync::CancellationToken;
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_store::Store;
 
+use crate::board::Board;
 use crate::metrics::Metrics;
 use crate::recorder::UnwrittenSince;
 use crate::scheduler::ProbesInFlight;
 
 const PRUNE_EVERY_ROLLUPS: u32 = 20;
+/// With rollups every 30 s, the board's recent results are saved every
+/// 5 minutes: a restart after a crash reads at most that much of the results
+/// table (plus the oldest probe in flight at the save) to rebuild them.
+const SAVE_RECENT_EVERY_ROLLUPS: u32 = 10;
 
 pub struct Maintenance {
     pub store: Store,
+    pub board: Board,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
     /// How often minutes are rolled up (pruning runs every 20th time).
@@ -56,6 +63,9 @@ impl Maintenance {
             if runs.is_multiple_of(PRUNE_EVERY_ROLLUPS) {
                 self.prune().await;
             }
+            if runs % SAVE_RECENT_EVERY_ROLLUPS == SAVE_RECENT_EVERY_ROLLUPS - 1 {
+                self.save_recent().await;
+            }
             runs = runs.wrapping_add(1);
         }
     }
@@ -75,6 +85,20 @@ impl Maintenance {
                 tracing::error!(error = %error, "rollup failed; will retry");
             }
         }
+    }
+
+    async fn save_recent(&self) {
+        // The bound before the board: a result not on the board yet belongs
+        // to a probe still in flight (the recorder puts it on the board
+        // before releasing its mark) or about to start (the grace), so it
+        // started at or after the bound and a restart reads it from results.
+        let covered_until = rollup_until(
+            self.clock.now(),
+            self.rollup_grace,
+            self.in_flight.oldest(),
+            None,
+        );
+        save_recent(&self.store, &self.board, &self.metrics, covered_until).await;
     }
 
     async fn prune(&self) {
@@ -99,6 +123,28 @@ impl Maintenance {
         match self.store.size_bytes().await {
             Ok(bytes) => self.metrics.set_store_size(bytes),
             Err(error) => tracing::warn!(error = %error, "cannot read the database size"),
+        }
+    }
+}
+
+/// Saves every monitor's recent results from the board, accounting for all
+/// results that started before `covered_until`. A failure is logged and
+/// counted: the previous save stays, and a restart reads more of the results.
+pub(crate) async fn save_recent(
+    store: &Store,
+    board: &Board,
+    metrics: &Metrics,
+    covered_until: Timestamp,
+) {
+    let results = board.recent_results();
+    match store.save_recent(&results, covered_until).await {
+        Ok(()) => {
+            metrics.recent_results_saved();
+            tracing::debug!(results = results.len(), "saved recent results");
+        }
+        Err(error) => {
+            metrics.store_error();
+            tracing::error!(error = %error, "cannot save recent results; will retry");
         }
     }
 }

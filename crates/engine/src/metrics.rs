@@ -50,6 +50,7 @@ struct MetricsInner {
     monitors: Gauge,
     rollup_rows: Counter,
     pruned_rows: Counter,
+    recent_saves: Counter,
     store_size: Gauge<f64, AtomicU64>,
 }
 
@@ -142,6 +143,12 @@ impl Metrics {
             "Raw results and rollups deleted by retention",
             pruned_rows.clone(),
         );
+        let recent_saves = Counter::default();
+        registry.register(
+            "recent_results_saves",
+            "Times every monitor's recent results were saved to the store (every 5 minutes and at shutdown)",
+            recent_saves.clone(),
+        );
         let store_size = Gauge::<f64, AtomicU64>::default();
         registry.register(
             "store_size_bytes",
@@ -164,6 +171,7 @@ impl Metrics {
                 monitors,
                 rollup_rows,
                 pruned_rows,
+                recent_saves,
                 store_size,
             }),
         }
@@ -228,6 +236,10 @@ impl Metrics {
 
     pub fn pruned_rows(&self, count: u64) {
         self.inner.pruned_rows.inc_by(count);
+    }
+
+    pub fn recent_results_saved(&self) {
+        self.inner.recent_saves.inc();
     }
 
     pub fn set_store_size(&self, bytes: u64) {

@@ -97,7 +97,7 @@ impl Recorder {
         board.with_all(|views| {
             for (view, handles) in views.iter().zip(&monitor_metrics) {
                 if let Some(status) = &view.status {
-                    let last_passed = view.last.as_ref().map(|last| last.health != Health::Down);
+                    let last_passed = view.last().map(|last| last.health != Health::Down);
                     handles.restore(last_passed, status.health);
                 }
             }
@@ -192,7 +192,7 @@ impl Recorder {
             if let Some(status) = &view.status {
                 health_after = status.health;
             }
-            view.last = Some(result.clone());
+            view.push(result.clone());
         });
         if let Some(metrics) = self.monitor_metrics.get(position) {
             metrics.record(result.health != Health::Down, health_after, result.latency);

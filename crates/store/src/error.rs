@@ -43,6 +43,12 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot save {results} recent results: {source}")]
+    SaveRecent {
+        results: usize,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("cannot read {what}: {source}")]
     Read {
         what: &'static str,

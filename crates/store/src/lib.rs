@@ -85,25 +85,37 @@ impl Store {
         }
     }
 
-    /// The newest stored result of each monitor that has one.
-    pub async fn last_results(&self) -> Result<HashMap<MonitorId, CheckResult>, StoreError> {
+    /// Up to `per_monitor` newest results of each monitor that has any,
+    /// newest first, for the engine's in-memory view at start: what
+    /// [`Store::save_recent`] saved last, merged with the results that
+    /// started since. Reading one monitor's results from the results table
+    /// is not offered for recent results: the table is ordered by time.
+    pub async fn load_recent(
+        &self,
+        per_monitor: usize,
+    ) -> Result<HashMap<MonitorId, Vec<CheckResult>>, StoreError> {
         match &self.backend {
-            Backend::Sqlite(store) => store.last_results().await,
+            Backend::Sqlite(store) => store.load_recent(per_monitor).await,
         }
     }
 
-    /// Up to `limit` results of one monitor, newest first.
-    pub async fn recent_results(
+    /// Replaces the saved recent results with `results`, which account for
+    /// every result that started before `covered_until` (the newest few of
+    /// each monitor; [`Store::load_recent`] reads the rest from the results
+    /// table). One transaction: a failed save leaves the previous one.
+    pub async fn save_recent(
         &self,
-        id: &MonitorId,
-        limit: u32,
-    ) -> Result<Vec<CheckResult>, StoreError> {
+        results: &[CheckResult],
+        covered_until: Timestamp,
+    ) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite(store) => store.recent_results(id, limit).await,
+            Backend::Sqlite(store) => store.save_recent(results, covered_until).await,
         }
     }
 
     /// Results of one monitor that started in `[from, to)`, oldest first.
+    /// Results are ordered by time, so this reads every result of the range:
+    /// for short ranges, exports and tests.
     pub async fn results_between(
         &self,
         id: &MonitorId,

@@ -6,13 +6,20 @@
 //! spinning on the busy timeout, and its prepared statements stay cached) and
 //! a few readers that see committed data without blocking the writer.
 //!
-//! Queries over every monitor are written as `monitor IN (SELECT key FROM
-//! monitors) AND <time range>`, which SQLite runs as one primary-key range
-//! search per monitor; the result tables need no second index.
+//! `results` is clustered by `(started_at, monitor)`, so a batch appends to
+//! the end of one B-tree and reads by time (a minute to roll up, the tail
+//! not rolled up yet, what to prune) are one range. Reads of one monitor over
+//! a long time are not offered: the engine keeps each monitor's recent
+//! results in memory and saves them to `recent_results`. `rollups` stay
+//! clustered by `(monitor, minute)`, the order their readers want; queries
+//! over every monitor are written as `monitor IN (SELECT key FROM monitors)
+//! AND <time range>`, which SQLite runs as one range search per monitor.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use futures_util::TryStreamExt as _;
 
 use jiff::Timestamp;
 use sqlx::sqlite::{
@@ -34,11 +41,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const READER_CONNECTIONS: u32 = 4;
-/// The page size of a new database. Results are clustered by monitor, so
-/// a batch dirties about one page per result, and a commit writes each
-/// dirty page whole to the WAL: 1 KiB pages write 2.5 times fewer bytes per
-/// result than SQLite's default 4 KiB (measured: 1.6 KB against 4.0 KB),
-/// for about 7 % more space. An existing database keeps its page size.
+/// The page size of a new database. A minute's rollups touch one page per
+/// monitor and a commit writes each dirty page whole to the WAL, so small
+/// pages write fewer bytes (results were clustered by monitor before
+/// migration 0002, when 1 KiB pages wrote 1.6 KB per result against 4.0 KB
+/// with SQLite's default 4 KiB), for about 7 % more space. An existing
+/// database keeps its page size.
 const PAGE_SIZE: u32 = 1024;
 /// Minutes with results rolled up per `roll_up` call; each is its own
 /// transaction, so the writer waits at most one minute's upserts.
@@ -53,7 +61,7 @@ const MAX_NUDGE_MS: i64 = 1_000;
 const INSERT_RESULT: &str = "INSERT INTO results (monitor, started_at, lag_ms, latency_us, health, reason, \
      fallback_health, fallback_latency_us, fallback_reason) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-     ON CONFLICT (monitor, started_at) DO NOTHING";
+     ON CONFLICT (started_at, monitor) DO NOTHING";
 
 /// A whole batch of results in one statement: the rows travel as one JSON
 /// array of arrays (see [`ResultRow`]), so a batch costs one round trip to
@@ -64,6 +72,20 @@ const INSERT_RESULTS: &str = "INSERT INTO results (monitor, started_at, lag_ms, 
      fallback_health, fallback_latency_us, fallback_reason) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
      value ->> 6, value ->> 7, value ->> 8 FROM json_each(?1)";
+
+/// The saved recent results, like [`INSERT_RESULTS`].
+const INSERT_RECENT_RESULTS: &str = "INSERT INTO recent_results (monitor, started_at, lag_ms, \
+     latency_us, health, reason, fallback_health, fallback_latency_us, fallback_reason) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+     value ->> 6, value ->> 7, value ->> 8 FROM json_each(?1) WHERE true \
+     ON CONFLICT (monitor, started_at) DO NOTHING";
+
+const SELECT_RECENT_COVERED_UNTIL: &str =
+    "SELECT value FROM meta WHERE key = 'recent_covered_until'";
+
+const UPSERT_RECENT_COVERED_UNTIL: &str = "INSERT INTO meta (key, value) \
+     VALUES ('recent_covered_until', ?1) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 /// A batch of state changes in one statement, like [`INSERT_RESULTS`]; rows
 /// are inserted in array order, so ids follow the order of the changes.
@@ -293,21 +315,7 @@ impl SqliteStore {
         let result_rows: Vec<ResultRow<'_>> = result_keys
             .iter()
             .zip(results)
-            .map(|(&key, result)| {
-                let fallback = result.fallback.as_ref();
-                let started_at = millis(result.started_at);
-                (
-                    key,
-                    started_at,
-                    started_at - millis(result.due_at),
-                    micros(result.latency),
-                    health_code(result.health),
-                    result.reason.as_deref(),
-                    fallback.map(|fallback| health_code(fallback.health)),
-                    fallback.map(|fallback| micros(fallback.latency)),
-                    fallback.and_then(|fallback| fallback.reason.as_deref()),
-                )
-            })
+            .map(|(&key, result)| result_row(key, result))
             .collect();
         let change_rows: Vec<StateChangeRow<'_>> = change_keys
             .iter()
@@ -402,49 +410,118 @@ impl SqliteStore {
         Ok(states)
     }
 
-    pub(crate) async fn last_results(&self) -> Result<HashMap<MonitorId, CheckResult>, StoreError> {
-        const WHAT: &str = "last results";
-        let rows: Vec<StoredResult> = sqlx::query_as(
-            "SELECT r.monitor, r.started_at, r.lag_ms, r.latency_us, r.health, r.reason, \
-             r.fallback_health, r.fallback_latency_us, r.fallback_reason \
-             FROM monitors m CROSS JOIN results r ON r.monitor = m.key AND r.started_at = \
-             (SELECT started_at FROM results WHERE monitor = m.key ORDER BY started_at DESC LIMIT 1)",
-        )
-        .fetch_all(&self.reader)
-        .await
-        .map_err(read_error(WHAT))?;
-        let mut last = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let Some(id) = self.monitor_id(row.monitor) else {
-                continue;
-            };
-            last.insert(id.clone(), check_result(WHAT, id, row)?);
-        }
-        Ok(last)
-    }
-
-    pub(crate) async fn recent_results(
+    /// Up to `per_monitor` newest results of each monitor: the saved
+    /// `recent_results`, plus every result that started at or after the
+    /// instant the save accounts for (`recent_covered_until`), newest first.
+    /// Without a save, every stored result is read.
+    pub(crate) async fn load_recent(
         &self,
-        id: &MonitorId,
-        limit: u32,
-    ) -> Result<Vec<CheckResult>, StoreError> {
+        per_monitor: usize,
+    ) -> Result<HashMap<MonitorId, Vec<CheckResult>>, StoreError> {
         const WHAT: &str = "recent results";
-        let Some(key) = self.keys.key(id) else {
-            return Ok(Vec::new());
-        };
-        let rows: Vec<StoredResult> = sqlx::query_as(
+        let read = read_error(WHAT);
+        // One read transaction: the save and the results after it are seen
+        // as of one instant.
+        let mut tx = self.reader.begin().await.map_err(&read)?;
+        let covered_until: Option<i64> = sqlx::query_scalar(SELECT_RECENT_COVERED_UNTIL)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(&read)?;
+        let mut by_key: HashMap<i64, Vec<StoredResult>> = HashMap::new();
+        // Newest first, so each monitor keeps its newest.
+        let mut after_save = sqlx::query_as::<_, StoredResult>(
             "SELECT monitor, started_at, lag_ms, latency_us, health, reason, \
              fallback_health, fallback_latency_us, fallback_reason \
-             FROM results WHERE monitor = ?1 ORDER BY started_at DESC LIMIT ?2",
+             FROM results WHERE started_at >= ?1 ORDER BY started_at DESC",
         )
-        .bind(key)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
+        .bind(covered_until.unwrap_or(i64::MIN))
+        .fetch(&mut *tx);
+        while let Some(row) = after_save.try_next().await.map_err(&read)? {
+            let kept = by_key.entry(row.monitor).or_default();
+            if kept.len() < per_monitor {
+                kept.push(row);
+            }
+        }
+        drop(after_save);
+        let saved: Vec<StoredResult> = sqlx::query_as(
+            "SELECT monitor, started_at, lag_ms, latency_us, health, reason, \
+             fallback_health, fallback_latency_us, fallback_reason FROM recent_results",
+        )
+        .fetch_all(&mut *tx)
         .await
-        .map_err(read_error(WHAT))?;
-        rows.into_iter()
-            .map(|row| check_result(WHAT, id.clone(), row))
-            .collect()
+        .map_err(&read)?;
+        tx.commit().await.map_err(&read)?;
+        // The save may also hold results that started after it was taken;
+        // those are in both, once each after this.
+        for row in saved {
+            by_key.entry(row.monitor).or_default().push(row);
+        }
+        for rows in by_key.values_mut() {
+            rows.sort_by_key(|row| std::cmp::Reverse(row.started_at));
+            rows.dedup_by_key(|row| row.started_at);
+            rows.truncate(per_monitor);
+        }
+
+        let mut recent = HashMap::with_capacity(by_key.len());
+        for (key, rows) in by_key {
+            let Some(id) = self.monitor_id(key) else {
+                continue;
+            };
+            let results = rows
+                .into_iter()
+                .map(|row| check_result(WHAT, id.clone(), row))
+                .collect::<Result<Vec<_>, _>>()?;
+            recent.insert(id, results);
+        }
+        Ok(recent)
+    }
+
+    /// Replaces the saved recent results with `results` (any number per
+    /// monitor) and records that they account for every result that started
+    /// before `covered_until`, in one transaction.
+    pub(crate) async fn save_recent(
+        &self,
+        results: &[CheckResult],
+        covered_until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let keys = self
+            .keys
+            .keys(results.iter().map(|result| &result.monitor))
+            .map_err(|monitor| StoreError::UnregisteredMonitor { monitor })?;
+        let save_error = |source| StoreError::SaveRecent {
+            results: results.len(),
+            source,
+        };
+        let rows: Vec<ResultRow<'_>> = keys
+            .iter()
+            .zip(results)
+            .map(|(&key, result)| result_row(key, result))
+            .collect();
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(save_error)?;
+        sqlx::query("DELETE FROM recent_results")
+            .execute(&mut *tx)
+            .await
+            .map_err(save_error)?;
+        if !rows.is_empty() {
+            // Two results of one monitor in one millisecond: the second is
+            // dropped, as the table only feeds the newest few to the board.
+            sqlx::query(INSERT_RECENT_RESULTS)
+                .bind(json_rows(&rows).map_err(save_error)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(save_error)?;
+        }
+        sqlx::query(UPSERT_RECENT_COVERED_UNTIL)
+            .bind(millis(covered_until))
+            .execute(&mut *tx)
+            .await
+            .map_err(save_error)?;
+        tx.commit().await.map_err(save_error)?;
+        Ok(())
     }
 
     pub(crate) async fn results_between(
@@ -460,7 +537,7 @@ impl SqliteStore {
         let rows: Vec<StoredResult> = sqlx::query_as(
             "SELECT monitor, started_at, lag_ms, latency_us, health, reason, \
              fallback_health, fallback_latency_us, fallback_reason \
-             FROM results WHERE monitor = ?1 AND started_at >= ?2 AND started_at < ?3 \
+             FROM results WHERE started_at >= ?2 AND started_at < ?3 AND monitor = ?1 \
              ORDER BY started_at",
         )
         .bind(key)
@@ -510,15 +587,12 @@ impl SqliteStore {
             // Skip minutes without results: jump to the next result at or
             // after the watermark.
             let from = watermark.map_or(i64::MIN, |minute| minute.saturating_mul(1000));
-            let next: Option<i64> = sqlx::query_scalar(
-                "SELECT MIN((SELECT r.started_at FROM results r \
-                 WHERE r.monitor = m.key AND r.started_at >= ?1 \
-                 ORDER BY r.started_at LIMIT 1)) FROM monitors m",
-            )
-            .bind(from)
-            .fetch_one(&self.reader)
-            .await
-            .map_err(roll_up_error)?;
+            let next: Option<i64> =
+                sqlx::query_scalar("SELECT MIN(started_at) FROM results WHERE started_at >= ?1")
+                    .bind(from)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(roll_up_error)?;
             let Some(next) = next else { break };
             let minute = minute_floor(next);
             if minute >= end {
@@ -529,8 +603,7 @@ impl SqliteStore {
             // transaction keeps the writer free while rows are read.
             let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
                 "SELECT monitor, health, latency_us FROM results \
-                 WHERE monitor IN (SELECT key FROM monitors) \
-                 AND started_at >= ?1 AND started_at < ?2 ORDER BY monitor",
+                 WHERE started_at >= ?1 AND started_at < ?2 ORDER BY monitor",
             )
             .bind(minute * 1000)
             .bind(minute * 1000 + 60_000)
@@ -654,8 +727,9 @@ impl SqliteStore {
         .map_err(&read)?;
         let (raw, raw_failures): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), COALESCE(SUM(health = ?3), 0) FROM results \
-             WHERE monitor = ?1 AND started_at >= MAX(?2, COALESCE( \
-             (SELECT value FROM meta WHERE key = 'rollup_watermark') * 1000, ?2))",
+             WHERE started_at >= MAX(?2, COALESCE( \
+             (SELECT value FROM meta WHERE key = 'rollup_watermark') * 1000, ?2)) \
+             AND monitor = ?1",
         )
         .bind(key)
         .bind(since)
@@ -684,7 +758,7 @@ impl SqliteStore {
         .map_err(&read)?;
         let raw: Vec<(i64, i64, i64)> = sqlx::query_as(
             "SELECT monitor, COUNT(*), SUM(health = ?2) FROM results \
-             WHERE monitor IN (SELECT key FROM monitors) AND started_at >= MAX(?1, COALESCE( \
+             WHERE started_at >= MAX(?1, COALESCE( \
              (SELECT value FROM meta WHERE key = 'rollup_watermark') * 1000, ?1)) \
              GROUP BY monitor",
         )
@@ -726,9 +800,8 @@ impl SqliteStore {
         };
         let results = self
             .delete_in_chunks(
-                "DELETE FROM results WHERE (monitor, started_at) IN \
-                 (SELECT monitor, started_at FROM results \
-                 WHERE monitor IN (SELECT key FROM monitors) AND started_at < ?1 LIMIT ?2)",
+                "DELETE FROM results WHERE (started_at, monitor) IN \
+                 (SELECT started_at, monitor FROM results WHERE started_at < ?1 LIMIT ?2)",
                 raw_bound,
             )
             .await
@@ -810,6 +883,23 @@ impl SqliteStore {
         self.writer.close().await;
         tracing::debug!(path = %self.path.display(), "closed the store");
     }
+}
+
+/// A result as [`INSERT_RESULTS`] reads it.
+fn result_row(key: i64, result: &CheckResult) -> ResultRow<'_> {
+    let fallback = result.fallback.as_ref();
+    let started_at = millis(result.started_at);
+    (
+        key,
+        started_at,
+        started_at - millis(result.due_at),
+        micros(result.latency),
+        health_code(result.health),
+        result.reason.as_deref(),
+        fallback.map(|fallback| health_code(fallback.health)),
+        fallback.map(|fallback| micros(fallback.latency)),
+        fallback.and_then(|fallback| fallback.reason.as_deref()),
+    )
 }
 
 /// Rows as the JSON array of arrays that `json_each` reads.

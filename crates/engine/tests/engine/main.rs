@@ -4,6 +4,7 @@
 // Helpers here are test code too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod recent;
 mod rollups;
 mod state_changes;
 

@@ -6,9 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod lifecycle;
+mod recent;
 mod results;
 mod rollups;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -66,6 +68,29 @@ fn change(monitor: &str, from: Option<Health>, to: Health, ms: i64) -> StateChan
         at: at(ms),
         reason: (to != Health::Up).then(|| format!("went {to}")),
     }
+}
+
+/// Up to `limit` results of one monitor, newest first, read from the results
+/// table (which the engine never does for recent results: it keeps them).
+async fn newest(store: &Store, monitor: &MonitorId, limit: usize) -> Vec<CheckResult> {
+    let mut results = store
+        .results_between(monitor, Timestamp::MIN, Timestamp::MAX)
+        .await
+        .unwrap();
+    results.reverse();
+    results.truncate(limit);
+    results
+}
+
+/// The newest result of each monitor, as the engine loads it at start.
+async fn last_results(store: &Store) -> HashMap<MonitorId, CheckResult> {
+    store
+        .load_recent(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|(id, mut results)| Some((id, results.pop()?)))
+        .collect()
 }
 
 /// A temporary directory holding one database file; the directory is removed

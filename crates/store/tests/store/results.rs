@@ -4,7 +4,7 @@ use watchkeeper_domain::Health;
 use watchkeeper_domain::check::MonitorStatus;
 use watchkeeper_store::StoreError;
 
-use crate::{TestDatabase, at, change, id, result, with_fallback};
+use crate::{TestDatabase, at, change, id, last_results, newest, result, with_fallback};
 
 #[tokio::test]
 async fn results_round_trip_with_and_without_fallback_and_reasons() {
@@ -33,7 +33,7 @@ async fn results_round_trip_with_and_without_fallback_and_reasons() {
     store.write_batch(&written, &[]).await.unwrap();
 
     assert_eq!(
-        store.recent_results(&id("api"), 10).await.unwrap(),
+        newest(&store, &id("api"), 10).await,
         vec![
             degraded_with_fallback_down.clone(),
             down_with_fallback_up.clone(),
@@ -41,7 +41,7 @@ async fn results_round_trip_with_and_without_fallback_and_reasons() {
         ]
     );
     assert_eq!(
-        store.recent_results(&id("api"), 1).await.unwrap(),
+        newest(&store, &id("api"), 1).await,
         vec![degraded_with_fallback_down.clone()]
     );
     // Half-open: the result started exactly at `to` is left out.
@@ -60,7 +60,7 @@ async fn results_round_trip_with_and_without_fallback_and_reasons() {
         vec![down_with_fallback_up, degraded_with_fallback_down.clone()]
     );
 
-    let last = store.last_results().await.unwrap();
+    let last = last_results(&store).await;
     assert_eq!(last.len(), 2);
     assert_eq!(last[&id("api")], degraded_with_fallback_down);
     assert_eq!(last[&id("db")], other);
@@ -82,7 +82,7 @@ async fn two_results_in_the_same_millisecond_are_both_kept() {
         .await
         .unwrap();
 
-    let stored = store.recent_results(&id("api"), 10).await.unwrap();
+    let stored = newest(&store, &id("api"), 10).await;
     assert_eq!(stored.len(), 3);
     let started: Vec<_> = stored.iter().map(|r| r.started_at).collect();
     assert_eq!(started, vec![at(1_002), at(1_001), at(1_000)]);
@@ -130,7 +130,7 @@ async fn a_collision_in_a_batch_still_writes_every_row_exactly_once() {
         let store = store.clone();
         let id_ = id(id_);
         async move {
-            let stored = store.recent_results(&id_, 10).await.unwrap();
+            let stored = newest(&store, &id_, 10).await;
             stored.iter().map(|r| r.started_at).collect::<Vec<_>>()
         }
     };
@@ -157,13 +157,7 @@ async fn a_result_for_an_unregistered_monitor_fails_the_whole_batch() {
         matches!(&error, StoreError::UnregisteredMonitor { monitor } if monitor.as_str() == "ghost"),
         "{error}"
     );
-    assert!(
-        store
-            .recent_results(&id("api"), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(newest(&store, &id("api"), 10).await.is_empty());
     assert!(
         store
             .state_changes(&id("api"), 10)
@@ -212,9 +206,9 @@ async fn registration_is_idempotent_and_survives_a_restart() {
         .register_monitors(&[id("api"), id("web")])
         .await
         .unwrap();
-    assert_eq!(store.recent_results(&id("web"), 10).await.unwrap().len(), 2);
-    assert_eq!(store.recent_results(&id("api"), 10).await.unwrap().len(), 1);
-    assert_eq!(store.last_results().await.unwrap().len(), 2);
+    assert_eq!(newest(&store, &id("web"), 10).await.len(), 2);
+    assert_eq!(newest(&store, &id("api"), 10).await.len(), 1);
+    assert_eq!(last_results(&store).await.len(), 2);
 }
 
 #[tokio::test]
@@ -313,7 +307,7 @@ async fn a_batch_of_ten_thousand_results_is_written_in_one_call() {
         .collect();
     store.write_batch(&batch, &[]).await.unwrap();
 
-    let last = store.last_results().await.unwrap();
+    let last = last_results(&store).await;
     assert_eq!(last.len(), 100);
     assert!(last.values().all(|r| r.started_at == at(990_000)));
     assert_eq!(

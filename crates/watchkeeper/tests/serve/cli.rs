@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use jiff::Timestamp;
 use nix::sys::signal::Signal;
 use serde_json::Value;
 use watchkeeper_testkit::{DemoConfig, Mode, TempConfig, spawn_demo_on_loopback};
@@ -224,7 +225,7 @@ async fn serve_until(signal: Signal) {
     assert!(db_path(&config).exists());
     let store = open_store(&config).await;
     let results = store
-        .recent_results(&monitor_id("demo"), 100)
+        .results_between(&monitor_id("demo"), Timestamp::MIN, Timestamp::MAX)
         .await
         .unwrap();
     assert!(!results.is_empty(), "no results stored; stderr:\n{stderr}");

@@ -21,7 +21,6 @@ use wire::{MonitorDetail, MonitorList, MonitorSummary};
 const AVAILABILITY_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 const AVAILABILITY_CACHE_FOR: Duration = Duration::from_secs(30);
 const RECENT_STATE_CHANGES: u32 = 20;
-const RECENT_RESULTS: u32 = 10;
 
 type AvailabilityMap = Arc<HashMap<MonitorId, f64>>;
 type CachedAvailability = Option<(Instant, AvailabilityMap)>;
@@ -91,14 +90,5 @@ pub(crate) async fn get_monitor(
         .store
         .state_changes(&view.spec.id, RECENT_STATE_CHANGES)
         .await?;
-    let results = state
-        .store
-        .recent_results(&view.spec.id, RECENT_RESULTS)
-        .await?;
-    Ok(Json(MonitorDetail::new(
-        &view,
-        availability,
-        &changes,
-        &results,
-    )))
+    Ok(Json(MonitorDetail::new(&view, availability, &changes)))
 }

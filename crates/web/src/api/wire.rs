@@ -91,19 +91,14 @@ impl MonitorSummary {
             state: view.status.as_ref().map(|s| s.health),
             since: view.status.as_ref().map(|s| time(s.since)),
             reason: view.status.as_ref().and_then(|s| s.reason.clone()),
-            last_result: view.last.as_ref().map(ResultBody::from),
+            last_result: view.last().map(ResultBody::from),
             availability_24h,
         }
     }
 }
 
 impl MonitorDetail {
-    pub fn new(
-        view: &MonitorView,
-        availability_24h: Option<f64>,
-        changes: &[StateChange],
-        results: &[CheckResult],
-    ) -> Self {
+    pub fn new(view: &MonitorView, availability_24h: Option<f64>, changes: &[StateChange]) -> Self {
         let spec = &view.spec;
         Self {
             summary: MonitorSummary::new(view, availability_24h),
@@ -115,7 +110,7 @@ impl MonitorDetail {
                 .map(|c| c.source().to_owned())
                 .collect(),
             state_changes: changes.iter().map(StateChangeBody::from).collect(),
-            recent_results: results.iter().map(ResultBody::from).collect(),
+            recent_results: view.recent().map(ResultBody::from).collect(),
         }
     }
 }
