@@ -847,6 +847,43 @@ def wait_for_change(con, key, health, after_id, deadline_s):
 # ---------------------------------------------------------------- soak
 
 
+class IdlePages:
+    """What this machine charges for touching memory that sat idle for 10 s,
+    the way every monitor's state sits idle between probes: a 32 MiB buffer,
+    one byte written per 4 KiB page every 10 s, and again at once (hot).
+    Cheap (a few ms every 10 s); tells the machine's share of a CPU change
+    apart from ours (bench/idle_memory.py has the whole picture)."""
+
+    SIZE = 32 * 2**20
+    PAGE = 4096
+    EVERY_S = 10
+
+    def __init__(self):
+        self.buffer = bytearray(self.SIZE)
+        self._touch()
+        self.idle_ns, self.hot_ns = [], []
+
+    def _touch(self):
+        started = time.perf_counter()
+        for offset in range(0, self.SIZE, self.PAGE):
+            self.buffer[offset] = (self.buffer[offset] + 1) & 0xFF
+        return (time.perf_counter() - started) / (self.SIZE // self.PAGE) * 1e9
+
+    def wait(self, seconds):
+        """Sleeps `seconds`, touching the buffer every 10 s meanwhile."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(self.EVERY_S, left))
+            self.idle_ns.append(self._touch())
+            self.hot_ns.append(self._touch())
+
+    def minute(self):
+        """Medians since the last call, in ns per page."""
+        figures = {"idle_page_ns": med(self.idle_ns), "hot_page_ns": med(self.hot_ns)}
+        self.idle_ns, self.hot_ns = [], []
+        return figures
+
+
 def soak(args):
     """Watchkeeper alone for a long window; store, rows, RSS and CPU every
     minute."""
@@ -861,8 +898,9 @@ def soak(args):
                 meter = Meter([wk])
                 end = time.monotonic() + args.window
                 cpu_before, written_before, t_before = wk.cpu_seconds(), wk.disk_writes(), time.monotonic()
+                idle_pages = IdlePages()
                 while time.monotonic() < end:
-                    time.sleep(min(60, max(0, end - time.monotonic())))
+                    idle_pages.wait(min(60, max(0, end - time.monotonic())))
                     if not wk.alive():
                         raise SystemExit(f"watchkeeper exited during the soak; see {wk.log_path}")
                     cpu_now, written_now, t_now = wk.cpu_seconds(), wk.disk_writes(), time.monotonic()
@@ -880,13 +918,15 @@ def soak(args):
                             "rss_mib": rss,
                             "cpu_percent": 100 * (cpu_now - cpu_before) / (t_now - t_before),
                             "disk_write_mib_per_s": (written_now - written_before) / 2**20 / (t_now - t_before),
+                            **idle_pages.minute(),
                         }
                     )
                     cpu_before, written_before, t_before = cpu_now, written_now, t_now
                     last = samples[-1]
                     log(
                         f"  t={last['t']:.0f} s store {last['bytes'] / 2**20:.1f} MiB "
-                        f"(free {free / 2**20:.1f}) results {results:,} rss {rss:.0f} MiB cpu {last['cpu_percent']:.1f} %"
+                        f"(free {free / 2**20:.1f}) results {results:,} rss {rss:.0f} MiB cpu {last['cpu_percent']:.1f} % "
+                        f"idle/hot page {last['idle_page_ns']:,.0f}/{last['hot_page_ns']:,.0f} ns"
                     )
                 figures = meter.finish()
             finally:
@@ -1131,16 +1171,19 @@ def soak_table(data):
     lines = [
         f"{data['monitors']:,} monitors at 10 s, raw retention {data['raw_retention']}; one row a minute "
         "since start-up. Store: the database's pages (WAL included), of which free pages are waiting "
-        "for reuse. CPU: % of one core over that minute.\n"
+        "for reuse. CPU: % of one core over that minute. Idle page: what this machine charged the "
+        "benchmark script for writing a page of memory that sat idle for 10 s (as each monitor's state "
+        "does between probes), against one touched a moment before (hot); median ns per page over the minute.\n"
     ]
-    lines.append("| minute | store | of which free | growth over the minute | raw results held | files on disk | RSS | CPU | disk writes |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+    lines.append("| minute | store | of which free | growth over the minute | raw results held | files on disk | RSS | CPU | disk writes | idle page / hot |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for previous, sample in zip([None] + samples, samples):
         grown = "" if previous is None else f"{(sample['bytes'] - previous['bytes']) / 2**20:+.1f} MiB"
         lines.append(
             f"| {sample['t'] / 60:.0f} | {sample['bytes'] / 2**20:.1f} MiB | {sample['free'] / 2**20:.1f} MiB | {grown} | "
             f"{sample['results']:,} | {sample['files'] / 2**20:.1f} MiB | {sample['rss_mib']:.0f} MiB | {sample['cpu_percent']:.1f} % | "
-            f"{sample['disk_write_mib_per_s']:.1f} MiB/s |"
+            f"{sample['disk_write_mib_per_s']:.2f} MiB/s | "
+            f"{sample.get('idle_page_ns', float('nan')):,.0f} / {sample.get('hot_page_ns', float('nan')):,.0f} ns |"
         )
     rss = [s["rss_mib"] for s in samples]
     if rss:
