@@ -103,13 +103,25 @@ impl Board {
         f(&self.read())
     }
 
-    /// Every monitor's recent results, for [`watchkeeper_store::Store::save_recent`].
-    pub fn recent_results(&self) -> Vec<CheckResult> {
-        self.with_all(|views| {
-            views
-                .iter()
-                .flat_map(|view| view.recent.iter().cloned())
-                .collect()
+    /// Every monitor's recent results, copied `monitors_per_chunk` monitors
+    /// at a time (one short read lock each) as the iterator is consumed, for
+    /// [`watchkeeper_store::Store::save_recent`]: a save never holds a copy
+    /// of every result at once.
+    pub fn recent_results_in_chunks(
+        &self,
+        monitors_per_chunk: usize,
+    ) -> impl Iterator<Item = Vec<CheckResult>> + Send + '_ {
+        let step = monitors_per_chunk.max(1);
+        let monitors = self.with_all(<[MonitorView]>::len);
+        (0..monitors).step_by(step).map(move |start| {
+            self.with_all(|views| {
+                views
+                    .iter()
+                    .skip(start)
+                    .take(step)
+                    .flat_map(|view| view.recent.iter().cloned())
+                    .collect()
+            })
         })
     }
 
@@ -209,7 +221,12 @@ mod tests {
             );
             assert_eq!(seconds(&views[db]), vec![5]);
         });
-        // What a save gets: every view's results.
-        assert_eq!(board.recent_results().len(), RECENT_RESULTS + 1);
+        // What a save gets: every view's results, a chunk of views at a time.
+        let chunks: Vec<Vec<CheckResult>> = board.recent_results_in_chunks(1).collect();
+        assert_eq!(
+            chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![RECENT_RESULTS, 1]
+        );
+        assert_eq!(board.recent_results_in_chunks(1_000).count(), 1);
     }
 }

@@ -27,6 +27,10 @@ const PRUNE_EVERY_ROLLUPS: u32 = 20;
 /// 5 minutes: a restart after a crash reads at most that much of the results
 /// table (plus the oldest probe in flight at the save) to rebuild them.
 const SAVE_RECENT_EVERY_ROLLUPS: u32 = 10;
+/// Monitors copied from the board per statement of a save (up to 10,000
+/// results, about 1.4 MB): a save of 10,000 monitors copied whole raised RSS
+/// by about 30 MiB for good.
+const SAVE_RECENT_MONITORS_PER_CHUNK: usize = 1_000;
 
 pub struct Maintenance {
     pub store: Store,
@@ -136,11 +140,11 @@ pub(crate) async fn save_recent(
     metrics: &Metrics,
     covered_until: Timestamp,
 ) {
-    let results = board.recent_results();
-    match store.save_recent(&results, covered_until).await {
-        Ok(()) => {
+    let chunks = board.recent_results_in_chunks(SAVE_RECENT_MONITORS_PER_CHUNK);
+    match store.save_recent(chunks, covered_until).await {
+        Ok(saved) => {
             metrics.recent_results_saved();
-            tracing::debug!(results = results.len(), "saved recent results");
+            tracing::debug!(results = saved, "saved recent results");
         }
         Err(error) => {
             metrics.store_error();

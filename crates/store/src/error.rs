@@ -43,9 +43,8 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot save {results} recent results: {source}")]
+    #[error("cannot save recent results: {source}")]
     SaveRecent {
-        results: usize,
         #[source]
         source: sqlx::Error,
     },

@@ -99,17 +99,24 @@ impl Store {
         }
     }
 
-    /// Replaces the saved recent results with `results`, which account for
-    /// every result that started before `covered_until` (the newest few of
-    /// each monitor; [`Store::load_recent`] reads the rest from the results
-    /// table). One transaction: a failed save leaves the previous one.
-    pub async fn save_recent(
+    /// Replaces the saved recent results with the results of `chunks`,
+    /// which account for every result that started before `covered_until`
+    /// (the newest few of each monitor; [`Store::load_recent`] reads the
+    /// rest from the results table). Chunks are taken one at a time, so a
+    /// caller copying them out of memory never holds a copy of all of them.
+    /// One transaction: a failed save leaves the previous one. Returns how
+    /// many results were saved.
+    pub async fn save_recent<I>(
         &self,
-        results: &[CheckResult],
+        chunks: I,
         covered_until: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError>
+    where
+        I: IntoIterator<Item = Vec<CheckResult>>,
+        I::IntoIter: Send,
+    {
         match &self.backend {
-            Backend::Sqlite(store) => store.save_recent(results, covered_until).await,
+            Backend::Sqlite(store) => store.save_recent(chunks, covered_until).await,
         }
     }
 

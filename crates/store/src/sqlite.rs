@@ -476,27 +476,21 @@ impl SqliteStore {
         Ok(recent)
     }
 
-    /// Replaces the saved recent results with `results` (any number per
-    /// monitor) and records that they account for every result that started
-    /// before `covered_until`, in one transaction.
-    pub(crate) async fn save_recent(
+    /// Replaces the saved recent results with the results of `chunks` (any
+    /// number per monitor) and records that they account for every result
+    /// that started before `covered_until`, in one transaction. Chunks are
+    /// taken one at a time, so the caller never holds a copy of everything.
+    /// Returns how many results were saved.
+    pub(crate) async fn save_recent<I>(
         &self,
-        results: &[CheckResult],
+        chunks: I,
         covered_until: Timestamp,
-    ) -> Result<(), StoreError> {
-        let keys = self
-            .keys
-            .keys(results.iter().map(|result| &result.monitor))
-            .map_err(|monitor| StoreError::UnregisteredMonitor { monitor })?;
-        let save_error = |source| StoreError::SaveRecent {
-            results: results.len(),
-            source,
-        };
-        let rows: Vec<ResultRow<'_>> = keys
-            .iter()
-            .zip(results)
-            .map(|(&key, result)| result_row(key, result))
-            .collect();
+    ) -> Result<usize, StoreError>
+    where
+        I: IntoIterator<Item = Vec<CheckResult>>,
+        I::IntoIter: Send,
+    {
+        let save_error = |source| StoreError::SaveRecent { source };
         let mut tx = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
@@ -506,7 +500,22 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(save_error)?;
-        if !rows.is_empty() {
+        let mut saved = 0;
+        for chunk in chunks {
+            // An unknown monitor fails the save; the transaction rolls back
+            // when dropped, so the previous save stays.
+            let keys = self
+                .keys
+                .keys(chunk.iter().map(|result| &result.monitor))
+                .map_err(|monitor| StoreError::UnregisteredMonitor { monitor })?;
+            if chunk.is_empty() {
+                continue;
+            }
+            let rows: Vec<ResultRow<'_>> = keys
+                .iter()
+                .zip(&chunk)
+                .map(|(&key, result)| result_row(key, result))
+                .collect();
             // Two results of one monitor in one millisecond: the second is
             // dropped, as the table only feeds the newest few to the board.
             sqlx::query(INSERT_RECENT_RESULTS)
@@ -514,6 +523,7 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(save_error)?;
+            saved += chunk.len();
         }
         sqlx::query(UPSERT_RECENT_COVERED_UNTIL)
             .bind(millis(covered_until))
@@ -521,7 +531,7 @@ impl SqliteStore {
             .await
             .map_err(save_error)?;
         tx.commit().await.map_err(save_error)?;
-        Ok(())
+        Ok(saved)
     }
 
     pub(crate) async fn results_between(

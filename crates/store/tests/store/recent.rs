@@ -50,13 +50,18 @@ async fn a_save_is_merged_with_the_results_that_started_after_it() {
         .write_batch(std::slice::from_ref(&after), &[])
         .await
         .unwrap();
-    store
+    let saved = store
         .save_recent(
-            &[old[3].clone(), old[2].clone(), after.clone(), rare.clone()],
+            [
+                vec![old[3].clone(), old[2].clone(), after.clone()],
+                Vec::new(),
+                vec![rare.clone()],
+            ],
             at(35_000),
         )
         .await
         .unwrap();
+    assert_eq!(saved, 4);
     let later = result("api", 50_000, 1_000, Health::Up);
     store
         .write_batch(std::slice::from_ref(&later), &[])
@@ -79,7 +84,7 @@ async fn a_save_is_merged_with_the_results_that_started_after_it() {
     let store = db.open().await;
     assert_eq!(store.load_recent(10).await.unwrap(), recent);
     store
-        .save_recent(std::slice::from_ref(&later), at(50_001))
+        .save_recent([vec![later.clone()]], at(50_001))
         .await
         .unwrap();
     let recent = store.load_recent(10).await.unwrap();
@@ -93,11 +98,17 @@ async fn a_save_naming_an_unknown_monitor_fails_and_keeps_the_previous_save() {
     let store = db.open_with(&["api"]).await;
     let kept = result("api", 0, 1_000, Health::Up);
     store
-        .save_recent(std::slice::from_ref(&kept), at(1))
+        .save_recent([vec![kept.clone()]], at(1))
         .await
         .unwrap();
     let error = store
-        .save_recent(&[result("ghost", 0, 1_000, Health::Up)], at(2))
+        .save_recent(
+            [
+                vec![result("api", 5_000, 1_000, Health::Up)],
+                vec![result("ghost", 0, 1_000, Health::Up)],
+            ],
+            at(2),
+        )
         .await
         .unwrap_err();
     assert!(error.to_string().contains("ghost"), "{error}");
