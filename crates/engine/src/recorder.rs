@@ -97,8 +97,10 @@ impl Recorder {
         board.with_all(|views| {
             for (view, handles) in views.iter().zip(&monitor_metrics) {
                 if let Some(status) = &view.status {
-                    let last_passed = view.last().map(|last| last.health != Health::Down);
-                    handles.restore(last_passed, status.health);
+                    let last = view
+                        .last()
+                        .map(|last| (last.health != Health::Down, last.latency));
+                    handles.restore(last, status.health);
                 }
             }
         });
