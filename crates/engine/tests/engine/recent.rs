@@ -28,6 +28,15 @@ struct Counting {
     calls: AtomicU64,
 }
 
+impl Counting {
+    fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            calls: AtomicU64::new(0),
+        }
+    }
+}
+
 impl Checker for Counting {
     async fn check(&self, monitor: &MonitorSpec, due_at: Timestamp) -> CheckResult {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
@@ -50,6 +59,15 @@ impl Checker for Silent {
     async fn check(&self, _monitor: &MonitorSpec, _due_at: Timestamp) -> CheckResult {
         std::future::pending().await
     }
+}
+
+async fn wait_for_results(board: &Board, id: &MonitorId, count: usize) {
+    poll_until(Duration::from_secs(10), "results on the board", || {
+        let board = board.clone();
+        let id = id.clone();
+        async move { (board.get(&id)?.recent().len() >= count).then_some(()) }
+    })
+    .await;
 }
 
 fn recent(board: &Board, id: &MonitorId) -> Vec<CheckResult> {
@@ -95,22 +113,10 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
     let store = open_store(&dir).await;
     let id = MonitorId::parse("api").unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let checker = Counting {
-        clock: clock.clone(),
-        calls: AtomicU64::new(0),
-    };
+    let checker = Counting::new(clock.clone());
     let engine = start(&store, clock.clone(), checker, CancellationToken::new()).await;
     let board = engine.board();
-    poll_until(
-        Duration::from_secs(10),
-        "three results on the board",
-        || {
-            let board = board.clone();
-            let id = id.clone();
-            async move { (board.get(&id)?.recent().len() >= 3).then_some(()) }
-        },
-    )
-    .await;
+    wait_for_results(&board, &id, 3).await;
     engine.shutdown().await;
     let before = recent(&board, &id);
     // Newest first, each one distinct.
@@ -144,10 +150,7 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
     let store = open_store(&dir).await;
     let id = MonitorId::parse("api").unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let checker = Counting {
-        clock: clock.clone(),
-        calls: AtomicU64::new(0),
-    };
+    let checker = Counting::new(clock.clone());
     let metrics = Metrics::new();
     let cancel = CancellationToken::new();
     let engine = Engine::start(
@@ -161,16 +164,7 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
     .await
     .unwrap();
     let board = engine.board();
-    poll_until(
-        Duration::from_secs(10),
-        "three results on the board",
-        || {
-            let board = board.clone();
-            let id = id.clone();
-            async move { (board.get(&id)?.recent().len() >= 3).then_some(()) }
-        },
-    )
-    .await;
+    wait_for_results(&board, &id, 3).await;
     // Rollups run every 100 ms and the save every tenth run; the next save
     // holds at least those three.
     let saves = || saves(&metrics);
