@@ -87,6 +87,7 @@ async fn start<C: Checker>(
     store: &Store,
     clock: Arc<dyn Clock>,
     checker: C,
+    metrics: Metrics,
     cancel: CancellationToken,
 ) -> EngineHandle {
     Engine::start(
@@ -94,7 +95,7 @@ async fn start<C: Checker>(
         Arc::new(checker),
         store.clone(),
         clock,
-        Metrics::new(),
+        metrics,
         cancel,
     )
     .await
@@ -114,7 +115,14 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
     let id = MonitorId::parse("api").unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let checker = Counting::new(clock.clone());
-    let engine = start(&store, clock.clone(), checker, CancellationToken::new()).await;
+    let engine = start(
+        &store,
+        clock.clone(),
+        checker,
+        Metrics::new(),
+        CancellationToken::new(),
+    )
+    .await;
     let board = engine.board();
     wait_for_results(&board, &id, 3).await;
     engine.shutdown().await;
@@ -127,7 +135,14 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
         "{before:?}"
     );
 
-    let engine = start(&store, clock, Silent, CancellationToken::new()).await;
+    let engine = start(
+        &store,
+        clock,
+        Silent,
+        Metrics::new(),
+        CancellationToken::new(),
+    )
+    .await;
     assert_eq!(recent(&engine.board(), &id), before);
     assert_eq!(engine.board().get(&id).unwrap().last(), before.first());
     engine.shutdown().await;
@@ -153,16 +168,14 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
     let checker = Counting::new(clock.clone());
     let metrics = Metrics::new();
     let cancel = CancellationToken::new();
-    let engine = Engine::start(
-        config(),
-        Arc::new(checker),
-        store.clone(),
+    let engine = start(
+        &store,
         clock.clone(),
+        checker,
         metrics.clone(),
         cancel.clone(),
     )
-    .await
-    .unwrap();
+    .await;
     let board = engine.board();
     wait_for_results(&board, &id, 3).await;
     // Rollups run every 100 ms and the save every tenth run; the next save
@@ -198,7 +211,14 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
         "saved {saved:?}, seen {seen:?}"
     );
 
-    let engine = start(&store, clock, Silent, CancellationToken::new()).await;
+    let engine = start(
+        &store,
+        clock,
+        Silent,
+        Metrics::new(),
+        CancellationToken::new(),
+    )
+    .await;
     assert_eq!(recent(&engine.board(), &id), saved);
     engine.shutdown().await;
     store.close().await;
