@@ -13,8 +13,9 @@ use url::Url;
 use watchkeeper_domain::condition::{Condition, ConditionError};
 use watchkeeper_domain::id::{ComponentId, MonitorId};
 use watchkeeper_domain::monitor::{
-    CommandSpec, DEFAULT_BODY_LIMIT, DEFAULT_MAX_REDIRECTS, DEFAULT_OUTPUT_LIMIT, DnsRecordType,
-    DnsSpec, HttpSpec, MonitorSpec, Parity, ProbeKind, ProbeSpec, RedirectPolicy, Secret, TcpSpec,
+    AnswerLimit, CommandSpec, DEFAULT_BODY_LIMIT, DEFAULT_MAX_REDIRECTS, DEFAULT_OUTPUT_LIMIT,
+    DnsRecordType, DnsSpec, HttpSpec, MonitorSpec, Parity, ProbeKind, ProbeSpec, RedirectPolicy,
+    Secret, TcpSpec,
 };
 use watchkeeper_domain::target_policy::TargetPolicy;
 
@@ -470,10 +471,25 @@ fn validate_monitor(
     let kind = probes.first().map(|probe| probe.value.kind());
     let probe = single_probe(probes, &at, &label, context, problems);
     let (expect, degraded_if) = match kind {
-        Some(kind) => (
-            conditions(expect, kind, default_expect(kind), &at, compiled, problems),
-            conditions(degraded_if, kind, &[], &at, compiled, problems),
-        ),
+        Some(kind) => {
+            // a condition's worst case is judged against this monitor's
+            // largest answer (its body or output limit)
+            let limit = probe
+                .as_ref()
+                .map_or(kind.default_answer_limit(), ProbeSpec::answer_limit);
+            let judged = Judged { kind, limit };
+            (
+                conditions(
+                    expect,
+                    judged,
+                    default_expect(kind),
+                    &at,
+                    compiled,
+                    problems,
+                ),
+                conditions(degraded_if, judged, &[], &at, compiled, problems),
+            )
+        }
         // Without a probe kind the variables are unknown; the missing probe
         // is already reported.
         None => (Vec::new(), Vec::new()),
@@ -571,9 +587,17 @@ fn single_probe(
     if extra { None } else { probe }
 }
 
+/// What a monitor's conditions are checked for: the variables of its probe
+/// kind, and the cost of the largest answer its probe can return.
+#[derive(Clone, Copy)]
+struct Judged {
+    kind: ProbeKind,
+    limit: AnswerLimit,
+}
+
 fn conditions(
     raw: TextList,
-    kind: ProbeKind,
+    Judged { kind, limit }: Judged,
     defaults: &[&str],
     monitor_at: &Loc,
     compiled: &mut CompiledConditions,
@@ -588,11 +612,16 @@ fn conditions(
     };
     sources
         .into_iter()
-        .filter_map(|source| match compiled.get(&source.value, kind) {
-            Ok(condition) => Some(condition),
-            Err(error) => {
-                problems.at(&source.at, error.to_string());
-                None
+        .filter_map(|source| {
+            match compiled
+                .get(&source.value, kind)
+                .and_then(|condition| condition.check_cost(limit).map(|_| condition))
+            {
+                Ok(condition) => Some(condition),
+                Err(error) => {
+                    problems.at(&source.at, error.to_string());
+                    None
+                }
             }
         })
         .collect()

@@ -15,7 +15,13 @@ pub struct CheckResult {
     pub due_at: Timestamp,
     /// When it did start (`started_at - due_at` is the scheduling lag).
     pub started_at: Timestamp,
+    /// The target's answer time (the primary's, with a fallback).
     pub latency: Duration,
+    /// The time spent judging the answer with the monitor's conditions,
+    /// apart from `latency` since it is Watchkeeper's, not the target's.
+    /// Zero for a probe failure, and for a result read back from the store,
+    /// which does not keep it (docs/storage.md).
+    pub evaluation: Duration,
     pub health: Health,
     /// Why the result is not up: the failed condition with actual values, or
     /// the probe failure. `None` when up.
@@ -88,6 +94,7 @@ mod tests {
             due_at: at,
             started_at: at,
             latency: Duration::from_millis(5),
+            evaluation: Duration::ZERO,
             health,
             reason: reason.map(str::to_owned),
             fallback: None,

@@ -15,20 +15,34 @@
 
 use std::sync::Arc;
 
-use cel::Value;
 use cel::common::ast::{Expr, IdedExpr, LiteralValue, operators};
 
-use crate::condition::explanation::{Finding, Outcome, Plan};
-use crate::condition_context::{Bindings, Variables};
-use crate::health::Health;
-use crate::monitor::ProbeKind;
-use crate::observation::Observation;
+use crate::condition::cost::{MEMORY_LIMIT, STEP_LIMIT, bytes_text, steps_text};
+use crate::condition::explanation::Plan;
+use crate::condition_context::Variables;
+use crate::monitor::{AnswerLimit, ProbeKind};
 
+pub mod cost;
 mod explanation;
+mod judge;
+pub(crate) mod meter;
+mod nesting;
 mod render;
+pub use cost::Cost;
+pub use judge::{Verdict, judge, judge_within, judges_quickly};
+pub use meter::Budget;
 pub use render::excerpt;
 #[cfg(test)]
 mod tests;
+
+/// An error quotes at most this many characters of a condition's source.
+const QUOTED_SOURCE_CHARS: usize = 120;
+/// A result's reason starts with the condition that decided it, cut here.
+const REASON_SOURCE_CHARS: usize = 200;
+/// A condition whose worst case on the answer it was given is under this
+/// many steps is judged on the async runtime; a costlier one on a blocking
+/// thread. About half a millisecond (docs/probes.md).
+const INLINE_STEPS: f64 = 10_000.0;
 
 /// One compiled expression, the source it came from, and how to explain it.
 /// A cheap handle: clones share one compilation, so a config where many
@@ -39,11 +53,17 @@ pub struct Condition(Arc<Compiled>);
 struct Compiled {
     source: String,
     program: cel::Program,
+    /// The expression with every loop metered (see `meter`), when it has a
+    /// loop; evaluation and explanations run it instead of the program's.
+    metered: Option<IdedExpr>,
     /// Which parts and operands to name when the result needs explaining;
     /// built here so that evaluation never parses anything.
     plan: Plan,
     /// The variables the expression reads, so a judge binds only those.
     variables: Variables,
+    /// The longest answer (in bytes) this condition is judged on the async
+    /// runtime for; `None` when even an empty answer is too costly for it.
+    inline_up_to: Option<u64>,
 }
 
 impl std::fmt::Debug for Condition {
@@ -52,17 +72,22 @@ impl std::fmt::Debug for Condition {
     }
 }
 
+/// Errors quote the expression cut to [`QUOTED_SOURCE_CHARS`], so a huge
+/// one cannot make a huge message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConditionError {
     /// `message` names the column (1-based); `offset` is the 0-based
     /// character offset of the error inside `expression`, when CEL gives it.
-    #[error("invalid CEL expression {expression:?}: {message}")]
+    #[error("invalid CEL expression {}: {message}", quoted(.expression))]
     Syntax {
         expression: String,
         message: String,
         offset: Option<usize>,
     },
-    #[error("unknown variable `{variable}` in {expression:?}; a {kind} monitor has: {available}")]
+    #[error(
+        "unknown variable `{variable}` in {}; a {kind} monitor has: {available}",
+        quoted(.expression)
+    )]
     UnknownVariable {
         expression: String,
         variable: String,
@@ -71,10 +96,19 @@ pub enum ConditionError {
     },
     /// The expression can never be `true` or `false`, e.g. `200` or `body`.
     #[error(
-        "{expression:?} is not a condition: it is {found}, never true or false; \
-         compare it, as in `status == 200`"
+        "{} is not a condition: it is {found}, never true or false; \
+         compare it, as in `status == 200`",
+        quoted(.expression)
     )]
     NotBoolean { expression: String, found: String },
+    /// Its worst case on the largest answer the probe allows is over the
+    /// step or memory limit (`cost`).
+    #[error("{} is too expensive to evaluate: {detail}", quoted(.expression))]
+    TooExpensive { expression: String, detail: String },
+}
+
+fn quoted(source: &str) -> String {
+    excerpt(source, QUOTED_SOURCE_CHARS)
 }
 
 /// The variables a condition on a probe of `kind` may use.
@@ -106,6 +140,16 @@ const TYPE_NAMES: [&str; 11] = [
 
 impl Condition {
     pub fn compile(source: &str, kind: ProbeKind) -> Result<Self, ConditionError> {
+        if nesting::too_deep(source) {
+            return Err(ConditionError::Syntax {
+                expression: source.to_owned(),
+                message: format!(
+                    "it nests brackets and conditionals more than {} deep; split it into several conditions",
+                    nesting::MAX_NESTING
+                ),
+                offset: None,
+            });
+        }
         let program = cel::Program::compile(source).map_err(|errors| syntax(source, &errors))?;
         let available = variables_for(kind);
         let mut read = Vec::new();
@@ -128,12 +172,20 @@ impl Condition {
                 found,
             });
         }
-        let plan = Plan::compile(program.expression());
+        let metered = meter::instrument(program.expression());
+        let plan = Plan::compile(metered.as_ref().unwrap_or(program.expression()));
+        let inline_up_to = largest_answer(|bytes| {
+            cost::estimate(program.expression(), bytes).steps
+                + cost::binding_steps(variables, bytes)
+                <= INLINE_STEPS
+        });
         Ok(Self(Arc::new(Compiled {
             source: source.to_owned(),
             program,
+            metered,
             plan,
             variables,
+            inline_up_to,
         })))
     }
 
@@ -145,62 +197,65 @@ impl Condition {
         &self.0.program
     }
 
-    /// `Ok(())` when the condition is true; otherwise why not, naming the
-    /// operands that decided it with their values.
-    fn holds(&self, bindings: &Bindings) -> Result<(), String> {
-        match Value::resolve(self.0.program.expression(), &bindings.context) {
-            Ok(Value::Bool(true)) => Ok(()),
-            Ok(Value::Bool(false)) => Err(format!(
-                "{} failed{}",
-                self.0.source,
-                listed(&self.0.plan.explain(Outcome::False, bindings))
-            )),
-            Ok(other) => Err(format!(
-                "{} did not evaluate to a boolean: it returned {}",
-                self.0.source,
-                render::value(&other)
-            )),
-            Err(error) => {
-                let findings = self.0.plan.explain(Outcome::Error, bindings);
-                let absent = !findings.is_empty()
-                    && findings
-                        .iter()
-                        .all(|finding| !matches!(finding, Finding::Problem(_)));
-                if findings.is_empty() {
-                    return Err(format!("{} could not be evaluated: {error}", self.0.source));
-                }
-                let verb = if absent {
-                    "failed"
-                } else {
-                    "could not be evaluated"
-                };
-                Err(format!("{} {verb}{}", self.0.source, listed(&findings)))
-            }
-        }
+    /// What the interpreter evaluates: the metered tree when there is one.
+    fn evaluated(&self) -> &IdedExpr {
+        self.0
+            .metered
+            .as_ref()
+            .unwrap_or(self.0.program.expression())
     }
-}
 
-/// `": a was 1, b was 2"`; problems first, separated by `;` since CEL's own
-/// messages contain commas.
-fn listed(findings: &[Finding]) -> String {
-    let mut problems = Vec::new();
-    let mut values = Vec::new();
-    for finding in findings {
-        match finding {
-            Finding::Value(text) => values.push(text.as_str()),
-            Finding::Absent(text) | Finding::Problem(text) => problems.push(text.as_str()),
+    /// The source as a reason quotes it.
+    fn shown(&self) -> std::borrow::Cow<'_, str> {
+        let source = &self.0.source;
+        match source.char_indices().nth(REASON_SOURCE_CHARS) {
+            None => std::borrow::Cow::Borrowed(source),
+            Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &source[..cut])),
         }
     }
-    let mut out = String::new();
-    if !problems.is_empty() {
-        out.push_str(": ");
-        out.push_str(&problems.join("; "));
+
+    /// The worst case of evaluating it on an answer of up to `answer_bytes`.
+    pub fn worst_case(&self, answer_bytes: u64) -> Cost {
+        cost::estimate(self.0.program.expression(), answer_bytes)
     }
-    if !values.is_empty() {
-        out.push_str(if problems.is_empty() { ": " } else { "; " });
-        out.push_str(&values.join(", "));
+
+    /// Refuses a condition whose worst case on the largest answer `limit`
+    /// allows is over the step or memory limit, saying by how much and, when
+    /// a smaller limit would do, which.
+    pub fn check_cost(&self, limit: AnswerLimit) -> Result<Cost, ConditionError> {
+        let worst = self.worst_case(limit.bytes);
+        if worst.within_limits() {
+            return Ok(worst);
+        }
+        let over = if worst.steps > STEP_LIMIT {
+            format!(
+                "it can take {} steps, and a condition may take at most {} (about half a second)",
+                steps_text(worst.steps),
+                steps_text(STEP_LIMIT)
+            )
+        } else {
+            format!(
+                "it can allocate {}, and a condition may allocate at most {}",
+                bytes_text(worst.memory),
+                bytes_text(MEMORY_LIMIT)
+            )
+        };
+        let fits = largest_answer(|bytes| self.worst_case(bytes).within_limits())
+            .filter(|_| self.worst_case(0).within_limits());
+        let answer = bytes_text(limit.bytes as f64);
+        let detail = match (fits, limit.key) {
+            (None, _) => format!("{over}, whatever the answer"),
+            (Some(fits), Some(key)) => format!(
+                "on an answer of up to {answer} (`{key}`) {over}; it fits with `{key}` up to {}",
+                bytes_text(round_down(fits) as f64)
+            ),
+            (Some(_), None) => format!("on an answer of up to {answer} {over}"),
+        };
+        Err(ConditionError::TooExpensive {
+            expression: self.0.source.clone(),
+            detail,
+        })
     }
-    out
 }
 
 /// A readable syntax error from CEL's, with the column of the first error.
@@ -240,10 +295,7 @@ fn syntax(source: &str, errors: &cel::ParseErrors) -> ConditionError {
 /// The parser's message without its grammar jargon: ANTLR's `expecting
 /// {…}` lists every token class and helps no one writing a condition.
 fn plain(message: &str) -> String {
-    let quoted = |rest: &str| {
-        rest.split_once("' expecting")
-            .map(|(input, _)| input.to_owned())
-    };
+    let quoted = |rest: &str| rest.split_once("' expecting").map(|(input, _)| cut(input));
     if message.starts_with("mismatched input '<EOF>'") {
         return "the expression ends too soon".to_owned();
     }
@@ -263,9 +315,17 @@ fn plain(message: &str) -> String {
         .strip_prefix("no viable alternative at input '")
         .and_then(|rest| rest.strip_suffix('\''))
     {
-        return format!("cannot make sense of `{input}`");
+        return format!("cannot make sense of `{}`", cut(input));
     }
     message.to_owned()
+}
+
+/// A piece of the source quoted in a parser message, cut like the source.
+fn cut(input: &str) -> String {
+    match input.char_indices().nth(QUOTED_SOURCE_CHARS) {
+        None => input.to_owned(),
+        Some((end, _)) => format!("{}…", &input[..end]),
+    }
 }
 
 /// The 0-based character offset of a 1-based line and column.
@@ -394,58 +454,36 @@ fn variable_type(name: &str) -> Option<&'static str> {
     }
 }
 
-/// What the conditions make of an observation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    pub health: Health,
-    /// Why not up: the first failed `expect` condition, or the first matching
-    /// `degraded_if` condition, with the values that decided it.
-    pub reason: Option<String>,
+/// The largest answer, in bytes, for which `fits` holds (it must only turn
+/// false as the answer grows); `None` when it fails even on an empty one.
+fn largest_answer(fits: impl Fn(u64) -> bool) -> Option<u64> {
+    const LARGEST: u64 = 1 << 40;
+    if !fits(0) {
+        return None;
+    }
+    if fits(LARGEST) {
+        return Some(LARGEST);
+    }
+    let (mut low, mut high) = (0, LARGEST);
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if fits(middle) {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    Some(low)
 }
 
-/// Judges an observation: down if any `expect` condition fails (or cannot be
-/// evaluated), else degraded if any `degraded_if` condition holds, else up.
-pub fn judge(
-    expect: &[Condition],
-    degraded_if: &[Condition],
-    observation: &Observation,
-) -> Verdict {
-    let up = Verdict {
-        health: Health::Up,
-        reason: None,
-    };
-    if expect.is_empty() && degraded_if.is_empty() {
-        return up;
+/// `bytes` rounded down to a whole number of its largest binary unit, so a
+/// limit suggested in an error really fits.
+fn round_down(bytes: u64) -> u64 {
+    let mut unit = 1u64;
+    while unit.saturating_mul(1024) <= bytes && unit < 1 << 50 {
+        unit *= 1024;
     }
-    let needed = expect
-        .iter()
-        .chain(degraded_if)
-        .fold(Variables::default(), |all, condition| {
-            all.union(condition.0.variables)
-        });
-    let bindings = crate::condition_context::build(observation, needed);
-    for condition in expect {
-        if let Err(explanation) = condition.holds(&bindings) {
-            return Verdict {
-                health: Health::Down,
-                reason: Some(explanation),
-            };
-        }
-    }
-    for condition in degraded_if {
-        if let Ok(Value::Bool(true)) =
-            Value::resolve(condition.0.program.expression(), &bindings.context)
-        {
-            let findings = condition.0.plan.explain(Outcome::True, &bindings);
-            return Verdict {
-                health: Health::Degraded,
-                reason: Some(format!(
-                    "{} matched{}",
-                    condition.source(),
-                    listed(&findings)
-                )),
-            };
-        }
-    }
-    up
+    bytes / unit * unit
 }
+#[cfg(test)]
+mod budget_tests;

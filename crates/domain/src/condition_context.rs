@@ -9,6 +9,7 @@ use std::sync::{Arc, LazyLock};
 use cel::objects::{Key, Map};
 use cel::{Context, Env, Value};
 
+use crate::condition::meter::{self, Budget, Meter};
 use crate::monitor::ProbeKind;
 use crate::observation::{Observation, ObservationDetail};
 
@@ -52,7 +53,7 @@ impl Variables {
         Variables(self.0 | other.0)
     }
 
-    fn contains(self, name: &str) -> bool {
+    pub(crate) fn contains(self, name: &str) -> bool {
         NAMES
             .iter()
             .position(|known| *known == name)
@@ -67,9 +68,23 @@ pub(crate) struct Bindings {
     /// Why `json` is null, when it is because the body (or stdout) is not
     /// JSON: serde_json's message, e.g. `expected value at line 1 column 1`.
     pub(crate) json_error: Option<String>,
+    /// The budget of the evaluation under way, when a condition has loops.
+    meter: Option<Arc<Meter>>,
 }
 
 impl Bindings {
+    /// Gives the next evaluation a fresh `budget`.
+    pub(crate) fn start(&self, budget: Budget) {
+        if let Some(meter) = &self.meter {
+            meter.start(budget);
+        }
+    }
+
+    /// Whether the evaluation since [`Bindings::start`] spent its budget.
+    pub(crate) fn exceeded(&self) -> bool {
+        self.meter.as_ref().is_some_and(|meter| meter.exceeded())
+    }
+
     /// What `json` is parsed from, for "the body is not JSON".
     pub(crate) fn json_source(&self) -> &'static str {
         match self.kind {
@@ -79,8 +94,15 @@ impl Bindings {
     }
 }
 
-pub(crate) fn build(observation: &Observation, needed: Variables) -> Bindings {
+/// The variables `needed`, and with `metered` the budget function that
+/// metered loops call.
+pub(crate) fn build(observation: &Observation, needed: Variables, metered: bool) -> Bindings {
     let mut context = Context::with_env(standard_env());
+    let meter = metered.then(|| {
+        let meter = Arc::new(Meter::default());
+        meter::register(&mut context, &meter);
+        meter
+    });
     let mut json_error = None;
     let bind = |context: &mut Context<'static, 'static>, name: &str, value: &dyn Fn() -> Value| {
         if needed.contains(name) {
@@ -171,6 +193,7 @@ pub(crate) fn build(observation: &Observation, needed: Variables) -> Bindings {
         context,
         kind,
         json_error,
+        meter,
     }
 }
 

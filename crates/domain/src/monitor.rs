@@ -49,6 +49,29 @@ pub enum ProbeKind {
 }
 
 impl ProbeKind {
+    /// [`ProbeSpec::answer_limit`] with every setting at its default.
+    pub const fn default_answer_limit(self) -> AnswerLimit {
+        match self {
+            ProbeKind::Http => AnswerLimit {
+                bytes: DEFAULT_BODY_LIMIT as u64,
+                key: Some("body_limit"),
+            },
+            ProbeKind::Command => AnswerLimit {
+                bytes: DEFAULT_OUTPUT_LIMIT as u64,
+                key: Some("output_limit"),
+            },
+            ProbeKind::Tcp => AnswerLimit {
+                bytes: TCP_RECEIVE_LIMIT as u64,
+                key: None,
+            },
+            // a DNS message is at most 64 KiB
+            ProbeKind::Dns => AnswerLimit {
+                bytes: 65_535,
+                key: None,
+            },
+        }
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             ProbeKind::Http => "http",
@@ -77,6 +100,22 @@ impl ProbeSpec {
             ProbeSpec::Tcp(_) => ProbeKind::Tcp,
             ProbeSpec::Dns(_) => ProbeKind::Dns,
             ProbeSpec::Command(_) => ProbeKind::Command,
+        }
+    }
+
+    /// The most answer text this probe hands its conditions, and the key
+    /// that sets it; what a condition's worst-case cost is judged against.
+    pub fn answer_limit(&self) -> AnswerLimit {
+        match self {
+            ProbeSpec::Http(http) => AnswerLimit {
+                bytes: http.body_limit as u64,
+                key: Some("body_limit"),
+            },
+            ProbeSpec::Command(command) => AnswerLimit {
+                bytes: command.output_limit as u64,
+                key: Some("output_limit"),
+            },
+            ProbeSpec::Tcp(_) | ProbeSpec::Dns(_) => self.kind().default_answer_limit(),
         }
     }
 
@@ -128,8 +167,19 @@ impl fmt::Debug for Secret {
 }
 
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// A tcp probe reads at most this much of the peer's reply.
+pub const TCP_RECEIVE_LIMIT: usize = 64 * 1024;
 pub const DEFAULT_OUTPUT_LIMIT: usize = 64 * 1024;
 pub const DEFAULT_MAX_REDIRECTS: u8 = 10;
+
+/// The most bytes of answer text (an http body, a command's stdout or
+/// stderr, a tcp reply) a probe hands its conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerLimit {
+    pub bytes: u64,
+    /// The monitor key that sets it, when one does.
+    pub key: Option<&'static str>,
+}
 
 #[derive(Debug)]
 pub struct HttpSpec {

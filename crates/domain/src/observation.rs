@@ -12,6 +12,20 @@ pub struct Observation {
     pub detail: ObservationDetail,
 }
 
+impl Observation {
+    /// The length of the longest text its conditions can read (the body,
+    /// stdout or stderr, the reply, all DNS answers together): what the
+    /// cost of judging it grows with.
+    pub fn answer_len(&self) -> usize {
+        match &self.detail {
+            ObservationDetail::Http(http) => http.body.len(),
+            ObservationDetail::Tcp(tcp) => tcp.received.as_ref().map_or(0, Vec::len),
+            ObservationDetail::Dns(dns) => dns.answers.iter().map(String::len).sum(),
+            ObservationDetail::Command(command) => command.stdout.len().max(command.stderr.len()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum ObservationDetail {
     Http(HttpObservation),

@@ -182,6 +182,7 @@ mod tests {
             due_at: at,
             started_at: at,
             latency: Duration::from_millis(1),
+            evaluation: Duration::ZERO,
             health: Health::Up,
             reason: None,
             fallback: None,

@@ -37,6 +37,7 @@ struct MetricsInner {
     monitor_degraded: Family<MonitorLabels, Gauge>,
     probe_duration: Family<MonitorLabels, Gauge<f64, AtomicU64>>,
     scheduler_lag: Histogram,
+    condition_evaluation: Histogram,
     probes_started: Counter,
     probes_skipped: Counter,
     results_written: Counter,
@@ -100,6 +101,16 @@ impl Metrics {
             "Actual probe start minus due time",
             scheduler_lag.clone(),
         );
+        // 10 µs to about 1.3 s: a condition's runtime budget is about half
+        // a second
+        let condition_evaluation = Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(0.00001, 2.0, 18),
+        );
+        registry.register(
+            "condition_evaluation_seconds",
+            "Time spent judging an answer with its monitor's conditions",
+            condition_evaluation.clone(),
+        );
         let probes_started = Counter::default();
         registry.register("probes_started", "Probes started", probes_started.clone());
         let probes_skipped = Counter::default();
@@ -160,6 +171,7 @@ impl Metrics {
                 monitor_degraded,
                 probe_duration,
                 scheduler_lag,
+                condition_evaluation,
                 probes_started,
                 probes_skipped,
                 results_written,
@@ -199,6 +211,12 @@ impl Metrics {
 
     pub fn observe_lag(&self, lag: Duration) {
         self.inner.scheduler_lag.observe(lag.as_secs_f64());
+    }
+
+    pub fn observe_evaluation(&self, evaluation: Duration) {
+        self.inner
+            .condition_evaluation
+            .observe(evaluation.as_secs_f64());
     }
 
     pub fn probe_started(&self) {

@@ -183,6 +183,7 @@ impl Recorder {
         };
         self.metrics
             .observe_lag(schedule::lag(result.due_at, result.started_at));
+        self.metrics.observe_evaluation(result.evaluation);
 
         let mut change = None;
         let mut health_after = result.health;

@@ -328,6 +328,7 @@ mod tests {
                 due_at,
                 started_at,
                 latency: delay.min(monitor.timeout),
+                evaluation: Duration::ZERO,
                 health: Health::Up,
                 reason: None,
                 fallback: None,

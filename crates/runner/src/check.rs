@@ -8,9 +8,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::time::Instant;
 use url::Url;
-use watchkeeper_domain::condition::{Verdict, judge};
+use watchkeeper_domain::condition::{Verdict, judge, judges_quickly};
 use watchkeeper_domain::monitor::{MonitorSpec, Parity, ProbeSpec, RedactedUrl};
-use watchkeeper_domain::observation::{Observation, ObservationDetail, ProbeFailure};
+use watchkeeper_domain::observation::{FailureKind, Observation, ObservationDetail, ProbeFailure};
 use watchkeeper_domain::{CheckResult, FallbackResult, Health};
 
 use crate::Prober;
@@ -61,11 +61,12 @@ pub(crate) async fn run(prober: &Prober, monitor: &MonitorSpec, due_at: Timestam
         },
         probe => (timed(prober.probe(probe, monitor.timeout)).await, None),
     };
-    let primary_verdict = verdict(monitor, &primary.result);
+    let judging = Instant::now();
+    let (primary_verdict, primary) = verdict(monitor, primary).await;
     let (health, reason, fallback) = match fallback {
         None => (primary_verdict.health, primary_verdict.reason, None),
         Some((url, parity, fallback)) => {
-            let fallback_verdict = verdict(monitor, &fallback.result);
+            let (fallback_verdict, fallback) = verdict(monitor, fallback).await;
             let (health, reason) = with_fallback(
                 primary_verdict,
                 &primary,
@@ -87,20 +88,57 @@ pub(crate) async fn run(prober: &Prober, monitor: &MonitorSpec, due_at: Timestam
         due_at,
         started_at,
         latency: primary.latency,
+        evaluation: judging.elapsed(),
         health,
         reason,
         fallback,
     }
 }
 
-/// A probe failure is down with its message; an observation is judged.
-fn verdict(monitor: &MonitorSpec, result: &Result<Observation, ProbeFailure>) -> Verdict {
-    match result {
-        Ok(observation) => judge(&monitor.expect, &monitor.degraded_if, observation),
-        Err(failure) => Verdict {
-            health: Health::Down,
-            reason: Some(failure.message.clone()),
-        },
+/// A probe failure is down with its message; an observation is judged, on
+/// a blocking thread when its conditions could be costly on an answer of
+/// its size, so that a heavy judgement never holds up the async runtime
+/// (the other probes, the API, shutdown). The outcome is handed back for
+/// the parity comparison.
+async fn verdict(monitor: &MonitorSpec, outcome: Outcome) -> (Verdict, Outcome) {
+    let Outcome { result, latency } = outcome;
+    let observation = match result {
+        Ok(observation) => observation,
+        Err(failure) => {
+            let verdict = Verdict {
+                health: Health::Down,
+                reason: Some(failure.message.clone()),
+            };
+            let result = Err(failure);
+            return (verdict, Outcome { result, latency });
+        }
+    };
+    if judges_quickly(&monitor.expect, &monitor.degraded_if, &observation) {
+        let verdict = judge(&monitor.expect, &monitor.degraded_if, &observation);
+        let result = Ok(observation);
+        return (verdict, Outcome { result, latency });
+    }
+    let expect = monitor.expect.clone();
+    let degraded_if = monitor.degraded_if.clone();
+    let judged = tokio::task::spawn_blocking(move || {
+        (judge(&expect, &degraded_if, &observation), observation)
+    })
+    .await;
+    match judged {
+        Ok((verdict, observation)) => {
+            let result = Ok(observation);
+            (verdict, Outcome { result, latency })
+        }
+        // judging panicked (a bug of ours): the answer went with the task
+        Err(error) => {
+            let message = format!("the answer could not be judged: {error}");
+            let verdict = Verdict {
+                health: Health::Down,
+                reason: Some(message.clone()),
+            };
+            let result = Err(ProbeFailure::new(FailureKind::Io, message));
+            (verdict, Outcome { result, latency })
+        }
     }
 }
 

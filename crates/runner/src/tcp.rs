@@ -16,8 +16,9 @@ use watchkeeper_domain::target_policy::{TargetPolicy, TargetRefused};
 
 use crate::units;
 
-/// The most a tcp probe reads while waiting for `expect`.
-pub(crate) const RECEIVE_LIMIT: usize = 64 * 1024;
+/// The most a tcp probe reads while waiting for `expect` (the domain
+/// knows it too: conditions' worst-case cost is judged against it).
+pub(crate) const RECEIVE_LIMIT: usize = watchkeeper_domain::monitor::TCP_RECEIVE_LIMIT;
 
 /// A reason shows at most this many characters of what was received: it is
 /// stored with every result, logged and served by the API.

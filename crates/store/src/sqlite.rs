@@ -1041,6 +1041,7 @@ fn check_result(
         due_at: timestamp_from_millis(what, row.started_at.saturating_sub(row.lag_ms))?,
         started_at: timestamp_from_millis(what, row.started_at)?,
         latency: duration_from_micros(what, row.latency_us)?,
+        evaluation: Duration::ZERO,
         health: health_from_code(what, row.health)?,
         reason: row.reason,
         fallback,

@@ -24,6 +24,8 @@ pub struct CheckLine {
     /// Passed `expect` (up or degraded).
     pub ok: bool,
     pub latency_ms: f64,
+    /// Time spent judging the answer with the conditions.
+    pub evaluation_ms: f64,
     pub reason: Option<String>,
     pub fallback: Option<FallbackLine>,
 }
@@ -68,6 +70,7 @@ impl CheckLine {
             health: result.health,
             ok: result.health != Health::Down,
             latency_ms: millis(result.latency),
+            evaluation_ms: millis(result.evaluation),
             reason: result.reason.clone(),
             fallback: result.fallback.as_ref().map(|f| FallbackLine {
                 health: f.health,

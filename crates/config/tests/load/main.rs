@@ -4,6 +4,7 @@
 // Helpers outside #[test] functions may unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cost;
 mod include;
 mod rules;
 mod snapshot;

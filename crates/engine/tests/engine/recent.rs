@@ -45,6 +45,7 @@ impl Checker for Counting {
             due_at,
             started_at: Timestamp::from_millisecond(self.clock.now().as_millisecond()).unwrap(),
             latency: Duration::from_millis(n),
+            evaluation: Duration::ZERO,
             health: Health::Up,
             reason: None,
             fallback: None,

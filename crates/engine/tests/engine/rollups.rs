@@ -45,6 +45,7 @@ impl Checker for ScriptedChecker {
             due_at,
             started_at,
             latency: delay,
+            evaluation: Duration::ZERO,
             health: Health::Up,
             reason: None,
             fallback: None,

@@ -33,6 +33,7 @@ impl Checker for Switch {
             due_at,
             started_at: self.clock.now(),
             latency: Duration::from_millis(1),
+            evaluation: Duration::ZERO,
             health: if down { Health::Down } else { Health::Up },
             reason: down.then(|| "switched off".to_owned()),
             fallback: None,

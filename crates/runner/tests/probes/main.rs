@@ -8,6 +8,7 @@ mod command;
 mod dns;
 mod fallback;
 mod http;
+mod judging;
 mod policy;
 mod support;
 mod tcp;

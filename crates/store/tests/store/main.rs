@@ -40,6 +40,7 @@ fn result(monitor: &str, ms: i64, latency_us: u64, health: Health) -> CheckResul
         due_at: at(ms - 2),
         started_at: at(ms),
         latency: Duration::from_micros(latency_us),
+        evaluation: Duration::ZERO,
         health,
         reason: (health != Health::Up).then(|| format!("{health} at {ms} ms")),
         fallback: None,

@@ -130,3 +130,64 @@ async fn misbehaving_targets_fail_with_clear_reasons_and_healthy_ones_stay_on_ti
 
     app.stop().await;
 }
+
+/// Serves `[1,1,…]` of 450,000 elements (900 KB, under the 1 MiB body
+/// limit) at `/` on 127.0.0.1:0.
+async fn serving_a_long_json_array() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let body = format!("[{}]", vec!["1"; 450_000].join(","));
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, server)
+}
+
+/// The whole daemon beside a monitor whose every answer costs about half a
+/// second to judge: its result shows the time judging took, the healthy
+/// monitor beside it keeps to its schedule, and shutdown is clean. (That the
+/// judgement runs off the async runtime is proven in the runner's tests.)
+#[tokio::test]
+async fn a_costly_judgement_holds_up_no_other_monitor_and_no_shutdown() {
+    let (long, _server) = serving_a_long_json_array().await;
+    let healthy = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+    let config = [
+        STORAGE.to_owned(),
+        monitor("long", &long, "['json.all(x, x == 1)']"),
+        monitor(
+            "healthy",
+            &healthy.url("/health"),
+            r#"['status == 200', 'json.status == "ok"']"#,
+        ),
+    ]
+    .concat();
+    let app = spawn_app(&config).await;
+    let detail = app.wait_for_state("long", "up").await;
+    let evaluation = detail["last_result"]["evaluation_ms"].as_f64().unwrap();
+    assert!(
+        evaluation >= 20.0,
+        "the judgement must be costly for this test to mean anything: {detail}"
+    );
+    let seen = RefCell::new(BTreeSet::new());
+    poll_until(DEADLINE, "three healthy results on time", || async {
+        let detail = app.monitor("healthy").await;
+        let last: &Value = &detail["last_result"];
+        let lag = last["lag_ms"].as_f64().unwrap_or_default();
+        assert!(
+            lag < MAX_LAG_MS,
+            "healthy probe started {lag} ms late beside a {evaluation} ms judgement: {detail}"
+        );
+        let mut seen = seen.borrow_mut();
+        seen.insert(last["started_at"].as_str().unwrap_or_default().to_owned());
+        (seen.len() >= 3).then_some(())
+    })
+    .await;
+    app.stop().await;
+}

@@ -48,6 +48,9 @@ pub struct ResultBody {
     pub started_at: String,
     pub lag_ms: f64,
     pub latency_ms: f64,
+    /// Time spent judging the answer (0 for results read back from the
+    /// store, which does not keep it).
+    pub evaluation_ms: f64,
     pub health: Health,
     pub reason: Option<String>,
     pub fallback: Option<FallbackBody>,
@@ -124,6 +127,7 @@ impl From<&CheckResult> for ResultBody {
                 result.started_at,
             )),
             latency_ms: millis(result.latency),
+            evaluation_ms: millis(result.evaluation),
             health: result.health,
             reason: result.reason.clone(),
             fallback: result.fallback.as_ref().map(FallbackBody::from),
