@@ -93,6 +93,14 @@ fn durations_are_parsed_and_bounded() {
 }
 
 #[test]
+fn a_duration_too_long_says_so_and_names_the_maximum() {
+    assert_error(
+        &monitor(&format!("{HTTP}\ninterval = \"99999999d\"")),
+        "watchkeeper.toml:4:12: duration \"99999999d\" is too long: the maximum is \"7304484d\" (about 20,000 years)",
+    );
+}
+
+#[test]
 fn timeout_defaults_to_ten_seconds_capped_by_the_interval_and_may_not_exceed_it() {
     let config = load(&format!(
         "[[monitor]]\nid = \"a\"\n{HTTP}\n[[monitor]]\nid = \"b\"\ninterval = \"3s\"\n{HTTP}\n[[monitor]]\nid = \"c\"\ninterval = \"1h30m\"\ntimeout = \"250ms\"\n{HTTP}\n"
