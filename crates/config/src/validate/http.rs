@@ -11,8 +11,8 @@ use crate::model::MAX_REDIRECTS_LIMIT;
 use crate::raw::{RawHttp, RawParity};
 use crate::source::{Loc, Located, Origin};
 
-/// An http(s) URL with a host. Errors quote the value only if it was
-/// written literally in the file (see [`Origin`]).
+/// An http(s) URL with a host. Errors quote the value only as written in
+/// the file (see [`Origin`]), and never its password.
 fn web_url(
     (raw, origin): &(Located<String>, Origin),
     key: &str,
@@ -23,7 +23,7 @@ fn web_url(
         Err(error) => {
             problems.at(
                 &raw.at,
-                format!("invalid `{key}` {}: {error}", origin.quote(&raw.value)),
+                format!("invalid `{key}` {}: {error}", origin.quote_url(&raw.value)),
             );
             return None;
         }
@@ -41,7 +41,7 @@ fn web_url(
     if url.host_str().is_none_or(str::is_empty) {
         problems.at(
             &raw.at,
-            format!("`{key}` {} has no host", origin.quote(&raw.value)),
+            format!("`{key}` {} has no host", origin.quote_url(&raw.value)),
         );
         return None;
     }

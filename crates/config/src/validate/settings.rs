@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnet::IpNet;
+use watchkeeper_domain::monitor::RedactedUrlText;
 use watchkeeper_domain::target_policy::TargetPolicy;
 
 use super::{Problems, non_empty};
@@ -103,7 +104,10 @@ fn database_path(url: &str) -> Result<PathBuf, String> {
         url
     };
     if path.trim().is_empty() {
-        return Err(format!("storage url {url:?} names no database file"));
+        return Err(format!(
+            "storage url {:?} names no database file",
+            RedactedUrlText(url).to_string()
+        ));
     }
     Ok(PathBuf::from(path))
 }

@@ -272,7 +272,7 @@ fn a_broken_url_is_quoted_only_as_written_in_the_file() {
     ));
     assert_eq!(
         output,
-        "watchkeeper.toml:3:16: invalid `url` \"http://:${API_TOKEN}@/x\" (its value is not shown): empty host\n\
+        "watchkeeper.toml:3:16: invalid `url` \"http://:***@/x\" (its value is not shown): empty host\n\
          watchkeeper.toml:3:58: invalid `fallback_url` \"http://127.0.0.1:99999/\": invalid port number"
     );
     assert!(!output.contains("t0ken"), "{output}");
@@ -288,6 +288,20 @@ fn a_broken_url_is_quoted_only_as_written_in_the_file() {
     assert_eq!(
         output,
         "<dir>/watchkeeper.toml:3:21: invalid `url` (read from `url_file`, not shown): invalid IPv6 address"
+    );
+}
+
+#[test]
+fn a_broken_url_never_shows_its_password() {
+    // The trial's case, and a password holding a `/`, which cuts the
+    // authority short where the parser reads it.
+    let output = errors(&monitor(
+        "http = { url = \"http://user:S3cretPW@/x\", fallback_url = \"http://svc:pa/ss@127.0.0.1:99999/\" }",
+    ));
+    assert_eq!(
+        output,
+        "watchkeeper.toml:3:16: invalid `url` \"http://user:***@/x\": empty host\n\
+         watchkeeper.toml:3:58: invalid `fallback_url` \"http://svc:***@127.0.0.1:99999/\": invalid port number"
     );
 }
 
