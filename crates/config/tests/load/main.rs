@@ -6,6 +6,7 @@
 
 mod include;
 mod rules;
+mod secret_files;
 mod snapshot;
 mod support;
 mod valid;
