@@ -211,7 +211,51 @@ pub struct HttpSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedirectPolicy {
     None,
-    Follow { max_hops: u8 },
+    Follow {
+        max_hops: u8,
+        /// Where the configured headers go once a redirect leaves the
+        /// URL's origin.
+        headers: RedirectHeaders,
+    },
+}
+
+impl RedirectPolicy {
+    /// What a monitor follows unless its config says otherwise.
+    pub const DEFAULT: RedirectPolicy = RedirectPolicy::Follow {
+        max_hops: DEFAULT_MAX_REDIRECTS,
+        headers: RedirectHeaders::SameOrigin,
+    };
+}
+
+/// Which hops of a redirect chain get the monitor's configured `headers`.
+/// An origin is a scheme, host and port, as browsers compare them. The
+/// URL's own user and password go to its origin only, whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RedirectHeaders {
+    /// Up to the first hop to another origin, and no further (the default):
+    /// a key for one host is not handed to whichever host it redirects to.
+    #[default]
+    SameOrigin,
+    /// Every hop, whatever its origin: for a target that redirects to
+    /// another host that needs the same headers.
+    All,
+}
+
+impl RedirectHeaders {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RedirectHeaders::SameOrigin => "same-origin",
+            RedirectHeaders::All => "all",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "same-origin" => Some(RedirectHeaders::SameOrigin),
+            "all" => Some(RedirectHeaders::All),
+            _ => None,
+        }
+    }
 }
 
 /// Whether the fallback must return the same data as the primary.

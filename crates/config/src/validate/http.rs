@@ -3,7 +3,8 @@
 
 use url::Url;
 use watchkeeper_domain::monitor::{
-    DEFAULT_BODY_LIMIT, DEFAULT_MAX_REDIRECTS, HttpSpec, Parity, RedirectPolicy, Secret,
+    DEFAULT_BODY_LIMIT, DEFAULT_MAX_REDIRECTS, HttpSpec, Parity, RedirectHeaders, RedirectPolicy,
+    Secret,
 };
 
 use super::{Problems, required, size};
@@ -135,7 +136,10 @@ pub(super) fn validate_http(
         }
     };
     let redirects = if follow {
-        RedirectPolicy::Follow { max_hops }
+        RedirectPolicy::Follow {
+            max_hops,
+            headers: RedirectHeaders::SameOrigin,
+        }
     } else {
         RedirectPolicy::None
     };

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use watchkeeper_domain::monitor::{ProbeSpec, RedirectPolicy};
+use watchkeeper_domain::monitor::{ProbeSpec, RedirectHeaders, RedirectPolicy};
 
 use crate::support::{Scratch, assert_error, errors, load, monitor};
 
@@ -371,7 +371,14 @@ fn redirects_follow_by_default_and_can_be_turned_off() {
     let ProbeSpec::Http(http) = &config.monitors[0].probe else {
         panic!()
     };
-    assert_eq!(http.redirects, RedirectPolicy::Follow { max_hops: 10 });
+    assert_eq!(http.redirects, RedirectPolicy::DEFAULT);
+    assert_eq!(
+        http.redirects,
+        RedirectPolicy::Follow {
+            max_hops: 10,
+            headers: RedirectHeaders::SameOrigin
+        }
+    );
     assert_eq!(http.method, "GET");
     assert!(http.verify_tls);
     assert_error(
