@@ -1,5 +1,6 @@
 //! The http probe's table: URLs (quoted in errors only as written, see
-//! [`Origin`]), method, headers, redirects, body limit, fallback and parity.
+//! [`Origin`]), method, headers, redirects (and which of them get the
+//! headers), body limit, fallback and parity.
 
 use url::Url;
 use watchkeeper_domain::monitor::{
@@ -69,6 +70,7 @@ pub(super) fn validate_http(
         body,
         follow_redirects,
         max_redirects,
+        redirect_headers,
         verify_tls,
         body_limit,
         fallback_url,
@@ -110,39 +112,7 @@ pub(super) fn validate_http(
             (name.value, Secret(value.value))
         })
         .collect();
-    let follow = follow_redirects.is_none_or(|flag| flag.value);
-    let max_hops = match max_redirects {
-        None => DEFAULT_MAX_REDIRECTS,
-        Some(raw) => {
-            if !follow {
-                problems.at(
-                    &raw.at,
-                    "`max_redirects` has no effect with follow_redirects = false",
-                );
-            }
-            match u8::try_from(raw.value) {
-                Ok(hops) if hops <= MAX_REDIRECTS_LIMIT => hops,
-                _ => {
-                    problems.at(
-                        &raw.at,
-                        format!(
-                            "`max_redirects` must be between 0 and {MAX_REDIRECTS_LIMIT}, not {}",
-                            raw.value
-                        ),
-                    );
-                    DEFAULT_MAX_REDIRECTS
-                }
-            }
-        }
-    };
-    let redirects = if follow {
-        RedirectPolicy::Follow {
-            max_hops,
-            headers: RedirectHeaders::SameOrigin,
-        }
-    } else {
-        RedirectPolicy::None
-    };
+    let redirects = redirect_policy(follow_redirects, max_redirects, redirect_headers, problems);
     let body_limit = body_limit
         .and_then(|raw| size(raw, "body_limit", problems))
         .unwrap_or(DEFAULT_BODY_LIMIT);
@@ -179,6 +149,65 @@ pub(super) fn validate_http(
         fallback_url,
         parity,
     })
+}
+
+/// `follow_redirects`, `max_redirects` and `redirect_headers`; the last two
+/// mean nothing when redirects are not followed, so giving them then is an
+/// error.
+fn redirect_policy(
+    follow_redirects: Option<Located<bool>>,
+    max_redirects: Option<Located<i64>>,
+    redirect_headers: Option<Located<String>>,
+    problems: &mut Problems<'_>,
+) -> RedirectPolicy {
+    let follow = follow_redirects.is_none_or(|flag| flag.value);
+    let no_effect = |key: &str| format!("`{key}` has no effect with follow_redirects = false");
+    let max_hops = match max_redirects {
+        None => DEFAULT_MAX_REDIRECTS,
+        Some(raw) => {
+            if !follow {
+                problems.at(&raw.at, no_effect("max_redirects"));
+            }
+            match u8::try_from(raw.value) {
+                Ok(hops) if hops <= MAX_REDIRECTS_LIMIT => hops,
+                _ => {
+                    problems.at(
+                        &raw.at,
+                        format!(
+                            "`max_redirects` must be between 0 and {MAX_REDIRECTS_LIMIT}, not {}",
+                            raw.value
+                        ),
+                    );
+                    DEFAULT_MAX_REDIRECTS
+                }
+            }
+        }
+    };
+    let headers = match redirect_headers {
+        None => RedirectHeaders::default(),
+        Some(raw) => {
+            if !follow {
+                problems.at(&raw.at, no_effect("redirect_headers"));
+            }
+            RedirectHeaders::parse(&raw.value).unwrap_or_else(|| {
+                problems.at(
+                    &raw.at,
+                    format!(
+                        "`redirect_headers` must be \"{}\" or \"{}\", not {:?}",
+                        RedirectHeaders::SameOrigin.as_str(),
+                        RedirectHeaders::All.as_str(),
+                        raw.value
+                    ),
+                );
+                RedirectHeaders::default()
+            })
+        }
+    };
+    if follow {
+        RedirectPolicy::Follow { max_hops, headers }
+    } else {
+        RedirectPolicy::None
+    }
 }
 
 fn json_fields(fields: Vec<Located<String>>, at: &Loc, problems: &mut Problems<'_>) -> Parity {

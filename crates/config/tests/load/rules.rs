@@ -390,6 +390,33 @@ fn redirects_follow_by_default_and_can_be_turned_off() {
 }
 
 #[test]
+fn headers_go_to_other_origins_only_when_the_monitor_says_so() {
+    let config = load(&monitor(
+        "http = { url = \"http://127.0.0.1/\", redirect_headers = \"all\" }",
+    ))
+    .unwrap();
+    let ProbeSpec::Http(http) = &config.monitors[0].probe else {
+        panic!()
+    };
+    assert_eq!(
+        http.redirects,
+        RedirectPolicy::Follow {
+            max_hops: 10,
+            headers: RedirectHeaders::All
+        }
+    );
+    assert_eq!(
+        errors(&monitor(
+            "http = { url = \"http://127.0.0.1/\", redirect_headers = \"keep\" }\n\
+             [[monitor]]\nid = \"n\"\n\
+             http = { url = \"http://127.0.0.1/\", follow_redirects = false, redirect_headers = \"all\" }",
+        )),
+        "watchkeeper.toml:3:56: `redirect_headers` must be \"same-origin\" or \"all\", not \"keep\"\n\
+         watchkeeper.toml:6:82: `redirect_headers` has no effect with follow_redirects = false"
+    );
+}
+
+#[test]
 fn parity_needs_a_fallback_url_and_fields() {
     assert_error(
         &monitor("http = { url = \"http://127.0.0.1/\", parity = true }"),
