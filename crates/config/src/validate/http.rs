@@ -94,6 +94,10 @@ pub(super) fn validate_http(
             method.value
         }
     };
+    let authorization_at = headers
+        .iter()
+        .find(|(name, _)| name.value.eq_ignore_ascii_case("authorization"))
+        .map(|(name, _)| name.clone());
     let headers = headers
         .into_iter()
         .map(|(name, value)| {
@@ -118,6 +122,13 @@ pub(super) fn validate_http(
         .unwrap_or(DEFAULT_BODY_LIMIT);
     let fallback_given = fallback_url.is_some();
     let fallback_url = fallback_url.and_then(|raw| web_url(&raw, "fallback_url", problems));
+    if let Some(header) = &authorization_at {
+        for (key, url) in [("url", &url), ("fallback_url", &fallback_url)] {
+            if let Some(url) = url {
+                authorization_twice(header, key, url, problems);
+            }
+        }
+    }
     let parity = match parity {
         None => Parity::Off,
         Some(raw) => {
@@ -149,6 +160,31 @@ pub(super) fn validate_http(
         fallback_url,
         parity,
     })
+}
+
+/// A URL's user and password are sent as basic auth, itself an
+/// `Authorization` header: with one in `headers` too, the target would get
+/// two, and which one counts is up to it.
+fn authorization_twice(
+    header: &Located<String>,
+    key: &str,
+    url: &Url,
+    problems: &mut Problems<'_>,
+) {
+    let credentials = if url.password().is_some() {
+        "the password"
+    } else if !url.username().is_empty() {
+        "the user name"
+    } else {
+        return;
+    };
+    problems.at(
+        &header.at,
+        format!(
+            "`headers` sets `{}`, and {credentials} in `{key}` is sent as basic auth, another Authorization header; give only one of them",
+            header.value
+        ),
+    );
 }
 
 /// `follow_redirects`, `max_redirects` and `redirect_headers`; the last two

@@ -417,6 +417,26 @@ fn headers_go_to_other_origins_only_when_the_monitor_says_so() {
 }
 
 #[test]
+fn an_authorization_header_and_url_credentials_are_not_both_given() {
+    // The URL's password is sent as basic auth, itself an Authorization
+    // header: with a configured one too, the target would get two.
+    assert_eq!(
+        errors(&monitor(
+            "http = { url = \"http://user:S3cretPW@127.0.0.1/\", fallback_url = \"http://ci@127.0.0.2/\", headers = { authorization = \"Bearer t0ken\" } }",
+        )),
+        "watchkeeper.toml:3:102: `headers` sets `authorization`, and the password in `url` is sent as basic auth, another Authorization header; give only one of them\n\
+         watchkeeper.toml:3:102: `headers` sets `authorization`, and the user name in `fallback_url` is sent as basic auth, another Authorization header; give only one of them"
+    );
+    // Either one alone is fine.
+    load(&monitor(
+        "http = { url = \"http://user:S3cretPW@127.0.0.1/\" }\n\
+         [[monitor]]\nid = \"n\"\n\
+         http = { url = \"http://127.0.0.1/\", headers = { Authorization = \"Bearer t0ken\" } }",
+    ))
+    .unwrap();
+}
+
+#[test]
 fn parity_needs_a_fallback_url_and_fields() {
     assert_error(
         &monitor("http = { url = \"http://127.0.0.1/\", parity = true }"),
