@@ -5,7 +5,8 @@
 //! Layers, each in its own module:
 //! - `source`: a file's text and offset → line:column;
 //! - `tree`: typed, positioned access to the parsed TOML, `${VAR}`
-//!   interpolation, `*_file` secrets, unknown-key rejection;
+//!   interpolation, `*_file` secrets (read by `secret_file`: a regular
+//!   file of at most 64 KiB), unknown-key rejection;
 //! - `raw`: the raw mirror of the format (which keys exist where);
 //! - `validate`: the rules, producing the `model` types ([`Config`] and
 //!   its parts).
@@ -18,6 +19,7 @@ mod interpolate;
 mod model;
 mod quantity;
 mod raw;
+mod secret_file;
 mod source;
 mod tree;
 mod validate;

@@ -9,24 +9,79 @@ use jiff::fmt::friendly::SpanParser;
 
 static SPAN_PARSER: SpanParser = SpanParser::new();
 
+/// The longest duration accepted: the most days a duration can be written
+/// with (jiff's limit for a count of days, weeks or smaller units, about
+/// 20,000 years). Whatever takes a duration saturates rather than
+/// overflows, so this is the only bound.
+const MAX_DURATION_DAYS: u64 = 7_304_484;
+const MAX_DURATION: Duration = Duration::from_secs(MAX_DURATION_DAYS * 86_400);
+
 /// A non-negative duration. Callers decide whether zero is allowed.
 pub(crate) fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let span = SPAN_PARSER.parse_span(raw.trim()).map_err(|_| {
+    let too_long = || {
         format!(
-            "invalid duration {raw:?}: expected a number and a unit, like \"250ms\", \"30s\", \"5m\", \"1h30m\" or \"400d\""
+            "duration {raw:?} is too long: the maximum is \"{MAX_DURATION_DAYS}d\" (about 20,000 years)"
         )
-    })?;
-    let signed = span
-        .to_duration(SpanRelativeTo::days_are_24_hours())
+    };
+    let trimmed = raw.trim();
+    let span = match SPAN_PARSER.parse_span(trimmed) {
+        Ok(span) => span,
+        Err(_) => {
+            // jiff refuses a count it cannot hold as it refuses a typo. If
+            // the same text with every number cut down to 1 parses, the
+            // text is well formed and a number was too large (unless its
+            // unit is refused whatever the count, or it is negative).
+            let shape = SPAN_PARSER
+                .parse_span(numbers_cut_to_one(trimmed))
+                .map_err(|_| {
+                    format!(
+                        "invalid duration {raw:?}: expected a number and a unit, like \"250ms\", \"30s\", \"5m\", \"1h30m\" or \"400d\""
+                    )
+                })?;
+            non_negative(raw, fixed_length(raw, shape)?)?;
+            return Err(too_long());
+        }
+    };
+    let duration = non_negative(raw, fixed_length(raw, span)?)?;
+    if duration > MAX_DURATION {
+        return Err(too_long());
+    }
+    Ok(duration)
+}
+
+/// The span as a duration, days being 24 hours; months and years refused.
+fn fixed_length(raw: &str, span: jiff::Span) -> Result<jiff::SignedDuration, String> {
+    span.to_duration(SpanRelativeTo::days_are_24_hours())
         .map_err(|_| {
             format!(
                 "invalid duration {raw:?}: months and years have no fixed length; use days, like \"365d\""
             )
-        })?;
+        })
+}
+
+fn non_negative(raw: &str, signed: jiff::SignedDuration) -> Result<Duration, String> {
     if signed.is_negative() {
         return Err(format!("duration {raw:?} is negative"));
     }
     Duration::try_from(signed).map_err(|_| format!("duration {raw:?} is out of range"))
+}
+
+/// `text` with every run of digits replaced by `1`: `99999999d` → `1d`.
+fn numbers_cut_to_one(text: &str) -> String {
+    let mut cut = String::with_capacity(text.len());
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                cut.push('1');
+            }
+            in_number = true;
+        } else {
+            cut.push(c);
+            in_number = false;
+        }
+    }
+    cut
 }
 
 const UNITS: &[(&str, u64)] = &[
@@ -100,6 +155,35 @@ mod tests {
             Err("duration \"-5s\" is negative".to_owned())
         );
         assert!(parse_duration("1y").unwrap_err().contains("use days"));
+    }
+
+    #[test]
+    fn a_duration_too_long_to_hold_says_so_and_names_the_maximum() {
+        let too_long = |raw: &str| {
+            format!(
+                "duration {raw:?} is too long: the maximum is \"7304484d\" (about 20,000 years)"
+            )
+        };
+        for raw in ["99999999d", "7304485d", "1043498w", "99999999999999999999s"] {
+            assert_eq!(parse_duration(raw), Err(too_long(raw)), "{raw}");
+        }
+        // Units that spill over into larger ones add up past the maximum too.
+        assert_eq!(parse_duration("7304484d 1h"), Err(too_long("7304484d 1h")));
+        assert_eq!(
+            parse_duration("7304484d"),
+            Ok(Duration::from_secs(7_304_484 * 86_400))
+        );
+        // A huge count of a unit that is refused anyway is refused for the unit.
+        assert!(parse_duration("99999y").unwrap_err().contains("use days"));
+        assert_eq!(
+            parse_duration("-99999999d"),
+            Err("duration \"-99999999d\" is negative".to_owned())
+        );
+        assert!(
+            parse_duration("99999999 parsecs")
+                .unwrap_err()
+                .contains("expected a number and a unit")
+        );
     }
 
     #[test]

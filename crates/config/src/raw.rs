@@ -116,6 +116,7 @@ pub(crate) struct RawHttp {
     pub body: Text,
     pub follow_redirects: Option<Located<bool>>,
     pub max_redirects: Option<Located<i64>>,
+    pub redirect_headers: Text,
     pub verify_tls: Option<Located<bool>>,
     pub body_limit: Option<Located<RawSize>>,
     pub fallback_url: QuotableText,
@@ -310,6 +311,7 @@ fn read_http(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawHttp {
         body: fields.text(reader, "body"),
         follow_redirects: fields.boolean(reader, "follow_redirects"),
         max_redirects: fields.integer(reader, "max_redirects"),
+        redirect_headers: fields.text(reader, "redirect_headers"),
         verify_tls: fields.boolean(reader, "verify_tls"),
         body_limit: fields
             .node("body_limit")

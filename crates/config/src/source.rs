@@ -5,6 +5,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use watchkeeper_domain::monitor::RedactedUrlText;
+
 /// A position in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Loc {
@@ -51,6 +53,18 @@ impl Origin {
             Origin::Literal => format!("{value:?}"),
             Origin::Interpolated(written) => format!("{written:?} (its value is not shown)"),
             Origin::File(key) => format!("(read from `{key}`, not shown)"),
+        }
+    }
+
+    /// A URL as [`Origin::quote`] shows it, and with the password of its
+    /// userinfo as `***` (the text may not parse, so it is masked as text).
+    pub fn quote_url(&self, value: &str) -> String {
+        match self {
+            Origin::Literal => self.quote(&RedactedUrlText(value).to_string()),
+            Origin::Interpolated(written) => {
+                Origin::Interpolated(RedactedUrlText(written).to_string()).quote(value)
+            }
+            Origin::File(_) => self.quote(value),
         }
     }
 }

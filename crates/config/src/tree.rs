@@ -9,6 +9,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::error::ConfigError;
 use crate::interpolate::{interpolate, references_variable};
+use crate::secret_file;
 use crate::source::{Loc, Located, Origin, SourceFile};
 
 /// The suffix that makes `K_file = "path"` read `K` from a file.
@@ -89,20 +90,18 @@ impl<'a> Reader<'a> {
     }
 
     /// The contents of the file named by `key` (a `K_file`), trailing
-    /// newlines trimmed and not interpolated.
+    /// newlines trimmed and not interpolated; only a regular file of at
+    /// most 64 KiB (see [`secret_file`]).
     fn secret_file(&mut self, key: &str, node: &Node<'_>) -> Option<Located<String>> {
         let written = self.text(node, &format!("`{key}`"))?;
         let path = self.source.resolve(&written.value);
-        match std::fs::read_to_string(&path) {
+        match secret_file::read(key, &path) {
             Ok(contents) => Some(Located::new(
                 contents.trim_end_matches(['\n', '\r']).to_owned(),
                 written.at,
             )),
             Err(error) => {
-                self.error(
-                    &written.at,
-                    format!("cannot read `{key}` file {}: {error}", path.display()),
-                );
+                self.error(&written.at, error.to_string());
                 None
             }
         }

@@ -1,37 +1,31 @@
 //! From the raw mirror to the typed model: every semantic rule (durations,
 //! addresses, URLs, ids, references between monitors and components, CEL)
 //! is checked here, and every violation is reported, not only the first.
+//!
+//! This module holds the whole-config rules (ids, components, conditions)
+//! and the helpers every table shares; each probe kind's table and the
+//! top-level settings are checked in their own submodule.
+
+mod command;
+mod dns;
+mod http;
+mod settings;
+mod tcp;
 
 use std::collections::HashMap;
-use std::net::{Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ipnet::IpNet;
-use url::Url;
 use watchkeeper_domain::condition::{Condition, ConditionError};
 use watchkeeper_domain::id::{ComponentId, MonitorId};
-use watchkeeper_domain::monitor::{
-    AnswerLimit, CommandSpec, DEFAULT_BODY_LIMIT, DEFAULT_MAX_REDIRECTS, DEFAULT_OUTPUT_LIMIT,
-    DnsRecordType, DnsSpec, HttpSpec, MonitorSpec, Parity, ProbeKind, ProbeSpec, RedirectPolicy,
-    Secret, TcpSpec,
-};
-use watchkeeper_domain::target_policy::TargetPolicy;
+use watchkeeper_domain::monitor::{AnswerLimit, MonitorSpec, ProbeKind, ProbeSpec};
 
 use crate::error::ConfigError;
-use crate::model::{
-    Component, Config, DEFAULT_DATABASE_FILE, DEFAULT_INTERVAL, DEFAULT_LISTEN,
-    DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION, DEFAULT_TIMEOUT, MAX_CONCURRENCY,
-    MAX_REDIRECTS_LIMIT, MIN_INTERVAL, MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, ProbesConfig,
-    ServerConfig, StorageConfig,
-};
+use crate::model::{Component, Config, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, MIN_INTERVAL};
 use crate::quantity::{parse_duration, parse_size};
-use crate::raw::{
-    RawCommand, RawComponent, RawDns, RawDocument, RawHttp, RawMonitor, RawParity, RawProbe,
-    RawProbes, RawServer, RawSize, RawStorage, RawTcp, TextList,
-};
-use crate::source::{Loc, Located, Origin};
+use crate::raw::{RawComponent, RawDocument, RawMonitor, RawProbe, RawSize, TextList};
+use crate::source::{Loc, Located};
 
 /// The conditions a monitor gets when it gives no `expect`.
 pub(crate) fn default_expect(kind: ProbeKind) -> &'static [&'static str] {
@@ -77,9 +71,9 @@ pub(crate) fn config(
         components,
         monitors,
     } = main;
-    let server = validate_server(server, &mut problems);
-    let storage = validate_storage(storage, &dir, &mut problems);
-    let probes = validate_probes(probes, &mut problems);
+    let server = settings::validate_server(server, &mut problems);
+    let storage = settings::validate_storage(storage, &dir, &mut problems);
+    let probes = settings::validate_probes(probes, &mut problems);
 
     let mut all_components = vec![components];
     let mut all_monitors = vec![(dir, monitors)];
@@ -128,27 +122,6 @@ pub(crate) fn config(
     }
 }
 
-fn validate_server(raw: RawServer, problems: &mut Problems<'_>) -> ServerConfig {
-    let RawServer { listen, region } = raw;
-    let listen = match listen {
-        None => DEFAULT_LISTEN,
-        Some(listen) => listen.value.parse().unwrap_or_else(|_| {
-            problems.at(
-                &listen.at,
-                format!(
-                    "invalid listen address {:?}: expected IP:PORT, like \"127.0.0.1:8080\" or \"[::1]:8080\"",
-                    listen.value
-                ),
-            );
-            DEFAULT_LISTEN
-        }),
-    };
-    ServerConfig {
-        listen,
-        region: non_empty(region, "`region`", problems),
-    }
-}
-
 fn non_empty(
     text: Option<Located<String>>,
     what: &str,
@@ -160,154 +133,6 @@ fn non_empty(
         return None;
     }
     Some(text.value)
-}
-
-fn validate_storage(raw: RawStorage, dir: &Path, problems: &mut Problems<'_>) -> StorageConfig {
-    let RawStorage {
-        url,
-        raw_retention,
-        rollup_retention,
-    } = raw;
-    let database = match url {
-        None => dir.join(DEFAULT_DATABASE_FILE),
-        Some(url) => match database_path(&url.value) {
-            Ok(path) if path.is_absolute() => path,
-            Ok(path) => dir.join(path),
-            Err(message) => {
-                problems.at(&url.at, message);
-                dir.join(DEFAULT_DATABASE_FILE)
-            }
-        },
-    };
-    let raw_retention = retention(
-        raw_retention,
-        "raw_retention",
-        DEFAULT_RAW_RETENTION,
-        MIN_RAW_RETENTION,
-        "1h",
-        problems,
-    );
-    let rollup_retention = retention(
-        rollup_retention,
-        "rollup_retention",
-        DEFAULT_ROLLUP_RETENTION,
-        MIN_ROLLUP_RETENTION,
-        "1d",
-        problems,
-    );
-    StorageConfig {
-        database,
-        raw_retention,
-        rollup_retention,
-    }
-}
-
-/// `sqlite://PATH`, `sqlite:PATH` or a plain path.
-fn database_path(url: &str) -> Result<PathBuf, String> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        return Err(
-            "PostgreSQL storage is not supported yet; use url = \"sqlite://PATH\" or a plain file path"
-                .to_owned(),
-        );
-    }
-    let path = if lower.starts_with("sqlite://") {
-        &url["sqlite://".len()..]
-    } else if lower.starts_with("sqlite:") {
-        &url["sqlite:".len()..]
-    } else if let Some((scheme, _)) = url.split_once("://") {
-        return Err(format!(
-            "unsupported storage scheme `{scheme}://`; use \"sqlite://PATH\" or a plain file path"
-        ));
-    } else {
-        url
-    };
-    if path.trim().is_empty() {
-        return Err(format!("storage url {url:?} names no database file"));
-    }
-    Ok(PathBuf::from(path))
-}
-
-fn retention(
-    raw: Option<Located<String>>,
-    key: &str,
-    default: Duration,
-    minimum: Duration,
-    minimum_text: &str,
-    problems: &mut Problems<'_>,
-) -> Duration {
-    let Some(raw) = raw else {
-        return default;
-    };
-    match parse_duration(&raw.value) {
-        Ok(duration) if duration >= minimum => duration,
-        Ok(_) => {
-            problems.at(
-                &raw.at,
-                format!(
-                    "`{key}` must be at least {minimum_text}, not {:?}",
-                    raw.value
-                ),
-            );
-            default
-        }
-        Err(message) => {
-            problems.at(&raw.at, message);
-            default
-        }
-    }
-}
-
-fn validate_probes(raw: RawProbes, problems: &mut Problems<'_>) -> ProbesConfig {
-    let RawProbes {
-        concurrency,
-        allow_loopback,
-        allow,
-    } = raw;
-    let concurrency = concurrency.and_then(|raw| match usize::try_from(raw.value) {
-        Ok(value) if (1..=MAX_CONCURRENCY).contains(&value) => Some(value),
-        Ok(value) if value > MAX_CONCURRENCY => {
-            problems.at(
-                &raw.at,
-                format!("`concurrency` must be at most {MAX_CONCURRENCY}, not {value}"),
-            );
-            None
-        }
-        _ => {
-            problems.at(
-                &raw.at,
-                format!("`concurrency` must be a positive number, not {}", raw.value),
-            );
-            None
-        }
-    });
-    let allow = allow
-        .into_iter()
-        .filter_map(|network| {
-            let parsed = network
-                .value
-                .parse::<IpNet>()
-                .ok()
-                .or_else(|| network.value.parse::<std::net::IpAddr>().ok().map(IpNet::from));
-            if parsed.is_none() {
-                problems.at(
-                    &network.at,
-                    format!(
-                        "invalid network {:?} in `allow`: expected an address or CIDR, like \"169.254.169.254/32\"",
-                        network.value
-                    ),
-                );
-            }
-            parsed
-        })
-        .collect();
-    ProbesConfig {
-        policy: TargetPolicy {
-            allow_loopback: allow_loopback.is_none_or(|flag| flag.value),
-            allow,
-        },
-        concurrency,
-    }
 }
 
 fn validate_component(
@@ -577,11 +402,11 @@ fn single_probe(
     }
     let at = first.at;
     let probe = match first.value {
-        RawProbe::Http(http) => validate_http(*http, &at, problems).map(ProbeSpec::Http),
-        RawProbe::Tcp(tcp) => validate_tcp(tcp, &at, problems).map(ProbeSpec::Tcp),
-        RawProbe::Dns(dns) => validate_dns(dns, &at, problems).map(ProbeSpec::Dns),
+        RawProbe::Http(http) => http::validate_http(*http, &at, problems).map(ProbeSpec::Http),
+        RawProbe::Tcp(tcp) => tcp::validate_tcp(tcp, &at, problems).map(ProbeSpec::Tcp),
+        RawProbe::Dns(dns) => dns::validate_dns(dns, &at, problems).map(ProbeSpec::Dns),
         RawProbe::Command(command) => {
-            validate_command(command, &at, context.dir, problems).map(ProbeSpec::Command)
+            command::validate_command(command, &at, context.dir, problems).map(ProbeSpec::Command)
         }
     };
     if extra { None } else { probe }
@@ -640,51 +465,6 @@ fn required<T>(
     value
 }
 
-/// An http(s) URL with a host. Errors quote the value only if it was
-/// written literally in the file (see [`Origin`]).
-fn web_url(
-    (raw, origin): &(Located<String>, Origin),
-    key: &str,
-    problems: &mut Problems<'_>,
-) -> Option<Url> {
-    let url = match Url::parse(&raw.value) {
-        Ok(url) => url,
-        Err(error) => {
-            problems.at(
-                &raw.at,
-                format!("invalid `{key}` {}: {error}", origin.quote(&raw.value)),
-            );
-            return None;
-        }
-    };
-    if !matches!(url.scheme(), "http" | "https") {
-        problems.at(
-            &raw.at,
-            format!(
-                "`{key}` must be an http:// or https:// URL, not {}://",
-                url.scheme()
-            ),
-        );
-        return None;
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        problems.at(
-            &raw.at,
-            format!("`{key}` {} has no host", origin.quote(&raw.value)),
-        );
-        return None;
-    }
-    Some(url)
-}
-
-/// RFC 9110 `token`: the characters a header name may hold.
-fn is_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 fn size(raw: Located<RawSize>, key: &str, problems: &mut Problems<'_>) -> Option<usize> {
     let bytes = match &raw.value {
         RawSize::Bytes(bytes) => u64::try_from(*bytes).ok(),
@@ -705,323 +485,6 @@ fn size(raw: Located<RawSize>, key: &str, problems: &mut Problems<'_>) -> Option
     }
 }
 
-fn validate_http(raw: RawHttp, at: &Loc, problems: &mut Problems<'_>) -> Option<HttpSpec> {
-    let RawHttp {
-        url,
-        method,
-        headers,
-        body,
-        follow_redirects,
-        max_redirects,
-        verify_tls,
-        body_limit,
-        fallback_url,
-        parity,
-    } = raw;
-    let before = problems.count();
-    let url =
-        required(url, "http", "url", at, problems).and_then(|url| web_url(&url, "url", problems));
-    let method = match method {
-        None => "GET".to_owned(),
-        Some(method) => {
-            if method.value.is_empty() || !method.value.bytes().all(|b| b.is_ascii_uppercase()) {
-                problems.at(
-                    &method.at,
-                    format!(
-                        "`method` must be upper-case letters, like \"GET\" or \"POST\", not {:?}",
-                        method.value
-                    ),
-                );
-            }
-            method.value
-        }
-    };
-    let headers = headers
-        .into_iter()
-        .map(|(name, value)| {
-            if !is_header_name(&name.value) {
-                problems.at(&name.at, format!("invalid header name {:?}", name.value));
-            }
-            if value.value.chars().any(|c| c.is_control() && c != '\t') {
-                problems.at(
-                    &value.at,
-                    format!(
-                        "the value of header `{}` contains a control character (such as a newline)",
-                        name.value
-                    ),
-                );
-            }
-            (name.value, Secret(value.value))
-        })
-        .collect();
-    let follow = follow_redirects.is_none_or(|flag| flag.value);
-    let max_hops = match max_redirects {
-        None => DEFAULT_MAX_REDIRECTS,
-        Some(raw) => {
-            if !follow {
-                problems.at(
-                    &raw.at,
-                    "`max_redirects` has no effect with follow_redirects = false",
-                );
-            }
-            match u8::try_from(raw.value) {
-                Ok(hops) if hops <= MAX_REDIRECTS_LIMIT => hops,
-                _ => {
-                    problems.at(
-                        &raw.at,
-                        format!(
-                            "`max_redirects` must be between 0 and {MAX_REDIRECTS_LIMIT}, not {}",
-                            raw.value
-                        ),
-                    );
-                    DEFAULT_MAX_REDIRECTS
-                }
-            }
-        }
-    };
-    let redirects = if follow {
-        RedirectPolicy::Follow { max_hops }
-    } else {
-        RedirectPolicy::None
-    };
-    let body_limit = body_limit
-        .and_then(|raw| size(raw, "body_limit", problems))
-        .unwrap_or(DEFAULT_BODY_LIMIT);
-    let fallback_given = fallback_url.is_some();
-    let fallback_url = fallback_url.and_then(|raw| web_url(&raw, "fallback_url", problems));
-    let parity = match parity {
-        None => Parity::Off,
-        Some(raw) => {
-            let parity = match raw.value {
-                RawParity::Flag(false) => Parity::Off,
-                RawParity::Flag(true) => Parity::Body,
-                RawParity::Fields(fields) => json_fields(fields, &raw.at, problems),
-            };
-            if parity != Parity::Off && !fallback_given {
-                problems.at(
-                    &raw.at,
-                    "`parity` compares the answer with `fallback_url`, which is not given",
-                );
-            }
-            parity
-        }
-    };
-    if problems.count() > before {
-        return None;
-    }
-    Some(HttpSpec {
-        url: url?,
-        method,
-        headers,
-        body: body.map(|body| body.value),
-        redirects,
-        verify_tls: verify_tls.is_none_or(|flag| flag.value),
-        body_limit,
-        fallback_url,
-        parity,
-    })
-}
-
-fn json_fields(fields: Vec<Located<String>>, at: &Loc, problems: &mut Problems<'_>) -> Parity {
-    if fields.is_empty() {
-        problems.at(
-            at,
-            "`parity = []` compares nothing; use parity = true for the whole body or list JSON fields",
-        );
-    }
-    let mut paths = Vec::new();
-    for field in fields {
-        if field.value.split('.').any(str::is_empty) {
-            problems.at(
-                &field.at,
-                format!(
-                    "invalid JSON field {:?}: expected a dotted path like \"data.version\"",
-                    field.value
-                ),
-            );
-        }
-        paths.push(field.value);
-    }
-    Parity::JsonFields(paths)
-}
-
-/// `host:port`, with IPv6 hosts in brackets (`[::1]:80`). The host comes
-/// back without brackets.
-fn host_port(raw: &str) -> Result<(String, u16), String> {
-    let (host, port) = if let Some(bracketed) = raw.strip_prefix('[') {
-        let (host, after) = bracketed.split_once(']').ok_or_else(|| {
-            format!("invalid address {raw:?}: missing `]` after the IPv6 address")
-        })?;
-        if host.parse::<Ipv6Addr>().is_err() {
-            return Err(format!(
-                "invalid address {raw:?}: {host:?} is not an IPv6 address"
-            ));
-        }
-        let port = after.strip_prefix(':').ok_or_else(|| {
-            format!("invalid address {raw:?}: expected HOST:PORT, like \"[::1]:80\"")
-        })?;
-        (host, port)
-    } else {
-        let (host, port) = raw.rsplit_once(':').ok_or_else(|| {
-            format!("invalid address {raw:?}: expected HOST:PORT, like \"127.0.0.1:5432\"")
-        })?;
-        if host.contains(':') {
-            return Err(format!(
-                "invalid address {raw:?}: write IPv6 addresses in brackets, like \"[::1]:80\""
-            ));
-        }
-        if host.is_empty() || host.chars().any(char::is_whitespace) {
-            return Err(format!(
-                "invalid address {raw:?}: expected HOST:PORT, like \"127.0.0.1:5432\""
-            ));
-        }
-        (host, port)
-    };
-    match port.parse::<u16>() {
-        Ok(port) if port > 0 => Ok((host.to_owned(), port)),
-        _ => Err(format!(
-            "invalid address {raw:?}: the port must be a number from 1 to 65535"
-        )),
-    }
-}
-
-fn validate_tcp(raw: RawTcp, at: &Loc, problems: &mut Problems<'_>) -> Option<TcpSpec> {
-    let RawTcp {
-        address,
-        send,
-        expect,
-    } = raw;
-    let address = required(address, "tcp", "address", at, problems)?;
-    match host_port(&address.value) {
-        Ok((host, port)) => Some(TcpSpec {
-            host,
-            port,
-            send: send.map(|send| send.value),
-            expect: expect.map(|expect| expect.value),
-        }),
-        Err(message) => {
-            problems.at(&address.at, message);
-            None
-        }
-    }
-}
-
-fn validate_dns(raw: RawDns, at: &Loc, problems: &mut Problems<'_>) -> Option<DnsSpec> {
-    let RawDns {
-        name,
-        record_type,
-        server,
-    } = raw;
-    let before = problems.count();
-    let name = required(name, "dns", "name", at, problems).and_then(|name| {
-        if name.value.trim().is_empty() || name.value.chars().any(char::is_whitespace) {
-            problems.at(&name.at, format!("invalid DNS name {:?}", name.value));
-            None
-        } else {
-            Some(name.value)
-        }
-    });
-    let record = match record_type {
-        None => Some(DnsRecordType::A),
-        Some(raw) => {
-            let record = DnsRecordType::parse(&raw.value);
-            if record.is_none() {
-                problems.at(
-                    &raw.at,
-                    format!(
-                        "unknown DNS record type {:?}; expected one of A, AAAA, CNAME, MX, TXT",
-                        raw.value
-                    ),
-                );
-            }
-            record
-        }
-    };
-    let server = server.and_then(|raw| match raw.value.parse::<SocketAddr>() {
-        Ok(server) => Some(server),
-        Err(_) => {
-            problems.at(
-                &raw.at,
-                format!(
-                    "invalid DNS server {:?}: expected IP:PORT, like \"127.0.0.1:53\"",
-                    raw.value
-                ),
-            );
-            None
-        }
-    });
-    if problems.count() > before {
-        return None;
-    }
-    Some(DnsSpec {
-        name: name?,
-        record: record?,
-        server,
-    })
-}
-
-fn validate_command(
-    raw: RawCommand,
-    at: &Loc,
-    dir: &Path,
-    problems: &mut Problems<'_>,
-) -> Option<CommandSpec> {
-    let RawCommand {
-        argv,
-        env,
-        cwd,
-        output_limit,
-    } = raw;
-    let before = problems.count();
-    let argv = match argv {
-        None => {
-            problems.at(at, "the command probe is missing `argv`");
-            Vec::new()
-        }
-        Some(argv) => {
-            match argv.value.first() {
-                None => problems.at(&argv.at, "`argv` must name a program: it is empty"),
-                Some(program) if program.value.trim().is_empty() => {
-                    problems.at(&program.at, "the program in `argv` must not be empty");
-                }
-                Some(_) => {}
-            }
-            argv.value.into_iter().map(|arg| arg.value).collect()
-        }
-    };
-    let env = env
-        .into_iter()
-        .map(|(name, value)| {
-            if name.value.is_empty() || name.value.contains(['=', '\0']) {
-                problems.at(
-                    &name.at,
-                    format!("invalid environment variable name {:?}", name.value),
-                );
-            }
-            if value.value.contains('\0') {
-                problems.at(
-                    &value.at,
-                    format!("the value of `{}` contains a NUL byte", name.value),
-                );
-            }
-            (name.value, Secret(value.value))
-        })
-        .collect();
-    let cwd = cwd.map(|cwd| dir.join(cwd.value));
-    let output_limit = output_limit
-        .and_then(|raw| size(raw, "output_limit", problems))
-        .unwrap_or(DEFAULT_OUTPUT_LIMIT);
-    if problems.count() > before {
-        return None;
-    }
-    Some(CommandSpec {
-        argv,
-        env,
-        cwd,
-        output_limit,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1038,71 +501,6 @@ mod tests {
                 assert!(Condition::compile(source, kind).is_ok(), "{source}");
             }
         }
-    }
-
-    #[test]
-    fn host_port_accepts_names_ipv4_and_bracketed_ipv6() {
-        assert_eq!(
-            host_port("127.0.0.1:5432"),
-            Ok(("127.0.0.1".to_owned(), 5432))
-        );
-        assert_eq!(
-            host_port("db.internal:6379"),
-            Ok(("db.internal".to_owned(), 6379))
-        );
-        assert_eq!(host_port("[::1]:80"), Ok(("::1".to_owned(), 80)));
-    }
-
-    #[test]
-    fn host_port_rejects_malformed_addresses() {
-        for bad in [
-            "localhost",
-            ":80",
-            "::1:80",
-            "[::1]80",
-            "[nope]:80",
-            "host:0",
-            "host:70000",
-            "host:http",
-        ] {
-            assert!(host_port(bad).is_err(), "{bad}");
-        }
-        assert!(host_port("::1:80").unwrap_err().contains("brackets"));
-    }
-
-    #[test]
-    fn database_path_accepts_sqlite_urls_and_plain_paths() {
-        assert_eq!(database_path("sqlite://wk.db"), Ok(PathBuf::from("wk.db")));
-        assert_eq!(
-            database_path("sqlite:///var/lib/wk.db"),
-            Ok(PathBuf::from("/var/lib/wk.db"))
-        );
-        assert_eq!(database_path("sqlite:wk.db"), Ok(PathBuf::from("wk.db")));
-        assert_eq!(database_path("data/wk.db"), Ok(PathBuf::from("data/wk.db")));
-    }
-
-    #[test]
-    fn database_path_says_postgres_is_not_supported_yet() {
-        let error = database_path("postgres://user@localhost/wk").unwrap_err();
-        assert!(
-            error.contains("PostgreSQL storage is not supported yet"),
-            "{error}"
-        );
-        assert!(
-            database_path("mysql://x")
-                .unwrap_err()
-                .contains("unsupported storage scheme")
-        );
-        assert!(database_path("sqlite://").is_err());
-    }
-
-    #[test]
-    fn header_names_are_tokens() {
-        assert!(is_header_name("Authorization"));
-        assert!(is_header_name("X-Api-Key"));
-        assert!(!is_header_name("Bad Header"));
-        assert!(!is_header_name("colon:"));
-        assert!(!is_header_name(""));
     }
 
     #[test]

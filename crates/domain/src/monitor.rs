@@ -150,6 +150,65 @@ impl fmt::Display for RedactedUrl<'_> {
     }
 }
 
+/// The text of a URL that did not parse, as it may be shown: the password
+/// of what reads as its userinfo (from after `scheme://` to the last `@`)
+/// reads `***`, as [`RedactedUrl`] shows a parsed one
+/// (`http://user:***@/x`). Without a parse there is no knowing where the
+/// userinfo ends, so it is taken to end at the *last* `@`: a `/` or `#`
+/// left unencoded in a password must not cut the mask short. An `@` later
+/// in the path or query therefore hides more than the password, never less.
+#[derive(Debug, Clone, Copy)]
+pub struct RedactedUrlText<'a>(pub &'a str);
+
+impl fmt::Display for RedactedUrlText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0;
+        let start = authority_start(text);
+        let rest = &text[start..];
+        let password = rest
+            .rfind('@')
+            .and_then(|at| rest[..at].find(':').map(|colon| (colon, at)));
+        match password {
+            Some((colon, at)) => {
+                let user_end = start + colon + 1;
+                write!(f, "{}***{}", &text[..user_end], &rest[at..])
+            }
+            None => f.write_str(text),
+        }
+    }
+}
+
+/// Where the authority of a URL's text starts: after `scheme:` and any
+/// slashes. A scheme is taken as one only when slashes follow it, or when
+/// it is one whose URLs always have an authority (`http:user:pw@host`
+/// parses as `http://user:pw@host`); otherwise `user:pw@host` reads as
+/// userinfo from the first character.
+fn authority_start(text: &str) -> usize {
+    const WITH_AUTHORITY: [&str; 6] = ["http", "https", "ws", "wss", "ftp", "file"];
+    let is_scheme = |scheme: &str| {
+        let mut chars = scheme.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    };
+    let after_scheme = match text.find(':') {
+        Some(colon)
+            if is_scheme(&text[..colon])
+                && (text[colon + 1..].starts_with(['/', '\\'])
+                    || WITH_AUTHORITY
+                        .iter()
+                        .any(|known| text[..colon].eq_ignore_ascii_case(known))) =>
+        {
+            colon + 1
+        }
+        _ => 0,
+    };
+    let slashes = text[after_scheme..]
+        .chars()
+        .take_while(|c| matches!(c, '/' | '\\'))
+        .count();
+    after_scheme + slashes
+}
+
 /// A value that must never reach a log: `Debug` prints `***`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(pub String);
@@ -202,7 +261,51 @@ pub struct HttpSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedirectPolicy {
     None,
-    Follow { max_hops: u8 },
+    Follow {
+        max_hops: u8,
+        /// Where the configured headers go once a redirect leaves the
+        /// URL's origin.
+        headers: RedirectHeaders,
+    },
+}
+
+impl RedirectPolicy {
+    /// What a monitor follows unless its config says otherwise.
+    pub const DEFAULT: RedirectPolicy = RedirectPolicy::Follow {
+        max_hops: DEFAULT_MAX_REDIRECTS,
+        headers: RedirectHeaders::SameOrigin,
+    };
+}
+
+/// Which hops of a redirect chain get the monitor's configured `headers`.
+/// An origin is a scheme, host and port, as browsers compare them. The
+/// URL's own user and password go to its origin only, whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RedirectHeaders {
+    /// Up to the first hop to another origin, and no further (the default):
+    /// a key for one host is not handed to whichever host it redirects to.
+    #[default]
+    SameOrigin,
+    /// Every hop, whatever its origin: for a target that redirects to
+    /// another host that needs the same headers.
+    All,
+}
+
+impl RedirectHeaders {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RedirectHeaders::SameOrigin => "same-origin",
+            RedirectHeaders::All => "all",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "same-origin" => Some(RedirectHeaders::SameOrigin),
+            "all" => Some(RedirectHeaders::All),
+            _ => None,
+        }
+    }
 }
 
 /// Whether the fallback must return the same data as the primary.
@@ -308,6 +411,47 @@ mod tests {
             "http://[::1]:8080/status?verbose=1#top",
         ] {
             assert_eq!(shown(raw), raw);
+        }
+    }
+
+    fn shown_text(raw: &str) -> String {
+        RedactedUrlText(raw).to_string()
+    }
+
+    #[test]
+    fn the_password_in_a_url_that_does_not_parse_is_never_shown() {
+        for (raw, masked) in [
+            ("http://user:S3cretPW@/x", "http://user:***@/x"),
+            ("http://:s3cret@/x", "http://:***@/x"),
+            ("https://user:pw@[::1/", "https://user:***@[::1/"),
+            // An unencoded `/`, `#` or `@` in the password does not cut it short.
+            (
+                "http://svc:pa/ss@127.0.0.1:99999/",
+                "http://svc:***@127.0.0.1:99999/",
+            ),
+            ("http://svc:p#w@h:0x/", "http://svc:***@h:0x/"),
+            ("http://svc:p@w@h:0x/", "http://svc:***@h:0x/"),
+            // Without slashes, or without a scheme at all.
+            ("http:user:pw@/x", "http:user:***@/x"),
+            ("//user:pw@/x", "//user:***@/x"),
+            ("user:pw@host:x", "user:***@host:x"),
+            // An `@` after the host hides more than the password, never less.
+            ("http://host:99999/a@b", "http://host:***@b"),
+        ] {
+            assert_eq!(shown_text(raw), masked, "{raw}");
+        }
+    }
+
+    #[test]
+    fn url_text_without_a_password_is_shown_as_it_is() {
+        for raw in [
+            "http://user@/x",
+            "http://[::1/",
+            "not a url",
+            "",
+            "http://127.0.0.1:99999/",
+        ] {
+            assert_eq!(shown_text(raw), raw);
         }
     }
 

@@ -4,10 +4,9 @@
 //! # Shape
 //!
 //! A [`Prober`] is built once and shared (`Arc<Prober>`) by every probe task.
-//! It owns the long-lived, expensive things: one `reqwest` client per
-//! distinct (TLS verification, redirect policy) pair, so the TLS
-//! configuration and session cache are built once (each probe still opens
-//! its own connection); one DNS resolver per DNS server; the
+//! It owns the long-lived, expensive things: one `reqwest` client per TLS
+//! verification setting, so the TLS configuration and session cache are
+//! built once (each probe still opens its own connection); one DNS resolver per DNS server; the
 //! [`TargetPolicy`]; and the [`Clock`]. No lock is held across an `.await`, so
 //! one probe never waits behind another.
 //!
@@ -48,7 +47,8 @@
 //! before any packet is sent, and every address a name resolves to is checked
 //! by the resolver the HTTP client and the TCP probe connect through, so DNS
 //! cannot be used to sneak past the policy. Each redirect hop is checked as
-//! well. HTTP proxies from the environment are not used, for the same reason.
+//! well, and only `http:` and `https:` hops are followed. HTTP proxies from
+//! the environment are not used, for the same reason.
 
 mod check;
 mod command;
@@ -87,7 +87,7 @@ pub struct Prober {
     policy: Arc<TargetPolicy>,
     /// The only source of "now" (check start, certificate expiry).
     clock: Arc<dyn Clock>,
-    /// One client per (verify_tls, redirects), built on first use.
+    /// One client per `verify_tls`, built on first use.
     http: http::HttpClients,
     /// One resolver per DNS server (or the system configuration).
     dns: dns::DnsResolvers,

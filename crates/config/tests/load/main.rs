@@ -7,6 +7,7 @@
 mod cost;
 mod include;
 mod rules;
+mod secret_files;
 mod snapshot;
 mod support;
 mod valid;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use watchkeeper_domain::monitor::{ProbeSpec, RedirectPolicy};
+use watchkeeper_domain::monitor::{ProbeSpec, RedirectHeaders, RedirectPolicy};
 
 use crate::support::{Scratch, assert_error, errors, load, monitor};
 
@@ -89,6 +89,14 @@ fn durations_are_parsed_and_bounded() {
         "[storage]\nraw_retention = \"10m\"\nrollup_retention = \"1y\"\n",
         "watchkeeper.toml:2:17: `raw_retention` must be at least 1h, not \"10m\"\n\
          watchkeeper.toml:3:20: invalid duration \"1y\": months and years have no fixed length; use days, like \"365d\"",
+    );
+}
+
+#[test]
+fn a_duration_too_long_says_so_and_names_the_maximum() {
+    assert_error(
+        &monitor(&format!("{HTTP}\ninterval = \"99999999d\"")),
+        "watchkeeper.toml:4:12: duration \"99999999d\" is too long: the maximum is \"7304484d\" (about 20,000 years)",
     );
 }
 
@@ -264,7 +272,7 @@ fn a_broken_url_is_quoted_only_as_written_in_the_file() {
     ));
     assert_eq!(
         output,
-        "watchkeeper.toml:3:16: invalid `url` \"http://:${API_TOKEN}@/x\" (its value is not shown): empty host\n\
+        "watchkeeper.toml:3:16: invalid `url` \"http://:***@/x\" (its value is not shown): empty host\n\
          watchkeeper.toml:3:58: invalid `fallback_url` \"http://127.0.0.1:99999/\": invalid port number"
     );
     assert!(!output.contains("t0ken"), "{output}");
@@ -280,6 +288,20 @@ fn a_broken_url_is_quoted_only_as_written_in_the_file() {
     assert_eq!(
         output,
         "<dir>/watchkeeper.toml:3:21: invalid `url` (read from `url_file`, not shown): invalid IPv6 address"
+    );
+}
+
+#[test]
+fn a_broken_url_never_shows_its_password() {
+    // The trial's case, and a password holding a `/`, which cuts the
+    // authority short where the parser reads it.
+    let output = errors(&monitor(
+        "http = { url = \"http://user:S3cretPW@/x\", fallback_url = \"http://svc:pa/ss@127.0.0.1:99999/\" }",
+    ));
+    assert_eq!(
+        output,
+        "watchkeeper.toml:3:16: invalid `url` \"http://user:***@/x\": empty host\n\
+         watchkeeper.toml:3:58: invalid `fallback_url` \"http://svc:***@127.0.0.1:99999/\": invalid port number"
     );
 }
 
@@ -349,7 +371,14 @@ fn redirects_follow_by_default_and_can_be_turned_off() {
     let ProbeSpec::Http(http) = &config.monitors[0].probe else {
         panic!()
     };
-    assert_eq!(http.redirects, RedirectPolicy::Follow { max_hops: 10 });
+    assert_eq!(http.redirects, RedirectPolicy::DEFAULT);
+    assert_eq!(
+        http.redirects,
+        RedirectPolicy::Follow {
+            max_hops: 10,
+            headers: RedirectHeaders::SameOrigin
+        }
+    );
     assert_eq!(http.method, "GET");
     assert!(http.verify_tls);
     assert_error(
@@ -358,6 +387,53 @@ fn redirects_follow_by_default_and_can_be_turned_off() {
         ),
         "watchkeeper.toml:3:79: `max_redirects` has no effect with follow_redirects = false",
     );
+}
+
+#[test]
+fn headers_go_to_other_origins_only_when_the_monitor_says_so() {
+    let config = load(&monitor(
+        "http = { url = \"http://127.0.0.1/\", redirect_headers = \"all\" }",
+    ))
+    .unwrap();
+    let ProbeSpec::Http(http) = &config.monitors[0].probe else {
+        panic!()
+    };
+    assert_eq!(
+        http.redirects,
+        RedirectPolicy::Follow {
+            max_hops: 10,
+            headers: RedirectHeaders::All
+        }
+    );
+    assert_eq!(
+        errors(&monitor(
+            "http = { url = \"http://127.0.0.1/\", redirect_headers = \"keep\" }\n\
+             [[monitor]]\nid = \"n\"\n\
+             http = { url = \"http://127.0.0.1/\", follow_redirects = false, redirect_headers = \"all\" }",
+        )),
+        "watchkeeper.toml:3:56: `redirect_headers` must be \"same-origin\" or \"all\", not \"keep\"\n\
+         watchkeeper.toml:6:82: `redirect_headers` has no effect with follow_redirects = false"
+    );
+}
+
+#[test]
+fn an_authorization_header_and_url_credentials_are_not_both_given() {
+    // The URL's password is sent as basic auth, itself an Authorization
+    // header: with a configured one too, the target would get two.
+    assert_eq!(
+        errors(&monitor(
+            "http = { url = \"http://user:S3cretPW@127.0.0.1/\", fallback_url = \"http://ci@127.0.0.2/\", headers = { authorization = \"Bearer t0ken\" } }",
+        )),
+        "watchkeeper.toml:3:102: `headers` sets `authorization`, and the password in `url` is sent as basic auth, another Authorization header; give only one of them\n\
+         watchkeeper.toml:3:102: `headers` sets `authorization`, and the user name in `fallback_url` is sent as basic auth, another Authorization header; give only one of them"
+    );
+    // Either one alone is fine.
+    load(&monitor(
+        "http = { url = \"http://user:S3cretPW@127.0.0.1/\" }\n\
+         [[monitor]]\nid = \"n\"\n\
+         http = { url = \"http://127.0.0.1/\", headers = { Authorization = \"Bearer t0ken\" } }",
+    ))
+    .unwrap();
 }
 
 #[test]

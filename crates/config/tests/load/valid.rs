@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use watchkeeper_config::{Config, load_with};
-use watchkeeper_domain::monitor::{DnsRecordType, Parity, ProbeSpec, RedirectPolicy, Secret};
+use watchkeeper_domain::monitor::{
+    DnsRecordType, Parity, ProbeSpec, RedirectHeaders, RedirectPolicy, Secret,
+};
 
 use crate::support::env;
 
@@ -169,7 +171,13 @@ fn http_probe_with_fallback_and_field_parity() {
             ),
         ]
     );
-    assert_eq!(http.redirects, RedirectPolicy::Follow { max_hops: 5 });
+    assert_eq!(
+        http.redirects,
+        RedirectPolicy::Follow {
+            max_hops: 5,
+            headers: RedirectHeaders::SameOrigin,
+        }
+    );
     assert!(http.verify_tls);
     assert_eq!(http.body_limit, 1024 * 1024);
     assert_eq!(

@@ -9,7 +9,6 @@ use rustls::CertificateError;
 use watchkeeper_domain::observation::{FailureKind, ProbeFailure};
 use watchkeeper_domain::target_policy::TargetRefused;
 
-use super::client::{RedirectRefused, TooManyRedirects};
 use super::resolver::ResolveFailure;
 
 /// `target` is `METHOD URL` (its password already hidden), put in front of
@@ -26,12 +25,6 @@ fn classify(error: &reqwest::Error) -> (FailureKind, String) {
     for cause in &causes {
         if let Some(refused) = cause.downcast_ref::<TargetRefused>() {
             return (FailureKind::Refused, refused.to_string());
-        }
-        if let Some(refused) = cause.downcast_ref::<RedirectRefused>() {
-            return (FailureKind::Refused, refused.to_string());
-        }
-        if let Some(too_many) = cause.downcast_ref::<TooManyRedirects>() {
-            return (FailureKind::Protocol, too_many.to_string());
         }
         if let Some(unresolved) = cause.downcast_ref::<ResolveFailure>() {
             return (FailureKind::Dns, format!("dns: {unresolved}"));

@@ -1,15 +1,16 @@
-//! The http probe: one request, the whole exchange (body included) under the
-//! probe's timeout, the body read in chunks and cut off at the body limit,
-//! and the peer certificate's expiry when the URL is https.
+//! The http probe: one request and its redirects (`redirect`), the whole
+//! exchange (body included) under the probe's timeout, the body read in
+//! chunks and cut off at the body limit, and the peer certificate's expiry
+//! when the URL is https.
 
 mod certificate;
 mod client;
 mod failure;
+mod redirect;
 mod resolver;
 
 use std::time::Duration;
 
-use reqwest::header::{CONNECTION, HeaderName, HeaderValue};
 use tokio::time::Instant;
 use url::Url;
 use watchkeeper_domain::clock::Clock;
@@ -42,12 +43,22 @@ impl HttpClients {
         client::check_url(self.policy(), url).map_err(|refused| {
             ProbeFailure::new(FailureKind::Refused, format!("{target}: {refused}"))
         })?;
-        let request = self.request(spec, url, &target)?;
+        let client = self.client(spec.verify_tls).map_err(|error| {
+            ProbeFailure::new(
+                FailureKind::Io,
+                format!("{target}: cannot build the HTTP client: {error}"),
+            )
+        })?;
         let exchange = async {
-            let response = request
-                .send()
-                .await
-                .map_err(|error| failure::describe(&target, error))?;
+            let response = redirect::Exchange {
+                client: &client,
+                policy: self.policy(),
+                spec,
+                url,
+                target: &target,
+            }
+            .send()
+            .await?;
             read_response(response, spec.body_limit, &target, clock).await
         };
         let detail = match tokio::time::timeout(timeout, exchange).await {
@@ -63,54 +74,6 @@ impl HttpClients {
             latency: start.elapsed(),
             detail: ObservationDetail::Http(detail),
         })
-    }
-
-    fn request(
-        &self,
-        spec: &HttpSpec,
-        url: &Url,
-        target: &str,
-    ) -> Result<reqwest::RequestBuilder, ProbeFailure> {
-        let invalid = |what: String| {
-            ProbeFailure::new(
-                FailureKind::Protocol,
-                format!("{target}: invalid request: {what}"),
-            )
-        };
-        let method = reqwest::Method::from_bytes(spec.method.as_bytes())
-            .map_err(|_| invalid(format!("method `{}`", spec.method)))?;
-        let client = self
-            .client(spec.verify_tls, spec.redirects)
-            .map_err(|error| {
-                ProbeFailure::new(
-                    FailureKind::Io,
-                    format!("{target}: cannot build the HTTP client: {error}"),
-                )
-            })?;
-        let mut request = client.request(method, url.clone());
-        for (name, value) in &spec.headers {
-            let header_name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| invalid(format!("header name `{name}`")))?;
-            // The value may be a credential: it is exposed only here, and
-            // marked sensitive so it never shows in a Debug print.
-            let mut header_value = HeaderValue::from_str(value.expose())
-                .map_err(|_| invalid(format!("value of header `{name}`")))?;
-            header_value.set_sensitive(true);
-            request = request.header(header_name, header_value);
-        }
-        // The connection is not reused (see `client`), so say so: the
-        // target closes it after answering instead of waiting for more.
-        if !spec
-            .headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("connection"))
-        {
-            request = request.header(CONNECTION, HeaderValue::from_static("close"));
-        }
-        if let Some(body) = &spec.body {
-            request = request.body(body.clone());
-        }
-        Ok(request)
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use watchkeeper_domain::Health;
 use watchkeeper_domain::condition::judge;
-use watchkeeper_domain::monitor::{ProbeKind, ProbeSpec, RedirectPolicy, Secret};
+use watchkeeper_domain::monitor::{ProbeKind, ProbeSpec, RedirectHeaders, RedirectPolicy, Secret};
 use watchkeeper_domain::observation::{FailureKind, HttpObservation, ObservationDetail};
 
 use crate::support::{
@@ -228,7 +228,10 @@ async fn malformed_json_makes_json_null_and_the_condition_explains() {
 async fn redirects_are_followed_up_to_the_limit() {
     let target = spawn_target(OK_JSON).await;
     let mut spec = http_spec(&target.url("/redirect/3"));
-    spec.redirects = RedirectPolicy::Follow { max_hops: 3 };
+    spec.redirects = RedirectPolicy::Follow {
+        max_hops: 3,
+        headers: RedirectHeaders::SameOrigin,
+    };
     let observation = prober()
         .probe(&ProbeSpec::Http(spec), Duration::from_secs(5))
         .await
@@ -263,7 +266,10 @@ async fn redirects_are_not_followed_when_off() {
 async fn too_many_redirects_is_a_protocol_failure() {
     let target = spawn_target(OK_JSON).await;
     let mut spec = http_spec(&target.url("/redirect/3"));
-    spec.redirects = RedirectPolicy::Follow { max_hops: 2 };
+    spec.redirects = RedirectPolicy::Follow {
+        max_hops: 2,
+        headers: RedirectHeaders::SameOrigin,
+    };
     let failure = prober()
         .probe(&ProbeSpec::Http(spec), Duration::from_secs(5))
         .await

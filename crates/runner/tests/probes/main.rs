@@ -1,5 +1,6 @@
 //! Probe integration tests against real loopback targets (port 0 only):
-//! http, fallback and parity, target policy, TLS, tcp, dns and command.
+//! http, redirects, fallback and parity, target policy, TLS, tcp, dns and
+//! command.
 
 // Helpers outside `#[test]` functions unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,6 +11,7 @@ mod fallback;
 mod http;
 mod judging;
 mod policy;
+mod redirect;
 mod support;
 mod tcp;
 mod tls;

@@ -18,8 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use watchkeeper_domain::condition::Condition;
 use watchkeeper_domain::monitor::{
-    DEFAULT_BODY_LIMIT, DEFAULT_MAX_REDIRECTS, HttpSpec, MonitorSpec, Parity, ProbeKind, ProbeSpec,
-    RedirectPolicy,
+    DEFAULT_BODY_LIMIT, HttpSpec, MonitorSpec, Parity, ProbeKind, ProbeSpec, RedirectPolicy,
 };
 use watchkeeper_domain::target_policy::TargetPolicy;
 use watchkeeper_domain::{ManualClock, MonitorId};
@@ -45,9 +44,7 @@ pub fn http_spec(url: &str) -> HttpSpec {
         method: "GET".to_owned(),
         headers: Vec::new(),
         body: None,
-        redirects: RedirectPolicy::Follow {
-            max_hops: DEFAULT_MAX_REDIRECTS,
-        },
+        redirects: RedirectPolicy::DEFAULT,
         verify_tls: true,
         body_limit: DEFAULT_BODY_LIMIT,
         fallback_url: None,
