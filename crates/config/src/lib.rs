@@ -5,7 +5,7 @@
 //! Layers, each in its own module:
 //! - `source`: a file's text and offset → line:column;
 //! - `tree`: typed, positioned access to the parsed TOML, `${VAR}`
-//!   interpolation, `*_file` secrets (read by `secret_file`: a regular
+//!   interpolation, `*_file` secrets (read by `bounded_file`: a regular
 //!   file of at most 64 KiB), unknown-key rejection;
 //! - `raw`: the raw mirror of the format (which keys exist where);
 //! - `validate`: the rules, producing the `model` types ([`Config`] and
@@ -13,13 +13,13 @@
 //!
 //! The format is documented in `docs/config.md`.
 
+mod bounded_file;
 mod error;
 mod include;
 mod interpolate;
 mod model;
 mod quantity;
 mod raw;
-mod secret_file;
 mod source;
 mod tree;
 mod validate;
@@ -48,10 +48,16 @@ pub fn load_with(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
+    let text = bounded_file::read_text(path, bounded_file::CONFIG_LIMIT).map_err(|problem| {
+        let hint = match problem {
+            bounded_file::FileProblem::Unreadable(_) if !path.exists() => {
+                " (give another with --config or WATCHKEEPER_CONFIG)"
+            }
+            _ => "",
+        };
         ConfigErrors(vec![ConfigError::file(
             path.to_path_buf(),
-            format!("cannot read config file: {error}"),
+            format!("cannot read config file: {problem}{hint}"),
         )])
     })?;
     load_str(path, &text, env)
@@ -83,7 +89,7 @@ pub fn load_str(
     let mut included = Vec::new();
     let (include_paths, mut complete) = include::expand(&main_document.include, &main, &mut errors);
     for include_path in include_paths {
-        let text = match std::fs::read_to_string(&include_path) {
+        let text = match bounded_file::read_text(&include_path, bounded_file::CONFIG_LIMIT) {
             Ok(text) => text,
             Err(error) => {
                 errors.push(ConfigError::file(

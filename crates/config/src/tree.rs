@@ -7,9 +7,9 @@
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::bounded_file::{self, FileProblem, SECRET_LIMIT};
 use crate::error::ConfigError;
 use crate::interpolate::{interpolate, references_variable};
-use crate::secret_file;
 use crate::source::{Loc, Located, Origin, SourceFile};
 
 /// The suffix that makes `K_file = "path"` read `K` from a file.
@@ -91,17 +91,30 @@ impl<'a> Reader<'a> {
 
     /// The contents of the file named by `key` (a `K_file`), trailing
     /// newlines trimmed and not interpolated; only a regular file of at
-    /// most 64 KiB (see [`secret_file`]).
+    /// most 64 KiB (see [`bounded_file`]).
     fn secret_file(&mut self, key: &str, node: &Node<'_>) -> Option<Located<String>> {
         let written = self.text(node, &format!("`{key}`"))?;
         let path = self.source.resolve(&written.value);
-        match secret_file::read(key, &path) {
+        match bounded_file::read_text(&path, SECRET_LIMIT) {
             Ok(contents) => Some(Located::new(
                 contents.trim_end_matches(['\n', '\r']).to_owned(),
                 written.at,
             )),
-            Err(error) => {
-                self.error(&written.at, error.to_string());
+            Err(problem) => {
+                let file = path.display();
+                let message = match problem {
+                    FileProblem::Unreadable(error) => {
+                        format!("cannot read `{key}` file {file}: {error}")
+                    }
+                    FileProblem::NotRegular(what) => {
+                        format!("`{key}` file {file} is {what}, not a regular file")
+                    }
+                    FileProblem::TooLarge(_) => format!(
+                        "`{key}` file {file} is larger than 64 KiB, the most a secret file may hold"
+                    ),
+                    FileProblem::NotText => format!("`{key}` file {file} is not UTF-8 text"),
+                };
+                self.error(&written.at, message);
                 None
             }
         }

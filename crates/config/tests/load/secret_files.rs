@@ -1,7 +1,9 @@
-//! `*_file` secrets are read only from regular files of at most 64 KiB: a
-//! device, a named pipe or a directory is refused before it is opened (a
-//! pipe would hang `validate`, /dev/zero would grow it without end), each at
-//! the position of the path, with every other error of the config.
+//! `*_file` secrets are read only from regular files of at most 64 KiB, and
+//! the config file and its includes only from regular files of at most
+//! 64 MiB: a device, a named pipe or a directory is refused before it is
+//! opened (a pipe would hang `validate`, /dev/zero would grow it without
+//! end), each at the position of the path, with every other error of the
+//! config.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -25,7 +27,7 @@ fn errors_within_a_deadline(scratch: &Scratch, name: &str) -> String {
     match result.recv_timeout(Duration::from_secs(10)) {
         Ok(Ok(config)) => panic!("expected errors, but the config loaded: {config:#?}"),
         Ok(Err(errors)) => errors.to_string().replace(&dir, "<dir>"),
-        Err(_) => panic!("loading {name} did not finish within 10 s: a secret file blocked"),
+        Err(_) => panic!("loading {name} did not finish within 10 s: a file read blocked"),
     }
 }
 
@@ -93,5 +95,29 @@ fn a_secret_file_that_is_not_utf8_is_refused() {
     assert_eq!(
         scratch.errors("watchkeeper.toml"),
         "<dir>/watchkeeper.toml:2:15: `region_file` file <dir>/secrets/binary is not UTF-8 text"
+    );
+}
+
+#[test]
+fn the_config_file_must_be_a_regular_file_and_an_included_pipe_is_no_file() {
+    let scratch = Scratch::new(&[(
+        "watchkeeper.toml",
+        "include = [\"monitors/pipe.toml\"]\n[[monitor]]\nid = \"api\"\nhttp = { url = \"http://127.0.0.1/\" }\n",
+    )]);
+    std::fs::create_dir(scratch.path("monitors")).unwrap();
+    mkfifo(&scratch.path("monitors/pipe.toml"));
+    mkfifo(&scratch.path("main-pipe.toml"));
+    assert_eq!(
+        errors_within_a_deadline(&scratch, "watchkeeper.toml"),
+        "<dir>/watchkeeper.toml:1:12: include pattern \"monitors/pipe.toml\" matches no file (looked in <dir>)"
+    );
+    assert_eq!(
+        errors_within_a_deadline(&scratch, "main-pipe.toml"),
+        "<dir>/main-pipe.toml:1:1: cannot read config file: it is a named pipe, not a regular file"
+    );
+    let missing = errors_within_a_deadline(&scratch, "missing.toml");
+    assert!(
+        missing.ends_with("(give another with --config or WATCHKEEPER_CONFIG)"),
+        "{missing}"
     );
 }
