@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod busy_store;
 mod cli;
 mod logs;
 mod misbehaving;
