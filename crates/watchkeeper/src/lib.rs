@@ -98,7 +98,14 @@ impl App {
             cancel.child_token(),
         )
         .await?;
-        let state = AppState::new(engine.board(), store.clone(), metrics, clock, server.region);
+        let state = AppState::new(
+            engine.board(),
+            store.clone(),
+            metrics,
+            engine.store_health(),
+            clock,
+            server.region,
+        );
         Ok(App {
             listener,
             local_addr,

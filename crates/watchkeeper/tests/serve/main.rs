@@ -9,6 +9,7 @@
 mod api;
 mod busy_store;
 mod cli;
+mod full_disk;
 mod logs;
 mod misbehaving;
 mod observability;
