@@ -15,32 +15,21 @@
 //! over every monitor are written as `monitor IN (SELECT key FROM monitors)
 //! AND <time range>`, which SQLite runs as one range search per monitor.
 //!
-//! A failed write never poisons a connection. When a statement or `COMMIT`
-//! fails with `SQLITE_FULL` (or `SQLITE_IOERR`, `SQLITE_NOMEM`), SQLite
-//! rolls the transaction back by itself; sqlx, which counts transactions per
-//! connection and lowers the count only when its own `COMMIT` or `ROLLBACK`
-//! succeeds, then fails the `ROLLBACK` it issues when the transaction is
-//! dropped ("no transaction is active") and keeps counting one open, so
-//! every later `begin_with` on that connection fails ("attempted to call
-//! begin_with at non-zero transaction depth"). Both pools therefore check a
-//! connection as it is released ([`release_outside_a_transaction`]) and
-//! close it if sqlx still counts a transaction once the queued rollback has
-//! run; the pool opens a fresh one for the next caller. One check for every
-//! write path, and for a caller whose future is dropped mid-transaction.
+//! A failed write never poisons a connection: both pools check each
+//! connection as it comes back and replace it if a failed transaction left
+//! it unusable (`release`).
+
+mod release;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
-use futures_util::future::BoxFuture;
 
 use jiff::Timestamp;
-use sqlx::Connection as _;
-use sqlx::pool::PoolConnectionMetadata;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use watchkeeper_domain::check::{CheckResult, FallbackResult, MonitorStatus, StateChange};
 use watchkeeper_domain::rollup::{Rollup, RollupBuilder};
@@ -53,6 +42,7 @@ use crate::column::{
 };
 use crate::error::StoreError;
 use crate::monitor_keys::MonitorKeys;
+use release::release_outside_a_transaction;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -201,33 +191,6 @@ pub(crate) struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     keys: MonitorKeys,
-}
-
-/// The pools' check of a connection on its way back (`after_release`):
-/// `Ok(false)` closes it instead, and the pool opens a new one when next
-/// asked. A transaction dropped without a commit has queued its `ROLLBACK`
-/// on the connection's worker; the ping runs after it, so what sqlx counts
-/// then is what the rollback left. Still in a transaction means the rollback
-/// failed — SQLite had already rolled back by itself (see the module docs) —
-/// and sqlx would refuse every later transaction on this connection.
-fn release_outside_a_transaction(
-    connection: &mut SqliteConnection,
-    _metadata: PoolConnectionMetadata,
-) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
-    Box::pin(async move {
-        if !connection.is_in_transaction() {
-            return Ok(true);
-        }
-        connection.ping().await?;
-        if connection.is_in_transaction() {
-            tracing::warn!(
-                "a failed transaction left its connection unusable; \
-                 closing it so the store opens a fresh one"
-            );
-            return Ok(false);
-        }
-        Ok(true)
-    })
 }
 
 fn read_error(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
