@@ -36,7 +36,9 @@ pub(super) fn release_outside_a_transaction(
         }
         connection.ping().await?;
         if connection.is_in_transaction() {
-            tracing::warn!(
+            // Debug: the caller reports the failed write itself, and on a
+            // full disk this happens at every retry.
+            tracing::debug!(
                 "a failed transaction left its connection unusable; \
                  closing it so the store opens a fresh one"
             );
