@@ -8,7 +8,10 @@
 //! [`Checker`], in production `watchkeeper_runner::Prober`), the [`recorder`]
 //! (the one place where results have effects: state, metrics, store), and
 //! [`maintenance`] (rollups and pruning). [`EngineHandle::shutdown`] stops
-//! them in that order so every finished result is flushed.
+//! them in that order so every finished result is flushed, and reports what
+//! could not be. A busy or full store never stops probing: the recorder
+//! writes beside its receive loop, through a bounded buffer
+//! (`recorder::write_buffer`), and [`StoreHealth`] says how writing goes.
 
 pub mod board;
 pub mod clock;
@@ -16,6 +19,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod recorder;
 pub mod scheduler;
+pub mod store_health;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +37,7 @@ use watchkeeper_store::Store;
 pub use board::{Board, MonitorView};
 pub use clock::SystemClock;
 pub use metrics::Metrics;
+pub use store_health::{StoreHealth, StoreHealthSnapshot, Writing};
 
 /// Runs one check of one monitor. Production uses the runner's `Prober`;
 /// tests substitute a scripted checker and drive time by hand.
@@ -66,6 +71,11 @@ pub struct EngineConfig {
     pub batch_size: usize,
     /// …or when the oldest buffered one is this old.
     pub flush_interval: Duration,
+    /// Results held in memory while the store is slow, busy or failing,
+    /// before back-pressure (or, while writes fail, dropping the oldest raw
+    /// results) starts: by default a minute of results at the configured
+    /// rate ([`recorder::results_within`]); never fewer than `batch_size`.
+    pub write_buffer: usize,
     /// How often finished minutes are rolled up (and, every 20th time,
     /// retention is applied).
     pub rollup_every: Duration,
@@ -80,15 +90,16 @@ pub struct EngineConfig {
 impl EngineConfig {
     pub fn new(monitors: Vec<Arc<MonitorSpec>>) -> Self {
         Self {
-            monitors,
             concurrency: 512,
             raw_retention: Duration::from_secs(48 * 3600),
             rollup_retention: Duration::from_secs(90 * 24 * 3600),
             batch_size: 1_000,
             flush_interval: Duration::from_secs(1),
+            write_buffer: recorder::results_within(recorder::WRITE_BUFFER_WINDOW, &monitors),
             rollup_every: Duration::from_secs(30),
             rollup_margin: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
+            monitors,
         }
     }
 }
@@ -99,16 +110,39 @@ pub enum EngineError {
     Store(#[from] watchkeeper_store::StoreError),
 }
 
+/// What [`EngineHandle::shutdown`] could not save.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "results may have been lost: check `is_clean`"]
+pub struct ShutdownReport {
+    /// Results the store still refused after the final attempts: lost.
+    pub unwritten_results: usize,
+    /// State changes likewise lost.
+    pub unwritten_state_changes: usize,
+    /// The recorder task failed, so whatever it held is lost, uncounted.
+    pub recorder_failed: bool,
+    /// Raw results dropped while running, because the store kept failing
+    /// past the write buffer's bound (already shown by `/health`).
+    pub dropped_results: u64,
+}
+
+impl ShutdownReport {
+    /// Nothing the engine held at shutdown was lost.
+    pub fn is_clean(&self) -> bool {
+        self.unwritten_results == 0 && self.unwritten_state_changes == 0 && !self.recorder_failed
+    }
+}
+
 /// The running engine; dropping it does not stop the tasks, call
 /// [`EngineHandle::shutdown`].
 pub struct EngineHandle {
     board: Board,
     store: Store,
+    store_health: StoreHealth,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
     cancel: CancellationToken,
     scheduler: JoinHandle<()>,
-    recorder: JoinHandle<()>,
+    recorder: JoinHandle<recorder::Unwritten>,
     maintenance: JoinHandle<()>,
 }
 
@@ -134,6 +168,7 @@ impl Engine {
             rollup_retention,
             batch_size,
             flush_interval,
+            write_buffer,
             rollup_every,
             rollup_margin,
             shutdown_grace,
@@ -152,19 +187,31 @@ impl Engine {
         let in_flight = scheduler::ProbesInFlight::new(monitors.len());
         let unwritten = recorder::UnwrittenSince::default();
 
-        // Bounded: when the store is slow, probe tasks wait to hand over
-        // their result instead of piling up without limit.
+        // Bounded: when the recorder stops taking results (the write buffer
+        // is full and the store slow), probe tasks wait to hand over their
+        // result instead of piling up without limit.
         let (results_tx, results_rx) = mpsc::channel::<scheduler::Finished>(batch_size.max(1) * 8);
 
+        let buffer_capacity = write_buffer.max(batch_size).max(1);
+        let store_health = StoreHealth::new(buffer_capacity);
+        tracing::debug!(
+            buffer_capacity,
+            "results wait in a bounded buffer while the store is busy"
+        );
         let recorder = tokio::spawn(
             recorder::Recorder::new(
-                store.clone(),
-                unwritten.clone(),
-                board.clone(),
-                metrics.clone(),
+                recorder::RecorderParts {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    board: board.clone(),
+                    metrics: metrics.clone(),
+                    health: store_health.clone(),
+                    unwritten: unwritten.clone(),
+                    batch_size,
+                    flush_interval,
+                    buffer_capacity,
+                },
                 &monitors,
-                batch_size,
-                flush_interval,
             )
             .run(results_rx),
         );
@@ -198,6 +245,7 @@ impl Engine {
         Ok(EngineHandle {
             board,
             store,
+            store_health,
             clock,
             metrics,
             cancel,
@@ -214,10 +262,16 @@ impl EngineHandle {
         self.board.clone()
     }
 
+    /// How the recorder's writes to the store are going, for `/health`.
+    pub fn store_health(&self) -> StoreHealth {
+        self.store_health.clone()
+    }
+
     /// Stops scheduling, lets probes in flight finish (up to the grace
     /// period), flushes every result to the store, stops maintenance and
-    /// saves the board's recent results.
-    pub async fn shutdown(self) {
+    /// saves the board's recent results. The report says what could not be
+    /// written (and is lost).
+    pub async fn shutdown(self) -> ShutdownReport {
         self.cancel.cancel();
         // The scheduler returns once its probes have finished or been
         // abandoned; it owns the last result sender, so the recorder then
@@ -225,14 +279,24 @@ impl EngineHandle {
         if let Err(error) = self.scheduler.await {
             tracing::error!(error = %error, "scheduler task failed");
         }
-        if let Err(error) = self.recorder.await {
-            tracing::error!(error = %error, "recorder task failed");
+        let mut report = ShutdownReport::default();
+        match self.recorder.await {
+            Ok(unwritten) => {
+                report.unwritten_results = unwritten.results;
+                report.unwritten_state_changes = unwritten.state_changes;
+            }
+            Err(error) => {
+                report.recorder_failed = true;
+                tracing::error!(error = %error, "recorder task failed");
+            }
         }
+        report.dropped_results = self.store_health.snapshot().dropped_results;
         if let Err(error) = self.maintenance.await {
             tracing::error!(error = %error, "maintenance task failed");
         }
         // Every probe has finished or been abandoned, so the board holds
         // every result there will be: the save covers everything until now.
         maintenance::save_recent(&self.store, &self.board, &self.metrics, self.clock.now()).await;
+        report
     }
 }

@@ -41,6 +41,8 @@ struct MetricsInner {
     probes_started: Counter,
     probes_skipped: Counter,
     results_written: Counter,
+    results_buffered: Gauge,
+    results_dropped: Counter,
     store_errors: Counter,
     state_changes: Counter,
     monitors: Gauge,
@@ -125,6 +127,18 @@ impl Metrics {
             "Check results written to the store",
             results_written.clone(),
         );
+        let results_buffered = Gauge::default();
+        registry.register(
+            "results_buffered",
+            "Check results taken from probes and not yet written to the store (in the write buffer or a write in flight)",
+            results_buffered.clone(),
+        );
+        let results_dropped = Counter::default();
+        registry.register(
+            "results_dropped",
+            "Check results dropped unwritten because the store kept failing while the write buffer was full",
+            results_dropped.clone(),
+        );
         let store_errors = Counter::default();
         registry.register(
             "store_errors",
@@ -175,6 +189,8 @@ impl Metrics {
                 probes_started,
                 probes_skipped,
                 results_written,
+                results_buffered,
+                results_dropped,
                 store_errors,
                 state_changes,
                 monitors,
@@ -229,6 +245,16 @@ impl Metrics {
 
     pub fn results_written(&self, count: usize) {
         self.inner.results_written.inc_by(count as u64);
+    }
+
+    pub fn set_results_buffered(&self, count: usize) {
+        self.inner
+            .results_buffered
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub fn results_dropped(&self, count: usize) {
+        self.inner.results_dropped.inc_by(count as u64);
     }
 
     pub fn store_error(&self) {

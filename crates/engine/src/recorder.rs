@@ -1,19 +1,24 @@
 //! The one place where results have effects: each result updates the
 //! monitor's state (recording a state change exactly once per change of
-//! health), its metrics and the board, and is buffered for a batched write.
-//! A failed write is retried on the next flush; state changes are never
-//! dropped, and raw results only past a hard cap with a loud error.
-//! [`UnwrittenSince`] tells maintenance how far back the buffer reaches.
+//! health), its metrics and the board, and goes into the [`WriteBuffer`]
+//! for a batched write. Writes run beside the recorder, never inside it, so
+//! a slow, busy or full store never stops it taking results: the board's
+//! `last_result` stays current and probes keep their slots. Only past the
+//! buffer's bound does a slow store hold the recorder back (see
+//! `write_buffer`). [`UnwrittenSince`] tells maintenance how far back the
+//! unwritten results reach.
+
+mod write_buffer;
 
 use std::sync::Arc;
-use std::time::Duration;
-
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use watchkeeper_domain::check::{CheckResult, StateChange, transition};
+use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::schedule;
@@ -22,20 +27,29 @@ use watchkeeper_store::Store;
 use crate::board::Board;
 use crate::metrics::{Metrics, MonitorMetrics};
 use crate::scheduler::Finished;
+use crate::store_health::StoreHealth;
+pub use write_buffer::Unwritten;
+use write_buffer::WriteBuffer;
 
-/// Past this many unwritten results (the store has been failing for a
-/// while), the oldest raw results are dropped to bound memory.
-const MAX_BUFFERED_RESULTS: usize = 200_000;
-const MIN_RETRY_DELAY: Duration = Duration::from_secs(1);
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
-/// A state change is written this soon after it is recorded, not at the
-/// next periodic flush: it is what notifications (and the detection time)
-/// wait for. The short delay lets changes that arrive together, as at
-/// start-up, share one write.
-const CHANGE_FLUSH_DELAY: Duration = Duration::from_millis(20);
+/// How much time's worth of results the write buffer holds by default.
+pub const WRITE_BUFFER_WINDOW: Duration = Duration::from_secs(60);
+
+/// How many results `monitors` produce in `window` at their intervals:
+/// the sum over monitors of `window / interval`, each rounded up.
+pub fn results_within(window: Duration, monitors: &[Arc<MonitorSpec>]) -> usize {
+    let window = window.as_millis();
+    monitors
+        .iter()
+        .map(|monitor| {
+            let interval = monitor.interval.as_millis().max(1);
+            usize::try_from(window.div_ceil(interval)).unwrap_or(usize::MAX)
+        })
+        .fold(0, usize::saturating_add)
+}
 
 /// The start of the oldest result the recorder holds but has not written
-/// yet (buffered until the next flush, or kept after a failed write), if any.
+/// yet (buffered, in a write in flight, or kept after a failed write), if
+/// any.
 #[derive(Debug, Clone)]
 pub struct UnwrittenSince(Arc<AtomicI64>);
 
@@ -62,36 +76,45 @@ impl UnwrittenSince {
     }
 }
 
+/// What a [`Recorder`] is made of.
+pub struct RecorderParts {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub board: Board,
+    pub metrics: Metrics,
+    /// Written by the recorder: how its writes are going.
+    pub health: StoreHealth,
+    pub unwritten: UnwrittenSince,
+    /// A write starts once this many results are buffered…
+    pub batch_size: usize,
+    /// …or at the latest this often.
+    pub flush_interval: Duration,
+    /// Results held unwritten (buffered plus in flight) before the bound
+    /// applies.
+    pub buffer_capacity: usize,
+}
+
 pub struct Recorder {
-    store: Store,
-    unwritten: UnwrittenSince,
     board: Board,
     metrics: Metrics,
     monitor_metrics: Vec<MonitorMetrics>,
-    batch_size: usize,
     flush_interval: Duration,
-    results: Vec<CheckResult>,
-    /// The oldest `started_at` in `results`, as published in `unwritten`.
-    oldest_buffered: Option<Timestamp>,
-    changes: Vec<StateChange>,
-    /// When the oldest change in `changes` was recorded.
-    changes_since: Option<Instant>,
-    /// After a failed write, no write is tried before this instant, so a
-    /// failing store is retried with backoff instead of once per result.
-    retry_after: Option<Instant>,
-    retry_delay: Duration,
+    buffer: WriteBuffer,
 }
 
 impl Recorder {
-    pub fn new(
-        store: Store,
-        unwritten: UnwrittenSince,
-        board: Board,
-        metrics: Metrics,
-        monitors: &[Arc<MonitorSpec>],
-        batch_size: usize,
-        flush_interval: Duration,
-    ) -> Self {
+    pub fn new(parts: RecorderParts, monitors: &[Arc<MonitorSpec>]) -> Self {
+        let RecorderParts {
+            store,
+            clock,
+            board,
+            metrics,
+            health,
+            unwritten,
+            batch_size,
+            flush_interval,
+            buffer_capacity,
+        } = parts;
         let monitor_metrics: Vec<MonitorMetrics> =
             monitors.iter().map(|m| metrics.for_monitor(m)).collect();
         board.with_all(|views| {
@@ -104,76 +127,56 @@ impl Recorder {
                 }
             }
         });
+        let buffer = WriteBuffer::new(
+            write_buffer::Shared {
+                store,
+                clock,
+                metrics: metrics.clone(),
+                health,
+                unwritten,
+            },
+            buffer_capacity,
+            batch_size,
+        );
         Self {
-            store,
-            unwritten,
             board,
             metrics,
             monitor_metrics,
-            batch_size: batch_size.max(1),
             flush_interval,
-            results: Vec::new(),
-            oldest_buffered: None,
-            changes: Vec::new(),
-            changes_since: None,
-            retry_after: None,
-            retry_delay: MIN_RETRY_DELAY,
+            buffer,
         }
     }
 
-    /// Runs until every sender is gone, then flushes what is left.
-    pub async fn run(mut self, mut incoming: mpsc::Receiver<Finished>) {
+    /// Runs until every sender is gone, then writes what is left (a few
+    /// attempts) and returns what could not be written.
+    pub async fn run(mut self, mut incoming: mpsc::Receiver<Finished>) -> Unwritten {
         let mut ticker = tokio::time::interval(self.flush_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let now = Instant::now();
+            let mut next_write = self.buffer.next_write_at(now);
+            if next_write.is_some_and(|at| at <= now) {
+                self.buffer.start_write();
+                next_write = None;
+            }
+            let accepting = self.buffer.accepting();
+            let writing = self.buffer.is_writing();
             tokio::select! {
-                received = incoming.recv() => match received {
+                received = incoming.recv(), if accepting => match received {
                     Some(Finished { result, in_flight }) => {
                         self.record(result);
                         // Only now, with the result counted in `unwritten`,
                         // may maintenance stop waiting for the probe.
                         drop(in_flight);
-                        if self.results.len() >= self.batch_size && self.may_write() {
-                            self.flush().await;
-                        }
                     }
                     None => break,
                 },
-                _ = ticker.tick() => {
-                    if self.may_write() {
-                        self.flush().await;
-                    }
-                }
-                () = sleep_until(self.changes_due().unwrap_or_else(Instant::now)), if self.changes_due().is_some() => {
-                    self.flush().await;
-                }
+                written = self.buffer.written(), if writing => self.buffer.finish(written),
+                _ = ticker.tick() => self.buffer.request_flush(),
+                () = sleep_until(next_write.unwrap_or(now)), if next_write.is_some() => {}
             }
         }
-        // Final flush; retry a few times so a momentary lock does not lose
-        // the last results.
-        for attempt in 1..=3u32 {
-            if self.flush().await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-        }
-        tracing::error!(
-            results = self.results.len(),
-            state_changes = self.changes.len(),
-            "could not write the last results at shutdown"
-        );
-    }
-
-    /// When buffered state changes should be written: shortly after the
-    /// first of them, but not before a backoff after a failed write ends.
-    fn changes_due(&self) -> Option<Instant> {
-        let due = self.changes_since? + CHANGE_FLUSH_DELAY;
-        Some(self.retry_after.map_or(due, |retry| retry.max(due)))
-    }
-
-    /// False while backing off after a failed write.
-    fn may_write(&self) -> bool {
-        self.retry_after.is_none_or(|at| Instant::now() >= at)
+        self.buffer.drain().await
     }
 
     fn record(&mut self, result: CheckResult) {
@@ -203,57 +206,9 @@ impl Recorder {
         if let Some(change) = change {
             log_change(&change);
             self.metrics.state_change();
-            self.changes.push(change);
-            self.changes_since.get_or_insert_with(Instant::now);
+            self.buffer.push_change(change);
         }
-        if self
-            .oldest_buffered
-            .is_none_or(|oldest| result.started_at < oldest)
-        {
-            self.oldest_buffered = Some(result.started_at);
-            self.unwritten.set(self.oldest_buffered);
-        }
-        self.results.push(result);
-    }
-
-    /// Writes what is buffered; true when nothing is left to write.
-    async fn flush(&mut self) -> bool {
-        if self.results.is_empty() && self.changes.is_empty() {
-            return true;
-        }
-        match self.store.write_batch(&self.results, &self.changes).await {
-            Ok(()) => {
-                self.metrics.results_written(self.results.len());
-                self.results.clear();
-                self.changes.clear();
-                self.changes_since = None;
-                self.retry_after = None;
-                self.retry_delay = MIN_RETRY_DELAY;
-                self.oldest_buffered = None;
-                self.unwritten.set(None);
-                true
-            }
-            Err(error) => {
-                self.metrics.store_error();
-                self.retry_after = Some(Instant::now() + self.retry_delay);
-                self.retry_delay = (self.retry_delay * 2).min(MAX_RETRY_DELAY);
-                tracing::error!(
-                    error = %error,
-                    buffered_results = self.results.len(),
-                    buffered_state_changes = self.changes.len(),
-                    "cannot write results; will retry with backoff"
-                );
-                if self.results.len() > MAX_BUFFERED_RESULTS {
-                    let excess = self.results.len() - MAX_BUFFERED_RESULTS;
-                    self.results.drain(..excess);
-                    tracing::error!(dropped = excess, "dropped the oldest unwritten raw results");
-                    // Dropped results will never be written: stop waiting.
-                    self.oldest_buffered = self.results.iter().map(|r| r.started_at).min();
-                    self.unwritten.set(self.oldest_buffered);
-                }
-                false
-            }
-        }
+        self.buffer.push_result(result);
     }
 }
 
@@ -280,6 +235,41 @@ mod tests {
     use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
 
     use super::*;
+
+    fn every(id: &str, interval: Duration) -> Arc<MonitorSpec> {
+        Arc::new(MonitorSpec {
+            id: MonitorId::parse(id).unwrap(),
+            name: id.to_owned(),
+            component: None,
+            interval,
+            timeout: Duration::from_secs(1),
+            probe: ProbeSpec::Tcp(TcpSpec {
+                host: "127.0.0.1".to_owned(),
+                port: 9,
+                send: None,
+                expect: None,
+            }),
+            expect: Vec::new(),
+            degraded_if: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_minute_of_results_is_the_sum_over_monitors_rounded_up() {
+        let monitors = [
+            every("a", Duration::from_secs(1)),
+            every("b", Duration::from_secs(10)),
+            every("c", Duration::from_secs(7)),
+            every("d", Duration::from_secs(3600)),
+        ];
+        // 60 + 6 + ceil(60 / 7) = 9 + one daily result.
+        assert_eq!(results_within(WRITE_BUFFER_WINDOW, &monitors), 76);
+        let fleet: Vec<_> = (0..10_000)
+            .map(|n| every(&format!("m{n}"), Duration::from_secs(10)))
+            .collect();
+        assert_eq!(results_within(WRITE_BUFFER_WINDOW, &fleet), 60_000);
+        assert_eq!(results_within(WRITE_BUFFER_WINDOW, &[]), 0);
+    }
 
     #[test]
     fn unwritten_since_round_trips_and_clears() {
@@ -325,13 +315,18 @@ mod tests {
         let board = Board::new(std::slice::from_ref(&spec), states, HashMap::new());
         let metrics = Metrics::new();
         let _recorder = Recorder::new(
-            store,
-            UnwrittenSince::default(),
-            board,
-            metrics.clone(),
+            RecorderParts {
+                store,
+                clock: Arc::new(crate::SystemClock::new()),
+                board,
+                metrics: metrics.clone(),
+                health: StoreHealth::new(10),
+                unwritten: UnwrittenSince::default(),
+                batch_size: 10,
+                flush_interval: Duration::from_secs(1),
+                buffer_capacity: 10,
+            },
             std::slice::from_ref(&spec),
-            10,
-            Duration::from_secs(1),
         );
         let text = metrics.encode().unwrap();
         assert!(

@@ -14,6 +14,12 @@
 //! clustered by `(monitor, minute)`, the order their readers want; queries
 //! over every monitor are written as `monitor IN (SELECT key FROM monitors)
 //! AND <time range>`, which SQLite runs as one range search per monitor.
+//!
+//! A failed write never poisons a connection: both pools check each
+//! connection as it comes back and replace it if a failed transaction left
+//! it unusable (`release`).
+
+mod release;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +42,7 @@ use crate::column::{
 };
 use crate::error::StoreError;
 use crate::monitor_keys::MonitorKeys;
+use release::release_outside_a_transaction;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -208,6 +215,7 @@ impl SqliteStore {
         // here, before anything is written to it.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .after_release(release_outside_a_transaction)
             .connect_with(options.clone())
             .await
             .map_err(open_error)?;
@@ -220,6 +228,7 @@ impl SqliteStore {
             })?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READER_CONNECTIONS)
+            .after_release(release_outside_a_transaction)
             .connect_with(options.create_if_missing(false))
             .await
             .map_err(open_error)?;

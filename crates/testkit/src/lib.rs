@@ -1,6 +1,7 @@
 //! Helpers for the integration tests of every Watchkeeper crate: the demo
 //! service, misbehaving TCP targets, a port where nothing listens, polling
-//! with a deadline instead of sleeping, and throwaway config files.
+//! with a deadline instead of sleeping, throwaway config files, a small real
+//! filesystem to fill, and a database write lock held from outside.
 //!
 //! A normal crate, used only as a dev-dependency by the others.
 
@@ -9,14 +10,18 @@
 mod poll;
 mod port;
 mod raw_target;
+mod small_filesystem;
 mod temp_config;
+mod write_lock;
 
 pub use poll::{POLL_INTERVAL, poll_until};
 pub use port::closed_port;
 pub use raw_target::{RawBehaviour, RawTarget};
+pub use small_filesystem::{Filler, SmallFilesystem};
 pub use temp_config::{CONFIG_FILE_NAME, TempConfig};
 pub use watchkeeper_demo::{DemoConfig, DemoHandle, Mode, spawn as spawn_demo};
 pub use watchkeeper_domain::{Clock, ManualClock};
+pub use write_lock::WriteLock;
 
 /// Starts the demo service on `127.0.0.1:0` with `config`.
 pub async fn spawn_demo_on_loopback(config: DemoConfig) -> std::io::Result<DemoHandle> {

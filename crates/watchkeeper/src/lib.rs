@@ -32,6 +32,15 @@ pub enum AppError {
     Listener(std::io::Error),
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
+    #[error(
+        "{results} results and {state_changes} state changes could not be written to the store before exiting; they are lost"
+    )]
+    Unwritten {
+        results: usize,
+        state_changes: usize,
+    },
+    #[error("the recorder failed; the results it had not written yet are lost")]
+    RecorderFailed,
 }
 
 /// A running Watchkeeper: engine started, HTTP server ready to run.
@@ -89,7 +98,14 @@ impl App {
             cancel.child_token(),
         )
         .await?;
-        let state = AppState::new(engine.board(), store.clone(), metrics, clock, server.region);
+        let state = AppState::new(
+            engine.board(),
+            store.clone(),
+            metrics,
+            engine.store_health(),
+            clock,
+            server.region,
+        );
         Ok(App {
             listener,
             local_addr,
@@ -105,7 +121,10 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then stops the HTTP server, lets
-    /// probes in flight finish, flushes results and closes the store.
+    /// probes in flight finish, flushes results and closes the store. Results
+    /// or state changes that could not be written by then are an error
+    /// ([`AppError::Unwritten`]), so the process does not exit 0 having lost
+    /// them.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -127,10 +146,19 @@ impl App {
         }
         tracing::info!("shutting down: finishing probes in flight and flushing results");
         cancel.cancel();
-        engine.shutdown().await;
+        let report = engine.shutdown().await;
         let served = server.await;
         store.close().await;
         tracing::info!("shutdown complete");
+        if report.recorder_failed {
+            return Err(AppError::RecorderFailed);
+        }
+        if !report.is_clean() {
+            return Err(AppError::Unwritten {
+                results: report.unwritten_results,
+                state_changes: report.unwritten_state_changes,
+            });
+        }
         match served {
             Ok(result) => result.map_err(AppError::Serve),
             Err(error) => Err(AppError::Serve(std::io::Error::other(error))),

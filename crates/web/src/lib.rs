@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use watchkeeper_domain::clock::Clock;
-use watchkeeper_engine::{Board, Metrics};
+use watchkeeper_engine::{Board, Metrics, StoreHealth};
 use watchkeeper_store::Store;
 
 /// Everything a handler may read. Cheap to clone.
@@ -24,6 +24,8 @@ pub struct AppState {
     pub board: Board,
     pub store: Store,
     pub metrics: Metrics,
+    /// How the engine's writes to the store are going, for `/health`.
+    pub store_health: StoreHealth,
     pub clock: Arc<dyn Clock>,
     pub region: Option<String>,
     /// For `uptime_seconds` in `/health`.
@@ -36,6 +38,7 @@ impl AppState {
         board: Board,
         store: Store,
         metrics: Metrics,
+        store_health: StoreHealth,
         clock: Arc<dyn Clock>,
         region: Option<String>,
     ) -> Self {
@@ -43,6 +46,7 @@ impl AppState {
             board,
             store,
             metrics,
+            store_health,
             clock,
             region,
             started: Instant::now(),

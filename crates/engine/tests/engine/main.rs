@@ -7,6 +7,7 @@
 mod recent;
 mod rollups;
 mod state_changes;
+mod store_trouble;
 
 use std::sync::Arc;
 use std::time::Duration;

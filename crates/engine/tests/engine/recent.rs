@@ -126,7 +126,7 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
     .await;
     let board = engine.board();
     wait_for_results(&board, &id, 3).await;
-    engine.shutdown().await;
+    assert!(engine.shutdown().await.is_clean());
     let before = recent(&board, &id);
     // Newest first, each one distinct.
     assert!(
@@ -146,7 +146,7 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
     .await;
     assert_eq!(recent(&engine.board(), &id), before);
     assert_eq!(engine.board().get(&id).unwrap().last(), before.first());
-    engine.shutdown().await;
+    assert!(engine.shutdown().await.is_clean());
     store.close().await;
 }
 
@@ -221,6 +221,6 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
     )
     .await;
     assert_eq!(recent(&engine.board(), &id), saved);
-    engine.shutdown().await;
+    assert!(engine.shutdown().await.is_clean());
     store.close().await;
 }

@@ -136,6 +136,6 @@ async fn the_engine_rolls_up_a_minute_once_every_probe_started_in_it_is_written(
         "the minute was rolled up before the long probe's result was written"
     );
 
-    engine.shutdown().await;
+    assert!(engine.shutdown().await.is_clean());
     store.close().await;
 }

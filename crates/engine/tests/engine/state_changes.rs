@@ -98,5 +98,5 @@ async fn a_state_change_is_written_long_before_the_next_periodic_flush() {
         .await
         .unwrap();
     assert!(results.len() <= 3, "{} results written", results.len());
-    engine.shutdown().await;
+    assert!(engine.shutdown().await.is_clean());
 }

@@ -5,6 +5,7 @@
 // Helpers outside #[test] functions unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod disk_full;
 mod lifecycle;
 mod recent;
 mod results;

@@ -7,7 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod busy_store;
 mod cli;
+mod full_disk;
 mod logs;
 mod misbehaving;
 mod observability;

@@ -126,9 +126,24 @@ impl TestApp {
         .await
     }
 
+    /// The directory holding the config (and, with [`STORAGE`], the database).
+    pub fn dir(&self) -> &std::path::Path {
+        self.config.dir()
+    }
+
     /// Stops the app, asserts it stopped cleanly and in time, and gives back
     /// the directory (so a test can open the store or start it again).
     pub async fn stop(self) -> TempConfig {
+        let (config, outcome) = self.stop_with_outcome().await;
+        if let Err(error) = outcome {
+            panic!("the app stopped with an error: {error}");
+        }
+        config
+    }
+
+    /// Stops the app, asserts it stopped in time, and gives back the
+    /// directory and what `App::run` returned.
+    pub async fn stop_with_outcome(self) -> (TempConfig, Result<(), AppError>) {
         let TestApp {
             config,
             shutdown,
@@ -140,10 +155,7 @@ impl TestApp {
             .await
             .unwrap_or_else(|_| panic!("the app did not stop within {STOP_DEADLINE:?}"))
             .expect("the app task panicked");
-        if let Err(error) = outcome {
-            panic!("the app stopped with an error: {error}");
-        }
-        config
+        (config, outcome)
     }
 }
 
