@@ -4,8 +4,11 @@
 //! revisions for a before/after comparison:
 //!
 //! ```text
-//! cargo run --release -p watchkeeper-domain --example judge_speed
+//! cargo run --release -p watchkeeper-domain --example judge_speed [CASE]
 //! ```
+//!
+//! With a CASE (e.g. `status`) only that row is measured, which suits
+//! `valgrind --tool=callgrind` for an instruction count.
 
 // A measuring program: a panic is a failed run, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -67,7 +70,11 @@ fn main() {
     ];
     println!("| case | condition | answer bytes | median ns per judge |");
     println!("|---|---|---|---|");
+    let only = std::env::args().nth(1);
     for (name, sources, body) in cases {
+        if only.as_deref().is_some_and(|only| only != name) {
+            continue;
+        }
         let expect: Vec<Condition> = sources
             .iter()
             .map(|source| Condition::compile(source, ProbeKind::Http).unwrap())

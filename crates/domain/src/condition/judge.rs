@@ -103,6 +103,9 @@ impl Condition {
         if bindings.exceeded() {
             return Err(self.over_budget(budget));
         }
+        if matches!(value, Ok(Value::Bool(true))) {
+            return Ok(());
+        }
         let source = self.shown();
         let failure = match value {
             Ok(Value::Bool(true)) => return Ok(()),
