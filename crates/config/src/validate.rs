@@ -20,17 +20,18 @@ use watchkeeper_domain::target_policy::TargetPolicy;
 
 use crate::error::ConfigError;
 use crate::model::{
-    Component, Config, DEFAULT_DATABASE_FILE, DEFAULT_INTERVAL, DEFAULT_LISTEN,
-    DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION, DEFAULT_TIMEOUT, MAX_CONCURRENCY,
-    MAX_REDIRECTS_LIMIT, MIN_INTERVAL, MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, ProbesConfig,
-    ServerConfig, StorageConfig,
+    Component, Config, DEFAULT_DATABASE_FILE, DEFAULT_INTERVAL, DEFAULT_RAW_RETENTION,
+    DEFAULT_ROLLUP_RETENTION, DEFAULT_TIMEOUT, MAX_CONCURRENCY, MAX_REDIRECTS_LIMIT, MIN_INTERVAL,
+    MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, ProbesConfig, StorageConfig,
 };
 use crate::quantity::{parse_duration, parse_size};
 use crate::raw::{
     RawCommand, RawComponent, RawDns, RawDocument, RawHttp, RawMonitor, RawParity, RawProbe,
-    RawProbes, RawServer, RawSize, RawStorage, RawTcp, TextList,
+    RawProbes, RawSize, RawStorage, RawTcp, TextList,
 };
 use crate::source::{Loc, Located, Origin};
+
+mod server;
 
 /// The conditions a monitor gets when it gives no `expect`.
 pub(crate) fn default_expect(kind: ProbeKind) -> &'static [&'static str] {
@@ -76,7 +77,7 @@ pub(crate) fn config(
         components,
         monitors,
     } = main;
-    let server = validate_server(server, &mut problems);
+    let server = server::validate_server(server, &mut problems);
     let storage = validate_storage(storage, &dir, &mut problems);
     let probes = validate_probes(probes, &mut problems);
 
@@ -124,27 +125,6 @@ pub(crate) fn config(
         components,
         monitors,
         files,
-    }
-}
-
-fn validate_server(raw: RawServer, problems: &mut Problems<'_>) -> ServerConfig {
-    let RawServer { listen, region } = raw;
-    let listen = match listen {
-        None => DEFAULT_LISTEN,
-        Some(listen) => listen.value.parse().unwrap_or_else(|_| {
-            problems.at(
-                &listen.at,
-                format!(
-                    "invalid listen address {:?}: expected IP:PORT, like \"127.0.0.1:8080\" or \"[::1]:8080\"",
-                    listen.value
-                ),
-            );
-            DEFAULT_LISTEN
-        }),
-    };
-    ServerConfig {
-        listen,
-        region: non_empty(region, "`region`", problems),
     }
 }
 
