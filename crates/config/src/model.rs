@@ -12,6 +12,20 @@ use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::target_policy::TargetPolicy;
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+/// How long a client may take to send a request's headers, and how long an
+/// idle keep-alive connection stays open: enough for a slow mobile link,
+/// short enough that a client sending half a request cannot hold a
+/// connection for long.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The shortest `[server] header_timeout`: below a second, a real client on
+/// a slow link would be cut off.
+pub const MIN_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
+/// The longest `[server] header_timeout`: beyond it, the timeout no longer
+/// stops a client that holds connections by sending headers slowly.
+pub const MAX_HEADER_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// The most connections `[server] max_connections` may allow: far beyond
+/// what the open-files limit of one process usually holds.
+pub const MAX_CONNECTIONS: usize = 65_536;
 /// The database file used when `[storage] url` is not given, beside the config.
 pub const DEFAULT_DATABASE_FILE: &str = "watchkeeper.db";
 pub const DEFAULT_RAW_RETENTION: Duration = Duration::from_secs(48 * 3600);
@@ -68,6 +82,12 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Which region this instance probes from, recorded with results.
     pub region: Option<String>,
+    /// How long a client may take to send a request's headers; also how
+    /// long an idle keep-alive connection is kept.
+    pub header_timeout: Duration,
+    /// At most this many HTTP connections are open at once (more than
+    /// zero); `None`: a share of the open-files limit, decided at start.
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,6 +41,8 @@ pub(crate) struct RawDocument {
 pub(crate) struct RawServer {
     pub listen: Text,
     pub region: Text,
+    pub header_timeout: Text,
+    pub max_connections: Option<Located<i64>>,
 }
 
 #[derive(Debug, Default)]
@@ -220,6 +222,8 @@ fn read_server(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawServer {
     let server = RawServer {
         listen: fields.text(reader, "listen"),
         region: fields.text(reader, "region"),
+        header_timeout: fields.text(reader, "header_timeout"),
+        max_connections: fields.integer(reader, "max_connections"),
     };
     fields.finish(reader);
     server

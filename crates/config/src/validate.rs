@@ -9,6 +9,7 @@
 mod command;
 mod dns;
 mod http;
+mod server;
 mod settings;
 mod tcp;
 
@@ -71,7 +72,7 @@ pub(crate) fn config(
         components,
         monitors,
     } = main;
-    let server = settings::validate_server(server, &mut problems);
+    let server = server::validate_server(server, &mut problems);
     let storage = settings::validate_storage(storage, &dir, &mut problems);
     let probes = settings::validate_probes(probes, &mut problems);
 

@@ -18,7 +18,7 @@ use watchkeeper_domain::schedule;
 use watchkeeper_engine::{Engine, EngineConfig, EngineHandle, Metrics};
 use watchkeeper_runner::Prober;
 use watchkeeper_store::Store;
-use watchkeeper_web::AppState;
+use watchkeeper_web::{AppState, ServerLimits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -31,7 +31,7 @@ pub enum AppError {
     #[error("cannot read the listening address: {0}")]
     Listener(std::io::Error),
     #[error("the HTTP server failed: {0}")]
-    Serve(std::io::Error),
+    Serve(tokio::task::JoinError),
     #[error(
         "{results} results and {state_changes} state changes could not be written to the store before exiting; they are lost"
     )]
@@ -48,6 +48,7 @@ pub struct App {
     listener: TcpListener,
     local_addr: SocketAddr,
     state: AppState,
+    limits: ServerLimits,
     engine: EngineHandle,
     store: Store,
     cancel: CancellationToken,
@@ -73,10 +74,31 @@ impl App {
         let prober = Arc::new(Prober::new(probes.policy, clock.clone())?);
         let metrics = Metrics::new();
         let cancel = CancellationToken::new();
+        let budget =
+            open_files::FileBudget::split(open_files::soft_limit(), server.max_connections);
+        let limits = ServerLimits {
+            header_timeout: server.header_timeout,
+            request_timeout: watchkeeper_web::DEFAULT_REQUEST_TIMEOUT,
+            max_connections: budget.http_connections,
+        };
+        tracing::info!(
+            max_connections = limits.max_connections,
+            automatic = server.max_connections.is_none(),
+            header_timeout = ?limits.header_timeout,
+            open_files = budget.limit,
+            "HTTP connections are bounded"
+        );
+        if budget.overcommitted() {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                open_files = budget.limit,
+                "[server] max_connections is more than the open-files limit leaves; accepting will fail with too many open files before the cap"
+            );
+        }
         let concurrency = probes.concurrency.unwrap_or_else(|| {
             schedule::automatic_concurrency(
                 monitors.iter().map(|monitor| monitor.as_ref()),
-                open_files::available_for_probes(),
+                budget.probes,
             )
         });
         tracing::info!(
@@ -110,6 +132,7 @@ impl App {
             listener,
             local_addr,
             state,
+            limits,
             engine,
             store,
             cancel,
@@ -133,13 +156,19 @@ impl App {
             listener,
             local_addr,
             state,
+            limits,
             engine,
             store,
             cancel,
         } = self;
         tracing::info!(address = %local_addr, "watchkeeper is serving http://{local_addr}/");
         let server_cancel = cancel.clone();
-        let server = tokio::spawn(watchkeeper_web::serve(listener, state, server_cancel));
+        let server = tokio::spawn(watchkeeper_web::serve(
+            listener,
+            state,
+            limits,
+            server_cancel,
+        ));
         tokio::select! {
             () = shutdown => {}
             () = cancel.cancelled() => {}
@@ -159,10 +188,7 @@ impl App {
                 state_changes: report.unwritten_state_changes,
             });
         }
-        match served {
-            Ok(result) => result.map_err(AppError::Serve),
-            Err(error) => Err(AppError::Serve(std::io::Error::other(error))),
-        }
+        served.map_err(AppError::Serve)
     }
 }
 

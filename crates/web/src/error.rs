@@ -10,6 +10,9 @@ pub enum ApiError {
     UnknownMonitor(String),
     #[error("the database could not answer: {0}")]
     Store(#[from] watchkeeper_store::StoreError),
+    /// The handler did not answer within the server's request timeout.
+    #[error("no answer within {0:?}")]
+    TooSlow(std::time::Duration),
 }
 
 impl IntoResponse for ApiError {
@@ -18,6 +21,10 @@ impl IntoResponse for ApiError {
             ApiError::UnknownMonitor(_) => StatusCode::NOT_FOUND,
             ApiError::Store(ref error) => {
                 tracing::error!(error = %error, "store error while answering a request");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::TooSlow(limit) => {
+                tracing::warn!(limit = ?limit, "a request took longer than the request timeout");
                 StatusCode::SERVICE_UNAVAILABLE
             }
         };

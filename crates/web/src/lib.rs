@@ -2,10 +2,13 @@
 //! API under `/api/v1`. Wire types live here, not in `domain`, so the JSON
 //! contract can stay stable while the model evolves. Authentication comes
 //! with a later issue; until then `serve` binds 127.0.0.1 by default.
+//! `server` serves them with a header timeout, a request timeout and a cap
+//! on open connections.
 
 pub mod api;
 mod error;
 mod health;
+mod server;
 
 use std::sync::Arc;
 
@@ -17,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_engine::{Board, Metrics, StoreHealth};
 use watchkeeper_store::Store;
+
+pub use server::{DEFAULT_REQUEST_TIMEOUT, ServerLimits};
 
 /// Everything a handler may read. Cheap to clone.
 #[derive(Clone)]
@@ -66,13 +71,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` is cancelled, then finishes requests in flight.
+/// Serves the routes within `limits` until `shutdown` is cancelled, then
+/// finishes requests in flight.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    limits: ServerLimits,
     shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+) {
+    server::serve_router(listener, router(state), limits, shutdown).await;
 }

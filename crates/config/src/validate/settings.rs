@@ -1,5 +1,5 @@
-//! `[server]`, `[storage]` and `[probes]`: the listen address, the database
-//! path and retentions, and the target policy's networks and concurrency.
+//! `[storage]` and `[probes]`: the database path and retentions, and the
+//! target policy's networks and concurrency. (`[server]` is in `server`.)
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,36 +8,14 @@ use ipnet::IpNet;
 use watchkeeper_domain::monitor::RedactedUrlText;
 use watchkeeper_domain::target_policy::TargetPolicy;
 
-use super::{Problems, non_empty};
+use super::Problems;
 use crate::model::{
-    DEFAULT_DATABASE_FILE, DEFAULT_LISTEN, DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION,
-    MAX_CONCURRENCY, MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, ProbesConfig, ServerConfig,
-    StorageConfig,
+    DEFAULT_DATABASE_FILE, DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION, MAX_CONCURRENCY,
+    MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, ProbesConfig, StorageConfig,
 };
 use crate::quantity::parse_duration;
-use crate::raw::{RawProbes, RawServer, RawStorage};
+use crate::raw::{RawProbes, RawStorage};
 use crate::source::Located;
-
-pub(super) fn validate_server(raw: RawServer, problems: &mut Problems<'_>) -> ServerConfig {
-    let RawServer { listen, region } = raw;
-    let listen = match listen {
-        None => DEFAULT_LISTEN,
-        Some(listen) => listen.value.parse().unwrap_or_else(|_| {
-            problems.at(
-                &listen.at,
-                format!(
-                    "invalid listen address {:?}: expected IP:PORT, like \"127.0.0.1:8080\" or \"[::1]:8080\"",
-                    listen.value
-                ),
-            );
-            DEFAULT_LISTEN
-        }),
-    };
-    ServerConfig {
-        listen,
-        region: non_empty(region, "`region`", problems),
-    }
-}
 
 pub(super) fn validate_storage(
     raw: RawStorage,

@@ -533,6 +533,35 @@ fn probes_concurrency_has_an_upper_bound() {
 }
 
 #[test]
+fn server_limits_are_checked_at_their_position() {
+    assert_error(
+        "[server]\nheader_timeout = \"500ms\"\nmax_connections = 0\n",
+        "watchkeeper.toml:2:18: `header_timeout` must be between 1s and 5m, not \"500ms\"\n\
+         watchkeeper.toml:3:19: `max_connections` must be a positive number, not 0",
+    );
+    assert_error(
+        "[server]\nheader_timeout = \"1h\"\nmax_connections = 65537\n",
+        "watchkeeper.toml:2:18: `header_timeout` must be between 1s and 5m, not \"1h\"\n\
+         watchkeeper.toml:3:19: `max_connections` must be at most 65536, not 65537",
+    );
+    assert_error(
+        "[server]\nheader_timeout = \"soon\"\nmax_connections = -1\n",
+        "watchkeeper.toml:2:18: invalid duration \"soon\": expected a number and a unit, like \"250ms\", \"30s\", \"5m\", \"1h30m\" or \"400d\"\n\
+         watchkeeper.toml:3:19: `max_connections` must be a positive number, not -1",
+    );
+    assert_error(
+        "[server]\nmax_connections = \"many\"\n",
+        "watchkeeper.toml:2:19: `max_connections` must be an integer, found string",
+    );
+    let config = load("[server]\nheader_timeout = \"1s\"\nmax_connections = 65536\n").unwrap();
+    assert_eq!(config.server.header_timeout, Duration::from_secs(1));
+    assert_eq!(config.server.max_connections, Some(65_536));
+    let config = load("[server]\nheader_timeout = \"5m\"\nmax_connections = 1\n").unwrap();
+    assert_eq!(config.server.header_timeout, Duration::from_secs(300));
+    assert_eq!(config.server.max_connections, Some(1));
+}
+
+#[test]
 fn database_paths_resolve_beside_the_config() {
     let scratch = Scratch::new(&[(
         "etc/watchkeeper.toml",

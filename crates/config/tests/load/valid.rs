@@ -31,6 +31,8 @@ fn server_storage_and_probes_sections() {
         "127.0.0.1:8080".parse::<SocketAddr>().unwrap()
     );
     assert_eq!(config.server.region.as_deref(), Some("eu-west"));
+    assert_eq!(config.server.header_timeout, Duration::from_secs(15));
+    assert_eq!(config.server.max_connections, Some(512));
     assert_eq!(config.storage.database, dir.join("data/watchkeeper.db"));
     assert_eq!(config.storage.raw_retention, Duration::from_secs(48 * 3600));
     assert_eq!(
@@ -300,6 +302,11 @@ fn an_empty_file_is_a_valid_config_with_defaults() {
     let config = crate::support::load("").unwrap();
     assert_eq!(config.server.listen, watchkeeper_config::DEFAULT_LISTEN);
     assert_eq!(config.server.region, None);
+    assert_eq!(
+        config.server.header_timeout,
+        watchkeeper_config::DEFAULT_HEADER_TIMEOUT
+    );
+    assert_eq!(config.server.max_connections, None);
     assert_eq!(config.storage.database, PathBuf::from("watchkeeper.db"));
     assert_eq!(config.storage.raw_retention, Duration::from_secs(48 * 3600));
     assert_eq!(

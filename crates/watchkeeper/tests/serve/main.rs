@@ -1,8 +1,9 @@
 //! Integration tests of the whole Watchkeeper: the app in-process on
 //! 127.0.0.1:0 (state changes, restarts, rollups, metrics, misbehaving
 //! targets, the read API) and the `watchkeeper` binary as a process
-//! (`validate`, `check`, `serve` until SIGTERM or SIGINT, its logs). Every
-//! target is on loopback.
+//! (`validate`, `check`, `serve` until SIGTERM or SIGINT, its logs), and
+//! clients that try to hold the HTTP server's connections. Every target is
+//! on loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,5 +16,6 @@ mod misbehaving;
 mod observability;
 mod process;
 mod rollups;
+mod slow_clients;
 mod states;
 mod support;
