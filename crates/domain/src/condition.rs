@@ -1,26 +1,20 @@
-//! Conditions in CEL: compiled once at config load, evaluated against an
-//! [`Observation`]; a failed condition explains itself with the actual values
+//! Conditions in CEL: compiled once at config load against a [`Schema`] of
+//! the variables they may read, evaluated against an observation (or, for
+//! other schemas, whatever their owner binds); a failed condition explains
+//! itself with the actual values
 //! (`json.status == "ok" failed: json.status was "degraded"`).
 //!
-//! Variables by probe kind:
-//! - every kind: `latency` (a duration)
-//! - http: `status` (int), `headers` (map of lower-case name to value),
-//!   `body` (string, invalid UTF-8 replaced), `json` (the parsed body, or
-//!   null when it is not JSON), `cert` (`cert.expires_in`, a duration; null
-//!   for plain HTTP), `url` (the URL that answered)
-//! - tcp: `received` (string)
-//! - dns: `answers` (list of strings)
-//! - command: `exit_code` (int, -1 when killed by a signal), `stdout`,
-//!   `stderr` (strings), `json` (stdout parsed, or null)
+//! A probe kind's schema is `monitor::ProbeKind::schema` (its variables are
+//! listed in docs/probes.md); alert rules and runbook steps bring their own.
 
 use std::sync::Arc;
 
 use cel::common::ast::{Expr, IdedExpr, LiteralValue, operators};
 
-use crate::condition::cost::{MEMORY_LIMIT, STEP_LIMIT, bytes_text, steps_text};
+use crate::condition::cost::{AnswerLimit, MEMORY_LIMIT, STEP_LIMIT, bytes_text, steps_text};
 use crate::condition::explanation::Plan;
+use crate::condition::syntax::syntax;
 use crate::condition_context::Variables;
-use crate::monitor::{AnswerLimit, ProbeKind};
 
 pub mod cost;
 mod explanation;
@@ -28,10 +22,13 @@ mod judge;
 pub(crate) mod meter;
 mod nesting;
 mod render;
+pub mod schema;
+mod syntax;
 pub use cost::Cost;
 pub use judge::{Verdict, judge, judge_within, judges_quickly};
 pub use meter::Budget;
 pub use render::excerpt;
+pub use schema::Schema;
 #[cfg(test)]
 mod tests;
 
@@ -59,6 +56,8 @@ struct Compiled {
     /// Which parts and operands to name when the result needs explaining;
     /// built here so that evaluation never parses anything.
     plan: Plan,
+    /// What it may read, and so how it is bound and what it can cost.
+    schema: &'static Schema,
     /// The variables the expression reads, so a judge binds only those.
     variables: Variables,
     /// The longest answer (in bytes) this condition is judged on the async
@@ -85,13 +84,16 @@ pub enum ConditionError {
         offset: Option<usize>,
     },
     #[error(
-        "unknown variable `{variable}` in {}; a {kind} monitor has: {available}",
-        quoted(.expression)
+        "unknown variable `{variable}` in {}; {}{subject} has: {available}",
+        quoted(.expression),
+        suggestion.as_ref().map(|name| format!("did you mean `{name}`? ")).unwrap_or_default()
     )]
     UnknownVariable {
         expression: String,
         variable: String,
-        kind: &'static str,
+        /// The closest known name, when one is close.
+        suggestion: Option<&'static str>,
+        subject: &'static str,
         available: String,
     },
     /// The expression can never be `true` or `false`, e.g. `200` or `body`.
@@ -111,18 +113,6 @@ fn quoted(source: &str) -> String {
     excerpt(source, QUOTED_SOURCE_CHARS)
 }
 
-/// The variables a condition on a probe of `kind` may use.
-pub fn variables_for(kind: ProbeKind) -> &'static [&'static str] {
-    match kind {
-        ProbeKind::Http => &[
-            "latency", "status", "headers", "body", "json", "cert", "url",
-        ],
-        ProbeKind::Tcp => &["latency", "received"],
-        ProbeKind::Dns => &["latency", "answers"],
-        ProbeKind::Command => &["latency", "exit_code", "stdout", "stderr", "json"],
-    }
-}
-
 /// Identifiers CEL resolves as type names, not variables (`type(x) == int`).
 const TYPE_NAMES: [&str; 11] = [
     "int",
@@ -139,7 +129,14 @@ const TYPE_NAMES: [&str; 11] = [
 ];
 
 impl Condition {
-    pub fn compile(source: &str, kind: ProbeKind) -> Result<Self, ConditionError> {
+    /// Compiles `source` for `schema` (a probe kind converts into its own):
+    /// a syntax error, a variable the schema lacks, or an expression that
+    /// can never be true or false is an error.
+    pub fn compile(
+        source: &str,
+        schema: impl Into<&'static Schema>,
+    ) -> Result<Self, ConditionError> {
+        let schema = schema.into();
         if nesting::too_deep(source) {
             return Err(ConditionError::Syntax {
                 expression: source.to_owned(),
@@ -151,22 +148,22 @@ impl Condition {
             });
         }
         let program = cel::Program::compile(source).map_err(|errors| syntax(source, &errors))?;
-        let available = variables_for(kind);
         let mut read = Vec::new();
         free_variables(program.expression(), &mut Vec::new(), &mut read);
         let mut variables = Variables::default();
         for name in read {
-            if !available.contains(&name) {
+            let Some((index, _)) = schema.variable(name) else {
                 return Err(ConditionError::UnknownVariable {
                     expression: source.to_owned(),
                     variable: name.to_owned(),
-                    kind: kind.as_str(),
-                    available: available.join(", "),
+                    suggestion: closest(name, schema.names()),
+                    subject: schema.subject,
+                    available: schema.names().collect::<Vec<_>>().join(", "),
                 });
-            }
-            variables.insert(name);
+            };
+            variables.insert(index);
         }
-        if let Some(found) = not_boolean(program.expression()) {
+        if let Some(found) = not_boolean(program.expression(), schema) {
             return Err(ConditionError::NotBoolean {
                 expression: source.to_owned(),
                 found,
@@ -175,8 +172,8 @@ impl Condition {
         let metered = meter::instrument(program.expression());
         let plan = Plan::compile(metered.as_ref().unwrap_or(program.expression()));
         let inline_up_to = largest_answer(|bytes| {
-            cost::estimate(program.expression(), bytes).steps
-                + cost::binding_steps(variables, bytes)
+            cost::estimate(program.expression(), schema, bytes).steps
+                + cost::binding_steps(schema, variables, bytes)
                 <= INLINE_STEPS
         });
         Ok(Self(Arc::new(Compiled {
@@ -184,6 +181,7 @@ impl Condition {
             program,
             metered,
             plan,
+            schema,
             variables,
             inline_up_to,
         })))
@@ -216,7 +214,7 @@ impl Condition {
 
     /// The worst case of evaluating it on an answer of up to `answer_bytes`.
     pub fn worst_case(&self, answer_bytes: u64) -> Cost {
-        cost::estimate(self.0.program.expression(), answer_bytes)
+        cost::estimate(self.0.program.expression(), self.0.schema, answer_bytes)
     }
 
     /// Refuses a condition whose worst case on the largest answer `limit`
@@ -256,89 +254,6 @@ impl Condition {
             detail,
         })
     }
-}
-
-/// A readable syntax error from CEL's, with the column of the first error.
-fn syntax(source: &str, errors: &cel::ParseErrors) -> ConditionError {
-    let Some(first) = errors.errors.first() else {
-        return ConditionError::Syntax {
-            expression: source.to_owned(),
-            message: errors.to_string(),
-            offset: None,
-        };
-    };
-    let (line, column) = first.pos;
-    let detail = plain(
-        first
-            .msg
-            .strip_prefix("Syntax error: ")
-            .unwrap_or(&first.msg),
-    );
-    let offset = offset_of(source, line, column);
-    let message = match offset {
-        Some(offset) if source.contains('\n') => {
-            format!(
-                "{detail} (line {line}, column {column}, character {})",
-                offset + 1
-            )
-        }
-        Some(_) => format!("{detail} (at column {column})"),
-        None => detail,
-    };
-    ConditionError::Syntax {
-        expression: source.to_owned(),
-        message,
-        offset,
-    }
-}
-
-/// The parser's message without its grammar jargon: ANTLR's `expecting
-/// {…}` lists every token class and helps no one writing a condition.
-fn plain(message: &str) -> String {
-    let quoted = |rest: &str| rest.split_once("' expecting").map(|(input, _)| cut(input));
-    if message.starts_with("mismatched input '<EOF>'") {
-        return "the expression ends too soon".to_owned();
-    }
-    for prefix in ["mismatched input '", "extraneous input '"] {
-        if let Some(input) = message.strip_prefix(prefix).and_then(quoted) {
-            return format!("unexpected `{input}`");
-        }
-    }
-    if let Some(rest) = message.strip_prefix("token recognition error at: '") {
-        return match rest.chars().next() {
-            Some(quote @ ('"' | '\'')) => format!("a string opened with `{quote}` is never closed"),
-            Some(character) => format!("unexpected character `{character}`"),
-            None => message.to_owned(),
-        };
-    }
-    if let Some(input) = message
-        .strip_prefix("no viable alternative at input '")
-        .and_then(|rest| rest.strip_suffix('\''))
-    {
-        return format!("cannot make sense of `{}`", cut(input));
-    }
-    message.to_owned()
-}
-
-/// A piece of the source quoted in a parser message, cut like the source.
-fn cut(input: &str) -> String {
-    match input.char_indices().nth(QUOTED_SOURCE_CHARS) {
-        None => input.to_owned(),
-        Some((end, _)) => format!("{}…", &input[..end]),
-    }
-}
-
-/// The 0-based character offset of a 1-based line and column.
-fn offset_of(source: &str, line: isize, column: isize) -> Option<usize> {
-    let line = usize::try_from(line).ok()?.checked_sub(1)?;
-    let column = usize::try_from(column).ok()?.checked_sub(1)?;
-    let before: usize = source
-        .split_inclusive('\n')
-        .take(line)
-        .map(|text| text.chars().count())
-        .sum();
-    let offset = before + column;
-    (offset <= source.chars().count()).then_some(offset)
 }
 
 /// The variables an expression reads, leaving out comprehension variables
@@ -412,7 +327,7 @@ fn free_variables<'e>(expression: &'e IdedExpr, bound: &mut Vec<&'e str>, read: 
 /// other than `true`/`false`, a list or map, arithmetic, a bare variable (no
 /// variable is a boolean except, possibly, `json`), or a call known to
 /// return something else.
-fn not_boolean(expression: &IdedExpr) -> Option<String> {
+fn not_boolean(expression: &IdedExpr, schema: &Schema) -> Option<String> {
     match &expression.expr {
         Expr::Literal(LiteralValue::Boolean(_)) => None,
         Expr::Literal(LiteralValue::Int(_)) => Some("an int literal".to_owned()),
@@ -423,9 +338,12 @@ fn not_boolean(expression: &IdedExpr) -> Option<String> {
         Expr::Literal(LiteralValue::Null) => Some("null".to_owned()),
         Expr::List(_) => Some("a list".to_owned()),
         Expr::Map(_) => Some("a map".to_owned()),
-        Expr::Ident(name) => {
-            variable_type(name).map(|kind| format!("the variable `{name}`, {kind}"))
-        }
+        Expr::Ident(name) => schema
+            .variable(name)
+            .map(|(_, variable)| variable.kind)
+            // a document (`json`) may be a bool; nothing else is
+            .filter(|kind| !matches!(kind, schema::ValueKind::Any | schema::ValueKind::Bool))
+            .map(|kind| format!("the variable `{name}`, {}", kind.described())),
         Expr::Call(call) => match call.func_name.as_str() {
             operators::ADD
             | operators::SUBSTRACT
@@ -442,16 +360,14 @@ fn not_boolean(expression: &IdedExpr) -> Option<String> {
     }
 }
 
-fn variable_type(name: &str) -> Option<&'static str> {
-    match name {
-        "latency" => Some("a duration"),
-        "status" | "exit_code" => Some("an int"),
-        "headers" => Some("a map"),
-        "cert" => Some("a map (or null)"),
-        "body" | "url" | "received" | "stdout" | "stderr" => Some("a string"),
-        "answers" => Some("a list"),
-        _ => None,
-    }
+/// The known name closest to a mistyped one, when one is close enough to
+/// be what was meant (`staus` → `status`).
+fn closest(name: &str, known: impl Iterator<Item = &'static str>) -> Option<&'static str> {
+    known
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
+        .filter(|(similarity, _)| *similarity >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
 }
 
 /// The largest answer, in bytes, for which `fits` holds (it must only turn

@@ -9,25 +9,9 @@ use std::sync::{Arc, LazyLock};
 use cel::objects::{Key, Map};
 use cel::{Context, Env, Value};
 
+use crate::condition::Schema;
 use crate::condition::meter::{self, Budget, Meter};
-use crate::monitor::ProbeKind;
 use crate::observation::{Observation, ObservationDetail};
-
-/// Every variable name a condition may read, in any probe kind.
-const NAMES: [&str; 12] = [
-    "latency",
-    "status",
-    "headers",
-    "body",
-    "json",
-    "cert",
-    "url",
-    "received",
-    "answers",
-    "exit_code",
-    "stdout",
-    "stderr",
-];
 
 /// The standard CEL environment, built once: building it registers every
 /// standard function, far too slow to repeat for each observation.
@@ -37,14 +21,15 @@ pub(crate) fn standard_env() -> Arc<Env> {
     Arc::clone(&STANDARD)
 }
 
-/// A set of variable names, so a judge binds only what its conditions read
-/// (and parses a body as JSON only when a condition reads `json`).
+/// A set of a schema's variables, by their index in it, so a judge binds
+/// only what its conditions read (and parses a body as JSON only when a
+/// condition reads `json`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Variables(u16);
+pub(crate) struct Variables(u64);
 
 impl Variables {
-    pub(crate) fn insert(&mut self, name: &str) {
-        if let Some(index) = NAMES.iter().position(|known| *known == name) {
+    pub(crate) fn insert(&mut self, index: usize) {
+        if index < 64 {
             self.0 |= 1 << index;
         }
     }
@@ -53,18 +38,22 @@ impl Variables {
         Variables(self.0 | other.0)
     }
 
-    pub(crate) fn contains(self, name: &str) -> bool {
-        NAMES
-            .iter()
-            .position(|known| *known == name)
-            .is_some_and(|index| self.0 & (1 << index) != 0)
+    pub(crate) fn contains(self, index: usize) -> bool {
+        index < 64 && self.0 & (1 << index) != 0
+    }
+
+    /// Whether the variable `name` of `schema` is in the set.
+    fn reads(self, schema: &Schema, name: &str) -> bool {
+        schema
+            .variable(name)
+            .is_some_and(|(index, _)| self.contains(index))
     }
 }
 
 /// An observation as CEL sees it, with what is needed to explain a null.
 pub(crate) struct Bindings {
     pub(crate) context: Context<'static, 'static>,
-    pub(crate) kind: ProbeKind,
+    pub(crate) schema: &'static Schema,
     /// Why `json` is null, when it is because the body (or stdout) is not
     /// JSON: serde_json's message, e.g. `expected value at line 1 column 1`.
     pub(crate) json_error: Option<String>,
@@ -87,16 +76,18 @@ impl Bindings {
 
     /// What `json` is parsed from, for "the body is not JSON".
     pub(crate) fn json_source(&self) -> &'static str {
-        match self.kind {
-            ProbeKind::Command => "stdout",
-            _ => "the body",
-        }
+        self.schema.answer
     }
 }
 
-/// The variables `needed`, and with `metered` the budget function that
-/// metered loops call.
-pub(crate) fn build(observation: &Observation, needed: Variables, metered: bool) -> Bindings {
+/// The variables of `schema` that are `needed`, and with `metered` the
+/// budget function that metered loops call.
+pub(crate) fn build(
+    observation: &Observation,
+    schema: &'static Schema,
+    needed: Variables,
+    metered: bool,
+) -> Bindings {
     let mut context = Context::with_env(standard_env());
     let meter = metered.then(|| {
         let meter = Arc::new(Meter::default());
@@ -105,14 +96,14 @@ pub(crate) fn build(observation: &Observation, needed: Variables, metered: bool)
     });
     let mut json_error = None;
     let bind = |context: &mut Context<'static, 'static>, name: &str, value: &dyn Fn() -> Value| {
-        if needed.contains(name) {
+        if needed.reads(schema, name) {
             context.add_variable_from_value(name, value());
         }
     };
     bind(&mut context, "latency", &|| {
         Value::Duration(chrono_duration(observation.latency))
     });
-    let kind = match &observation.detail {
+    match &observation.detail {
         ObservationDetail::Http(http) => {
             bind(&mut context, "status", &|| {
                 Value::Int(i64::from(http.status))
@@ -133,7 +124,7 @@ pub(crate) fn build(observation: &Observation, needed: Variables, metered: bool)
             bind(&mut context, "body", &|| {
                 Value::from(String::from_utf8_lossy(&http.body).into_owned())
             });
-            if needed.contains("json") {
+            if needed.reads(schema, "json") {
                 let (json, error) = json_value(&http.body);
                 json_error = error;
                 context.add_variable_from_value("json", json);
@@ -152,7 +143,6 @@ pub(crate) fn build(observation: &Observation, needed: Variables, metered: bool)
                 None => Value::Null,
             });
             bind(&mut context, "url", &|| Value::from(http.final_url.clone()));
-            ProbeKind::Http
         }
         ObservationDetail::Tcp(tcp) => {
             bind(&mut context, "received", &|| {
@@ -163,19 +153,17 @@ pub(crate) fn build(observation: &Observation, needed: Variables, metered: bool)
                     .unwrap_or_default();
                 Value::from(received)
             });
-            ProbeKind::Tcp
         }
         ObservationDetail::Dns(dns) => {
             bind(&mut context, "answers", &|| {
                 Value::from(dns.answers.clone())
             });
-            ProbeKind::Dns
         }
         ObservationDetail::Command(command) => {
             bind(&mut context, "exit_code", &|| {
                 Value::Int(i64::from(command.exit_code.unwrap_or(-1)))
             });
-            if needed.contains("json") {
+            if needed.reads(schema, "json") {
                 let (json, error) = json_value(&command.stdout);
                 json_error = error;
                 context.add_variable_from_value("json", json);
@@ -186,12 +174,11 @@ pub(crate) fn build(observation: &Observation, needed: Variables, metered: bool)
             bind(&mut context, "stderr", &|| {
                 Value::from(String::from_utf8_lossy(&command.stderr).into_owned())
             });
-            ProbeKind::Command
         }
     };
     Bindings {
         context,
-        kind,
+        schema,
         json_error,
         meter,
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::condition::Condition;
+pub use crate::condition::cost::AnswerLimit;
 use crate::id::{ComponentId, MonitorId};
 
 /// One `[[monitor]]`.
@@ -230,15 +231,6 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const TCP_RECEIVE_LIMIT: usize = 64 * 1024;
 pub const DEFAULT_OUTPUT_LIMIT: usize = 64 * 1024;
 pub const DEFAULT_MAX_REDIRECTS: u8 = 10;
-
-/// The most bytes of answer text (an http body, a command's stdout or
-/// stderr, a tcp reply) a probe hands its conditions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AnswerLimit {
-    pub bytes: u64,
-    /// The monitor key that sets it, when one does.
-    pub key: Option<&'static str>,
-}
 
 #[derive(Debug)]
 pub struct HttpSpec {

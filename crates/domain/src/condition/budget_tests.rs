@@ -203,7 +203,12 @@ fn metered_loops_evaluate_exactly_as_written() {
     for source in sources {
         let condition = compile(source);
         let metered = condition.0.metered.as_ref().expect("every one has a loop");
-        let bindings = crate::condition_context::build(&observation, condition.0.variables, true);
+        let bindings = crate::condition_context::build(
+            &observation,
+            condition.0.schema,
+            condition.0.variables,
+            true,
+        );
         bindings.start(Budget::default());
         let plain = Value::resolve(condition.program().expression(), &bindings.context);
         let with_meter = Value::resolve(metered, &bindings.context);

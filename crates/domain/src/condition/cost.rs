@@ -20,7 +20,19 @@ use cel::common::ast::{
     CallExpr, ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue, operators,
 };
 
+use crate::condition::schema::{Schema, Size};
 use crate::condition_context::Variables;
+
+/// The most bytes of answer text (an http body, a command's stdout or
+/// stderr, a tcp reply) a probe hands its conditions: what the worst case
+/// of a variable of [`Size::Answer`] or [`Size::Parsed`] is taken to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerLimit {
+    pub bytes: u64,
+    /// The key that sets it, when one does, for "it fits with `body_limit`
+    /// up to 2 KiB".
+    pub key: Option<&'static str>,
+}
 
 /// The most steps a condition may take on the largest answer its probe can
 /// return; about half a second of one core in the worst case.
@@ -39,15 +51,6 @@ const ELEMENT_BYTES: f64 = 64.0;
 const REGEX_COMPILE_STEPS_PER_BYTE: f64 = 20.0;
 /// Memory charged per byte of a pattern for the compiled automaton.
 const REGEX_BYTES_PER_PATTERN_BYTE: f64 = 256.0;
-/// hyper's limits on a response head: at most 100 headers in a buffer of at
-/// most 400 KiB; `url` (the final URL after redirects) comes from a
-/// `Location` header, so the same bound holds for it.
-const HEADER_COUNT: f64 = 100.0;
-const HEAD_BYTES: f64 = 409_600.0;
-/// A DNS message is at most 64 KiB, and an answer record at least 11 bytes.
-const DNS_MESSAGE_BYTES: f64 = 65_535.0;
-const DNS_ANSWERS: f64 = 5_958.0;
-
 /// An estimate: evaluation steps and bytes allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Cost {
@@ -177,8 +180,9 @@ impl Extent {
 /// The worst case of `expression` on a probe whose answer text (body,
 /// output, received bytes) is at most `answer_bytes` long. Variables a probe
 /// kind does not have never appear: `Condition::compile` refuses them.
-pub(crate) fn estimate(expression: &IdedExpr, answer_bytes: u64) -> Cost {
+pub(crate) fn estimate(expression: &IdedExpr, schema: &Schema, answer_bytes: u64) -> Cost {
     let mut walker = Walker {
+        schema,
         loops: 0,
         answer: answer_bytes as f64,
         scope: Vec::new(),
@@ -189,16 +193,20 @@ pub(crate) fn estimate(expression: &IdedExpr, answer_bytes: u64) -> Cost {
 /// What binding the variables a condition reads costs before it runs:
 /// parsing the answer as JSON for `json`, copying it into a string for
 /// `body`, `stdout`, `stderr` or `received`.
-pub(crate) fn binding_steps(variables: Variables, answer_bytes: u64) -> f64 {
+pub(crate) fn binding_steps(schema: &Schema, variables: Variables, answer_bytes: u64) -> f64 {
     let answer = answer_bytes as f64;
+    let reads = |size: Size| {
+        schema
+            .variables
+            .iter()
+            .enumerate()
+            .any(|(index, variable)| variable.size == size && variables.contains(index))
+    };
     let mut steps = 0.0;
-    if variables.contains("json") {
+    if reads(Size::Parsed) {
         steps += answer / 2.0;
     }
-    if ["body", "stdout", "stderr", "received"]
-        .iter()
-        .any(|name| variables.contains(name))
-    {
+    if reads(Size::Answer) {
         steps += answer / BYTES_PER_STEP;
     }
     steps
@@ -210,6 +218,7 @@ struct Estimate {
 }
 
 struct Walker<'e> {
+    schema: &'e Schema,
     answer: f64,
     /// How many loops enclose the node being walked.
     loops: u32,
@@ -223,33 +232,26 @@ impl<'e> Walker<'e> {
             return *extent;
         }
         let answer = self.answer;
-        match name {
-            "latency" | "status" | "exit_code" => SCALAR,
-            "body" | "stdout" | "stderr" | "received" => Extent::text(answer),
-            "json" => Extent {
+        match self
+            .schema
+            .variable(name)
+            .map(|(_, variable)| variable.size)
+        {
+            Some(Size::Scalar) => SCALAR,
+            Some(Size::Answer) => Extent::text(answer),
+            Some(Size::Parsed) => Extent {
                 items: (answer / 2.0).ceil().max(1.0),
                 bytes: answer,
                 scalar: false,
             },
-            "headers" => Extent {
-                items: HEADER_COUNT,
-                bytes: HEAD_BYTES,
+            Some(Size::Fixed { items, bytes }) => Extent {
+                items,
+                bytes,
                 scalar: false,
             },
-            "url" => Extent::text(HEAD_BYTES),
-            "answers" => Extent {
-                items: DNS_ANSWERS,
-                bytes: DNS_MESSAGE_BYTES,
-                scalar: false,
-            },
-            "cert" => Extent {
-                items: 1.0,
-                bytes: 16.0,
-                scalar: false,
-            },
-            // compile() refuses variables a kind does not have, so what is
-            // left is a type name (`int` in `type(x) == int`): a constant
-            _ => SCALAR,
+            // compile() refuses variables the schema lacks, so what is left
+            // is a type name (`int` in `type(x) == int`): a constant
+            None => SCALAR,
         }
     }
 

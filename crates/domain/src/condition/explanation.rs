@@ -9,6 +9,7 @@ use cel::common::ast::{Expr, IdedExpr, operators};
 use cel::{Context, ExecutionError, Value};
 
 use crate::condition::render;
+use crate::condition::schema::Size;
 use crate::condition_context::{Bindings, standard_env};
 
 /// What an expression, or a part of it, evaluated to.
@@ -391,18 +392,21 @@ fn evaluate(operand: &Operand, bindings: &Bindings) -> Result<Value, Finding> {
 
 /// Why the operand `text` is null, in the words of what it stands for.
 fn null(text: &str, bindings: &Bindings) -> Finding {
-    match text {
-        "json" => match &bindings.json_error {
+    let variable = bindings.schema.variable(text).map(|(_, variable)| variable);
+    if variable.is_some_and(|variable| variable.size == Size::Parsed) {
+        return match &bindings.json_error {
             Some(reason) => {
                 Finding::Absent(format!("{} is not JSON ({reason})", bindings.json_source()))
             }
             None => Finding::Absent(format!(
-                "json is null: {} is the JSON value null",
+                "{text} is null: {} is the JSON value null",
                 bindings.json_source()
             )),
-        },
-        "cert" => Finding::Absent("cert is null: the target is not HTTPS".to_owned()),
-        other => Finding::Absent(format!("{other} is null")),
+        };
+    }
+    match variable.and_then(|variable| variable.null_when) {
+        Some(why) => Finding::Absent(format!("{text} is null: {why}")),
+        None => Finding::Absent(format!("{text} is null")),
     }
 }
 

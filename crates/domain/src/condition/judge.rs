@@ -21,8 +21,8 @@ pub struct Verdict {
 }
 
 /// Judges an observation: down if any `expect` condition fails (or cannot be
-/// evaluated within its budget), else degraded if any `degraded_if`
-/// condition holds, else up.
+/// evaluated, or spends its budget), else degraded if any `degraded_if`
+/// condition holds or cannot be evaluated, else up.
 pub fn judge(
     expect: &[Condition],
     degraded_if: &[Condition],
@@ -52,7 +52,11 @@ pub fn judge_within(
         needed.union(condition.0.variables)
     });
     let metered = all().any(|condition| condition.0.metered.is_some());
-    let bindings = crate::condition_context::build(observation, needed, metered);
+    // one monitor's conditions share its probe kind's schema
+    let Some(schema) = all().next().map(|condition| condition.0.schema) else {
+        return up;
+    };
+    let bindings = crate::condition_context::build(observation, schema, needed, metered);
     let down = |reason| Verdict {
         health: Health::Down,
         reason: Some(reason),
@@ -142,26 +146,46 @@ impl Condition {
         Err(failure)
     }
 
-    /// For `degraded_if`: why it matched, `None` when it did not, or `Err`
-    /// when it spent its budget.
+    /// For `degraded_if`: why it matched (or could not be evaluated, which
+    /// counts as a match), `None` when it is false, or `Err` when it spent
+    /// its budget.
     fn matches(&self, bindings: &Bindings, budget: Budget) -> Result<Option<String>, String> {
         bindings.start(budget);
         let value = Value::resolve(self.evaluated(), &bindings.context);
         if bindings.exceeded() {
             return Err(self.over_budget(budget));
         }
-        if !matches!(value, Ok(Value::Bool(true))) {
-            return Ok(None);
-        }
-        let findings = self.0.plan.explain(Outcome::True, bindings);
+        let explanation = match value {
+            Ok(Value::Bool(false)) => return Ok(None),
+            Ok(Value::Bool(true)) => format!(
+                "{} matched{}",
+                self.shown(),
+                listed(&self.0.plan.explain(Outcome::True, bindings))
+            ),
+            // a check that cannot run is reported, not taken for "no": a
+            // certificate check on a plain-HTTP URL must not look healthy
+            Ok(other) => format!(
+                "{} did not evaluate to a boolean: it returned {}",
+                self.shown(),
+                render::value(&other)
+            ),
+            Err(error) => {
+                let findings = self.0.plan.explain(Outcome::Error, bindings);
+                if findings.is_empty() {
+                    format!("{} could not be evaluated: {error}", self.shown())
+                } else {
+                    format!(
+                        "{} could not be evaluated{}",
+                        self.shown(),
+                        listed(&findings)
+                    )
+                }
+            }
+        };
         if bindings.exceeded() {
             return Err(self.over_budget(budget));
         }
-        Ok(Some(format!(
-            "{} matched{}",
-            self.shown(),
-            listed(&findings)
-        )))
+        Ok(Some(explanation))
     }
 
     fn over_budget(&self, budget: Budget) -> String {

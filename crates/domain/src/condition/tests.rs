@@ -330,8 +330,7 @@ fn judge_is_up_when_expect_holds_and_no_degraded_condition_matches() {
     let expect = [compile("status == 200", ProbeKind::Http)];
     let degraded = [
         compile(r#"body == "busy""#, ProbeKind::Http),
-        // an error in a degraded condition does not make the monitor degraded
-        compile(r#"json.state == "busy""#, ProbeKind::Http),
+        compile(r#"json != null && json.state == "busy""#, ProbeKind::Http),
     ];
     let verdict = judge(&expect, &degraded, &observation);
     assert_eq!(
@@ -342,6 +341,44 @@ fn judge_is_up_when_expect_holds_and_no_degraded_condition_matches() {
         }
     );
     assert_eq!(judge(&[], &[], &observation).health, Health::Up);
+}
+
+/// A certificate check on a plain-HTTP URL cannot run: reported, not taken
+/// for "not degraded", so the wrong URL does not look healthy.
+#[test]
+fn a_degraded_if_condition_that_cannot_be_evaluated_is_reported() {
+    let observation = http(200, &[], "fine");
+    let expect = [compile("status == 200", ProbeKind::Http)];
+    let degraded = [compile(
+        r#"cert.expires_in < duration("336h")"#,
+        ProbeKind::Http,
+    )];
+    assert_eq!(
+        judge(&expect, &degraded, &observation),
+        Verdict {
+            health: Health::Degraded,
+            reason: Some(
+                r#"cert.expires_in < duration("336h") could not be evaluated: cert is null: the target is not HTTPS"#
+                    .to_owned()
+            )
+        }
+    );
+    let not_json = [compile(r#"json.state == "busy""#, ProbeKind::Http)];
+    let verdict = judge(&expect, &not_json, &observation);
+    assert_eq!(verdict.health, Health::Degraded);
+    assert_eq!(
+        verdict.reason.as_deref(),
+        Some(
+            r#"json.state == "busy" could not be evaluated: the body is not JSON (expected ident at line 1 column 2)"#
+        )
+    );
+    // a result that is not a boolean is reported too
+    let text = [compile("json.state", ProbeKind::Http)];
+    let verdict = judge(&expect, &text, &http(200, &[], r#"{"state": "idle"}"#));
+    assert_eq!(
+        verdict.reason.as_deref(),
+        Some(r#"json.state did not evaluate to a boolean: it returned "idle""#)
+    );
 }
 
 #[test]
