@@ -133,3 +133,67 @@ pub fn render_table(lines: &[CheckLine]) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(monitor: &str, health: Health, reason: Option<&str>) -> CheckLine {
+        CheckLine {
+            monitor: monitor.to_owned(),
+            target: "GET http://127.0.0.1/health".to_owned(),
+            health,
+            ok: health != Health::Down,
+            latency_ms: 12.3,
+            evaluation_ms: 0.0,
+            reason: reason.map(str::to_owned),
+            fallback: None,
+        }
+    }
+
+    fn fallback(health: Health, reason: Option<&str>) -> Option<FallbackLine> {
+        Some(FallbackLine {
+            health,
+            latency_ms: 45.6,
+            reason: reason.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn the_table_shows_degraded_results_and_the_fallback_beside_each() {
+        let mut with_fallback_up = line("api", Health::Up, None);
+        with_fallback_up.fallback = fallback(Health::Up, None);
+        let mut fallback_down = line(
+            "payments",
+            Health::Degraded,
+            Some("fallback http://127.0.0.1:9/: connect: connection refused"),
+        );
+        fallback_down.fallback = fallback(Health::Down, Some("connect: connection refused"));
+        let mut both_reasons = line(
+            "search",
+            Health::Degraded,
+            Some("latency > duration(\"2s\") matched"),
+        );
+        both_reasons.fallback = fallback(Health::Degraded, Some("parity: bodies differ"));
+        let lines = [
+            with_fallback_up,
+            fallback_down,
+            both_reasons,
+            line(
+                "db",
+                Health::Down,
+                Some("tcp 127.0.0.1:5432: connect: connection refused"),
+            ),
+        ];
+        assert_eq!(
+            render_table(&lines),
+            "MONITOR   RESULT       LATENCY  DETAIL\n\
+             api       ok           12.3 ms  fallback up (45.6 ms)\n\
+             payments  degraded     12.3 ms  fallback http://127.0.0.1:9/: connect: connection refused\n\
+             search    degraded     12.3 ms  latency > duration(\"2s\") matched; fallback degraded: parity: bodies differ\n\
+             db        FAIL         12.3 ms  tcp 127.0.0.1:5432: connect: connection refused\n\
+             \n\
+             4 checked: 1 ok, 2 degraded, 1 failed\n"
+        );
+    }
+}
