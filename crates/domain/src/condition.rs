@@ -18,6 +18,7 @@ use crate::condition_context::Variables;
 
 pub mod cost;
 mod explanation;
+mod facts;
 mod judge;
 pub(crate) mod meter;
 mod nesting;
@@ -25,6 +26,7 @@ mod render;
 pub mod schema;
 mod syntax;
 pub use cost::Cost;
+pub use facts::{Fact, Facts, Truth};
 pub use judge::{Verdict, judge, judge_within, judges_quickly};
 pub use meter::Budget;
 pub use render::excerpt;

@@ -62,6 +62,20 @@ pub(crate) struct Bindings {
 }
 
 impl Bindings {
+    /// Bindings for `schema` with nothing bound yet and a budget meter, for
+    /// conditions whose owner binds the values (`Facts`).
+    pub(crate) fn empty(schema: &'static Schema) -> Bindings {
+        let mut context = Context::with_env(standard_env());
+        let meter = Arc::new(Meter::default());
+        meter::register(&mut context, &meter);
+        Bindings {
+            context,
+            schema,
+            json_error: None,
+            meter: Some(meter),
+        }
+    }
+
     /// Gives the next evaluation a fresh `budget`.
     pub(crate) fn start(&self, budget: Budget) {
         if let Some(meter) = &self.meter {
@@ -216,7 +230,7 @@ fn from_json(json: serde_json::Value) -> Value {
     }
 }
 
-fn chrono_duration(duration: std::time::Duration) -> chrono::Duration {
+pub(crate) fn chrono_duration(duration: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 

@@ -188,7 +188,7 @@ impl Condition {
         Ok(Some(explanation))
     }
 
-    fn over_budget(&self, budget: Budget) -> String {
+    pub(crate) fn over_budget(&self, budget: Budget) -> String {
         format!(
             "{} was stopped: evaluating it took more than its budget of {} steps",
             self.shown(),
@@ -199,7 +199,7 @@ impl Condition {
 
 /// `": a was 1, b was 2"`; problems first, separated by `;` since CEL's own
 /// messages contain commas.
-fn listed(findings: &[Finding]) -> String {
+pub(crate) fn listed(findings: &[Finding]) -> String {
     let mut problems = Vec::new();
     let mut values = Vec::new();
     for finding in findings {
