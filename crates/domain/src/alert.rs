@@ -1,0 +1,13 @@
+//! Alert rules, decided without IO: a rule's [`window`] of each monitor's
+//! recent results (kept incrementally, so a result costs a push and a few
+//! evictions, never a read of the store), the [`variables`] its `when`
+//! reads, and the [`state`] machine that turns "holds / does not hold" at
+//! each result into pending, firing and resolved, with `for` and
+//! `keep_firing_for` as in Prometheus.
+
+pub mod state;
+pub mod variables;
+pub mod window;
+
+pub use state::{AlertPhase, AlertState, Timing, Transition, Verdict, step};
+pub use window::{Window, WindowStats};
