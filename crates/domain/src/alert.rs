@@ -1,10 +1,15 @@
-//! Alert rules, decided without IO: a rule's [`window`] of each monitor's
+//! Alerting, decided without IO: a rule's [`window`] of each monitor's
 //! recent results (kept incrementally, so a result costs a push and a few
 //! evictions, never a read of the store), the [`variables`] its `when`
-//! reads, and the [`state`] machine that turns "holds / does not hold" at
-//! each result into pending, firing and resolved, with `for` and
-//! `keep_firing_for` as in Prometheus.
+//! reads, the [`state`] machine that turns "holds / does not hold" at each
+//! result into pending, firing and resolved, with `for` and
+//! `keep_firing_for` as in Prometheus; then, with Alertmanager's meaning,
+//! label [`matcher`]s, the [`route`]s an alert takes and the [`group`]
+//! timing of its notifications.
 
+pub mod group;
+pub mod matcher;
+pub mod route;
 pub mod state;
 pub mod variables;
 pub mod window;
