@@ -5,11 +5,14 @@
 //! result into pending, firing and resolved, with `for` and
 //! `keep_firing_for` as in Prometheus; then, with Alertmanager's meaning,
 //! label [`matcher`]s, the [`route`]s an alert takes and the [`group`]
-//! timing of its notifications.
+//! timing of its notifications, and the [`silence`]s and inhibitions that
+//! keep an alert from being sent while it is still recorded.
 
+pub mod fingerprint;
 pub mod group;
 pub mod matcher;
 pub mod route;
+pub mod silence;
 pub mod state;
 pub mod variables;
 pub mod window;
