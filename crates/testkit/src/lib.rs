@@ -1,5 +1,5 @@
-//! Helpers for the integration tests of every Watchkeeper crate: the demo
-//! service, misbehaving TCP targets, a port where nothing listens, polling
+//! Helpers for the integration tests of every Watchkeeper crate: builders
+//! for monitors and results, the demo service, misbehaving TCP targets, a port where nothing listens, polling
 //! with a deadline instead of sleeping, throwaway config files, a small real
 //! filesystem to fill, and a database write lock held from outside.
 //!
@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod builders;
 mod poll;
 mod port;
 mod raw_target;
@@ -14,6 +15,7 @@ mod small_filesystem;
 mod temp_config;
 mod write_lock;
 
+pub use builders::{MonitorBuilder, ResultBuilder, http_probe, monitor, result};
 pub use poll::{POLL_INTERVAL, poll_until};
 pub use port::closed_port;
 pub use raw_target::{RawBehaviour, RawTarget};

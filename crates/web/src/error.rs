@@ -1,45 +1,146 @@
-//! JSON errors: every failure answers `{"error": "…"}` with a fitting status.
+//! JSON errors. Every failure, from any router, answers one shape:
+//!
+//! ```json
+//! {"error": {"code": "not_found", "message": "no monitor with id `api`"}}
+//! ```
+//!
+//! `code` is stable and meant for programs; `message` is for people. An
+//! internal failure (the store could not answer) never puts its own text
+//! in the answer: it is logged with an id, and the answer is `internal`
+//! with that id, so an operator can find the log line a user reports.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::OriginalUri;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("no monitor with id `{0}`")]
     UnknownMonitor(String),
+    #[error("no route for {0}")]
+    NoRoute(String),
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed { method: Method, path: String },
     #[error("the database could not answer: {0}")]
     Store(#[from] watchkeeper_store::StoreError),
+    /// Something the binary itself failed at (encoding metrics, say).
+    #[error("{0}")]
+    Internal(String),
     /// The handler did not answer within the server's request timeout.
-    #[error("no answer within {0:?}")]
+    #[error("no answer within {} s", .0.as_secs_f64())]
     TooSlow(std::time::Duration),
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    /// Stable, for programs: `not_found`, `method_not_allowed`, `internal`,
+    /// `timeout`, and with later issues `bad_request`, `unauthorized`….
+    pub code: &'static str,
+    /// For people; never carries an internal error's text.
+    pub message: String,
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::UnknownMonitor(_) | ApiError::NoRoute(_) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            ApiError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
+            ApiError::Store(_) | ApiError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+            ApiError::TooSlow(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+        }
+    }
+
+    /// What the client is told: the error itself, or for an internal one
+    /// only the id of the log line that holds it.
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::Store(_) | ApiError::Internal(_) => {
+                let id = next_error_id();
+                tracing::error!(error_id = %id, error = %self, "internal error while answering a request");
+                format!("internal error {id}; the server's log has the details under this id")
+            }
+            ApiError::TooSlow(limit) => {
+                tracing::warn!(limit = ?limit, "a request took longer than the request timeout");
+                self.to_string()
+            }
+            _ => self.to_string(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match self {
-            ApiError::UnknownMonitor(_) => StatusCode::NOT_FOUND,
-            ApiError::Store(ref error) => {
-                tracing::error!(error = %error, "store error while answering a request");
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            ApiError::TooSlow(limit) => {
-                tracing::warn!(limit = ?limit, "a request took longer than the request timeout");
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-        };
+        let (status, code) = self.status_and_code();
+        let message = self.public_message();
         (
             status,
-            Json(serde_json::json!({ "error": self.to_string() })),
+            Json(ErrorBody {
+                error: ErrorDetail { code, message },
+            }),
         )
             .into_response()
     }
 }
 
-pub(crate) async fn not_found(uri: axum::http::Uri) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(serde_json::json!({ "error": format!("no route for {}", uri.path()) })),
-    )
-        .into_response()
+/// An id for one internal error: a per-process random prefix and a
+/// counter, so ids from two processes (or two runs) do not collide and a
+/// log search for one finds exactly one line.
+fn next_error_id() -> String {
+    static PREFIX: LazyLock<u32> = LazyLock::new(|| RandomState::new().hash_one(0u8) as u32);
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("E{:08x}-{n}", *PREFIX)
+}
+
+/// The path as the client sent it: inside a nested router (`/api/v1`) the
+/// request's own URI has lost the prefix.
+pub(crate) async fn not_found(OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::NoRoute(uri.path().to_owned())
+}
+
+pub(crate) async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method,
+        path: uri.path().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_ids_are_distinct_and_share_the_process_prefix() {
+        let a = next_error_id();
+        let b = next_error_id();
+        assert_ne!(a, b);
+        assert_eq!(a.split('-').next(), b.split('-').next());
+        assert!(a.starts_with('E') && a.len() >= 11, "{a}");
+    }
+
+    #[test]
+    fn an_internal_error_never_shows_its_text() {
+        let error = ApiError::Internal("SELECT secret FROM table failed".into());
+        let message = error.public_message();
+        assert!(!message.contains("SELECT"), "{message}");
+        assert!(message.starts_with("internal error E"), "{message}");
+    }
 }

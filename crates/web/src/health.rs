@@ -12,6 +12,7 @@ use serde::Serialize;
 use watchkeeper_engine::{StoreHealthSnapshot, Writing};
 
 use crate::AppState;
+use crate::error::ApiError;
 
 #[derive(Debug, Serialize)]
 pub struct HealthBody {
@@ -96,10 +97,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
             text,
         )
             .into_response(),
-        Err(error) => {
-            tracing::error!(error = %error, "cannot encode metrics");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(error) => ApiError::Internal(format!("cannot encode metrics: {error}")).into_response(),
     }
 }
 

@@ -1,13 +1,23 @@
-//! Watchkeeper's HTTP surface (axum): `/health`, `/metrics` and the read
-//! API under `/api/v1`. Wire types live here, not in `domain`, so the JSON
-//! contract can stay stable while the model evolves. Authentication comes
-//! with a later issue; until then `serve` binds 127.0.0.1 by default.
-//! `server` serves them with a header timeout, a request timeout and a cap
-//! on open connections.
+//! Watchkeeper's HTTP surface (axum), in three routers that each take their
+//! own layers:
+//!
+//! - [`public_routes`]: `/health` and `/metrics` (next: the status page,
+//!   badges and heartbeat pings), for anyone who can reach the port;
+//! - [`api_routes`]: the REST API under `/api/v1` (authenticated by token
+//!   from the next issue on);
+//! - [`ops_routes`]: operations under `/-/` (reload), for operators.
+//!
+//! Handlers read through [`Queries`], never the store itself, and every
+//! error answers one JSON shape ([`error`]). Wire types live here, not in
+//! `domain`, so the JSON contract can stay stable while the model evolves.
+//! Until authentication lands `serve` binds 127.0.0.1 by default. `server`
+//! serves the routers with a header timeout, a request timeout and a cap on
+//! open connections.
 
 pub mod api;
-mod error;
+pub mod error;
 mod health;
+mod queries;
 mod server;
 
 use std::sync::Arc;
@@ -21,13 +31,15 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_engine::{Board, Metrics, StoreHealth};
 use watchkeeper_store::Store;
 
+pub use queries::Queries;
 pub use server::{DEFAULT_REQUEST_TIMEOUT, ServerLimits};
 
 /// Everything a handler may read. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub board: Board,
-    pub store: Store,
+    /// The store, read-only.
+    pub queries: Queries,
     pub metrics: Metrics,
     /// How the engine's writes to the store are going, for `/health`.
     pub store_health: StoreHealth,
@@ -49,7 +61,7 @@ impl AppState {
     ) -> Self {
         Self {
             board,
-            store,
+            queries: Queries::new(store),
             metrics,
             store_health,
             clock,
@@ -60,15 +72,40 @@ impl AppState {
     }
 }
 
+/// Every route: the three routers together, with one fallback for paths
+/// no router has and one for methods a route does not take, both in the
+/// JSON error shape.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/health", get(health::health))
-        .route("/metrics", get(health::metrics))
-        .route("/api/v1/monitors", get(api::list_monitors))
-        .route("/api/v1/monitors/{id}", get(api::get_monitor))
+        .merge(public_routes())
+        .nest("/api/v1", api_routes())
+        .merge(ops_routes())
         .fallback(error::not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `/health` and `/metrics`: open to anyone who can reach the port.
+pub fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(health::metrics))
+        .method_not_allowed_fallback(error::method_not_allowed)
+}
+
+/// The REST API, mounted under `/api/v1`.
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/monitors", get(api::list_monitors))
+        .route("/monitors/{id}", get(api::get_monitor))
+        .method_not_allowed_fallback(error::method_not_allowed)
+}
+
+/// Operations under `/-/`, Prometheus's prefix for them. Empty until the
+/// config reload lands; its own router so it can take operator-only
+/// layers.
+pub fn ops_routes() -> Router<AppState> {
+    Router::new().method_not_allowed_fallback(error::method_not_allowed)
 }
 
 /// Serves the routes within `limits` until `shutdown` is cancelled, then

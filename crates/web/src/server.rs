@@ -9,7 +9,7 @@
 //!   off after `header_timeout`.
 //! - **Request timeout.** A handler, including any reading of the body it
 //!   does, must answer within `request_timeout`, or the client gets a 503
-//!   `{"error": …}`. A body no handler reads is not waited for: hyper answers
+//!   `{"error":{"code":"timeout",…}}`. A body no handler reads is not waited for: hyper answers
 //!   and closes the connection.
 //! - **Connection cap.** A permit is taken *before* `accept` and released
 //!   when the connection ends (its task drops it), so at most

@@ -12,13 +12,15 @@ async fn unknown_monitors_and_routes_are_json_404s() {
 
     let (status, body) = app.get_json("/api/v1/monitors/unknown").await;
     assert_eq!(status, 404);
-    let error = body["error"].as_str().unwrap();
-    assert!(error.contains("unknown"), "{body}");
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("`unknown`"), "{body}");
 
     let (status, body) = app.get_json("/nope").await;
     assert_eq!(status, 404);
-    let error = body["error"].as_str().unwrap();
-    assert!(error.contains("/nope"), "{body}");
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("/nope"), "{body}");
 
     app.stop().await;
 }

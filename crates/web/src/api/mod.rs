@@ -43,7 +43,7 @@ impl AvailabilityCache {
             .now()
             .checked_sub(AVAILABILITY_WINDOW)
             .unwrap_or(Timestamp::MIN);
-        let map = Arc::new(state.store.availability_all(since).await?);
+        let map = Arc::new(state.queries.availability_all(since).await?);
         // Right after start nothing is written yet; caching that would show
         // `null` availability for the whole cache period.
         if !map.is_empty() {
@@ -85,9 +85,9 @@ pub(crate) async fn get_monitor(
         .now()
         .checked_sub(AVAILABILITY_WINDOW)
         .unwrap_or(Timestamp::MIN);
-    let availability = state.store.availability(&view.spec.id, since).await?;
+    let availability = state.queries.availability(&view.spec.id, since).await?;
     let changes = state
-        .store
+        .queries
         .state_changes(&view.spec.id, RECENT_STATE_CHANGES)
         .await?;
     Ok(Json(MonitorDetail::new(&view, availability, &changes)))

@@ -90,7 +90,7 @@ async fn a_handler_slower_than_the_request_timeout_gets_a_json_503() {
     let answer = read_until_closed(&mut stream).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(
-        answer.ends_with(r#"{"error":"no answer within 200ms"}"#),
+        answer.ends_with(r#"{"error":{"code":"timeout","message":"no answer within 0.2 s"}}"#),
         "{answer}"
     );
     running.stop().await;
