@@ -21,6 +21,7 @@ mod model;
 mod quantity;
 mod raw;
 mod source;
+mod suggest;
 mod tree;
 mod validate;
 
