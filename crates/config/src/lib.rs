@@ -7,7 +7,9 @@
 //! - `tree`: typed, positioned access to the parsed TOML, `${VAR}`
 //!   interpolation, `*_file` secrets (read by `bounded_file`: a regular
 //!   file of at most 64 KiB), unknown-key rejection;
-//! - `raw`: the raw mirror of the format (which keys exist where);
+//! - `raw`: the raw mirror of the format (which keys exist where), each
+//!   table declared once with `raw_table`'s macros, which generate its
+//!   reader;
 //! - `validate`: the rules, producing the `model` types ([`Config`] and
 //!   its parts).
 //!
@@ -20,6 +22,7 @@ mod interpolate;
 mod model;
 mod quantity;
 mod raw;
+mod raw_table;
 mod source;
 mod suggest;
 mod tree;
@@ -89,7 +92,8 @@ pub fn load_str(
 
     let mut files = vec![path.to_path_buf()];
     let mut included = Vec::new();
-    let (include_paths, mut complete) = include::expand(&main_document.include, &main, &mut errors);
+    let (include_paths, mut complete) =
+        include::expand(&main_document.main.include, &main, &mut errors);
     for include_path in include_paths {
         let text = match bounded_file::read_text(&include_path, bounded_file::CONFIG_LIMIT) {
             Ok(text) => text,

@@ -25,7 +25,8 @@ use watchkeeper_domain::monitor::{AnswerLimit, MonitorSpec, ProbeKind, ProbeSpec
 use crate::error::ConfigError;
 use crate::model::{Component, Config, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, MIN_INTERVAL};
 use crate::quantity::{parse_duration, parse_size};
-use crate::raw::{RawComponent, RawDocument, RawMonitor, RawProbe, RawSize, TextList};
+use crate::raw::{RawComponent, RawDocument, RawMainFile, RawMonitor, RawProbe, RawSections};
+use crate::raw_table::{RawSize, TextList};
 use crate::source::{Loc, Located};
 
 /// The conditions a monitor gets when it gives no `expect`.
@@ -65,12 +66,17 @@ pub(crate) fn config(
     let mut problems = Problems(errors);
     let RawDocument {
         dir,
-        include: _,
-        server,
-        storage,
-        probes,
-        components,
-        monitors,
+        main:
+            RawMainFile {
+                include: _,
+                server,
+                storage,
+                probes,
+            },
+        sections: RawSections {
+            components,
+            monitors,
+        },
     } = main;
     let server = server::validate_server(server, &mut problems);
     let storage = settings::validate_storage(storage, &dir, &mut problems);
@@ -79,8 +85,12 @@ pub(crate) fn config(
     let mut all_components = vec![components];
     let mut all_monitors = vec![(dir, monitors)];
     for document in included {
-        all_components.push(document.components);
-        all_monitors.push((document.dir, document.monitors));
+        let RawSections {
+            components,
+            monitors,
+        } = document.sections;
+        all_components.push(components);
+        all_monitors.push((document.dir, monitors));
     }
 
     let mut component_ids: HashMap<ComponentId, Loc> = HashMap::new();
