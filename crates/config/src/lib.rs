@@ -10,8 +10,14 @@
 //! - `raw`: the raw mirror of the format (which keys exist where), each
 //!   table declared once with `raw_table`'s macros, which generate its
 //!   reader;
-//! - `validate`: the rules, producing the `model` types ([`Config`] and
-//!   its parts).
+//! - `validate`: the rules, section by section, then a pass that resolves
+//!   references between sections, producing the `model` types ([`Config`]
+//!   and its parts).
+//!
+//! Adding a key costs its declaration in `raw` and its rule in the
+//! table's `validate` function (which destructures the raw struct whole,
+//! so a declared key does not compile until it is validated); see
+//! ARCHITECTURE.md, "Adding a config key".
 //!
 //! The format is documented in `docs/config.md`.
 
