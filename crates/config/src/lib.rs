@@ -60,18 +60,35 @@ pub fn load_with(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
     let text = bounded_file::read_text(path, bounded_file::CONFIG_LIMIT).map_err(|problem| {
-        let hint = match problem {
-            bounded_file::FileProblem::Unreadable(_) if !path.exists() => {
-                " (give another with --config or WATCHKEEPER_CONFIG)"
-            }
-            _ => "",
-        };
         ConfigErrors(vec![ConfigError::file(
             path.to_path_buf(),
-            format!("cannot read config file: {problem}{hint}"),
+            format!(
+                "cannot read config file: {}",
+                unreadable_config(path, &problem)
+            ),
         )])
     })?;
     load_str(path, &text, env)
+}
+
+/// Why the config file could not be read; a missing one says where it
+/// was looked for and how to name another, since the default path is
+/// relative to wherever the command ran.
+fn unreadable_config(path: &Path, problem: &bounded_file::FileProblem) -> String {
+    match problem {
+        bounded_file::FileProblem::Unreadable(error)
+            if error.kind() == std::io::ErrorKind::NotFound =>
+        {
+            let place = match std::env::current_dir() {
+                Ok(dir) if path.is_relative() => format!(" in {}", dir.display()),
+                _ => String::new(),
+            };
+            format!(
+                "there is no such file{place}; give its path with --config PATH or set WATCHKEEPER_CONFIG"
+            )
+        }
+        problem => problem.to_string(),
+    }
 }
 
 /// Loads a config whose main file's text is given; `path` names it in

@@ -27,6 +27,24 @@ fn a_missing_file_is_an_error_at_line_one() {
 }
 
 #[test]
+fn a_missing_file_at_a_relative_path_says_where_it_was_looked_for() {
+    let errors = watchkeeper_config::load_with(
+        std::path::Path::new("no-such-dir/watchkeeper.toml"),
+        &crate::support::env,
+    )
+    .unwrap_err()
+    .to_string();
+    let here = std::env::current_dir().unwrap();
+    assert_eq!(
+        errors,
+        format!(
+            "no-such-dir/watchkeeper.toml:1:1: cannot read config file: there is no such file in {}; give its path with --config PATH or set WATCHKEEPER_CONFIG",
+            here.display()
+        )
+    );
+}
+
+#[test]
 fn unknown_keys_are_rejected_with_a_suggestion() {
     assert_error(
         "[server]\nlisten = \"127.0.0.1:1\"\nregoin = \"x\"\n",
