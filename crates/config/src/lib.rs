@@ -7,9 +7,17 @@
 //! - `tree`: typed, positioned access to the parsed TOML, `${VAR}`
 //!   interpolation, `*_file` secrets (read by `bounded_file`: a regular
 //!   file of at most 64 KiB), unknown-key rejection;
-//! - `raw`: the raw mirror of the format (which keys exist where);
-//! - `validate`: the rules, producing the `model` types ([`Config`] and
-//!   its parts).
+//! - `raw`: the raw mirror of the format (which keys exist where), each
+//!   table declared once with `raw_table`'s macros, which generate its
+//!   reader;
+//! - `validate`: the rules, section by section, then a pass that resolves
+//!   references between sections, producing the `model` types ([`Config`]
+//!   and its parts).
+//!
+//! Adding a key costs its declaration in `raw` and its rule in the
+//! table's `validate` function (which destructures the raw struct whole,
+//! so a declared key does not compile until it is validated); see
+//! ARCHITECTURE.md, "Adding a config key".
 //!
 //! The format is documented in `docs/config.md`.
 
@@ -20,7 +28,9 @@ mod interpolate;
 mod model;
 mod quantity;
 mod raw;
+mod raw_table;
 mod source;
+mod suggest;
 mod tree;
 mod validate;
 
@@ -50,18 +60,35 @@ pub fn load_with(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
     let text = bounded_file::read_text(path, bounded_file::CONFIG_LIMIT).map_err(|problem| {
-        let hint = match problem {
-            bounded_file::FileProblem::Unreadable(_) if !path.exists() => {
-                " (give another with --config or WATCHKEEPER_CONFIG)"
-            }
-            _ => "",
-        };
         ConfigErrors(vec![ConfigError::file(
             path.to_path_buf(),
-            format!("cannot read config file: {problem}{hint}"),
+            format!(
+                "cannot read config file: {}",
+                unreadable_config(path, &problem)
+            ),
         )])
     })?;
     load_str(path, &text, env)
+}
+
+/// Why the config file could not be read; a missing one says where it
+/// was looked for and how to name another, since the default path is
+/// relative to wherever the command ran.
+fn unreadable_config(path: &Path, problem: &bounded_file::FileProblem) -> String {
+    match problem {
+        bounded_file::FileProblem::Unreadable(error)
+            if error.kind() == std::io::ErrorKind::NotFound =>
+        {
+            let place = match std::env::current_dir() {
+                Ok(dir) if path.is_relative() => format!(" in {}", dir.display()),
+                _ => String::new(),
+            };
+            format!(
+                "there is no such file{place}; give its path with --config PATH or set WATCHKEEPER_CONFIG"
+            )
+        }
+        problem => problem.to_string(),
+    }
 }
 
 /// Loads a config whose main file's text is given; `path` names it in
@@ -88,7 +115,8 @@ pub fn load_str(
 
     let mut files = vec![path.to_path_buf()];
     let mut included = Vec::new();
-    let (include_paths, mut complete) = include::expand(&main_document.include, &main, &mut errors);
+    let (include_paths, mut complete) =
+        include::expand(&main_document.main.include, &main, &mut errors);
     for include_path in include_paths {
         let text = match bounded_file::read_text(&include_path, bounded_file::CONFIG_LIMIT) {
             Ok(text) => text,

@@ -1,21 +1,25 @@
-//! The raw mirror of watchkeeper.toml: which keys exist where, read from the
-//! spanned tree into plain values that remember their positions. Strings are
-//! already interpolated and `*_file` secrets already read; nothing is
-//! validated beyond TOML types (that is `validate`'s job).
+//! The raw mirror of watchkeeper.toml: which keys exist where, each table
+//! declared once with `raw_table!` (see `raw_table` for the kinds of value
+//! and how a table is read). Strings are already interpolated and `*_file`
+//! secrets already read; nothing is validated beyond TOML types (that is
+//! `validate`'s job, which destructures each struct whole, so a key
+//! declared here does not compile until it is validated).
+//!
+//! To add a key: add a field `name: Kind = "key"` to its table here, then
+//! take it apart in the table's `validate` function and document it in
+//! docs/config.md (a test checks that every key declared here is there).
 
 use std::path::PathBuf;
 
 use toml::de::DeTable;
 use watchkeeper_domain::monitor::ProbeKind;
 
-use crate::source::{Loc, Located, Origin};
-use crate::tree::{Fields, Node, Reader};
-
-pub(crate) type Text = Option<Located<String>>;
-pub(crate) type TextList = Option<Located<Vec<Located<String>>>>;
-pub(crate) type TextMap = Vec<(Located<String>, Located<String>)>;
-/// A string and where it came from, for values an error quotes.
-pub(crate) type QuotableText = Option<(Located<String>, Origin)>;
+use crate::raw_table::{
+    Flag, FromField, Integer, QuotableText, Size, Table, Text, TextList, TextMap, raw_one_of,
+    raw_table,
+};
+use crate::source::Located;
+use crate::tree::{Fields, Reader};
 
 /// Whether a file is the one given on the command line or an included one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,72 +28,93 @@ pub(crate) enum FileRole {
     Included,
 }
 
+/// One file of the config.
 #[derive(Debug, Default)]
 pub(crate) struct RawDocument {
     /// The directory of the file this came from: relative paths in it
     /// (a command's cwd, the database) resolve against it.
     pub dir: PathBuf,
-    pub include: Vec<Located<String>>,
-    pub server: RawServer,
-    pub storage: RawStorage,
-    pub probes: RawProbes,
-    pub components: Vec<RawComponent>,
-    pub monitors: Vec<RawMonitor>,
+    /// Empty in an included file, which may not hold these keys.
+    pub main: RawMainFile,
+    pub sections: RawSections,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct RawServer {
-    pub listen: Text,
-    pub region: Text,
-    pub header_timeout: Text,
-    pub max_connections: Option<Located<i64>>,
+raw_table! {
+    /// The top-level keys only the main file may hold.
+    pub(crate) struct RawMainFile in "the top level" {
+        include: Vec<Located<String>> = "include",
+        server: RawServer = "server",
+        storage: RawStorage = "storage",
+        probes: RawProbes = "probes",
+    }
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct RawStorage {
-    pub url: Text,
-    pub raw_retention: Text,
-    pub rollup_retention: Text,
+raw_table! {
+    /// The top-level keys any file may hold.
+    pub(crate) struct RawSections in "the top level" {
+        components: Vec<RawComponent> = "component",
+        monitors: Vec<RawMonitor> = "monitor",
+    }
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct RawProbes {
-    pub concurrency: Option<Located<i64>>,
-    pub allow_loopback: Option<Located<bool>>,
-    pub allow: Vec<Located<String>>,
+raw_table! {
+    pub(crate) struct RawServer in "[server]" {
+        listen: Text = "listen",
+        region: Text = "region",
+        header_timeout: Text = "header_timeout",
+        max_connections: Integer = "max_connections",
+    }
 }
 
-#[derive(Debug)]
-pub(crate) struct RawComponent {
-    /// Where the `[[component]]` starts.
-    pub at: Loc,
-    pub id: Text,
-    pub name: Text,
-    pub group: Text,
-    pub description: Text,
+raw_table! {
+    pub(crate) struct RawStorage in "[storage]" {
+        url: Text = "url",
+        raw_retention: Text = "raw_retention",
+        rollup_retention: Text = "rollup_retention",
+    }
 }
 
-#[derive(Debug)]
-pub(crate) struct RawMonitor {
-    /// Where the `[[monitor]]` starts.
-    pub at: Loc,
-    pub id: Text,
-    pub name: Text,
-    pub component: Text,
-    pub interval: Text,
-    pub timeout: Text,
-    /// Every probe key given; exactly one is valid. Located at the key.
-    pub probes: Vec<Located<RawProbe>>,
-    pub expect: TextList,
-    pub degraded_if: TextList,
+raw_table! {
+    pub(crate) struct RawProbes in "[probes]" {
+        concurrency: Integer = "concurrency",
+        allow_loopback: Flag = "allow_loopback",
+        allow: Vec<Located<String>> = "allow",
+    }
 }
 
-#[derive(Debug)]
-pub(crate) enum RawProbe {
-    Http(Box<RawHttp>),
-    Tcp(RawTcp),
-    Dns(RawDns),
-    Command(RawCommand),
+raw_table! {
+    pub(crate) struct RawComponent in "[[component]]" {
+        at,
+        id: Text = "id",
+        name: Text = "name",
+        group: Text = "group",
+        description: Text = "description",
+    }
+}
+
+raw_table! {
+    pub(crate) struct RawMonitor in "[[monitor]]" {
+        at,
+        id: Text = "id",
+        name: Text = "name",
+        component: Text = "component",
+        interval: Text = "interval",
+        timeout: Text = "timeout",
+        /// Every probe key given; exactly one is valid. Located at the key.
+        probes: Vec<Located<RawProbe>> = RawProbe::KEYS,
+        expect: TextList = "expect",
+        degraded_if: TextList = "degraded_if",
+    }
+}
+
+raw_one_of! {
+    /// The probe of a monitor, in the order the keys are documented.
+    pub(crate) enum RawProbe {
+        Http(Box<RawHttp>) = "http",
+        Tcp(RawTcp) = "tcp",
+        Dns(RawDns) = "dns",
+        Command(RawCommand) = "command",
+    }
 }
 
 impl RawProbe {
@@ -101,57 +126,47 @@ impl RawProbe {
             RawProbe::Command(_) => ProbeKind::Command,
         }
     }
+}
 
-    pub fn key(&self) -> &'static str {
-        self.kind().as_str()
+raw_table! {
+    pub(crate) struct RawHttp in "http" {
+        url: QuotableText = "url",
+        method: Text = "method",
+        headers: TextMap = "headers",
+        body: Text = "body",
+        follow_redirects: Flag = "follow_redirects",
+        max_redirects: Integer = "max_redirects",
+        redirect_headers: Text = "redirect_headers",
+        verify_tls: Flag = "verify_tls",
+        body_limit: Size = "body_limit",
+        fallback_url: QuotableText = "fallback_url",
+        parity: Option<Located<RawParity>> = "parity",
     }
 }
 
-/// The probe keys a monitor may hold, in the order they are documented.
-pub(crate) const PROBE_KEYS: [&str; 4] = ["http", "tcp", "dns", "command"];
-
-#[derive(Debug)]
-pub(crate) struct RawHttp {
-    pub url: QuotableText,
-    pub method: Text,
-    pub headers: TextMap,
-    pub body: Text,
-    pub follow_redirects: Option<Located<bool>>,
-    pub max_redirects: Option<Located<i64>>,
-    pub redirect_headers: Text,
-    pub verify_tls: Option<Located<bool>>,
-    pub body_limit: Option<Located<RawSize>>,
-    pub fallback_url: QuotableText,
-    pub parity: Option<Located<RawParity>>,
+raw_table! {
+    pub(crate) struct RawTcp in "tcp" {
+        address: Text = "address",
+        send: Text = "send",
+        expect: Text = "expect",
+    }
 }
 
-#[derive(Debug)]
-pub(crate) struct RawTcp {
-    pub address: Text,
-    pub send: Text,
-    pub expect: Text,
+raw_table! {
+    pub(crate) struct RawDns in "dns" {
+        name: Text = "name",
+        record_type: Text = "type",
+        server: Text = "server",
+    }
 }
 
-#[derive(Debug)]
-pub(crate) struct RawDns {
-    pub name: Text,
-    pub record_type: Text,
-    pub server: Text,
-}
-
-#[derive(Debug)]
-pub(crate) struct RawCommand {
-    pub argv: TextList,
-    pub env: TextMap,
-    pub cwd: Text,
-    pub output_limit: Option<Located<RawSize>>,
-}
-
-/// `"1MiB"` or `1048576`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RawSize {
-    Text(String),
-    Bytes(i64),
+raw_table! {
+    pub(crate) struct RawCommand in "command" {
+        argv: TextList = "argv",
+        env: TextMap = "env",
+        cwd: Text = "cwd",
+        output_limit: Size = "output_limit",
+    }
 }
 
 /// `parity = true` or `parity = ["status", "data.version"]`.
@@ -161,246 +176,164 @@ pub(crate) enum RawParity {
     Fields(Vec<Located<String>>),
 }
 
+impl FromField<&'static str> for Option<Located<RawParity>> {
+    fn from_field(fields: &mut Fields<'_, '_>, reader: &mut Reader<'_>, key: &'static str) -> Self {
+        let node = fields.node(key)?;
+        let what = format!("`{key}`");
+        if node.get_ref().is_bool() {
+            let flag = reader.boolean(node, &what)?;
+            return Some(Located::new(RawParity::Flag(flag.value), flag.at));
+        }
+        if node.get_ref().is_array() {
+            let fields = reader.texts(node, &what)?;
+            return Some(Located::new(RawParity::Fields(fields.value), fields.at));
+        }
+        let at = reader.loc(node.span());
+        reader.error(
+            &at,
+            format!(
+                "{what} must be true, false or a list of JSON fields like [\"status\", \"data.version\"], found {}",
+                node.get_ref().type_str()
+            ),
+        );
+        None
+    }
+}
+
+/// Reads one file. An included file may hold only [`RawSections`]; the
+/// main file's own keys there are errors (and are not read).
 pub(crate) fn read_document(
     reader: &mut Reader<'_>,
     table: &DeTable<'_>,
     role: FileRole,
 ) -> RawDocument {
-    let mut fields = Fields::new(table, "the top level");
-    let mut document = RawDocument {
-        dir: reader.source().dir().to_path_buf(),
-        ..RawDocument::default()
-    };
-    match role {
-        FileRole::Main => {
-            if let Some(patterns) = fields.texts(reader, "include") {
-                document.include = patterns.value;
-            }
-            if let Some((_, server)) = fields.table(reader, "server") {
-                document.server = read_server(reader, server);
-            }
-            if let Some((_, storage)) = fields.table(reader, "storage") {
-                document.storage = read_storage(reader, storage);
-            }
-            if let Some((_, probes)) = fields.table(reader, "probes") {
-                document.probes = read_probes(reader, probes);
-            }
-        }
+    let mut fields = Fields::new(table, RawSections::SECTION);
+    let start = reader.source().loc(0);
+    let main = match role {
+        FileRole::Main => RawMainFile::read_fields(reader, start.clone(), &mut fields),
         FileRole::Included => {
-            fields.forbid(
-                reader,
-                "include",
-                "an included file may not include other files; list every pattern in the main file",
-            );
-            for section in ["server", "storage", "probes"] {
-                fields.forbid(
-                    reader,
-                    section,
-                    &format!(
-                        "[{section}] belongs in the main config file; an included file may hold only [[component]] and [[monitor]]"
-                    ),
-                );
+            forbid_main_file_keys(reader, &mut fields);
+            RawMainFile::default()
+        }
+    };
+    let sections = RawSections::read_fields(reader, start, &mut fields);
+    fields.finish(reader);
+    RawDocument {
+        dir: reader.source().dir().to_path_buf(),
+        main,
+        sections,
+    }
+}
+
+fn forbid_main_file_keys(reader: &mut Reader<'_>, fields: &mut Fields<'_, '_>) {
+    let allowed: Vec<String> = RawSections::keys()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let allowed = match allowed.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "nothing".to_owned(),
+    };
+    for key in RawMainFile::keys() {
+        let why = match key.name {
+            "include" => {
+                "an included file may not include other files; list every pattern in the main file"
+                    .to_owned()
+            }
+            _ => format!(
+                "{key} belongs in the main config file; an included file may hold only {allowed}"
+            ),
+        };
+        fields.forbid(reader, key.name, &why);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key declared here is documented in docs/config.md, in the
+    /// section of its table.
+    #[test]
+    fn every_declared_key_is_documented_in_its_section() {
+        let docs = include_str!("../../../docs/config.md");
+        let mut tables = Vec::new();
+        let mut visit = |section: &'static str, keys: Vec<crate::raw_table::Key>| {
+            tables.push((section, keys));
+        };
+        RawMainFile::visit(&mut visit);
+        RawSections::visit(&mut visit);
+        let mut missing = Vec::new();
+        for (section, keys) in tables {
+            let text = docs_section(docs, section)
+                .unwrap_or_else(|| panic!("docs/config.md has no section for {section}"));
+            // The first cell of each row: `key`, `[key]` or `a` / `b`.
+            let documented: Vec<&str> = text
+                .lines()
+                .filter_map(|line| line.strip_prefix("| ")?.split(" |").next())
+                .flat_map(|cell| cell.split(" / "))
+                .map(|name| name.trim_matches(['`', '[', ']']))
+                .collect();
+            for key in keys {
+                if !documented.contains(&key.name) {
+                    missing.push(format!("{section}: {key}"));
+                }
             }
         }
+        assert!(
+            missing.is_empty(),
+            "keys not in their table in docs/config.md:\n{}",
+            missing.join("\n")
+        );
     }
-    document.components = fields
-        .tables(reader, "component")
-        .into_iter()
-        .map(|(at, table)| read_component(reader, at, table))
-        .collect();
-    document.monitors = fields
-        .tables(reader, "monitor")
-        .into_iter()
-        .map(|(at, table)| read_monitor(reader, at, table))
-        .collect();
-    fields.finish(reader);
-    document
-}
 
-fn read_server(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawServer {
-    let mut fields = Fields::new(table, "[server]");
-    let server = RawServer {
-        listen: fields.text(reader, "listen"),
-        region: fields.text(reader, "region"),
-        header_timeout: fields.text(reader, "header_timeout"),
-        max_connections: fields.integer(reader, "max_connections"),
-    };
-    fields.finish(reader);
-    server
-}
-
-fn read_storage(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawStorage {
-    let mut fields = Fields::new(table, "[storage]");
-    let storage = RawStorage {
-        url: fields.text(reader, "url"),
-        raw_retention: fields.text(reader, "raw_retention"),
-        rollup_retention: fields.text(reader, "rollup_retention"),
-    };
-    fields.finish(reader);
-    storage
-}
-
-fn read_probes(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawProbes {
-    let mut fields = Fields::new(table, "[probes]");
-    let probes = RawProbes {
-        concurrency: fields.integer(reader, "concurrency"),
-        allow_loopback: fields.boolean(reader, "allow_loopback"),
-        allow: fields
-            .texts(reader, "allow")
-            .map(|allow| allow.value)
-            .unwrap_or_default(),
-    };
-    fields.finish(reader);
-    probes
-}
-
-fn read_component(reader: &mut Reader<'_>, at: Loc, table: &DeTable<'_>) -> RawComponent {
-    let mut fields = Fields::new(table, "[[component]]");
-    let component = RawComponent {
-        at,
-        id: fields.text(reader, "id"),
-        name: fields.text(reader, "name"),
-        group: fields.text(reader, "group"),
-        description: fields.text(reader, "description"),
-    };
-    fields.finish(reader);
-    component
-}
-
-fn read_monitor(reader: &mut Reader<'_>, at: Loc, table: &DeTable<'_>) -> RawMonitor {
-    let mut fields = Fields::new(table, "[[monitor]]");
-    let id = fields.text(reader, "id");
-    let name = fields.text(reader, "name");
-    let component = fields.text(reader, "component");
-    let interval = fields.text(reader, "interval");
-    let timeout = fields.text(reader, "timeout");
-    let mut probes = Vec::new();
-    for key in PROBE_KEYS {
-        let Some(key_at) = fields.key_loc(reader, key) else {
-            fields.node(key);
-            continue;
+    /// The text under the heading that names `section` (`## \`[server]\``,
+    /// `### \`http\``, `## Top level`), up to the next heading of its level.
+    fn docs_section<'d>(docs: &'d str, section: &str) -> Option<&'d str> {
+        let title = if section == RawSections::SECTION {
+            " Top level".to_owned()
+        } else {
+            format!(" `{section}`")
         };
-        let Some((_, probe)) = fields.table(reader, key) else {
-            continue;
+        let mut lines = docs.split_inclusive('\n');
+        let mut offset = 0;
+        let (level, start) = loop {
+            let line = lines.next()?;
+            offset += line.len();
+            let hashes = line.chars().take_while(|c| *c == '#').count();
+            if hashes > 0 && line[hashes..].trim_end() == title {
+                break (hashes, offset);
+            }
         };
-        let raw = match key {
-            "http" => RawProbe::Http(Box::new(read_http(reader, probe))),
-            "tcp" => RawProbe::Tcp(read_tcp(reader, probe)),
-            "dns" => RawProbe::Dns(read_dns(reader, probe)),
-            _ => RawProbe::Command(read_command(reader, probe)),
-        };
-        probes.push(Located::new(raw, key_at));
+        let mut end = start;
+        for line in lines {
+            let hashes = line.chars().take_while(|c| *c == '#').count();
+            if hashes > 0 && hashes <= level {
+                break;
+            }
+            end += line.len();
+        }
+        Some(&docs[start..end])
     }
-    let monitor = RawMonitor {
-        at,
-        id,
-        name,
-        component,
-        interval,
-        timeout,
-        probes,
-        expect: fields.texts(reader, "expect"),
-        degraded_if: fields.texts(reader, "degraded_if"),
-    };
-    fields.finish(reader);
-    monitor
-}
 
-fn read_http(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawHttp {
-    let mut fields = Fields::new(table, "http");
-    let http = RawHttp {
-        url: fields.text_with_origin(reader, "url"),
-        method: fields.text(reader, "method"),
-        headers: fields.text_map(reader, "headers").unwrap_or_default(),
-        body: fields.text(reader, "body"),
-        follow_redirects: fields.boolean(reader, "follow_redirects"),
-        max_redirects: fields.integer(reader, "max_redirects"),
-        redirect_headers: fields.text(reader, "redirect_headers"),
-        verify_tls: fields.boolean(reader, "verify_tls"),
-        body_limit: fields
-            .node("body_limit")
-            .and_then(|node| read_size(reader, node, "`body_limit`")),
-        fallback_url: fields.text_with_origin(reader, "fallback_url"),
-        parity: fields
-            .node("parity")
-            .and_then(|node| read_parity(reader, node)),
-    };
-    fields.finish(reader);
-    http
-}
-
-fn read_tcp(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawTcp {
-    let mut fields = Fields::new(table, "tcp");
-    let tcp = RawTcp {
-        address: fields.text(reader, "address"),
-        send: fields.text(reader, "send"),
-        expect: fields.text(reader, "expect"),
-    };
-    fields.finish(reader);
-    tcp
-}
-
-fn read_dns(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawDns {
-    let mut fields = Fields::new(table, "dns");
-    let dns = RawDns {
-        name: fields.text(reader, "name"),
-        record_type: fields.text(reader, "type"),
-        server: fields.text(reader, "server"),
-    };
-    fields.finish(reader);
-    dns
-}
-
-fn read_command(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawCommand {
-    let mut fields = Fields::new(table, "command");
-    let command = RawCommand {
-        argv: fields.texts(reader, "argv"),
-        env: fields.text_map(reader, "env").unwrap_or_default(),
-        cwd: fields.text(reader, "cwd"),
-        output_limit: fields
-            .node("output_limit")
-            .and_then(|node| read_size(reader, node, "`output_limit`")),
-    };
-    fields.finish(reader);
-    command
-}
-
-fn read_size(reader: &mut Reader<'_>, node: &Node<'_>, what: &str) -> Option<Located<RawSize>> {
-    if node.get_ref().is_integer() {
-        let bytes = reader.integer(node, what)?;
-        return Some(Located::new(RawSize::Bytes(bytes.value), bytes.at));
+    #[test]
+    fn the_document_lists_its_keys_in_reading_order() {
+        let keys: Vec<String> = RawMainFile::keys()
+            .iter()
+            .chain(RawSections::keys().iter())
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "`include`",
+                "[server]",
+                "[storage]",
+                "[probes]",
+                "[[component]]",
+                "[[monitor]]"
+            ]
+        );
     }
-    if node.get_ref().is_str() {
-        let text = reader.text(node, what)?;
-        return Some(Located::new(RawSize::Text(text.value), text.at));
-    }
-    let at = reader.loc(node.span());
-    reader.error(
-        &at,
-        format!(
-            "{what} must be a size like \"1MiB\" or a number of bytes, found {}",
-            node.get_ref().type_str()
-        ),
-    );
-    None
-}
-
-fn read_parity(reader: &mut Reader<'_>, node: &Node<'_>) -> Option<Located<RawParity>> {
-    if node.get_ref().is_bool() {
-        let flag = reader.boolean(node, "`parity`")?;
-        return Some(Located::new(RawParity::Flag(flag.value), flag.at));
-    }
-    if node.get_ref().is_array() {
-        let fields = reader.texts(node, "`parity`")?;
-        return Some(Located::new(RawParity::Fields(fields.value), fields.at));
-    }
-    let at = reader.loc(node.span());
-    reader.error(
-        &at,
-        format!(
-            "`parity` must be true, false or a list of JSON fields like [\"status\", \"data.version\"], found {}",
-            node.get_ref().type_str()
-        ),
-    );
-    None
 }

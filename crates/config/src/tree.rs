@@ -11,6 +11,7 @@ use crate::bounded_file::{self, FileProblem, SECRET_LIMIT};
 use crate::error::ConfigError;
 use crate::interpolate::{interpolate, references_variable};
 use crate::source::{Loc, Located, Origin, SourceFile};
+use crate::suggest;
 
 /// The suffix that makes `K_file = "path"` read `K` from a file.
 const FILE_SUFFIX: &str = "_file";
@@ -364,7 +365,7 @@ impl<'t, 'i> Fields<'t, 'i> {
             if self.used.iter().any(|used| used == name) {
                 continue;
             }
-            let hint = match suggestion(name, &self.allowed) {
+            let hint = match suggest::closest(name, self.allowed.iter().map(String::as_str)) {
                 Some(similar) => format!("; did you mean `{similar}`?"),
                 None => format!("; expected one of: {}", self.listed().join(", ")),
             };
@@ -375,33 +376,6 @@ impl<'t, 'i> Fields<'t, 'i> {
             );
         }
     }
-}
-
-/// The allowed key closest to `unknown`, if it is close enough to be a typo.
-fn suggestion<'k>(unknown: &str, allowed: &'k [String]) -> Option<&'k str> {
-    let unknown_lower = unknown.to_ascii_lowercase();
-    allowed
-        .iter()
-        .map(|candidate| (edit_distance(&unknown_lower, candidate), candidate))
-        .filter(|(distance, candidate)| {
-            *distance <= 2.max(candidate.len() / 3) && *distance < candidate.len()
-        })
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 /// Parses a whole document, or returns the first syntax error with its offset.
@@ -415,26 +389,6 @@ pub(crate) fn parse_document(text: &str) -> Result<Spanned<DeTable<'_>>, (usize,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggests_close_keys_only() {
-        let allowed: Vec<String> = ["interval", "timeout", "id", "name"]
-            .iter()
-            .map(|key| (*key).to_owned())
-            .collect();
-        assert_eq!(suggestion("intervall", &allowed), Some("interval"));
-        assert_eq!(suggestion("Timeout", &allowed), Some("timeout"));
-        assert_eq!(suggestion("timout", &allowed), Some("timeout"));
-        assert_eq!(suggestion("colour", &allowed), None);
-        assert_eq!(suggestion("x", &allowed), None);
-    }
-
-    #[test]
-    fn edit_distance_counts_single_character_edits() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
-    }
 
     #[test]
     fn syntax_errors_carry_their_offset() {

@@ -1,42 +1,37 @@
 //! From the raw mirror to the typed model: every semantic rule (durations,
-//! addresses, URLs, ids, references between monitors and components, CEL)
-//! is checked here, and every violation is reported, not only the first.
+//! addresses, URLs, ids, CEL) is checked here, and every violation is
+//! reported, not only the first.
 //!
-//! This module holds the whole-config rules (ids, components, conditions)
-//! and the helpers every table shares; each probe kind's table and the
-//! top-level settings are checked in their own submodule.
+//! Validation runs in two passes. First each section is checked on its own,
+//! in its own submodule (`server`, `settings` for `[storage]` and
+//! `[probes]`, `component`, `monitor` with a submodule per probe kind, and
+//! `conditions`), defining its ids and noting the references it makes to
+//! other sections' ids. Then `references` resolves every reference at once,
+//! when every file's ids are known. This module runs the passes and holds
+//! the helpers every section shares.
 
 mod command;
+mod component;
+mod conditions;
 mod dns;
 mod http;
+mod monitor;
+mod references;
 mod server;
 mod settings;
 mod tcp;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use watchkeeper_domain::condition::{Condition, ConditionError};
-use watchkeeper_domain::id::{ComponentId, MonitorId};
-use watchkeeper_domain::monitor::{AnswerLimit, MonitorSpec, ProbeKind, ProbeSpec};
-
 use crate::error::ConfigError;
-use crate::model::{Component, Config, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, MIN_INTERVAL};
-use crate::quantity::{parse_duration, parse_size};
-use crate::raw::{RawComponent, RawDocument, RawMonitor, RawProbe, RawSize, TextList};
+use crate::model::Config;
+use crate::quantity::parse_size;
+use crate::raw::{RawDocument, RawMainFile, RawSections};
+use crate::raw_table::RawSize;
 use crate::source::{Loc, Located};
-
-/// The conditions a monitor gets when it gives no `expect`.
-pub(crate) fn default_expect(kind: ProbeKind) -> &'static [&'static str] {
-    match kind {
-        ProbeKind::Http => &["status >= 200 && status < 400"],
-        ProbeKind::Tcp => &[],
-        ProbeKind::Dns => &["size(answers) > 0"],
-        ProbeKind::Command => &["exit_code == 0"],
-    }
-}
 
 /// Collects errors; every check reports through it.
 struct Problems<'a>(&'a mut Vec<ConfigError>);
@@ -53,7 +48,7 @@ impl Problems<'_> {
 
 /// Builds the config from the main document and the included ones.
 /// `includes_complete` is false when an include could not be read: then a
-/// monitor naming a component is not blamed for the component being missing.
+/// reference is not blamed for naming an id that may be in that file.
 /// The result is only meaningful when no error was added.
 pub(crate) fn config(
     main: RawDocument,
@@ -65,52 +60,61 @@ pub(crate) fn config(
     let mut problems = Problems(errors);
     let RawDocument {
         dir,
-        include: _,
-        server,
-        storage,
-        probes,
-        components,
-        monitors,
+        main:
+            RawMainFile {
+                include: _,
+                server,
+                storage,
+                probes,
+            },
+        sections,
     } = main;
     let server = server::validate_server(server, &mut problems);
     let storage = settings::validate_storage(storage, &dir, &mut problems);
     let probes = settings::validate_probes(probes, &mut problems);
 
-    let mut all_components = vec![components];
-    let mut all_monitors = vec![(dir, monitors)];
-    for document in included {
-        all_components.push(document.components);
-        all_monitors.push((document.dir, document.monitors));
+    let mut all_components = Vec::new();
+    let mut all_monitors = Vec::new();
+    for (dir, sections) in std::iter::once((dir, sections)).chain(
+        included
+            .into_iter()
+            .map(|document| (document.dir, document.sections)),
+    ) {
+        let RawSections {
+            components,
+            monitors,
+        } = sections;
+        all_components.push(components);
+        all_monitors.push((dir, monitors));
     }
 
-    let mut component_ids: HashMap<ComponentId, Loc> = HashMap::new();
-    let mut components = Vec::new();
-    for raw in all_components.into_iter().flatten() {
-        if let Some(component) = validate_component(raw, &mut component_ids, &mut problems) {
-            components.push(component);
-        }
-    }
-    let components_known = includes_complete.then_some(&component_ids);
-
-    let mut monitor_ids: HashMap<MonitorId, Loc> = HashMap::new();
-    let mut compiled = CompiledConditions::default();
+    let mut defined = references::Defined::default();
+    let mut references = references::References::default();
+    let components = all_components
+        .into_iter()
+        .flatten()
+        .filter_map(|raw| component::validate_component(raw, &mut defined, &mut problems))
+        .collect();
+    let mut compiled = conditions::CompiledConditions::default();
     let mut monitors = Vec::new();
     for (dir, raws) in all_monitors {
         for raw in raws {
-            let context = MonitorContext {
-                dir: &dir,
-                components: components_known,
-            };
-            if let Some(monitor) = validate_monitor(
+            let monitor = monitor::validate_monitor(
                 raw,
-                &context,
-                &mut monitor_ids,
+                &dir,
+                &mut defined,
+                &mut references,
                 &mut compiled,
                 &mut problems,
-            ) {
+            );
+            if let Some(monitor) = monitor {
                 monitors.push(Arc::new(monitor));
             }
         }
+    }
+
+    if includes_complete {
+        references::resolve(references, &defined, &mut problems);
     }
 
     Config {
@@ -134,35 +138,6 @@ fn non_empty(
         return None;
     }
     Some(text.value)
-}
-
-fn validate_component(
-    raw: RawComponent,
-    seen: &mut HashMap<ComponentId, Loc>,
-    problems: &mut Problems<'_>,
-) -> Option<Component> {
-    let RawComponent {
-        at,
-        id,
-        name,
-        group,
-        description,
-    } = raw;
-    let before = problems.count();
-    let id = parse_id(id, &at, "component", ComponentId::parse, seen, problems);
-    let name = non_empty(name, "`name`", problems);
-    let group = non_empty(group, "`group`", problems);
-    let description = non_empty(description, "`description`", problems);
-    let id = id?;
-    if problems.count() > before {
-        return None;
-    }
-    Some(Component {
-        name: name.unwrap_or_else(|| id.to_string()),
-        id,
-        group,
-        description,
-    })
 }
 
 /// Parses an id and rejects one seen before, pointing at the first.
@@ -199,258 +174,19 @@ fn parse_id<Id: std::hash::Hash + Eq + Clone>(
     Some(id)
 }
 
-struct MonitorContext<'a> {
-    /// The directory of the file the monitor is written in.
-    dir: &'a Path,
-    /// The components defined anywhere, or `None` when some file could not
-    /// be read and a missing component may just be in it.
-    components: Option<&'a HashMap<ComponentId, Loc>>,
-}
-
-/// Each distinct condition is compiled once per probe kind and shared by
-/// every monitor that lists it (most http monitors say `status == 200`); a
-/// bad one is still reported at each place it is written.
-#[derive(Default)]
-struct CompiledConditions(HashMap<(ProbeKind, String), Result<Condition, ConditionError>>);
-
-impl CompiledConditions {
-    fn get(&mut self, source: &str, kind: ProbeKind) -> Result<Condition, ConditionError> {
-        self.0
-            .entry((kind, source.to_owned()))
-            .or_insert_with(|| Condition::compile(source, kind))
-            .clone()
-    }
-}
-
-fn validate_monitor(
-    raw: RawMonitor,
-    context: &MonitorContext<'_>,
-    seen: &mut HashMap<MonitorId, Loc>,
-    compiled: &mut CompiledConditions,
-    problems: &mut Problems<'_>,
-) -> Option<MonitorSpec> {
-    let RawMonitor {
-        at,
-        id,
-        name,
-        component,
-        interval,
-        timeout,
-        probes,
-        expect,
-        degraded_if,
-    } = raw;
-    let before = problems.count();
-    let label = id.as_ref().map_or_else(
-        || "[[monitor]]".to_owned(),
-        |id| format!("monitor `{}`", id.value),
-    );
-    let id = parse_id(id, &at, "monitor", MonitorId::parse, seen, problems);
-    let name = non_empty(name, "`name`", problems);
-    let component = component.and_then(|raw| component_ref(raw, context.components, problems));
-
-    let interval = match interval {
-        None => DEFAULT_INTERVAL,
-        Some(raw) => match parse_duration(&raw.value) {
-            Ok(interval) if interval >= MIN_INTERVAL => interval,
-            Ok(_) => {
-                problems.at(
-                    &raw.at,
-                    format!("`interval` must be at least 1s, not {:?}", raw.value),
-                );
-                DEFAULT_INTERVAL
-            }
-            Err(message) => {
-                problems.at(&raw.at, message);
-                DEFAULT_INTERVAL
-            }
-        },
-    };
-    let timeout = match timeout {
-        None => DEFAULT_TIMEOUT.min(interval),
-        Some(raw) => match parse_duration(&raw.value) {
-            Ok(timeout) if timeout.is_zero() => {
-                problems.at(&raw.at, "`timeout` must be longer than zero");
-                interval
-            }
-            Ok(timeout) if timeout > interval => {
-                problems.at(
-                    &raw.at,
-                    format!(
-                        "`timeout` {:?} is longer than the interval ({:?}); a probe must finish before the next one is due",
-                        raw.value,
-                        humanize(interval)
-                    ),
-                );
-                interval
-            }
-            Ok(timeout) => timeout,
-            Err(message) => {
-                problems.at(&raw.at, message);
-                interval
-            }
-        },
-    };
-
-    // The kind comes from the key written, so conditions are checked even
-    // when the probe itself has errors.
-    let kind = probes.first().map(|probe| probe.value.kind());
-    let probe = single_probe(probes, &at, &label, context, problems);
-    let (expect, degraded_if) = match kind {
-        Some(kind) => {
-            // a condition's worst case is judged against this monitor's
-            // largest answer (its body or output limit)
-            let limit = probe
-                .as_ref()
-                .map_or(kind.default_answer_limit(), ProbeSpec::answer_limit);
-            let judged = Judged { kind, limit };
-            (
-                conditions(
-                    expect,
-                    judged,
-                    default_expect(kind),
-                    &at,
-                    compiled,
-                    problems,
-                ),
-                conditions(degraded_if, judged, &[], &at, compiled, problems),
-            )
-        }
-        // Without a probe kind the variables are unknown; the missing probe
-        // is already reported.
-        None => (Vec::new(), Vec::new()),
-    };
-
-    let (id, probe) = (id?, probe?);
-    if problems.count() > before {
-        return None;
-    }
-    Some(MonitorSpec {
-        name: name.unwrap_or_else(|| id.to_string()),
-        id,
-        component,
-        interval,
-        timeout,
-        probe,
-        expect,
-        degraded_if,
-    })
-}
-
 /// Formats a duration the way a user would write it (`90s` as `1m 30s`).
 fn humanize(duration: Duration) -> String {
     jiff::SignedDuration::try_from(duration)
         .map_or_else(|_| format!("{duration:?}"), |signed| format!("{signed:#}"))
 }
 
-fn component_ref(
-    raw: Located<String>,
-    known: Option<&HashMap<ComponentId, Loc>>,
-    problems: &mut Problems<'_>,
-) -> Option<ComponentId> {
-    let id = match ComponentId::parse(&raw.value) {
-        Ok(id) => id,
-        Err(error) => {
-            problems.at(&raw.at, format!("invalid component id: {error}"));
-            return None;
-        }
-    };
-    if let Some(known) = known
-        && !known.contains_key(&id)
-    {
-        let mut names: Vec<&str> = known.keys().map(ComponentId::as_str).collect();
-        names.sort_unstable();
-        let list = if names.is_empty() {
-            "none are defined; add a [[component]]".to_owned()
-        } else {
-            format!("known components: {}", names.join(", "))
-        };
-        problems.at(
-            &raw.at,
-            format!("unknown component `{}`; {list}", raw.value),
-        );
-        return None;
+/// `a`, `a or b`, `a, b or c`: one of a few names, for messages.
+fn one_of(names: &[&str]) -> String {
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
-    Some(id)
-}
-
-fn single_probe(
-    probes: Vec<Located<RawProbe>>,
-    monitor_at: &Loc,
-    label: &str,
-    context: &MonitorContext<'_>,
-    problems: &mut Problems<'_>,
-) -> Option<ProbeSpec> {
-    let mut probes = probes.into_iter();
-    let Some(first) = probes.next() else {
-        problems.at(
-            monitor_at,
-            format!("{label} has no probe; give exactly one of http, tcp, dns or command"),
-        );
-        return None;
-    };
-    let mut extra = false;
-    for other in probes {
-        extra = true;
-        problems.at(
-            &other.at,
-            format!(
-                "{label} has more than one probe ({} and {}); give exactly one of http, tcp, dns or command",
-                first.value.key(),
-                other.value.key()
-            ),
-        );
-    }
-    let at = first.at;
-    let probe = match first.value {
-        RawProbe::Http(http) => http::validate_http(*http, &at, problems).map(ProbeSpec::Http),
-        RawProbe::Tcp(tcp) => tcp::validate_tcp(tcp, &at, problems).map(ProbeSpec::Tcp),
-        RawProbe::Dns(dns) => dns::validate_dns(dns, &at, problems).map(ProbeSpec::Dns),
-        RawProbe::Command(command) => {
-            command::validate_command(command, &at, context.dir, problems).map(ProbeSpec::Command)
-        }
-    };
-    if extra { None } else { probe }
-}
-
-/// What a monitor's conditions are checked for: the variables of its probe
-/// kind, and the cost of the largest answer its probe can return.
-#[derive(Clone, Copy)]
-struct Judged {
-    kind: ProbeKind,
-    limit: AnswerLimit,
-}
-
-fn conditions(
-    raw: TextList,
-    Judged { kind, limit }: Judged,
-    defaults: &[&str],
-    monitor_at: &Loc,
-    compiled: &mut CompiledConditions,
-    problems: &mut Problems<'_>,
-) -> Vec<Condition> {
-    let sources: Vec<Located<String>> = match raw {
-        Some(list) => list.value,
-        None => defaults
-            .iter()
-            .map(|source| Located::new((*source).to_owned(), monitor_at.clone()))
-            .collect(),
-    };
-    sources
-        .into_iter()
-        .filter_map(|source| {
-            match compiled
-                .get(&source.value, kind)
-                .and_then(|condition| condition.check_cost(limit).map(|_| condition))
-            {
-                Ok(condition) => Some(condition),
-                Err(error) => {
-                    problems.at(&source.at, error.to_string());
-                    None
-                }
-            }
-        })
-        .collect()
 }
 
 fn required<T>(
@@ -491,21 +227,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_conditions_compile_for_their_kind() {
-        for kind in [
-            ProbeKind::Http,
-            ProbeKind::Tcp,
-            ProbeKind::Dns,
-            ProbeKind::Command,
-        ] {
-            for source in default_expect(kind) {
-                assert!(Condition::compile(source, kind).is_ok(), "{source}");
-            }
-        }
+    fn humanize_writes_durations_as_users_do() {
+        assert_eq!(humanize(Duration::from_secs(90)), "1m 30s");
     }
 
     #[test]
-    fn humanize_writes_durations_as_users_do() {
-        assert_eq!(humanize(Duration::from_secs(90)), "1m 30s");
+    fn one_of_joins_names_with_a_final_or() {
+        assert_eq!(one_of(&["http"]), "http");
+        assert_eq!(one_of(&["http", "tcp"]), "http or tcp");
+        assert_eq!(
+            one_of(&["http", "tcp", "dns", "command"]),
+            "http, tcp, dns or command"
+        );
     }
 }

@@ -1,10 +1,10 @@
 //! The three states of a monitor: up, degraded (works, but meets a
-//! `degraded_if` condition — a slow but working API) and down.
+//! `degraded_if` condition — a slow but working API) and down. How the
+//! API writes them is `web::api::wire::WireHealth`.
 
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Health {
     Up,
     Degraded,

@@ -69,12 +69,6 @@ macro_rules! id_type {
                 Self::parse(raw)
             }
         }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
     };
 }
 

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use watchkeeper_domain::check::CheckResult;
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_runner::Prober;
+use watchkeeper_web::api::wire::WireHealth;
 
 /// Probes run at once by `check`.
 const CHECK_CONCURRENCY: usize = 64;
@@ -20,6 +21,7 @@ const CHECK_CONCURRENCY: usize = 64;
 pub struct CheckLine {
     pub monitor: String,
     pub target: String,
+    #[serde(serialize_with = "wire_health")]
     pub health: Health,
     /// Passed `expect` (up or degraded).
     pub ok: bool,
@@ -32,9 +34,15 @@ pub struct CheckLine {
 
 #[derive(Debug, Serialize)]
 pub struct FallbackLine {
+    #[serde(serialize_with = "wire_health")]
     pub health: Health,
     pub latency_ms: f64,
     pub reason: Option<String>,
+}
+
+/// `--json` writes health as the API does.
+fn wire_health<S: Serializer>(health: &Health, serializer: S) -> Result<S::Ok, S::Error> {
+    WireHealth::from(*health).serialize(serializer)
 }
 
 /// Runs every monitor's check once, concurrently, returning lines in the

@@ -1,7 +1,8 @@
 //! The `watchkeeper` command line: `serve`, `validate` and `check`.
 //!
 //! Exit codes: 0 all good; 1 a monitor failed (`check`) or the daemon could
-//! not run (`serve`); 2 the configuration is invalid.
+//! not run (`serve`); 2 the configuration (or the command line) is invalid.
+//! Each command's `--help` lists its own ([`CHECK_EXITS`] and beside it).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,11 +19,41 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_engine::SystemClock;
 use watchkeeper_runner::Prober;
 
+/// What the binary does today, the first line of `--help`. It names only
+/// what is built: when alerting, incidents or runbooks land, they join it
+/// (and the CLI test that pins it changes with them).
+const TAGLINE: &str =
+    "Monitors services from one TOML file: probes, state history, Prometheus metrics, a JSON API";
+
+/// `serve --help`: how the daemon ends.
+const SERVE_EXITS: &str = "\
+Exit codes:
+  0  stopped by SIGTERM or SIGINT, every result written
+  1  could not start (the address, the store, the probes), failed while running,
+     or results or state changes could not be written before exiting
+  2  the configuration or the command line is invalid";
+
+/// `validate --help`.
+const VALIDATE_EXITS: &str = "\
+Exit codes:
+  0  the configuration is valid
+  2  the configuration is invalid (every error printed as FILE:LINE:COL: message),
+     or the command line is";
+
+/// `check --help`.
+const CHECK_EXITS: &str = "\
+Exit codes:
+  0  every monitor checked passed (up or degraded)
+  1  a monitor failed (down), or the probes could not start
+  2  the configuration is invalid, a named monitor is not in it,
+     or the command line is invalid";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "watchkeeper",
     version,
-    about = "Monitors, alerts, incidents and runbooks from one TOML file"
+    about = TAGLINE,
+    after_help = "Each command's --help lists its exit codes."
 )]
 struct Cli {
     /// The configuration file.
@@ -44,14 +75,17 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the daemon: scheduler, probes, store and HTTP API.
+    #[command(after_help = SERVE_EXITS)]
     Serve {
         /// Listen here instead of [server] listen.
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
     /// Check the configuration; print every error as FILE:LINE:COL: message.
+    #[command(after_help = VALIDATE_EXITS)]
     Validate,
     /// Probe monitors once, now, and print the results (all monitors if none named).
+    #[command(after_help = CHECK_EXITS)]
     Check {
         /// Print JSON instead of a table.
         #[arg(long)]

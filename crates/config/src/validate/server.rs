@@ -9,7 +9,8 @@ use crate::model::{
     MIN_HEADER_TIMEOUT, ServerConfig,
 };
 use crate::quantity::parse_duration;
-use crate::raw::{RawServer, Text};
+use crate::raw::RawServer;
+use crate::raw_table::Text;
 use crate::source::Located;
 
 use super::{Problems, humanize, non_empty};

@@ -27,6 +27,24 @@ fn a_missing_file_is_an_error_at_line_one() {
 }
 
 #[test]
+fn a_missing_file_at_a_relative_path_says_where_it_was_looked_for() {
+    let errors = watchkeeper_config::load_with(
+        std::path::Path::new("no-such-dir/watchkeeper.toml"),
+        &crate::support::env,
+    )
+    .unwrap_err()
+    .to_string();
+    let here = std::env::current_dir().unwrap();
+    assert_eq!(
+        errors,
+        format!(
+            "no-such-dir/watchkeeper.toml:1:1: cannot read config file: there is no such file in {}; give its path with --config PATH or set WATCHKEEPER_CONFIG",
+            here.display()
+        )
+    );
+}
+
+#[test]
 fn unknown_keys_are_rejected_with_a_suggestion() {
     assert_error(
         "[server]\nlisten = \"127.0.0.1:1\"\nregoin = \"x\"\n",
@@ -163,11 +181,45 @@ fn a_monitor_must_name_a_known_component() {
         &format!(
             "[[component]]\nid = \"db\"\n[[component]]\nid = \"api\"\n[[monitor]]\nid = \"m\"\ncomponent = \"apii\"\n{HTTP}\n"
         ),
-        "watchkeeper.toml:7:13: unknown component `apii`; known components: api, db",
+        "watchkeeper.toml:7:13: unknown component `apii`; did you mean `api`?",
+    );
+    assert_error(
+        &format!(
+            "[[component]]\nid = \"db\"\n[[component]]\nid = \"api\"\n[[monitor]]\nid = \"m\"\ncomponent = \"cache\"\n{HTTP}\n"
+        ),
+        "watchkeeper.toml:7:13: unknown component `cache`; known components: api, db",
     );
     assert_error(
         &monitor(&format!("component = \"api\"\n{HTTP}")),
         "watchkeeper.toml:3:13: unknown component `api`; none are defined; add a [[component]]",
+    );
+    assert_error(
+        &monitor(&format!("component = \"Api\"\n{HTTP}")),
+        "watchkeeper.toml:3:13: invalid component id: id \"Api\" may only contain lowercase letters, digits, '-', '_' and '.', and must start with a letter or digit",
+    );
+}
+
+/// References are resolved after every file's sections are read, so a
+/// monitor may name a component written after it, in any file.
+#[test]
+fn references_resolve_against_ids_of_every_file_in_any_order() {
+    let scratch = Scratch::new(&[
+        (
+            "watchkeeper.toml",
+            &format!(
+                "include = [\"more.toml\"]\n[[monitor]]\nid = \"early\"\ncomponent = \"later\"\n{HTTP}\n"
+            ),
+        ),
+        (
+            "more.toml",
+            &format!(
+                "[[monitor]]\nid = \"typo\"\ncomponent = \"latre\"\n{HTTP}\n[[component]]\nid = \"later\"\n"
+            ),
+        ),
+    ]);
+    assert_eq!(
+        scratch.errors("watchkeeper.toml"),
+        "<dir>/more.toml:3:13: unknown component `latre`; did you mean `later`?"
     );
 }
 

@@ -243,3 +243,99 @@ async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored() {
 async fn serve_runs_until_sigint_then_exits_cleanly_with_results_stored() {
     serve_until(Signal::SIGINT).await;
 }
+
+/// The block of `help` from its `Exit codes:` line to its end.
+fn exit_codes_of(help: &Finished) -> &str {
+    let start = help
+        .stdout
+        .find("Exit codes:")
+        .unwrap_or_else(|| panic!("no exit codes in the help:\n{help}"));
+    help.stdout[start..].trim_end()
+}
+
+#[tokio::test]
+async fn each_command_s_help_lists_its_exit_codes() {
+    let unused = Path::new("unused.toml");
+
+    let check = run(unused, &["check", "--help"]).await;
+    assert_eq!(check.code(), Some(0), "{check}");
+    assert_eq!(
+        exit_codes_of(&check),
+        "Exit codes:
+  0  every monitor checked passed (up or degraded)
+  1  a monitor failed (down), or the probes could not start
+  2  the configuration is invalid, a named monitor is not in it,
+     or the command line is invalid",
+        "{check}"
+    );
+
+    let validate = run(unused, &["validate", "--help"]).await;
+    assert_eq!(validate.code(), Some(0), "{validate}");
+    assert_eq!(
+        exit_codes_of(&validate),
+        "Exit codes:
+  0  the configuration is valid
+  2  the configuration is invalid (every error printed as FILE:LINE:COL: message),
+     or the command line is",
+        "{validate}"
+    );
+
+    let serve = run(unused, &["serve", "--help"]).await;
+    assert_eq!(serve.code(), Some(0), "{serve}");
+    assert_eq!(
+        exit_codes_of(&serve),
+        "Exit codes:
+  0  stopped by SIGTERM or SIGINT, every result written
+  1  could not start (the address, the store, the probes), failed while running,
+     or results or state changes could not be written before exiting
+  2  the configuration or the command line is invalid",
+        "{serve}"
+    );
+
+    let top = run(unused, &["--help"]).await;
+    assert_eq!(top.code(), Some(0), "{top}");
+    assert!(
+        top.stdout
+            .contains("Each command's --help lists its exit codes."),
+        "{top}"
+    );
+}
+
+/// The 2s the help promises besides an invalid file: a wrong command line,
+/// and `serve` refusing an invalid config before it listens.
+#[tokio::test]
+async fn a_wrong_command_line_and_serve_of_an_invalid_config_exit_2() {
+    let usage = run(Path::new("unused.toml"), &["check", "--no-such-flag"]).await;
+    assert_eq!(usage.code(), Some(2), "{usage}");
+    assert!(
+        usage
+            .stderr
+            .contains("unexpected argument '--no-such-flag'"),
+        "{usage}"
+    );
+
+    let config = TempConfig::new("[server]\nregoin = \"eu-west\"\n").unwrap();
+    let serve = run(config.path(), &["serve", "--listen", "127.0.0.1:0"]).await;
+    assert_eq!(serve.code(), Some(2), "{serve}");
+    assert!(serve.stderr.contains("unknown key `regoin`"), "{serve}");
+}
+
+/// The tagline names what the binary does today. When alerting, incidents,
+/// runbooks or the status page land, they join it and this test with them.
+#[tokio::test]
+async fn the_tagline_promises_only_what_is_built() {
+    let help = run(Path::new("unused.toml"), &["--help"]).await;
+    assert_eq!(help.code(), Some(0), "{help}");
+    let tagline = help.stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        tagline,
+        "Monitors services from one TOML file: probes, state history, Prometheus metrics, a JSON API",
+        "{help}"
+    );
+    for not_yet in ["alert", "incident", "runbook", "status page", "on-call"] {
+        assert!(
+            !help.stdout.to_lowercase().contains(not_yet),
+            "the help promises {not_yet:?}, which is not built yet:\n{help}"
+        );
+    }
+}

@@ -91,8 +91,24 @@ async fn every_change_of_health_is_recorded_exactly_once() {
     );
     assert_eq!(changes[0].reason, None);
 
-    // The API lists the same changes, newest first.
+    // The API lists the same changes, newest first, each health written
+    // as the contract's string (not however the domain spells it).
     let api_changes = detail["state_changes"].as_array().unwrap();
+    let written: Vec<(Value, Value)> = api_changes
+        .iter()
+        .map(|change| (change["from"].clone(), change["to"].clone()))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            (Value::from("degraded"), Value::from("up")),
+            (Value::from("down"), Value::from("degraded")),
+            (Value::from("up"), Value::from("down")),
+            (Value::Null, Value::from("up")),
+        ],
+        "{detail}"
+    );
+    assert_eq!(detail["state"], "up", "{detail}");
     assert_eq!(api_changes.len(), changes.len(), "{api_changes:?}");
     for (api, stored) in api_changes.iter().rev().zip(&changes) {
         assert_eq!(health(&api["from"]), stored.from, "{api}");

@@ -7,6 +7,30 @@ use watchkeeper_domain::check::{CheckResult, FallbackResult, StateChange};
 use watchkeeper_domain::health::Health;
 use watchkeeper_engine::MonitorView;
 
+/// A monitor's health as the API and `check --json` write it. The strings
+/// are a contract with scripts and dashboards, apart from how the domain
+/// names its states: a new state in `domain` does not compile until it is
+/// given a string here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum WireHealth {
+    #[serde(rename = "up")]
+    Up,
+    #[serde(rename = "degraded")]
+    Degraded,
+    #[serde(rename = "down")]
+    Down,
+}
+
+impl From<Health> for WireHealth {
+    fn from(health: Health) -> Self {
+        match health {
+            Health::Up => WireHealth::Up,
+            Health::Degraded => WireHealth::Degraded,
+            Health::Down => WireHealth::Down,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct MonitorList {
     pub monitors: Vec<MonitorSummary>,
@@ -21,7 +45,7 @@ pub struct MonitorSummary {
     pub target: String,
     pub interval_seconds: f64,
     /// `null` until the first result.
-    pub state: Option<Health>,
+    pub state: Option<WireHealth>,
     pub since: Option<String>,
     /// Why the monitor is not up (the failed condition with its values).
     pub reason: Option<String>,
@@ -51,14 +75,14 @@ pub struct ResultBody {
     /// Time spent judging the answer (0 for results read back from the
     /// store, which does not keep it).
     pub evaluation_ms: f64,
-    pub health: Health,
+    pub health: WireHealth,
     pub reason: Option<String>,
     pub fallback: Option<FallbackBody>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct FallbackBody {
-    pub health: Health,
+    pub health: WireHealth,
     pub latency_ms: f64,
     pub reason: Option<String>,
 }
@@ -66,8 +90,8 @@ pub struct FallbackBody {
 #[derive(Debug, Serialize)]
 pub struct StateChangeBody {
     pub at: String,
-    pub from: Option<Health>,
-    pub to: Health,
+    pub from: Option<WireHealth>,
+    pub to: WireHealth,
     pub reason: Option<String>,
 }
 
@@ -91,7 +115,7 @@ impl MonitorSummary {
             kind: spec.probe.kind().as_str(),
             target: spec.probe.target(),
             interval_seconds: spec.interval.as_secs_f64(),
-            state: view.status.as_ref().map(|s| s.health),
+            state: view.status.as_ref().map(|s| s.health.into()),
             since: view.status.as_ref().map(|s| time(s.since)),
             reason: view.status.as_ref().and_then(|s| s.reason.clone()),
             last_result: view.last().map(ResultBody::from),
@@ -128,7 +152,7 @@ impl From<&CheckResult> for ResultBody {
             )),
             latency_ms: millis(result.latency),
             evaluation_ms: millis(result.evaluation),
-            health: result.health,
+            health: result.health.into(),
             reason: result.reason.clone(),
             fallback: result.fallback.as_ref().map(FallbackBody::from),
         }
@@ -138,7 +162,7 @@ impl From<&CheckResult> for ResultBody {
 impl From<&FallbackResult> for FallbackBody {
     fn from(fallback: &FallbackResult) -> Self {
         Self {
-            health: fallback.health,
+            health: fallback.health.into(),
             latency_ms: millis(fallback.latency),
             reason: fallback.reason.clone(),
         }
@@ -149,9 +173,23 @@ impl From<&StateChange> for StateChangeBody {
     fn from(change: &StateChange) -> Self {
         Self {
             at: time(change.at),
-            from: change.from,
-            to: change.to,
+            from: change.from.map(WireHealth::from),
+            to: change.to.into(),
             reason: change.reason.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_is_written_as_its_contract_strings() {
+        let written: Vec<String> = [Health::Up, Health::Degraded, Health::Down]
+            .into_iter()
+            .map(|health| serde_json::to_string(&WireHealth::from(health)).unwrap())
+            .collect();
+        assert_eq!(written, [r#""up""#, r#""degraded""#, r#""down""#]);
     }
 }

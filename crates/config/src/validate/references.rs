@@ -1,0 +1,129 @@
+//! The cross-reference pass: after every section of every file is
+//! validated, each reference one section makes to another's ids (today a
+//! monitor's `component`) is resolved against the ids defined anywhere.
+//! An unresolved one is an error at the referring value, with a "did you
+//! mean" among the known ids, or the list of them.
+//!
+//! A section notes a reference with [`References::add`] where it checks
+//! the referring key; a new kind of reference (a monitor's `depends_on`, an
+//! alert's monitors, a route's notifiers) is a [`Target`] variant, the ids
+//! it resolves against in [`Defined`], and one arm in each `match` below.
+
+use std::collections::HashMap;
+
+use watchkeeper_domain::id::{ComponentId, MonitorId};
+
+use super::Problems;
+use crate::source::{Loc, Located};
+use crate::suggest;
+
+/// How many known ids an error lists before it says how many more there are.
+const LISTED_IDS: usize = 10;
+
+/// What a reference names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Target {
+    /// A `[[component]]`'s id.
+    Component,
+}
+
+impl Target {
+    /// How messages name one and many of them, and the table defining them.
+    fn words(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Target::Component => ("component", "components", "[[component]]"),
+        }
+    }
+}
+
+/// The ids each section defined and where; filled by the sections'
+/// validation (which rejects duplicates against it), read by [`resolve`].
+#[derive(Default)]
+pub(super) struct Defined {
+    pub components: HashMap<ComponentId, Loc>,
+    pub monitors: HashMap<MonitorId, Loc>,
+}
+
+impl Defined {
+    /// The ids a target can name, sorted, so messages are stable.
+    fn ids(&self, target: Target) -> Vec<&str> {
+        let mut ids: Vec<&str> = match target {
+            Target::Component => self.components.keys().map(ComponentId::as_str).collect(),
+        };
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// The references the sections made, each the id as written (already
+/// checked to be a valid id) at the referring value.
+#[derive(Default)]
+pub(super) struct References(Vec<(Target, Located<String>)>);
+
+impl References {
+    pub fn add(&mut self, target: Target, id: Located<String>) {
+        self.0.push((target, id));
+    }
+}
+
+/// Reports every reference to an id that no section defines.
+pub(super) fn resolve(references: References, defined: &Defined, problems: &mut Problems<'_>) {
+    let mut known: HashMap<Target, Vec<&str>> = HashMap::new();
+    for (target, id) in references.0 {
+        let ids = known.entry(target).or_insert_with(|| defined.ids(target));
+        if ids.binary_search(&id.value.as_str()).is_err() {
+            problems.at(&id.at, unresolved(target, &id.value, ids));
+        }
+    }
+}
+
+fn unresolved(target: Target, id: &str, known: &[&str]) -> String {
+    let (one, many, table) = target.words();
+    let hint = if known.is_empty() {
+        format!("none are defined; add a {table}")
+    } else if let Some(similar) = suggest::closest(id, known.iter().copied()) {
+        format!("did you mean `{similar}`?")
+    } else if known.len() > LISTED_IDS {
+        format!(
+            "known {many} include {} and {} more",
+            known[..LISTED_IDS].join(", "),
+            known.len() - LISTED_IDS
+        )
+    } else {
+        format!("known {many}: {}", known.join(", "))
+    };
+    format!("unknown {one} `{id}`; {hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unresolved_id_suggests_a_close_one_or_lists_them() {
+        assert_eq!(
+            unresolved(Target::Component, "apii", &["api", "db"]),
+            "unknown component `apii`; did you mean `api`?"
+        );
+        assert_eq!(
+            unresolved(Target::Component, "cache", &["api", "db"]),
+            "unknown component `cache`; known components: api, db"
+        );
+        assert_eq!(
+            unresolved(Target::Component, "api", &[]),
+            "unknown component `api`; none are defined; add a [[component]]"
+        );
+    }
+
+    #[test]
+    fn a_long_list_of_known_ids_is_cut() {
+        let names: Vec<String> = (0..12).map(|n| format!("component-{n:02}")).collect();
+        let known: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            unresolved(Target::Component, "x", &known),
+            "unknown component `x`; known components include component-00, component-01, \
+             component-02, component-03, component-04, component-05, component-06, \
+             component-07, component-08, component-09 and 2 more"
+        );
+    }
+}
