@@ -3,7 +3,6 @@
 //! the API and in the store, and a restart does not record one again.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -23,8 +22,8 @@ id = "demo"
 interval = "1s"
 timeout = "900ms"
 http = {{ url = "{url}" }}
-expect = ['status == 200', 'json.status == "ok"']
-degraded_if = ['latency > duration("300ms")']
+expect = ['status == 200']
+degraded_if = ['json.status == "degraded"']
 "#
     )
 }
@@ -52,12 +51,13 @@ async fn every_change_of_health_is_recorded_exactly_once() {
     let down = app.wait_for_state("demo", "down").await;
     assert_eq!(down["reason"], "status == 200 failed: status was 500");
 
-    demo.set_slow_delay(Duration::from_millis(400));
-    demo.set_mode(Mode::Slow);
+    // Degraded by what the target says, not by a latency threshold that
+    // a loaded machine could cross on its own.
+    demo.set_mode(Mode::Degraded);
     let degraded = app.wait_for_state("demo", "degraded").await;
     let reason = degraded["reason"].as_str().unwrap();
     assert!(
-        reason.starts_with(r#"latency > duration("300ms") matched"#),
+        reason.starts_with(r#"json.status == "degraded" matched"#),
         "{reason}"
     );
 
