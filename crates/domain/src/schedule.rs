@@ -146,14 +146,23 @@ mod tests {
     }
 
     #[test]
-    fn phase_is_stable_and_inside_the_interval() {
-        let interval = Duration::from_secs(10);
-        let p = phase(&id("api-health"), interval);
-        assert_eq!(p, phase(&id("api-health"), interval));
-        assert!(p < interval);
+    fn phase_is_pinned_per_id_and_interval() {
         // Pinned so a change to the hash (which would move every monitor's
         // phase after an upgrade) is a deliberate decision.
-        assert_eq!(p, Duration::from_millis(7_228));
+        let ms = Duration::from_millis;
+        assert_eq!(phase(&id("api-health"), Duration::from_secs(10)), ms(7_228));
+        // The same hash, reduced modulo another interval (values computed
+        // independently with a Python FNV-1a).
+        assert_eq!(phase(&id("api-health"), Duration::from_secs(1)), ms(228));
+        assert_eq!(phase(&id("api-health"), Duration::from_secs(60)), ms(7_228));
+        // Another id, another phase.
+        assert_eq!(phase(&id("api"), Duration::from_secs(10)), ms(7_879));
+        // Intervals of a millisecond or less have only one phase.
+        assert_eq!(phase(&id("api-health"), ms(1)), Duration::ZERO);
+        assert_eq!(
+            phase(&id("api-health"), Duration::from_micros(10)),
+            Duration::ZERO
+        );
     }
 
     #[test]
@@ -162,9 +171,14 @@ mod tests {
         let start = ts("2026-01-01T00:00:00Z");
         let mut per_second = [0u32; 10];
         for n in 0..10_000 {
-            let due = first_due(&id(&format!("monitor-{n}")), interval, start);
+            let monitor = id(&format!("monitor-{n}"));
+            let due = first_due(&monitor, interval, start);
             let offset = due.duration_since(start);
-            assert!(offset >= SignedDuration::ZERO && offset < SignedDuration::from_secs(10));
+            // `start` is on a slot boundary, so the first run is its phase.
+            assert_eq!(
+                offset,
+                SignedDuration::try_from(phase(&monitor, interval)).unwrap()
+            );
             per_second[usize::try_from(offset.as_secs()).unwrap()] += 1;
         }
         // 1,000 expected per one-second bucket; no bucket holds a herd.

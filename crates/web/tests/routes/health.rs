@@ -12,7 +12,10 @@ async fn health_answers_ok_with_the_store_writing_state() {
     assert_eq!(answer.status, 200);
     let body = answer.json();
     assert_eq!(body["status"], "ok", "{body}");
-    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"), "{body}");
+    // Which version it is, compared with the manifest, is the serve
+    // test's (`observability`); here only that it is one.
+    let version = body["version"].as_str().unwrap();
+    assert_eq!(version.split('.').count(), 3, "{body}");
     assert_eq!(body["region"], "eu-west", "{body}");
     assert!(body["uptime_seconds"].is_u64(), "{body}");
     assert_eq!(body["store"]["writing"], "ok", "{body}");
