@@ -9,13 +9,72 @@
 //!   probe actually ran or finished, so lag does not accumulate.
 //! - **No pile-up.** When the process falls behind (a stalled machine, a
 //!   suspended VM), missed slots are skipped, not replayed in a burst.
+//!
+//! A [`Schedule`] is one of three kinds. Intervals (above) run on the
+//! steady clock; calendar schedules — a cron expression in a time zone, or
+//! one instant — run on the wall clock (`calendar`), so a step of the
+//! system clock moves neither kind.
 
+mod calendar;
+
+use std::fmt;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+pub use calendar::{
+    CalendarError, CronSchedule, first_cron_due, next_cron_due, one_shot_due, wall_to_steady,
+};
+
 use crate::id::MonitorId;
 use crate::monitor::MonitorSpec;
+
+/// When a monitor is probed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Schedule {
+    /// Every interval, at the monitor's phase, on the steady clock.
+    Every(Duration),
+    /// At each occurrence of a cron expression in a time zone, on the wall
+    /// clock. Boxed: a parsed expression and its zone are some 370 bytes,
+    /// and most monitors run on an interval.
+    Cron(Box<CronSchedule>),
+    /// Once, at this instant on the wall clock.
+    At(Timestamp),
+}
+
+impl Schedule {
+    /// The interval, for an interval schedule.
+    pub fn interval(&self) -> Option<Duration> {
+        match self {
+            Schedule::Every(interval) => Some(*interval),
+            Schedule::Cron(_) | Schedule::At(_) => None,
+        }
+    }
+
+    /// The shortest time between two probes, to size what holds a window
+    /// of results: the interval; a minute for cron (its finest field);
+    /// none for a one-shot.
+    pub fn shortest_gap(&self) -> Option<Duration> {
+        match self {
+            Schedule::Every(interval) => Some(*interval),
+            Schedule::Cron(_) => Some(Duration::from_secs(60)),
+            Schedule::At(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Every(interval) => match SignedDuration::try_from(*interval) {
+                Ok(signed) => write!(f, "every {signed:#}"),
+                Err(_) => write!(f, "every {interval:?}"),
+            },
+            Schedule::Cron(cron) => write!(f, "cron {} {}", cron.expression(), cron.time_zone()),
+            Schedule::At(at) => write!(f, "at {at}"),
+        }
+    }
+}
 
 /// The monitor's phase: a stable offset in `[0, interval)` from its id
 /// (FNV-1a, chosen because it is stable across Rust versions and platforms,
@@ -230,6 +289,23 @@ mod tests {
         let b = first_due(&monitor, interval, ts("2026-01-01T05:17:03.5Z"));
         let apart = b.duration_since(a).as_nanos();
         assert_eq!(apart % interval.as_nanos() as i128, 0);
+    }
+
+    #[test]
+    fn a_schedule_says_what_it_is() {
+        assert_eq!(
+            Schedule::Every(Duration::from_secs(90)).to_string(),
+            "every 1m 30s"
+        );
+        let cron = CronSchedule::parse("0 3 * * *", "Europe/Berlin").unwrap();
+        assert_eq!(
+            Schedule::Cron(Box::new(cron)).to_string(),
+            "cron 0 3 * * * Europe/Berlin"
+        );
+        assert_eq!(
+            Schedule::At(ts("2026-01-01T06:00:00Z")).to_string(),
+            "at 2026-01-01T06:00:00Z"
+        );
     }
 
     #[test]
