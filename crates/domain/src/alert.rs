@@ -6,10 +6,12 @@
 //! `keep_firing_for` as in Prometheus; then, with Alertmanager's meaning,
 //! label [`matcher`]s, the [`route`]s an alert takes and the [`group`]
 //! timing of its notifications, and the [`silence`]s and inhibitions that
-//! keep an alert from being sent while it is still recorded.
+//! keep an alert from being sent while it is still recorded, as do
+//! [`maintenance`] windows (one-off, or cron in a time zone).
 
 pub mod fingerprint;
 pub mod group;
+pub mod maintenance;
 pub mod matcher;
 pub mod route;
 pub mod silence;
