@@ -7,7 +7,9 @@
 //! label [`matcher`]s, the [`route`]s an alert takes and the [`group`]
 //! timing of its notifications, and the [`silence`]s and inhibitions that
 //! keep an alert from being sent while it is still recorded, as do
-//! [`maintenance`] windows (one-off, or cron in a time zone).
+//! [`maintenance`] windows (one-off, or cron in a time zone). [`slo`]:
+//! error budgets, burn rates and the multi-window alerts derived from an
+//! objective.
 
 pub mod fingerprint;
 pub mod group;
@@ -15,6 +17,7 @@ pub mod maintenance;
 pub mod matcher;
 pub mod route;
 pub mod silence;
+pub mod slo;
 pub mod state;
 pub mod variables;
 pub mod window;
