@@ -4,6 +4,8 @@
 //! and this crate delivers it.
 //!
 //! So far, the pure parts every channel shares:
+//! - [`payload`]: what each channel is sent (our webhook JSON v1,
+//!   Alertmanager's v4, Slack, Discord, Teams, ntfy, PagerDuty);
 //! - [`signature`]: Standard Webhooks signing (`webhook-id`,
 //!   `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`)
 //!   and its verification, for the demo's receiver and our tests;
@@ -11,5 +13,6 @@
 //!   give up, disable the notifier) under exponential backoff with jitter
 //!   for at least 24 hours, honouring `Retry-After`.
 
+pub mod payload;
 pub mod retry;
 pub mod signature;
