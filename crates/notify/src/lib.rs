@@ -9,6 +9,8 @@
 //! - [`signature`]: Standard Webhooks signing (`webhook-id`,
 //!   `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`)
 //!   and its verification, for the demo's receiver and our tests;
+//! - [`template`]: the title and text a person reads, from minijinja
+//!   templates checked at load;
 //! - [`retry`]: what an attempt's outcome means (delivered, retry when,
 //!   give up, disable the notifier) under exponential backoff with jitter
 //!   for at least 24 hours, honouring `Retry-After`.
@@ -16,3 +18,4 @@
 pub mod payload;
 pub mod retry;
 pub mod signature;
+pub mod template;
