@@ -77,6 +77,11 @@ pub(crate) struct RawMonitor {
     pub name: Text,
     pub component: Text,
     pub interval: Text,
+    /// A cron expression; `time_zone` is its zone.
+    pub schedule: Text,
+    pub time_zone: Text,
+    /// A one-shot instant (the `at` key).
+    pub run_at: Text,
     pub timeout: Text,
     /// Every probe key given; exactly one is valid. Located at the key.
     pub probes: Vec<Located<RawProbe>>,
@@ -273,6 +278,9 @@ fn read_monitor(reader: &mut Reader<'_>, at: Loc, table: &DeTable<'_>) -> RawMon
     let name = fields.text(reader, "name");
     let component = fields.text(reader, "component");
     let interval = fields.text(reader, "interval");
+    let schedule = fields.text(reader, "schedule");
+    let time_zone = fields.text(reader, "time_zone");
+    let at_key = fields.text(reader, "at");
     let timeout = fields.text(reader, "timeout");
     let mut probes = Vec::new();
     for key in PROBE_KEYS {
@@ -297,6 +305,9 @@ fn read_monitor(reader: &mut Reader<'_>, at: Loc, table: &DeTable<'_>) -> RawMon
         name,
         component,
         interval,
+        schedule,
+        time_zone,
+        run_at: at_key,
         timeout,
         probes,
         expect: fields.texts(reader, "expect"),

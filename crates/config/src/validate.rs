@@ -21,11 +21,12 @@ use std::time::Duration;
 use watchkeeper_domain::condition::{Condition, ConditionError};
 use watchkeeper_domain::id::{ComponentId, MonitorId};
 use watchkeeper_domain::monitor::{AnswerLimit, MonitorSpec, ProbeKind, ProbeSpec};
+use watchkeeper_domain::schedule::{CalendarError, CronSchedule, Schedule};
 
 use crate::error::ConfigError;
 use crate::model::{Component, Config, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, MIN_INTERVAL};
 use crate::quantity::{parse_duration, parse_size};
-use crate::raw::{RawComponent, RawDocument, RawMonitor, RawProbe, RawSize, TextList};
+use crate::raw::{RawComponent, RawDocument, RawMonitor, RawProbe, RawSize, Text, TextList};
 use crate::source::{Loc, Located};
 
 /// The conditions a monitor gets when it gives no `expect`.
@@ -235,6 +236,9 @@ fn validate_monitor(
         name,
         component,
         interval,
+        schedule,
+        time_zone,
+        run_at,
         timeout,
         probes,
         expect,
@@ -249,48 +253,8 @@ fn validate_monitor(
     let name = non_empty(name, "`name`", problems);
     let component = component.and_then(|raw| component_ref(raw, context.components, problems));
 
-    let interval = match interval {
-        None => DEFAULT_INTERVAL,
-        Some(raw) => match parse_duration(&raw.value) {
-            Ok(interval) if interval >= MIN_INTERVAL => interval,
-            Ok(_) => {
-                problems.at(
-                    &raw.at,
-                    format!("`interval` must be at least 1s, not {:?}", raw.value),
-                );
-                DEFAULT_INTERVAL
-            }
-            Err(message) => {
-                problems.at(&raw.at, message);
-                DEFAULT_INTERVAL
-            }
-        },
-    };
-    let timeout = match timeout {
-        None => DEFAULT_TIMEOUT.min(interval),
-        Some(raw) => match parse_duration(&raw.value) {
-            Ok(timeout) if timeout.is_zero() => {
-                problems.at(&raw.at, "`timeout` must be longer than zero");
-                interval
-            }
-            Ok(timeout) if timeout > interval => {
-                problems.at(
-                    &raw.at,
-                    format!(
-                        "`timeout` {:?} is longer than the interval ({:?}); a probe must finish before the next one is due",
-                        raw.value,
-                        humanize(interval)
-                    ),
-                );
-                interval
-            }
-            Ok(timeout) => timeout,
-            Err(message) => {
-                problems.at(&raw.at, message);
-                interval
-            }
-        },
-    };
+    let schedule = monitor_schedule(interval, schedule, time_zone, run_at, problems);
+    let timeout = monitor_timeout(timeout, &schedule, problems);
 
     // The kind comes from the key written, so conditions are checked even
     // when the probe itself has errors.
@@ -329,12 +293,137 @@ fn validate_monitor(
         name: name.unwrap_or_else(|| id.to_string()),
         id,
         component,
-        interval,
+        schedule,
         timeout,
         probe,
         expect,
         degraded_if,
     })
+}
+
+/// `interval`, or a calendar: `schedule` (with `time_zone`) or `at`; at
+/// most one of the three.
+fn monitor_schedule(
+    interval: Text,
+    cron: Text,
+    time_zone: Text,
+    run_at: Text,
+    problems: &mut Problems<'_>,
+) -> Schedule {
+    let fallback = Schedule::Every(DEFAULT_INTERVAL);
+    let given: Vec<(&str, &Located<String>)> = [
+        ("interval", interval.as_ref()),
+        ("schedule", cron.as_ref()),
+        ("at", run_at.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| value.map(|value| (key, value)))
+    .collect();
+    if let [(first, _), rest @ ..] = given.as_slice() {
+        for (key, value) in rest {
+            problems.at(
+                &value.at,
+                format!(
+                    "`{key}` cannot be set beside `{first}`: a monitor runs every `interval`, on a cron `schedule`, or once `at` an instant"
+                ),
+            );
+        }
+        if !rest.is_empty() {
+            return fallback;
+        }
+    }
+    if let Some(zone) = &time_zone
+        && cron.is_none()
+    {
+        problems.at(
+            &zone.at,
+            "`time_zone` applies only to a cron `schedule`; `at` takes an offset (`2026-06-01T06:00:00+02:00`)",
+        );
+    }
+    if let Some(raw) = cron {
+        let zone = time_zone.as_ref().map_or("UTC", |zone| zone.value.as_str());
+        return match CronSchedule::parse(&raw.value, zone) {
+            Ok(cron) => Schedule::Cron(Box::new(cron)),
+            Err(error @ CalendarError::Cron { .. }) => {
+                problems.at(&raw.at, format!("`schedule`: {error}"));
+                fallback
+            }
+            Err(error @ CalendarError::TimeZone { .. }) => {
+                let at = time_zone.as_ref().map_or(&raw.at, |zone| &zone.at);
+                problems.at(at, format!("`time_zone`: {error}"));
+                fallback
+            }
+        };
+    }
+    if let Some(raw) = run_at {
+        return match raw.value.parse::<jiff::Timestamp>() {
+            Ok(at) => Schedule::At(at),
+            Err(error) => {
+                problems.at(
+                    &raw.at,
+                    format!(
+                        "`at` must be an instant with an offset, such as \"2026-06-01T06:00:00Z\" or \"2026-06-01T08:00:00+02:00\", not {:?}: {error}",
+                        raw.value
+                    ),
+                );
+                fallback
+            }
+        };
+    }
+    match interval {
+        None => fallback,
+        Some(raw) => match parse_duration(&raw.value) {
+            Ok(interval) if interval >= MIN_INTERVAL => Schedule::Every(interval),
+            Ok(_) => {
+                problems.at(
+                    &raw.at,
+                    format!("`interval` must be at least 1s, not {:?}", raw.value),
+                );
+                fallback
+            }
+            Err(message) => {
+                problems.at(&raw.at, message);
+                fallback
+            }
+        },
+    }
+}
+
+/// A probe must finish before the schedule's next probe can be due: within
+/// the interval, or a minute for cron (its finest step).
+fn monitor_timeout(timeout: Text, schedule: &Schedule, problems: &mut Problems<'_>) -> Duration {
+    let gap = schedule.shortest_gap();
+    let default = gap.map_or(DEFAULT_TIMEOUT, |gap| DEFAULT_TIMEOUT.min(gap));
+    let Some(raw) = timeout else {
+        return default;
+    };
+    match parse_duration(&raw.value) {
+        Ok(timeout) if timeout.is_zero() => {
+            problems.at(&raw.at, "`timeout` must be longer than zero");
+            default
+        }
+        Ok(timeout) if gap.is_some_and(|gap| timeout > gap) => {
+            let gap = gap.unwrap_or(timeout);
+            let message = match schedule {
+                Schedule::Every(_) => format!(
+                    "`timeout` {:?} is longer than the interval ({:?}); a probe must finish before the next one is due",
+                    raw.value,
+                    humanize(gap)
+                ),
+                _ => format!(
+                    "`timeout` {:?} is longer than a minute, the shortest time between two runs of a cron `schedule`",
+                    raw.value
+                ),
+            };
+            problems.at(&raw.at, message);
+            gap
+        }
+        Ok(timeout) => timeout,
+        Err(message) => {
+            problems.at(&raw.at, message);
+            default
+        }
+    }
 }
 
 /// Formats a duration the way a user would write it (`90s` as `1m 30s`).

@@ -51,8 +51,31 @@ pub struct Board {
 
 #[derive(Debug)]
 struct BoardInner {
+    views: RwLock<Views>,
+}
+
+/// The views in config order and where each monitor's is, replaced
+/// together.
+#[derive(Debug)]
+struct Views {
     index: HashMap<MonitorId, usize>,
-    views: RwLock<Vec<MonitorView>>,
+    list: Vec<MonitorView>,
+}
+
+impl std::ops::Deref for Views {
+    type Target = Vec<MonitorView>;
+
+    fn deref(&self) -> &Vec<MonitorView> {
+        &self.list
+    }
+}
+
+fn index_of(views: &[MonitorView]) -> HashMap<MonitorId, usize> {
+    views
+        .iter()
+        .enumerate()
+        .map(|(i, view)| (view.spec.id.clone(), i))
+        .collect()
 }
 
 impl Board {
@@ -63,39 +86,49 @@ impl Board {
         mut states: HashMap<MonitorId, MonitorStatus>,
         mut recent: HashMap<MonitorId, Vec<CheckResult>>,
     ) -> Self {
-        let views: Vec<MonitorView> = monitors
+        let list: Vec<MonitorView> = monitors
             .iter()
-            .map(|spec| {
-                let mut results: VecDeque<CheckResult> =
-                    recent.remove(&spec.id).unwrap_or_default().into();
-                results.truncate(RECENT_RESULTS);
-                MonitorView {
-                    status: states.remove(&spec.id),
-                    recent: results,
-                    spec: spec.clone(),
-                }
-            })
-            .collect();
-        let index = monitors
-            .iter()
-            .enumerate()
-            .map(|(i, spec)| (spec.id.clone(), i))
+            .map(|spec| new_view(spec, &mut states, &mut recent))
             .collect();
         Self {
             inner: Arc::new(BoardInner {
-                index,
-                views: RwLock::new(views),
+                views: RwLock::new(Views {
+                    index: index_of(&list),
+                    list,
+                }),
             }),
         }
     }
 
     pub fn position(&self, id: &MonitorId) -> Option<usize> {
-        self.inner.index.get(id).copied()
+        self.read().index.get(id).copied()
     }
 
     pub fn get(&self, id: &MonitorId) -> Option<MonitorView> {
-        let position = self.position(id)?;
-        self.read().get(position).cloned()
+        let views = self.read();
+        let position = *views.index.get(id)?;
+        views.list.get(position).cloned()
+    }
+
+    /// Monitors on the board now.
+    pub fn len(&self) -> usize {
+        self.read().list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs `f` on the view of `id` (and its position) under the write
+    /// lock; `None` when the monitor is not on the board.
+    pub(crate) fn update_by_id<T>(
+        &self,
+        id: &MonitorId,
+        f: impl FnOnce(usize, &mut MonitorView) -> T,
+    ) -> Option<T> {
+        let mut views = self.write();
+        let position = *views.index.get(id)?;
+        views.list.get_mut(position).map(|view| f(position, view))
     }
 
     /// Runs `f` over every view under one read lock (no cloning of the list).
@@ -125,13 +158,14 @@ impl Board {
         })
     }
 
+    #[cfg(test)]
     pub(crate) fn update(&self, position: usize, f: impl FnOnce(&mut MonitorView)) {
-        if let Some(view) = self.write().get_mut(position) {
+        if let Some(view) = self.write().list.get_mut(position) {
             f(view);
         }
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Vec<MonitorView>> {
+    fn read(&self) -> RwLockReadGuard<'_, Views> {
         // A writer that panicked left whole values behind; keep serving them.
         self.inner
             .views
@@ -139,11 +173,25 @@ impl Board {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Vec<MonitorView>> {
+    fn write(&self) -> RwLockWriteGuard<'_, Views> {
         self.inner
             .views
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn new_view(
+    spec: &Arc<MonitorSpec>,
+    states: &mut HashMap<MonitorId, MonitorStatus>,
+    recent: &mut HashMap<MonitorId, Vec<CheckResult>>,
+) -> MonitorView {
+    let mut results: VecDeque<CheckResult> = recent.remove(&spec.id).unwrap_or_default().into();
+    results.truncate(RECENT_RESULTS);
+    MonitorView {
+        status: states.remove(&spec.id),
+        recent: results,
+        spec: spec.clone(),
     }
 }
 
@@ -154,6 +202,7 @@ mod tests {
     use jiff::{SignedDuration, Timestamp};
     use watchkeeper_domain::health::Health;
     use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
+    use watchkeeper_domain::schedule::Schedule;
 
     use super::*;
 
@@ -162,7 +211,7 @@ mod tests {
             id: MonitorId::parse(id).unwrap(),
             name: id.to_owned(),
             component: None,
-            interval: Duration::from_secs(10),
+            schedule: Schedule::Every(Duration::from_secs(10)),
             timeout: Duration::from_secs(1),
             probe: ProbeSpec::Tcp(TcpSpec {
                 host: "127.0.0.1".to_owned(),

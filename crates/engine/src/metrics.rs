@@ -1,4 +1,6 @@
-//! Watchkeeper's own Prometheus metrics (`GET /metrics`). Per-monitor
+//! The engine's Prometheus metrics (`GET /metrics`), registered in the
+//! registry the binary owns and passes in (each crate registers its own;
+//! the binary gives the registry the `watchkeeper` prefix). Per-monitor
 //! handles are created once at start, so recording a result costs a few
 //! atomic operations and no allocation or map lookup.
 
@@ -31,7 +33,6 @@ pub struct Metrics {
 }
 
 struct MetricsInner {
-    registry: Registry,
     probe_success: Family<MonitorLabels, Gauge>,
     monitor_up: Family<MonitorLabels, Gauge>,
     monitor_degraded: Family<MonitorLabels, Gauge>,
@@ -61,15 +62,9 @@ pub struct MonitorMetrics {
     probe_duration: Gauge<f64, AtomicU64>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("watchkeeper");
+    /// Registers the engine's metrics in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
         let probe_success = Family::<MonitorLabels, Gauge>::default();
         registry.register(
             "probe_success",
@@ -179,7 +174,6 @@ impl Metrics {
         );
         Self {
             inner: Arc::new(MetricsInner {
-                registry,
                 probe_success,
                 monitor_up,
                 monitor_degraded,
@@ -200,17 +194,6 @@ impl Metrics {
                 store_size,
             }),
         }
-    }
-
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
-    }
-
-    /// The Prometheus text exposition of every metric.
-    pub fn encode(&self) -> Result<String, std::fmt::Error> {
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.inner.registry)?;
-        Ok(out)
     }
 
     pub fn for_monitor(&self, spec: &MonitorSpec) -> MonitorMetrics {
@@ -311,4 +294,20 @@ impl MonitorMetrics {
             .set(i64::from(health == Health::Degraded));
         self.probe_duration.set(latency.as_secs_f64());
     }
+}
+
+/// The text exposition of `registry`, for tests that read metrics back.
+#[cfg(test)]
+pub(crate) fn encode(registry: &Registry) -> String {
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, registry).unwrap();
+    out
+}
+
+/// A registry with the binary's prefix and the engine's metrics in it.
+#[cfg(test)]
+pub(crate) fn for_tests() -> (Registry, Metrics) {
+    let mut registry = Registry::with_prefix("watchkeeper");
+    let metrics = Metrics::register(&mut registry);
+    (registry, metrics)
 }

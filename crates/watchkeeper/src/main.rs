@@ -1,7 +1,8 @@
 //! The `watchkeeper` command line: `serve`, `validate` and `check`.
 //!
 //! Exit codes: 0 all good; 1 a monitor failed (`check`) or the daemon could
-//! not run (`serve`); 2 the configuration is invalid.
+//! not run (`serve`); 2 the configuration is invalid; 3 a task `serve`
+//! cannot run without (the scheduler, the recorder) died.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,7 @@ enum Command {
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
+const EXIT_TASK_DIED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -183,7 +185,10 @@ async fn serve(path: &Path, listen: Option<SocketAddr>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(EXIT_FAILED)
+            match error.downcast_ref::<watchkeeper::AppError>() {
+                Some(watchkeeper::AppError::TaskDied { .. }) => ExitCode::from(EXIT_TASK_DIED),
+                _ => ExitCode::from(EXIT_FAILED),
+            }
         }
     }
 }

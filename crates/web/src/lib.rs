@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use watchkeeper_domain::clock::Clock;
-use watchkeeper_engine::{Board, Metrics, StoreHealth};
+use watchkeeper_engine::{Board, EngineHealth};
 use watchkeeper_store::Store;
 
 pub use server::{DEFAULT_REQUEST_TIMEOUT, ServerLimits};
@@ -28,9 +29,10 @@ pub use server::{DEFAULT_REQUEST_TIMEOUT, ServerLimits};
 pub struct AppState {
     pub board: Board,
     pub store: Store,
-    pub metrics: Metrics,
-    /// How the engine's writes to the store are going, for `/health`.
-    pub store_health: StoreHealth,
+    /// The binary's registry, where every crate registered its metrics.
+    pub registry: Arc<Registry>,
+    /// The engine's progress and the store's writing, for `/health`.
+    pub health: EngineHealth,
     pub clock: Arc<dyn Clock>,
     pub region: Option<String>,
     /// For `uptime_seconds` in `/health`.
@@ -42,16 +44,16 @@ impl AppState {
     pub fn new(
         board: Board,
         store: Store,
-        metrics: Metrics,
-        store_health: StoreHealth,
+        registry: Arc<Registry>,
+        health: EngineHealth,
         clock: Arc<dyn Clock>,
         region: Option<String>,
     ) -> Self {
         Self {
             board,
             store,
-            metrics,
-            store_health,
+            registry,
+            health,
             clock,
             region,
             started: Instant::now(),
@@ -74,7 +76,7 @@ pub fn router(state: AppState) -> Router {
 /// Serves the routes within `limits` until `shutdown` is cancelled, then
 /// finishes requests in flight.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     state: AppState,
     limits: ServerLimits,
     shutdown: CancellationToken,

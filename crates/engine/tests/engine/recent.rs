@@ -120,7 +120,7 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
         &store,
         clock.clone(),
         checker,
-        Metrics::new(),
+        crate::metrics().1,
         CancellationToken::new(),
     )
     .await;
@@ -140,7 +140,7 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
         &store,
         clock,
         Silent,
-        Metrics::new(),
+        crate::metrics().1,
         CancellationToken::new(),
     )
     .await;
@@ -150,8 +150,8 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
     store.close().await;
 }
 
-fn saves(metrics: &Metrics) -> u64 {
-    let text = metrics.encode().unwrap();
+fn saves(registry: &prometheus_client::registry::Registry) -> u64 {
+    let text = crate::encode(registry);
     text.lines()
         .find_map(|line| line.strip_prefix("watchkeeper_recent_results_saves_total "))
         .and_then(|value| value.trim().parse().ok())
@@ -167,7 +167,7 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
     let id = MonitorId::parse("api").unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let checker = Counting::new(clock.clone());
-    let metrics = Metrics::new();
+    let (registry, metrics) = crate::metrics();
     let cancel = CancellationToken::new();
     let engine = start(
         &store,
@@ -181,7 +181,7 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
     wait_for_results(&board, &id, 3).await;
     // Rollups run every 100 ms and the save every tenth run; the next save
     // holds at least those three.
-    let saves = || saves(&metrics);
+    let saves = || saves(&registry);
     let before = saves();
     poll_until(Duration::from_secs(15), "a save of the board", || async {
         (saves() > before).then_some(())
@@ -216,7 +216,7 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
         &store,
         clock,
         Silent,
-        Metrics::new(),
+        crate::metrics().1,
         CancellationToken::new(),
     )
     .await;
