@@ -14,6 +14,7 @@ pub mod health;
 pub mod id;
 pub mod monitor;
 pub mod observation;
+pub mod reload;
 pub mod rollup;
 pub mod schedule;
 pub mod target_policy;

@@ -3,6 +3,8 @@
 //! monitors never touches the database. The store keeps results in time
 //! order, so a monitor's recent results come from here, not from a query;
 //! maintenance saves them to the store every few minutes and at shutdown.
+//! A reload replaces the list of monitors in one step ([`Board::replace`]):
+//! a monitor that stays keeps its state and recent results.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -55,7 +57,7 @@ struct BoardInner {
 }
 
 /// The views in config order and where each monitor's is, replaced
-/// together.
+/// together on reload.
 #[derive(Debug)]
 struct Views {
     index: HashMap<MonitorId, usize>,
@@ -117,6 +119,36 @@ impl Board {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Puts `monitors` on the board in their order, under one write lock: a
+    /// monitor already on it keeps its state and recent results (with its
+    /// new spec); a new one starts from `states` and `recent` (loaded from
+    /// the store). Returns the views of the monitors no longer on it.
+    pub(crate) fn replace(
+        &self,
+        monitors: &[Arc<MonitorSpec>],
+        mut states: HashMap<MonitorId, MonitorStatus>,
+        mut recent: HashMap<MonitorId, Vec<CheckResult>>,
+    ) -> Vec<MonitorView> {
+        let mut views = self.write();
+        let mut old: HashMap<MonitorId, MonitorView> = std::mem::take(&mut views.list)
+            .into_iter()
+            .map(|view| (view.spec.id.clone(), view))
+            .collect();
+        let list: Vec<MonitorView> = monitors
+            .iter()
+            .map(|spec| match old.remove(&spec.id) {
+                Some(kept) => MonitorView {
+                    spec: spec.clone(),
+                    ..kept
+                },
+                None => new_view(spec, &mut states, &mut recent),
+            })
+            .collect();
+        views.index = index_of(&list);
+        views.list = list;
+        old.into_values().collect()
     }
 
     /// Runs `f` on the view of `id` (and its position) under the write
@@ -278,5 +310,34 @@ mod tests {
             vec![RECENT_RESULTS, 1]
         );
         assert_eq!(board.recent_results_in_chunks(1_000).count(), 1);
+    }
+
+    #[test]
+    fn a_replace_keeps_what_stays_and_loads_what_is_new() {
+        let board = Board::new(&[spec("api"), spec("db")], HashMap::new(), HashMap::new());
+        let api = MonitorId::parse("api").unwrap();
+        board.update_by_id(&api, |_, view| view.push(result("api", 1)));
+        let states = HashMap::from([(
+            MonitorId::parse("web").unwrap(),
+            MonitorStatus {
+                health: Health::Down,
+                since: Timestamp::UNIX_EPOCH,
+                reason: Some("refused".to_owned()),
+            },
+        )]);
+        let removed = board.replace(&[spec("web"), spec("api")], states, HashMap::new());
+        assert_eq!(
+            removed
+                .iter()
+                .map(|view| view.spec.id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["db"]
+        );
+        assert_eq!(board.len(), 2);
+        assert_eq!(board.position(&api), Some(1), "the new config's order");
+        assert_eq!(seconds(&board.get(&api).unwrap()), vec![1]);
+        let web = board.get(&MonitorId::parse("web").unwrap()).unwrap();
+        assert_eq!(web.status.map(|status| status.health), Some(Health::Down));
+        assert!(board.get(&MonitorId::parse("db").unwrap()).is_none());
     }
 }

@@ -1,16 +1,20 @@
 //! What the recorder takes: an [`Input`] — a probe's result from the
 //! scheduler, a result that arrives from outside it (a heartbeat ping, a
-//! runbook's check step, a pushed result). Every result goes through the
-//! same state machine, metrics, board and batched writes.
+//! runbook's check step, a pushed result), or a reload of the monitors to
+//! apply between two results. Every result goes through the same state
+//! machine, metrics, board and batched writes.
 //!
 //! [`ExternalResults`] is the public, cloneable handle for the second kind.
 //! It holds only a weak sender, so it never keeps the recorder alive: the
 //! recorder still ends once the scheduler (which owns the strong sender) is
 //! done and its channel is empty.
 
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
-use watchkeeper_domain::check::CheckResult;
+use watchkeeper_domain::check::{CheckResult, MonitorStatus};
 use watchkeeper_domain::id::MonitorId;
+use watchkeeper_domain::monitor::MonitorSpec;
 
 use crate::scheduler::Finished;
 
@@ -21,6 +25,8 @@ pub enum Input {
     Probe(Finished),
     /// A result from outside the scheduler.
     External(External),
+    /// New monitors to put on the board, between two results.
+    Reload(Reload),
 }
 
 /// Where an outside result comes from; shown in the log and the error.
@@ -50,6 +56,16 @@ pub struct External {
     pub source: ResultSource,
     /// Answered once the result is recorded (or refused).
     pub reply: oneshot::Sender<Result<(), ExternalError>>,
+}
+
+/// Monitors after a reload, with what the store knows of those that are
+/// new, for the recorder to apply.
+#[derive(Debug)]
+pub struct Reload {
+    pub monitors: Vec<Arc<MonitorSpec>>,
+    pub states: std::collections::HashMap<MonitorId, MonitorStatus>,
+    pub recent: std::collections::HashMap<MonitorId, Vec<CheckResult>>,
+    pub applied: oneshot::Sender<()>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -9,13 +9,14 @@
 //! `watchkeeper_runner::Prober`), the [`recorder`] (the one place where
 //! results have effects: state, metrics, store) and [`maintenance`]
 //! (rollups and pruning). The recorder takes an [`Input`]: a probe's result,
-//! or a result from outside the scheduler ([`ExternalResults`]).
+//! a result from outside the scheduler ([`ExternalResults`]), or a reload.
 //! [`EngineHandle::shutdown`] stops them in order so every finished result
 //! is flushed, and reports what could not be. A busy or full store never
 //! stops probing: the recorder writes beside its receive loop, through a
 //! bounded buffer (`recorder::write_buffer`), and [`StoreHealth`] says how
 //! writing goes. After each batch that commits state changes, the id of the
 //! last one is published ([`EngineControl::committed_state_changes`]).
+//! [`EngineControl::reload`] applies a new list of monitors while running.
 
 pub mod board;
 pub mod clock;
@@ -24,6 +25,7 @@ pub mod input;
 pub mod maintenance;
 pub mod metrics;
 pub mod recorder;
+mod reload;
 pub mod scheduler;
 pub mod store_health;
 pub mod supervisor;
@@ -48,6 +50,7 @@ pub use input::{ExternalError, ExternalResults, Input, ResultSource};
 pub use metrics::Metrics;
 pub use store_health::{StoreHealth, StoreHealthSnapshot, Writing};
 pub use supervisor::{OnFailure, Supervisor, TaskDeath, TaskSnapshot, TaskState};
+pub use watchkeeper_domain::reload::ReloadPlan;
 
 /// Runs one check of one monitor. Production uses the runner's `Prober`;
 /// tests substitute a scripted checker and drive time by hand.
@@ -146,13 +149,14 @@ impl ShutdownReport {
 
 /// What the rest of the process may do with a running engine: read its
 /// board and health, feed it outside results, wait for committed state
-/// changes. Cheap to clone.
+/// changes, reload its monitors. Cheap to clone.
 #[derive(Clone)]
 pub struct EngineControl {
     board: Board,
     health: EngineHealth,
     external: ExternalResults,
     committed: watch::Receiver<Option<i64>>,
+    reloads: reload::Reloads,
 }
 
 impl EngineControl {
@@ -182,6 +186,15 @@ impl EngineControl {
     /// of state changes wait on it instead of polling.
     pub fn committed_state_changes(&self) -> watch::Receiver<Option<i64>> {
         self.committed.clone()
+    }
+
+    /// Applies `monitors` (a newly loaded config's) to the running engine:
+    /// removed monitors stop (a probe in flight is still recorded), new
+    /// ones start with their state from the store, changed ones keep their
+    /// state, unchanged ones are untouched; no result is dropped. Reloads
+    /// run one at a time.
+    pub async fn reload(&self, monitors: Vec<Arc<MonitorSpec>>) -> Result<ReloadPlan, EngineError> {
+        self.reloads.apply(monitors).await
     }
 }
 
@@ -262,6 +275,7 @@ impl Engine {
         // result instead of piling up without limit. The scheduler holds
         // the only strong sender, so the recorder ends after it.
         let (inputs, inputs_rx) = mpsc::channel::<Input>(batch_size.max(1) * 8);
+        let (scheduler_reloads, scheduler_reloads_rx) = mpsc::channel(4);
         let (committed_tx, committed) = watch::channel(None);
         let progress = recorder::RecorderProgress::new(clock.now());
 
@@ -282,6 +296,12 @@ impl Engine {
             },
             external: ExternalResults::new(&inputs),
             committed,
+            reloads: reload::Reloads::new(
+                store.clone(),
+                monitors.clone(),
+                inputs.downgrade(),
+                scheduler_reloads,
+            ),
         };
         let recorder = supervisor.spawn_fatal(
             "recorder",
@@ -314,7 +334,7 @@ impl Engine {
                 in_flight.clone(),
                 shutdown_grace,
             )
-            .run(inputs, cancel.clone()),
+            .run(inputs, scheduler_reloads_rx, cancel.clone()),
         );
         let upkeep = maintenance::Maintenance {
             store: store.clone(),

@@ -1,8 +1,9 @@
 //! The engine's Prometheus metrics (`GET /metrics`), registered in the
 //! registry the binary owns and passes in (each crate registers its own;
 //! the binary gives the registry the `watchkeeper` prefix). Per-monitor
-//! handles are created once at start, so recording a result costs a few
-//! atomic operations and no allocation or map lookup.
+//! handles are created when a monitor starts (at start or on reload), so
+//! recording a result costs a few atomic operations and no allocation or
+//! map lookup; a monitor removed by a reload takes its series with it.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -15,6 +16,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use watchkeeper_domain::health::Health;
+use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -206,6 +208,17 @@ impl Metrics {
             monitor_degraded: self.inner.monitor_degraded.get_or_create_owned(&labels),
             probe_duration: self.inner.probe_duration.get_or_create_owned(&labels),
         }
+    }
+
+    /// Drops a removed monitor's series, so `/metrics` stops exporting it.
+    pub fn remove_monitor(&self, id: &MonitorId) {
+        let labels = MonitorLabels {
+            monitor: id.to_string(),
+        };
+        self.inner.probe_success.remove(&labels);
+        self.inner.monitor_up.remove(&labels);
+        self.inner.monitor_degraded.remove(&labels);
+        self.inner.probe_duration.remove(&labels);
     }
 
     pub fn observe_lag(&self, lag: Duration) {

@@ -2,7 +2,11 @@
 //! one from outside the scheduler ([`crate::input`]) — updates the
 //! monitor's state (recording a state change exactly once per change of
 //! health), its metrics and the board, and goes into the [`WriteBuffer`]
-//! for a batched write. Writes run beside the recorder, never inside it, so
+//! for a batched write. A reload reaches it as an input too, so the board
+//! and the per-monitor metrics change between two results, never under
+//! one. A probe of a monitor a reload removed, still in flight then, is
+//! recorded when it ends (its state change and result are stored), though
+//! the monitor is no longer on the board. Writes run beside the recorder, never inside it, so
 //! a slow, busy or full store never stops it taking results: the board's
 //! `last_result` stays current and probes keep their slots. Only past the
 //! buffer's bound does a slow store hold the recorder back (see
@@ -11,6 +15,7 @@
 
 mod write_buffer;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -18,15 +23,16 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
-use watchkeeper_domain::check::{CheckResult, StateChange, transition};
+use watchkeeper_domain::check::{CheckResult, MonitorStatus, StateChange, transition};
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
+use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::schedule;
 use watchkeeper_store::Store;
 
 use crate::board::{Board, MonitorView};
-use crate::input::{External, ExternalError, Input};
+use crate::input::{External, ExternalError, Input, Reload};
 use crate::metrics::{Metrics, MonitorMetrics};
 use crate::scheduler::Finished;
 use crate::store_health::StoreHealth;
@@ -135,6 +141,9 @@ pub struct Recorder {
     metrics: Metrics,
     /// By board position.
     monitor_metrics: Vec<MonitorMetrics>,
+    /// Monitors a reload removed, with their last state, so a probe still in
+    /// flight at the reload records its state change once it ends.
+    retired: HashMap<MonitorId, Option<MonitorStatus>>,
     progress: RecorderProgress,
     flush_interval: Duration,
     buffer: WriteBuffer,
@@ -179,6 +188,7 @@ impl Recorder {
             clock,
             metrics,
             monitor_metrics,
+            retired: HashMap::new(),
             progress,
             flush_interval,
             buffer,
@@ -243,7 +253,43 @@ impl Recorder {
                 // The caller may have given up waiting; the result stands.
                 let _ = reply.send(answer);
             }
+            Input::Reload(reload) => self.reload(reload),
         }
+    }
+
+    /// Puts the reloaded monitors on the board and gives each its metrics;
+    /// a removed monitor's series go, and its state is kept aside for a
+    /// probe of it still in flight.
+    fn reload(&mut self, reload: Reload) {
+        let Reload {
+            monitors,
+            states,
+            recent,
+            applied,
+        } = reload;
+        let before: HashSet<MonitorId> = self
+            .board
+            .with_all(|views| views.iter().map(|view| view.spec.id.clone()).collect());
+        for view in self.board.replace(&monitors, states, recent) {
+            self.metrics.remove_monitor(&view.spec.id);
+            self.retired.insert(view.spec.id.clone(), view.status);
+        }
+        for spec in &monitors {
+            self.retired.remove(&spec.id);
+        }
+        self.monitor_metrics = monitors
+            .iter()
+            .map(|spec| self.metrics.for_monitor(spec))
+            .collect();
+        self.board.with_all(|views| {
+            for (view, handles) in views.iter().zip(&self.monitor_metrics) {
+                if !before.contains(&view.spec.id) {
+                    restore_gauges(view, handles);
+                }
+            }
+        });
+        self.metrics.set_monitor_count(monitors.len());
+        let _ = applied.send(());
     }
 
     fn record(&mut self, result: CheckResult) {
@@ -265,10 +311,20 @@ impl Recorder {
                 }
                 change
             }
-            None => {
-                tracing::warn!(monitor = %result.monitor, "result for an unknown monitor dropped");
-                return;
-            }
+            None => match self.retired.get_mut(&result.monitor) {
+                // Removed by a reload while this probe ran: stored, not shown.
+                Some(status) => {
+                    let change = transition(status.as_ref(), &result);
+                    if let Some(change) = &change {
+                        *status = Some(change.status_after());
+                    }
+                    change
+                }
+                None => {
+                    tracing::warn!(monitor = %result.monitor, "result for an unknown monitor dropped");
+                    return;
+                }
+            },
         };
         if let Some(change) = change {
             log_change(&change);
@@ -280,7 +336,7 @@ impl Recorder {
 }
 
 /// Sets a monitor's gauges from the state it starts with (loaded from the
-/// store), so a restart does not export it as down until its
+/// store), so a restart or a reload does not export it as down until its
 /// next probe.
 fn restore_gauges(view: &MonitorView, handles: &MonitorMetrics) {
     if let Some(status) = &view.status {

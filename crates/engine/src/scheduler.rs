@@ -12,20 +12,27 @@
 //! A probe that hangs hurts only itself: its own timeout ends it, it holds
 //! one permit meanwhile, and its monitor's next slot is skipped (not queued)
 //! while it is still running.
+//!
+//! A reload ([`SchedulerReload`]) replaces the monitors between two due
+//! times: an unchanged schedule keeps its next due time, a changed or new
+//! one starts on its first due time from now (an interval at its phase, as
+//! after a restart), and a removed monitor is dropped from the queues while
+//! a probe of it in flight finishes and is recorded.
 
 mod in_flight;
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use watchkeeper_domain::check::CheckResult;
 use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::schedule::{self, Schedule};
 
@@ -49,6 +56,8 @@ pub struct Scheduler<C> {
     /// Bounds probes in flight; the scheduler waits for a permit, so a
     /// saturated machine shows up as lag instead of unbounded memory.
     permits: Arc<Semaphore>,
+    /// Gives each new monitor its slot; maintenance reads the oldest.
+    in_flight: ProbesInFlight,
     shutdown_grace: Duration,
 }
 
@@ -58,6 +67,14 @@ struct Entry {
     /// skipped until the recorder has taken its result, so one slow target
     /// never stacks probes.
     slot: Slot,
+}
+
+/// New monitors for a running scheduler; `applied` answers once they are
+/// queued.
+#[derive(Debug)]
+pub struct SchedulerReload {
+    pub monitors: Vec<Arc<MonitorSpec>>,
+    pub applied: oneshot::Sender<()>,
 }
 
 /// When a queued monitor is due, on the clock reading its schedule uses.
@@ -113,6 +130,18 @@ impl Queues {
             (a, b) => a.or(b),
         }
     }
+
+    fn drain(&mut self) -> impl Iterator<Item = (Due, usize)> + '_ {
+        let steady = self
+            .steady
+            .drain()
+            .map(|Reverse((at, position))| (Due::Steady(at), position));
+        let wall = self
+            .wall
+            .drain()
+            .map(|Reverse((at, position))| (Due::Wall(at), position));
+        steady.chain(wall)
+    }
 }
 
 /// A monitor's first due time from now: an interval at its phase, a cron
@@ -167,13 +196,20 @@ impl<C: Checker> Scheduler<C> {
             clock,
             metrics,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            in_flight,
             shutdown_grace,
         }
     }
 
     /// Runs until `cancel`, then lets probes in flight finish (up to the
-    /// grace period). `results` is the recorder's input.
-    pub async fn run(self, results: mpsc::Sender<Input>, cancel: CancellationToken) {
+    /// grace period). `results` is the recorder's input; `reloads` brings
+    /// new monitors.
+    pub async fn run(
+        mut self,
+        results: mpsc::Sender<Input>,
+        mut reloads: mpsc::Receiver<SchedulerReload>,
+        cancel: CancellationToken,
+    ) {
         let mut queues = Queues::default();
         let (now, wall) = (self.clock.now(), self.clock.wall());
         for (position, entry) in self.entries.iter().enumerate() {
@@ -182,6 +218,7 @@ impl<C: Checker> Scheduler<C> {
             }
         }
         let mut probes = JoinSet::new();
+        let mut reloads_open = true;
 
         loop {
             // Reap finished probe tasks so the set does not grow.
@@ -192,6 +229,10 @@ impl<C: Checker> Scheduler<C> {
                 let wait = queues.wait(now, wall);
                 tokio::select! {
                     () = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
+                    reload = reloads.recv(), if reloads_open => match reload {
+                        Some(reload) => self.reload(reload, &mut queues),
+                        None => reloads_open = false,
+                    },
                     () = cancel.cancelled() => break,
                 }
                 continue;
@@ -261,6 +302,43 @@ impl<C: Checker> Scheduler<C> {
             probes.shutdown().await;
         }
     }
+
+    /// Replaces the monitors and rebuilds the queues: an unchanged schedule
+    /// keeps its next due time, a changed or new one starts from now.
+    fn reload(&mut self, reload: SchedulerReload, queues: &mut Queues) {
+        let SchedulerReload { monitors, applied } = reload;
+        let (now, wall) = (self.clock.now(), self.clock.wall());
+        let mut dues: HashMap<MonitorId, Due> = HashMap::new();
+        for (due, position) in queues.drain() {
+            if let Some(entry) = self.entries.get(position) {
+                dues.insert(entry.spec.id.clone(), due);
+            }
+        }
+        let mut old: HashMap<MonitorId, Entry> = std::mem::take(&mut self.entries)
+            .into_iter()
+            .map(|entry| (entry.spec.id.clone(), entry))
+            .collect();
+        for spec in monitors {
+            let (slot, due) = match old.remove(&spec.id) {
+                // A one-shot that already ran has no due time left.
+                Some(entry) if entry.spec.schedule == spec.schedule => {
+                    (entry.slot, dues.remove(&spec.id))
+                }
+                Some(entry) => (entry.slot, first_due(&spec, now, wall)),
+                None => (self.in_flight.slot(), first_due(&spec, now, wall)),
+            };
+            if let Some(due) = due {
+                queues.push(due, self.entries.len());
+            }
+            self.entries.push(Entry { spec, slot });
+        }
+        tracing::debug!(
+            monitors = self.entries.len(),
+            removed = old.len(),
+            "scheduler reloaded"
+        );
+        let _ = applied.send(());
+    }
 }
 
 /// A probe's result on its way to the recorder, with the probe's in-flight
@@ -283,5 +361,7 @@ fn until(due: Timestamp, now: Timestamp) -> Duration {
     }
 }
 
+#[cfg(test)]
+mod live_tests;
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 //! A task that panics or ends while the process is not stopping is logged
 //! with its error, then either
 //! - restarted with backoff (1 s, doubling to 30 s; reset once a run has
-//!   lasted a minute) — maintenance and the HTTP server —
+//!   lasted a minute) — maintenance, the HTTP server, the reload signal —
 //!   or
 //! - fatal — the scheduler and the recorder, which writes to the store
 //!   beside its loop: the supervisor reports the death ([`Supervisor::died`])

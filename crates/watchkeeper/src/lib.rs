@@ -4,13 +4,14 @@
 //!
 //! [`App::run`] owns every long-running task through one [`Supervisor`]:
 //! the engine's scheduler and recorder are fatal (their death ends the run
-//! with [`AppError::TaskDied`], exit code 3), maintenance and the HTTP
-//! server restart with backoff. The metrics registry is
+//! with [`AppError::TaskDied`], exit code 3), maintenance, the HTTP server
+//! and the `SIGHUP` listener restart with backoff. The metrics registry is
 //! built here and passed to each crate that registers metrics.
 
 pub mod check_command;
 pub mod logging;
 pub mod open_files;
+pub mod reload;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,6 +27,8 @@ use watchkeeper_engine::{Engine, EngineConfig, EngineControl, EngineHandle, Metr
 use watchkeeper_runner::Prober;
 use watchkeeper_store::Store;
 use watchkeeper_web::{AppState, ServerLimits};
+
+use crate::reload::{ConfigReloader, StartSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -59,6 +62,7 @@ pub struct App {
     state: AppState,
     limits: ServerLimits,
     engine: EngineHandle,
+    reloader: Arc<ConfigReloader>,
     supervisor: Supervisor,
     store: Store,
     cancel: CancellationToken,
@@ -70,15 +74,18 @@ impl App {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
+        let started = StartSettings::of(&config);
         let Config {
             server,
             storage,
             probes,
             components: _,
             monitors,
-            files: _,
+            files,
             ..
         } = config;
+        // Reloads read the main file again.
+        let config_path = files.into_iter().next().unwrap_or_default();
         let local_addr = listener.local_addr().map_err(AppError::Listener)?;
         let store = Store::open(&storage.database).await?;
         let prober = Arc::new(Prober::new(probes.policy, clock.clone())?);
@@ -135,6 +142,7 @@ impl App {
         )
         .await?;
         let control = engine.control();
+        let reloader = Arc::new(ConfigReloader::new(config_path, control.clone(), started));
         let state = AppState::new(
             control.board(),
             store.clone(),
@@ -142,13 +150,15 @@ impl App {
             control.health(),
             clock,
             server.region,
-        );
+        )
+        .with_reloader(reloader.clone());
         Ok(App {
             listener: Arc::new(listener),
             local_addr,
             state,
             limits,
             engine,
+            reloader,
             supervisor,
             store,
             cancel,
@@ -159,7 +169,7 @@ impl App {
         self.local_addr
     }
 
-    /// The running engine: board, health, outside results.
+    /// The running engine: board, health, outside results, reloads.
     pub fn engine(&self) -> EngineControl {
         self.engine.control()
     }
@@ -185,6 +195,7 @@ impl App {
             state,
             limits,
             engine,
+            reloader,
             supervisor,
             store,
             cancel,
@@ -199,6 +210,10 @@ impl App {
                 server_cancel.clone(),
             )
         });
+        let signal_cancel = cancel.clone();
+        let signal = supervisor.spawn_restarting("reload-signal", move || {
+            reload_on_sighup(reloader.clone(), signal_cancel.clone())
+        });
         let death = tokio::select! {
             () = shutdown => None,
             () = cancel.cancelled() => None,
@@ -208,6 +223,7 @@ impl App {
         cancel.cancel();
         let report = engine.shutdown().await;
         let served = server.await;
+        let _ = signal.await;
         store.close().await;
         tracing::info!("shutdown complete");
         if let Some(death) = death.or_else(|| supervisor.first_death()) {
@@ -226,6 +242,40 @@ impl App {
             });
         }
         served.map_err(AppError::Serve)
+    }
+}
+
+/// Reloads the config on every `SIGHUP` until `stop`.
+async fn reload_on_sighup(reloader: Arc<ConfigReloader>, stop: CancellationToken) {
+    #[cfg(unix)]
+    {
+        let mut hangups = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::hangup(),
+        ) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for SIGHUP; reload with POST /-/reload");
+                stop.cancelled().await;
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                received = hangups.recv() => {
+                    if received.is_none() {
+                        stop.cancelled().await;
+                        return;
+                    }
+                    let _ = reloader.reload().await;
+                }
+                () = stop.cancelled() => return,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = reloader;
+        stop.cancelled().await;
     }
 }
 

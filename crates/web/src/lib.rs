@@ -1,5 +1,5 @@
-//! Watchkeeper's HTTP surface (axum): `/health`, `/metrics` and the read
-//! API under `/api/v1`. Wire types live here, not in `domain`, so the JSON
+//! Watchkeeper's HTTP surface (axum): `/health`, `/metrics`, the read
+//! API under `/api/v1` and `POST /-/reload`. Wire types live here, not in `domain`, so the JSON
 //! contract can stay stable while the model evolves. Authentication comes
 //! with a later issue; until then `serve` binds 127.0.0.1 by default.
 //! `server` serves them with a header timeout, a request timeout and a cap
@@ -8,12 +8,13 @@
 pub mod api;
 mod error;
 mod health;
+mod reload;
 mod server;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -22,6 +23,7 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_engine::{Board, EngineHealth};
 use watchkeeper_store::Store;
 
+pub use reload::{ReloadApplied, ReloadOutcome, Reloader};
 pub use server::{DEFAULT_REQUEST_TIMEOUT, ServerLimits};
 
 /// Everything a handler may read. Cheap to clone.
@@ -38,6 +40,8 @@ pub struct AppState {
     /// For `uptime_seconds` in `/health`.
     pub started: Instant,
     pub availability_cache: api::AvailabilityCache,
+    /// What `POST /-/reload` calls; `None`: reloading is not offered.
+    pub reloader: Option<Arc<dyn Reloader>>,
 }
 
 impl AppState {
@@ -58,7 +62,14 @@ impl AppState {
             region,
             started: Instant::now(),
             availability_cache: api::AvailabilityCache::default(),
+            reloader: None,
         }
+    }
+
+    /// Offers `POST /-/reload` through `reloader`.
+    pub fn with_reloader(mut self, reloader: Arc<dyn Reloader>) -> Self {
+        self.reloader = Some(reloader);
+        self
     }
 }
 
@@ -66,6 +77,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/-/reload", post(reload::reload))
         .route("/api/v1/monitors", get(api::list_monitors))
         .route("/api/v1/monitors/{id}", get(api::get_monitor))
         .fallback(error::not_found)

@@ -243,3 +243,27 @@ async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored() {
 async fn serve_runs_until_sigint_then_exits_cleanly_with_results_stored() {
     serve_until(Signal::SIGINT).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_config_while_serving() {
+    let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+    let url = demo.url("/health");
+    let config = TempConfig::new(&demo_monitor(&url)).unwrap();
+    let serve = ServeProcess::start(config.path(), &[]).await;
+    serve.wait_for_state("demo", "up").await;
+
+    // A second monitor appears on SIGHUP; the first keeps running. (An
+    // invalid file takes the same path as `POST /-/reload`, tested there.)
+    let with_second = format!(
+        "{}\n[[monitor]]\nid = \"second\"\ninterval = \"1s\"\ntimeout = \"900ms\"\nhttp = {{ url = \"{url}\" }}\n",
+        demo_monitor(&url)
+    );
+    std::fs::write(config.path(), &with_second).unwrap();
+    serve.signal(Signal::SIGHUP);
+    serve.wait_for_state("second", "up").await;
+    serve.wait_for_state("demo", "up").await;
+
+    let Stopped { status, stderr } = serve.stop_with(Signal::SIGTERM).await;
+    assert_eq!(status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(stderr.contains("monitors reloaded"), "stderr:\n{stderr}");
+}

@@ -102,6 +102,21 @@ impl TestApp {
         (status, json)
     }
 
+    /// POSTs to `path` (no body) and returns the status and the JSON body.
+    pub async fn post_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|error| panic!("POST {path} did not answer JSON ({error}): {body}"));
+        (status, json)
+    }
+
     /// GETs `path` and returns the body as text, asserting a 200.
     pub async fn get_text(&self, path: &str) -> String {
         let response = self
@@ -147,6 +162,11 @@ impl TestApp {
             panic!("the app stopped with an error: {error}");
         }
         config
+    }
+
+    /// The config file the app was started from (a reload reads it again).
+    pub fn config_path(&self) -> &std::path::Path {
+        self.config.path()
     }
 
     /// Waits, without asking it to stop, for the app to end by itself (as
