@@ -99,6 +99,11 @@ raw_table! {
         name: Text = "name",
         component: Text = "component",
         interval: Text = "interval",
+        /// A cron expression; `time_zone` is its zone.
+        schedule: Text = "schedule",
+        time_zone: Text = "time_zone",
+        /// A one-shot instant (the `at` key).
+        run_at: Text = "at",
         timeout: Text = "timeout",
         /// Every probe key given; exactly one is valid. Located at the key.
         probes: Vec<Located<RawProbe>> = RawProbe::KEYS,

@@ -17,6 +17,7 @@ mod dns;
 mod http;
 mod monitor;
 mod references;
+mod schedule;
 mod server;
 mod settings;
 mod tcp;

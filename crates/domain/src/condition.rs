@@ -67,6 +67,15 @@ struct Compiled {
     inline_up_to: Option<u64>,
 }
 
+/// Two conditions are the same when their source is: a monitor's probe
+/// kind and answer limit, which also shape the compilation, are compared
+/// with the monitor.
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.source == other.0.source
+    }
+}
+
 impl std::fmt::Debug for Condition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Condition").field(&self.0.source).finish()

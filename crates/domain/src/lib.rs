@@ -16,6 +16,7 @@ pub mod id;
 pub mod monitor;
 pub mod observation;
 pub mod probe_variables;
+pub mod reload;
 pub mod rollup;
 pub mod schedule;
 pub mod target_policy;

@@ -12,15 +12,18 @@ use url::Url;
 use crate::condition::Condition;
 pub use crate::condition::cost::AnswerLimit;
 use crate::id::{ComponentId, MonitorId};
+use crate::schedule::Schedule;
 
-/// One `[[monitor]]`.
-#[derive(Debug)]
+/// One `[[monitor]]`. Equal when every field is: what a reload compares
+/// (conditions by their source).
+#[derive(Debug, PartialEq)]
 pub struct MonitorSpec {
     pub id: MonitorId,
     /// Human name; defaults to the id.
     pub name: String,
     pub component: Option<ComponentId>,
-    pub interval: Duration,
+    /// When it is probed: every interval, or on a calendar.
+    pub schedule: Schedule,
     /// Total time one probe may take, connection set-up and body included.
     pub timeout: Duration,
     pub probe: ProbeSpec,
@@ -86,7 +89,7 @@ impl ProbeKind {
 // Specs are built once at load and shared behind an `Arc`; the size
 // difference between variants costs nothing worth an extra indirection.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum ProbeSpec {
     Http(HttpSpec),
     Tcp(TcpSpec),
@@ -232,7 +235,7 @@ pub const TCP_RECEIVE_LIMIT: usize = 64 * 1024;
 pub const DEFAULT_OUTPUT_LIMIT: usize = 64 * 1024;
 pub const DEFAULT_MAX_REDIRECTS: u8 = 10;
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct HttpSpec {
     pub url: Url,
     /// Upper-case HTTP method, e.g. `GET`.
@@ -310,7 +313,7 @@ pub enum Parity {
     JsonFields(Vec<String>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct TcpSpec {
     pub host: String,
     pub port: u16,
@@ -352,7 +355,7 @@ impl DnsRecordType {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct DnsSpec {
     pub name: String,
     pub record: DnsRecordType,
@@ -360,7 +363,7 @@ pub struct DnsSpec {
     pub server: Option<SocketAddr>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct CommandSpec {
     /// Program and arguments; never passed through a shell. Non-empty.
     pub argv: Vec<String>,

@@ -176,7 +176,7 @@ mod tests {
             id: id(&format!("m{n}")),
             name: format!("m{n}"),
             component: None,
-            interval: Duration::from_secs(10),
+            schedule: Schedule::Every(Duration::from_secs(10)),
             timeout: Duration::from_secs(5),
             probe: ProbeSpec::Http(HttpSpec {
                 url: "http://127.0.0.1/".parse().unwrap(),

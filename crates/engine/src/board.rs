@@ -3,6 +3,8 @@
 //! monitors never touches the database. The store keeps results in time
 //! order, so a monitor's recent results come from here, not from a query;
 //! maintenance saves them to the store every few minutes and at shutdown.
+//! A reload replaces the list of monitors in one step ([`Board::replace`]):
+//! a monitor that stays keeps its state and recent results.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -51,8 +53,31 @@ pub struct Board {
 
 #[derive(Debug)]
 struct BoardInner {
+    views: RwLock<Views>,
+}
+
+/// The views in config order and where each monitor's is, replaced
+/// together on reload.
+#[derive(Debug)]
+struct Views {
     index: HashMap<MonitorId, usize>,
-    views: RwLock<Vec<MonitorView>>,
+    list: Vec<MonitorView>,
+}
+
+impl std::ops::Deref for Views {
+    type Target = Vec<MonitorView>;
+
+    fn deref(&self) -> &Vec<MonitorView> {
+        &self.list
+    }
+}
+
+fn index_of(views: &[MonitorView]) -> HashMap<MonitorId, usize> {
+    views
+        .iter()
+        .enumerate()
+        .map(|(i, view)| (view.spec.id.clone(), i))
+        .collect()
 }
 
 impl Board {
@@ -63,44 +88,112 @@ impl Board {
         mut states: HashMap<MonitorId, MonitorStatus>,
         mut recent: HashMap<MonitorId, Vec<CheckResult>>,
     ) -> Self {
-        let views: Vec<MonitorView> = monitors
+        let list: Vec<MonitorView> = monitors
             .iter()
-            .map(|spec| {
-                let mut results: VecDeque<CheckResult> =
-                    recent.remove(&spec.id).unwrap_or_default().into();
-                results.truncate(RECENT_RESULTS);
-                MonitorView {
-                    status: states.remove(&spec.id),
-                    recent: results,
-                    spec: spec.clone(),
-                }
-            })
-            .collect();
-        let index = monitors
-            .iter()
-            .enumerate()
-            .map(|(i, spec)| (spec.id.clone(), i))
+            .map(|spec| new_view(spec, &mut states, &mut recent))
             .collect();
         Self {
             inner: Arc::new(BoardInner {
-                index,
-                views: RwLock::new(views),
+                views: RwLock::new(Views {
+                    index: index_of(&list),
+                    list,
+                }),
             }),
         }
     }
 
     pub fn position(&self, id: &MonitorId) -> Option<usize> {
-        self.inner.index.get(id).copied()
+        self.read().index.get(id).copied()
     }
 
     pub fn get(&self, id: &MonitorId) -> Option<MonitorView> {
-        let position = self.position(id)?;
-        self.read().get(position).cloned()
+        let views = self.read();
+        let position = *views.index.get(id)?;
+        views.list.get(position).cloned()
+    }
+
+    /// Monitors on the board now.
+    pub fn len(&self) -> usize {
+        self.read().list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Puts `monitors` on the board in their order, under one write lock: a
+    /// monitor already on it keeps its state and recent results (with its
+    /// new spec); a new one starts from `states` and `recent` (loaded from
+    /// the store). Returns the views of the monitors no longer on it.
+    pub(crate) fn replace(
+        &self,
+        monitors: &[Arc<MonitorSpec>],
+        mut states: HashMap<MonitorId, MonitorStatus>,
+        mut recent: HashMap<MonitorId, Vec<CheckResult>>,
+    ) -> Vec<MonitorView> {
+        let mut views = self.write();
+        let mut old: HashMap<MonitorId, MonitorView> = std::mem::take(&mut views.list)
+            .into_iter()
+            .map(|view| (view.spec.id.clone(), view))
+            .collect();
+        let list: Vec<MonitorView> = monitors
+            .iter()
+            .map(|spec| match old.remove(&spec.id) {
+                Some(kept) => MonitorView {
+                    spec: spec.clone(),
+                    ..kept
+                },
+                None => new_view(spec, &mut states, &mut recent),
+            })
+            .collect();
+        views.index = index_of(&list);
+        views.list = list;
+        old.into_values().collect()
+    }
+
+    /// Runs `f` on the view of `id` (and its position) under the write
+    /// lock; `None` when the monitor is not on the board.
+    pub(crate) fn update_by_id<T>(
+        &self,
+        id: &MonitorId,
+        f: impl FnOnce(usize, &mut MonitorView) -> T,
+    ) -> Option<T> {
+        let mut views = self.write();
+        let position = *views.index.get(id)?;
+        views.list.get_mut(position).map(|view| f(position, view))
     }
 
     /// Runs `f` over every view under one read lock (no cloning of the list).
     pub fn with_all<T>(&self, f: impl FnOnce(&[MonitorView]) -> T) -> T {
         f(&self.read())
+    }
+
+    /// `f` of every view, in order, `per_chunk` views under each read lock:
+    /// the recorder, which takes the write lock for every result, waits at
+    /// most one chunk, however many monitors there are (a reader of ten
+    /// thousand must not hold up probing; measured by
+    /// `bench/board_reads.py`). A reload between two chunks can shift the
+    /// list; a reader then sees the views as they are at each chunk.
+    pub fn map_in_chunks<T>(
+        &self,
+        per_chunk: usize,
+        mut f: impl FnMut(&MonitorView) -> T,
+    ) -> Vec<T> {
+        let step = per_chunk.max(1);
+        let mut out = Vec::with_capacity(self.len());
+        let mut start = 0;
+        loop {
+            let views = self.read();
+            let chunk = views.list.iter().skip(start).take(step);
+            let before = out.len();
+            out.extend(chunk.map(&mut f));
+            let taken = out.len() - before;
+            drop(views);
+            if taken < step {
+                return out;
+            }
+            start += step;
+        }
     }
 
     /// Every monitor's recent results, copied `monitors_per_chunk` monitors
@@ -125,13 +218,14 @@ impl Board {
         })
     }
 
+    #[cfg(test)]
     pub(crate) fn update(&self, position: usize, f: impl FnOnce(&mut MonitorView)) {
-        if let Some(view) = self.write().get_mut(position) {
+        if let Some(view) = self.write().list.get_mut(position) {
             f(view);
         }
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Vec<MonitorView>> {
+    fn read(&self) -> RwLockReadGuard<'_, Views> {
         // A writer that panicked left whole values behind; keep serving them.
         self.inner
             .views
@@ -139,11 +233,25 @@ impl Board {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Vec<MonitorView>> {
+    fn write(&self) -> RwLockWriteGuard<'_, Views> {
         self.inner
             .views
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn new_view(
+    spec: &Arc<MonitorSpec>,
+    states: &mut HashMap<MonitorId, MonitorStatus>,
+    recent: &mut HashMap<MonitorId, Vec<CheckResult>>,
+) -> MonitorView {
+    let mut results: VecDeque<CheckResult> = recent.remove(&spec.id).unwrap_or_default().into();
+    results.truncate(RECENT_RESULTS);
+    MonitorView {
+        status: states.remove(&spec.id),
+        recent: results,
+        spec: spec.clone(),
     }
 }
 
@@ -154,6 +262,7 @@ mod tests {
     use jiff::{SignedDuration, Timestamp};
     use watchkeeper_domain::health::Health;
     use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
+    use watchkeeper_domain::schedule::Schedule;
 
     use super::*;
 
@@ -162,7 +271,7 @@ mod tests {
             id: MonitorId::parse(id).unwrap(),
             name: id.to_owned(),
             component: None,
-            interval: Duration::from_secs(10),
+            schedule: Schedule::Every(Duration::from_secs(10)),
             timeout: Duration::from_secs(1),
             probe: ProbeSpec::Tcp(TcpSpec {
                 host: "127.0.0.1".to_owned(),
@@ -193,6 +302,23 @@ mod tests {
         view.recent()
             .map(|result| result.started_at.as_second())
             .collect()
+    }
+
+    #[test]
+    fn map_in_chunks_sees_every_view_once_in_order_whatever_the_chunk() {
+        let ids: Vec<String> = (0..7).map(|n| format!("m{n}")).collect();
+        let specs: Vec<_> = ids.iter().map(|id| spec(id)).collect();
+        let board = Board::new(&specs, HashMap::new(), HashMap::new());
+        for per_chunk in [0, 1, 3, 7, 8, 100] {
+            let seen = board.map_in_chunks(per_chunk, |view| view.spec.id.to_string());
+            assert_eq!(seen, ids, "chunks of {per_chunk}");
+        }
+        let empty = Board::new(&[], HashMap::new(), HashMap::new());
+        assert!(
+            empty
+                .map_in_chunks(3, |view| view.spec.id.clone())
+                .is_empty()
+        );
     }
 
     #[test]
@@ -229,5 +355,34 @@ mod tests {
             vec![RECENT_RESULTS, 1]
         );
         assert_eq!(board.recent_results_in_chunks(1_000).count(), 1);
+    }
+
+    #[test]
+    fn a_replace_keeps_what_stays_and_loads_what_is_new() {
+        let board = Board::new(&[spec("api"), spec("db")], HashMap::new(), HashMap::new());
+        let api = MonitorId::parse("api").unwrap();
+        board.update_by_id(&api, |_, view| view.push(result("api", 1)));
+        let states = HashMap::from([(
+            MonitorId::parse("web").unwrap(),
+            MonitorStatus {
+                health: Health::Down,
+                since: Timestamp::UNIX_EPOCH,
+                reason: Some("refused".to_owned()),
+            },
+        )]);
+        let removed = board.replace(&[spec("web"), spec("api")], states, HashMap::new());
+        assert_eq!(
+            removed
+                .iter()
+                .map(|view| view.spec.id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["db"]
+        );
+        assert_eq!(board.len(), 2);
+        assert_eq!(board.position(&api), Some(1), "the new config's order");
+        assert_eq!(seconds(&board.get(&api).unwrap()), vec![1]);
+        let web = board.get(&MonitorId::parse("web").unwrap()).unwrap();
+        assert_eq!(web.status.map(|status| status.health), Some(Health::Down));
+        assert!(board.get(&MonitorId::parse("db").unwrap()).is_none());
     }
 }

@@ -2,31 +2,40 @@
 //! state changes, metrics and batched writes, rolls results up per minute and
 //! prunes what retention no longer needs.
 //!
-//! Shape: [`Engine::start`] spawns four long-running tasks that share one
-//! cancellation token — the [`scheduler`] (decides *when*, through the pure
-//! `watchkeeper_domain::schedule`), the probe tasks it spawns (through a
-//! [`Checker`], in production `watchkeeper_runner::Prober`), the [`recorder`]
-//! (the one place where results have effects: state, metrics, store), and
-//! [`maintenance`] (rollups and pruning). [`EngineHandle::shutdown`] stops
-//! them in that order so every finished result is flushed, and reports what
-//! could not be. A busy or full store never stops probing: the recorder
-//! writes beside its receive loop, through a bounded buffer
-//! (`recorder::write_buffer`), and [`StoreHealth`] says how writing goes.
+//! Shape: [`Engine::start`] spawns three long-running tasks under one
+//! [`Supervisor`] and one cancellation token — the [`scheduler`] (decides
+//! *when*, through the pure `watchkeeper_domain::schedule`; it spawns the
+//! probe tasks through a [`Checker`], in production
+//! `watchkeeper_runner::Prober`), the [`recorder`] (the one place where
+//! results have effects: state, metrics, store) and [`maintenance`]
+//! (rollups and pruning). The recorder takes an [`Input`]: a probe's result,
+//! a result from outside the scheduler ([`ExternalResults`]), or a reload.
+//! [`EngineHandle::shutdown`] stops them in order so every finished result
+//! is flushed, and reports what could not be. A busy or full store never
+//! stops probing: the recorder writes beside its receive loop, through a
+//! bounded buffer (`recorder::write_buffer`), and [`StoreHealth`] says how
+//! writing goes. After each batch that commits state changes, the id of the
+//! last one is published ([`EngineControl::committed_state_changes`]).
+//! [`EngineControl::reload`] applies a new list of monitors while running.
 
 pub mod board;
 pub mod clock;
+pub mod health;
+pub mod input;
 pub mod maintenance;
 pub mod metrics;
 pub mod recorder;
+mod reload;
 pub mod scheduler;
 pub mod store_health;
+pub mod supervisor;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use watchkeeper_domain::check::CheckResult;
@@ -36,8 +45,12 @@ use watchkeeper_store::Store;
 
 pub use board::{Board, MonitorView};
 pub use clock::SystemClock;
+pub use health::{EngineHealth, HealthReport, Problem};
+pub use input::{ExternalError, ExternalResults, Input, ResultSource};
 pub use metrics::Metrics;
 pub use store_health::{StoreHealth, StoreHealthSnapshot, Writing};
+pub use supervisor::{OnFailure, Supervisor, TaskDeath, TaskSnapshot, TaskState};
+pub use watchkeeper_domain::reload::ReloadPlan;
 
 /// Runs one check of one monitor. Production uses the runner's `Prober`;
 /// tests substitute a scripted checker and drive time by hand.
@@ -108,6 +121,8 @@ impl EngineConfig {
 pub enum EngineError {
     #[error("cannot prepare the store for the configured monitors: {0}")]
     Store(#[from] watchkeeper_store::StoreError),
+    #[error("the engine is shutting down")]
+    Stopped,
 }
 
 /// What [`EngineHandle::shutdown`] could not save.
@@ -132,27 +147,76 @@ impl ShutdownReport {
     }
 }
 
+/// What the rest of the process may do with a running engine: read its
+/// board and health, feed it outside results, wait for committed state
+/// changes, reload its monitors. Cheap to clone.
+#[derive(Clone)]
+pub struct EngineControl {
+    board: Board,
+    health: EngineHealth,
+    external: ExternalResults,
+    committed: watch::Receiver<Option<i64>>,
+    reloads: reload::Reloads,
+}
+
+impl EngineControl {
+    /// The in-memory view of every monitor, for the API.
+    pub fn board(&self) -> Board {
+        self.board.clone()
+    }
+
+    /// How the recorder's writes to the store are going.
+    pub fn store_health(&self) -> StoreHealth {
+        self.health.store.clone()
+    }
+
+    /// Everything `/health` reports.
+    pub fn health(&self) -> EngineHealth {
+        self.health.clone()
+    }
+
+    /// Feeds results from outside the scheduler (heartbeats, runbook
+    /// steps, pushed results) into the same state machine.
+    pub fn external_results(&self) -> ExternalResults {
+        self.external.clone()
+    }
+
+    /// The id of the last state change committed to the store, updated
+    /// after each batch that wrote any (`None` until the first): consumers
+    /// of state changes wait on it instead of polling.
+    pub fn committed_state_changes(&self) -> watch::Receiver<Option<i64>> {
+        self.committed.clone()
+    }
+
+    /// Applies `monitors` (a newly loaded config's) to the running engine:
+    /// removed monitors stop (a probe in flight is still recorded), new
+    /// ones start with their state from the store, changed ones keep their
+    /// state, unchanged ones are untouched; no result is dropped. Reloads
+    /// run one at a time.
+    pub async fn reload(&self, monitors: Vec<Arc<MonitorSpec>>) -> Result<ReloadPlan, EngineError> {
+        self.reloads.apply(monitors).await
+    }
+}
+
 /// The running engine; dropping it does not stop the tasks, call
 /// [`EngineHandle::shutdown`].
 pub struct EngineHandle {
-    board: Board,
+    control: EngineControl,
     store: Store,
-    store_health: StoreHealth,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
+    supervisor: Supervisor,
     cancel: CancellationToken,
-    scheduler: JoinHandle<()>,
-    recorder: JoinHandle<recorder::Unwritten>,
+    scheduler: JoinHandle<Option<()>>,
+    recorder: JoinHandle<Option<recorder::Unwritten>>,
     maintenance: JoinHandle<()>,
 }
 
 pub struct Engine;
 
 impl Engine {
-    /// Registers the monitors in the store, loads their last known state (so
-    /// a restart neither repeats nor loses a state change) and starts the
-    /// tasks. `cancel` stops everything; [`EngineHandle::shutdown`] also
-    /// waits for the final flush.
+    /// [`Engine::start_supervised`] under a supervisor of its own, stopped
+    /// by `cancel`.
     pub async fn start<C: Checker>(
         config: EngineConfig,
         checker: Arc<C>,
@@ -160,6 +224,25 @@ impl Engine {
         clock: Arc<dyn Clock>,
         metrics: Metrics,
         cancel: CancellationToken,
+    ) -> Result<EngineHandle, EngineError> {
+        let supervisor = Supervisor::new(cancel.clone());
+        Self::start_supervised(config, checker, store, clock, metrics, cancel, &supervisor).await
+    }
+
+    /// Registers the monitors in the store, loads their last known state (so
+    /// a restart neither repeats nor loses a state change) and starts the
+    /// tasks under `supervisor`: the scheduler and the recorder are fatal,
+    /// maintenance restarts. `cancel` stops everything (and must be, or be a
+    /// child of, the token the supervisor was given);
+    /// [`EngineHandle::shutdown`] also waits for the final flush.
+    pub async fn start_supervised<C: Checker>(
+        config: EngineConfig,
+        checker: Arc<C>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        metrics: Metrics,
+        cancel: CancellationToken,
+        supervisor: &Supervisor,
     ) -> Result<EngineHandle, EngineError> {
         let EngineConfig {
             monitors,
@@ -184,13 +267,17 @@ impl Engine {
         // Shared by the scheduler and recorder (which know which probes are
         // running and which results are not written yet) and maintenance
         // (which must not roll those minutes up early).
-        let in_flight = scheduler::ProbesInFlight::new(monitors.len());
+        let in_flight = scheduler::ProbesInFlight::new();
         let unwritten = recorder::UnwrittenSince::default();
 
         // Bounded: when the recorder stops taking results (the write buffer
         // is full and the store slow), probe tasks wait to hand over their
-        // result instead of piling up without limit.
-        let (results_tx, results_rx) = mpsc::channel::<scheduler::Finished>(batch_size.max(1) * 8);
+        // result instead of piling up without limit. The scheduler holds
+        // the only strong sender, so the recorder ends after it.
+        let (inputs, inputs_rx) = mpsc::channel::<Input>(batch_size.max(1) * 8);
+        let (scheduler_reloads, scheduler_reloads_rx) = mpsc::channel(4);
+        let (committed_tx, committed) = watch::channel(None);
+        let progress = recorder::RecorderProgress::new(clock.now());
 
         let buffer_capacity = write_buffer.max(batch_size).max(1);
         let store_health = StoreHealth::new(buffer_capacity);
@@ -198,26 +285,48 @@ impl Engine {
             buffer_capacity,
             "results wait in a bounded buffer while the store is busy"
         );
-        let recorder = tokio::spawn(
+        let control = EngineControl {
+            board: board.clone(),
+            health: EngineHealth {
+                store: store_health.clone(),
+                progress: progress.clone(),
+                inputs: inputs.downgrade(),
+                supervisor: supervisor.clone(),
+                clock: clock.clone(),
+            },
+            external: ExternalResults::new(&inputs),
+            committed,
+            reloads: reload::Reloads::new(
+                store.clone(),
+                monitors.clone(),
+                inputs.downgrade(),
+                scheduler_reloads,
+            ),
+        };
+        let recorder = supervisor.spawn_fatal(
+            "recorder",
             recorder::Recorder::new(
                 recorder::RecorderParts {
                     store: store.clone(),
                     clock: clock.clone(),
                     board: board.clone(),
                     metrics: metrics.clone(),
-                    health: store_health.clone(),
+                    health: store_health,
                     unwritten: unwritten.clone(),
+                    committed: committed_tx,
+                    progress,
                     batch_size,
                     flush_interval,
                     buffer_capacity,
                 },
                 &monitors,
             )
-            .run(results_rx),
+            .run(inputs_rx),
         );
-        let scheduler = tokio::spawn(
+        let scheduler = supervisor.spawn_fatal(
+            "scheduler",
             scheduler::Scheduler::new(
-                monitors.clone(),
+                monitors,
                 checker,
                 clock.clone(),
                 metrics.clone(),
@@ -225,29 +334,30 @@ impl Engine {
                 in_flight.clone(),
                 shutdown_grace,
             )
-            .run(results_tx, cancel.clone()),
+            .run(inputs, scheduler_reloads_rx, cancel.clone()),
         );
-        let maintenance = tokio::spawn(
-            maintenance::Maintenance {
-                store: store.clone(),
-                board: board.clone(),
-                clock: clock.clone(),
-                metrics: metrics.clone(),
-                rollup_every,
-                rollup_grace: flush_interval + rollup_margin,
-                in_flight,
-                unwritten,
-                raw_retention,
-                rollup_retention,
-            }
-            .run(cancel.clone()),
-        );
-        Ok(EngineHandle {
+        let upkeep = maintenance::Maintenance {
+            store: store.clone(),
             board,
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            rollup_every,
+            rollup_grace: flush_interval + rollup_margin,
+            in_flight,
+            unwritten,
+            raw_retention,
+            rollup_retention,
+        };
+        let maintenance_cancel = cancel.clone();
+        let maintenance = supervisor.spawn_restarting("maintenance", move || {
+            upkeep.clone().run(maintenance_cancel.clone())
+        });
+        Ok(EngineHandle {
+            control,
             store,
-            store_health,
             clock,
             metrics,
+            supervisor: supervisor.clone(),
             cancel,
             scheduler,
             recorder,
@@ -257,14 +367,24 @@ impl Engine {
 }
 
 impl EngineHandle {
+    /// What the rest of the process may do with the engine.
+    pub fn control(&self) -> EngineControl {
+        self.control.clone()
+    }
+
     /// The in-memory view of every monitor, for the API.
     pub fn board(&self) -> Board {
-        self.board.clone()
+        self.control.board()
     }
 
     /// How the recorder's writes to the store are going, for `/health`.
     pub fn store_health(&self) -> StoreHealth {
-        self.store_health.clone()
+        self.control.store_health()
+    }
+
+    /// The supervisor of the engine's tasks.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
     }
 
     /// Stops scheduling, lets probes in flight finish (up to the grace
@@ -275,28 +395,31 @@ impl EngineHandle {
         self.cancel.cancel();
         // The scheduler returns once its probes have finished or been
         // abandoned; it owns the last result sender, so the recorder then
-        // sees the channel close, flushes and returns.
+        // sees the channel close, flushes and returns. A task that died is
+        // already logged by the supervisor.
         if let Err(error) = self.scheduler.await {
             tracing::error!(error = %error, "scheduler task failed");
         }
         let mut report = ShutdownReport::default();
         match self.recorder.await {
-            Ok(unwritten) => {
+            Ok(Some(unwritten)) => {
                 report.unwritten_results = unwritten.results;
                 report.unwritten_state_changes = unwritten.state_changes;
             }
+            Ok(None) => report.recorder_failed = true,
             Err(error) => {
                 report.recorder_failed = true;
                 tracing::error!(error = %error, "recorder task failed");
             }
         }
-        report.dropped_results = self.store_health.snapshot().dropped_results;
+        report.dropped_results = self.control.health.store.snapshot().dropped_results;
         if let Err(error) = self.maintenance.await {
             tracing::error!(error = %error, "maintenance task failed");
         }
         // Every probe has finished or been abandoned, so the board holds
         // every result there will be: the save covers everything until now.
-        maintenance::save_recent(&self.store, &self.board, &self.metrics, self.clock.now()).await;
+        let board = self.control.board();
+        maintenance::save_recent(&self.store, &board, &self.metrics, self.clock.now()).await;
         report
     }
 }

@@ -32,6 +32,7 @@ const SAVE_RECENT_EVERY_ROLLUPS: u32 = 10;
 /// by about 30 MiB for good.
 const SAVE_RECENT_MONITORS_PER_CHUNK: usize = 1_000;
 
+#[derive(Clone)]
 pub struct Maintenance {
     pub store: Store,
     pub board: Board,

@@ -1,6 +1,9 @@
-//! Watchkeeper's own Prometheus metrics (`GET /metrics`). Per-monitor
-//! handles are created once at start, so recording a result costs a few
-//! atomic operations and no allocation or map lookup.
+//! The engine's Prometheus metrics (`GET /metrics`), registered in the
+//! registry the binary owns and passes in (each crate registers its own;
+//! the binary gives the registry the `watchkeeper` prefix). Per-monitor
+//! handles are created when a monitor starts (at start or on reload), so
+//! recording a result costs a few atomic operations and no allocation or
+//! map lookup; a monitor removed by a reload takes its series with it.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -13,6 +16,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use watchkeeper_domain::health::Health;
+use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -31,7 +35,6 @@ pub struct Metrics {
 }
 
 struct MetricsInner {
-    registry: Registry,
     probe_success: Family<MonitorLabels, Gauge>,
     monitor_up: Family<MonitorLabels, Gauge>,
     monitor_degraded: Family<MonitorLabels, Gauge>,
@@ -61,15 +64,9 @@ pub struct MonitorMetrics {
     probe_duration: Gauge<f64, AtomicU64>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("watchkeeper");
+    /// Registers the engine's metrics in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
         let probe_success = Family::<MonitorLabels, Gauge>::default();
         registry.register(
             "probe_success",
@@ -179,7 +176,6 @@ impl Metrics {
         );
         Self {
             inner: Arc::new(MetricsInner {
-                registry,
                 probe_success,
                 monitor_up,
                 monitor_degraded,
@@ -202,17 +198,6 @@ impl Metrics {
         }
     }
 
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
-    }
-
-    /// The Prometheus text exposition of every metric.
-    pub fn encode(&self) -> Result<String, std::fmt::Error> {
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.inner.registry)?;
-        Ok(out)
-    }
-
     pub fn for_monitor(&self, spec: &MonitorSpec) -> MonitorMetrics {
         let labels = MonitorLabels {
             monitor: spec.id.to_string(),
@@ -223,6 +208,17 @@ impl Metrics {
             monitor_degraded: self.inner.monitor_degraded.get_or_create_owned(&labels),
             probe_duration: self.inner.probe_duration.get_or_create_owned(&labels),
         }
+    }
+
+    /// Drops a removed monitor's series, so `/metrics` stops exporting it.
+    pub fn remove_monitor(&self, id: &MonitorId) {
+        let labels = MonitorLabels {
+            monitor: id.to_string(),
+        };
+        self.inner.probe_success.remove(&labels);
+        self.inner.monitor_up.remove(&labels);
+        self.inner.monitor_degraded.remove(&labels);
+        self.inner.probe_duration.remove(&labels);
     }
 
     pub fn observe_lag(&self, lag: Duration) {
@@ -311,4 +307,20 @@ impl MonitorMetrics {
             .set(i64::from(health == Health::Degraded));
         self.probe_duration.set(latency.as_secs_f64());
     }
+}
+
+/// The text exposition of `registry`, for tests that read metrics back.
+#[cfg(test)]
+pub(crate) fn encode(registry: &Registry) -> String {
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, registry).unwrap();
+    out
+}
+
+/// A registry with the binary's prefix and the engine's metrics in it.
+#[cfg(test)]
+pub(crate) fn for_tests() -> (Registry, Metrics) {
+    let mut registry = Registry::with_prefix("watchkeeper");
+    let metrics = Metrics::register(&mut registry);
+    (registry, metrics)
 }

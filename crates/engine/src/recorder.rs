@@ -1,7 +1,12 @@
-//! The one place where results have effects: each result updates the
+//! The one place where results have effects: each result — a probe's, or
+//! one from outside the scheduler ([`crate::input`]) — updates the
 //! monitor's state (recording a state change exactly once per change of
 //! health), its metrics and the board, and goes into the [`WriteBuffer`]
-//! for a batched write. Writes run beside the recorder, never inside it, so
+//! for a batched write. A reload reaches it as an input too, so the board
+//! and the per-monitor metrics change between two results, never under
+//! one. A probe of a monitor a reload removed, still in flight then, is
+//! recorded when it ends (its state change and result are stored), though
+//! the monitor is no longer on the board. Writes run beside the recorder, never inside it, so
 //! a slow, busy or full store never stops it taking results: the board's
 //! `last_result` stays current and probes keep their slots. Only past the
 //! buffer's bound does a slow store hold the recorder back (see
@@ -10,6 +15,7 @@
 
 mod write_buffer;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -17,14 +23,16 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
-use watchkeeper_domain::check::{CheckResult, StateChange, transition};
+use watchkeeper_domain::check::{CheckResult, MonitorStatus, StateChange, transition};
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
+use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::schedule;
 use watchkeeper_store::Store;
 
-use crate::board::Board;
+use crate::board::{Board, MonitorView};
+use crate::input::{External, ExternalError, Input, Reload};
 use crate::metrics::{Metrics, MonitorMetrics};
 use crate::scheduler::Finished;
 use crate::store_health::StoreHealth;
@@ -34,15 +42,18 @@ use write_buffer::WriteBuffer;
 /// How much time's worth of results the write buffer holds by default.
 pub const WRITE_BUFFER_WINDOW: Duration = Duration::from_secs(60);
 
-/// How many results `monitors` produce in `window` at their intervals:
-/// the sum over monitors of `window / interval`, each rounded up.
+/// How many results `monitors` produce in `window` at their schedules:
+/// the sum over monitors of `window / interval`, each rounded up (a cron
+/// schedule counts as every minute, a one-shot as one result).
 pub fn results_within(window: Duration, monitors: &[Arc<MonitorSpec>]) -> usize {
     let window = window.as_millis();
     monitors
         .iter()
-        .map(|monitor| {
-            let interval = monitor.interval.as_millis().max(1);
-            usize::try_from(window.div_ceil(interval)).unwrap_or(usize::MAX)
+        .map(|monitor| match monitor.schedule.shortest_gap() {
+            Some(gap) => {
+                usize::try_from(window.div_ceil(gap.as_millis().max(1))).unwrap_or(usize::MAX)
+            }
+            None => 1,
         })
         .fold(0, usize::saturating_add)
 }
@@ -76,6 +87,33 @@ impl UnwrittenSince {
     }
 }
 
+/// When the recorder last took an input, for `/health` to tell a recorder
+/// that has fallen behind (inputs wait, none taken for a while) from one
+/// with nothing to do.
+#[derive(Debug, Clone)]
+pub struct RecorderProgress {
+    /// Milliseconds of the clock's steady reading.
+    last_taken: Arc<AtomicI64>,
+}
+
+impl RecorderProgress {
+    pub fn new(started: Timestamp) -> Self {
+        Self {
+            last_taken: Arc::new(AtomicI64::new(started.as_millisecond())),
+        }
+    }
+
+    pub fn last_taken(&self) -> Timestamp {
+        Timestamp::from_millisecond(self.last_taken.load(Ordering::Acquire))
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    fn took(&self, at: Timestamp) {
+        self.last_taken
+            .store(at.as_millisecond(), Ordering::Release);
+    }
+}
+
 /// What a [`Recorder`] is made of.
 pub struct RecorderParts {
     pub store: Store,
@@ -85,6 +123,9 @@ pub struct RecorderParts {
     /// Written by the recorder: how its writes are going.
     pub health: StoreHealth,
     pub unwritten: UnwrittenSince,
+    /// Published after each batch that committed state changes.
+    pub committed: tokio::sync::watch::Sender<Option<i64>>,
+    pub progress: RecorderProgress,
     /// A write starts once this many results are buffered…
     pub batch_size: usize,
     /// …or at the latest this often.
@@ -96,8 +137,14 @@ pub struct RecorderParts {
 
 pub struct Recorder {
     board: Board,
+    clock: Arc<dyn Clock>,
     metrics: Metrics,
+    /// By board position.
     monitor_metrics: Vec<MonitorMetrics>,
+    /// Monitors a reload removed, with their last state, so a probe still in
+    /// flight at the reload records its state change once it ends.
+    retired: HashMap<MonitorId, Option<MonitorStatus>>,
+    progress: RecorderProgress,
     flush_interval: Duration,
     buffer: WriteBuffer,
 }
@@ -111,6 +158,8 @@ impl Recorder {
             metrics,
             health,
             unwritten,
+            committed,
+            progress,
             batch_size,
             flush_interval,
             buffer_capacity,
@@ -119,29 +168,28 @@ impl Recorder {
             monitors.iter().map(|m| metrics.for_monitor(m)).collect();
         board.with_all(|views| {
             for (view, handles) in views.iter().zip(&monitor_metrics) {
-                if let Some(status) = &view.status {
-                    let last = view
-                        .last()
-                        .map(|last| (last.health != Health::Down, last.latency));
-                    handles.restore(last, status.health);
-                }
+                restore_gauges(view, handles);
             }
         });
         let buffer = WriteBuffer::new(
             write_buffer::Shared {
                 store,
-                clock,
+                clock: clock.clone(),
                 metrics: metrics.clone(),
                 health,
                 unwritten,
+                committed,
             },
             buffer_capacity,
             batch_size,
         );
         Self {
             board,
+            clock,
             metrics,
             monitor_metrics,
+            retired: HashMap::new(),
+            progress,
             flush_interval,
             buffer,
         }
@@ -149,7 +197,7 @@ impl Recorder {
 
     /// Runs until every sender is gone, then writes what is left (a few
     /// attempts) and returns what could not be written.
-    pub async fn run(mut self, mut incoming: mpsc::Receiver<Finished>) -> Unwritten {
+    pub async fn run(mut self, mut incoming: mpsc::Receiver<Input>) -> Unwritten {
         let mut ticker = tokio::time::interval(self.flush_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -163,11 +211,9 @@ impl Recorder {
             let writing = self.buffer.is_writing();
             tokio::select! {
                 received = incoming.recv(), if accepting => match received {
-                    Some(Finished { result, in_flight }) => {
-                        self.record(result);
-                        // Only now, with the result counted in `unwritten`,
-                        // may maintenance stop waiting for the probe.
-                        drop(in_flight);
+                    Some(input) => {
+                        self.progress.took(self.clock.now());
+                        self.take(input);
                     }
                     None => break,
                 },
@@ -179,36 +225,125 @@ impl Recorder {
         self.buffer.drain().await
     }
 
+    fn take(&mut self, input: Input) {
+        match input {
+            Input::Probe(Finished { result, in_flight }) => {
+                self.metrics
+                    .observe_lag(schedule::lag(result.due_at, result.started_at));
+                self.record(result);
+                // Only now, with the result counted in `unwritten`, may
+                // maintenance stop waiting for the probe.
+                drop(in_flight);
+            }
+            Input::External(External {
+                result,
+                source,
+                reply,
+            }) => {
+                let answer = if self.board.position(&result.monitor).is_some() {
+                    tracing::debug!(monitor = %result.monitor, source = source.as_str(), "result from outside the scheduler");
+                    self.record(result);
+                    Ok(())
+                } else {
+                    Err(ExternalError::UnknownMonitor {
+                        monitor: result.monitor,
+                        origin: source,
+                    })
+                };
+                // The caller may have given up waiting; the result stands.
+                let _ = reply.send(answer);
+            }
+            Input::Reload(reload) => self.reload(reload),
+        }
+    }
+
+    /// Puts the reloaded monitors on the board and gives each its metrics;
+    /// a removed monitor's series go, and its state is kept aside for a
+    /// probe of it still in flight.
+    fn reload(&mut self, reload: Reload) {
+        let Reload {
+            monitors,
+            states,
+            recent,
+            applied,
+        } = reload;
+        let before: HashSet<MonitorId> = self
+            .board
+            .with_all(|views| views.iter().map(|view| view.spec.id.clone()).collect());
+        for view in self.board.replace(&monitors, states, recent) {
+            self.metrics.remove_monitor(&view.spec.id);
+            self.retired.insert(view.spec.id.clone(), view.status);
+        }
+        for spec in &monitors {
+            self.retired.remove(&spec.id);
+        }
+        self.monitor_metrics = monitors
+            .iter()
+            .map(|spec| self.metrics.for_monitor(spec))
+            .collect();
+        self.board.with_all(|views| {
+            for (view, handles) in views.iter().zip(&self.monitor_metrics) {
+                if !before.contains(&view.spec.id) {
+                    restore_gauges(view, handles);
+                }
+            }
+        });
+        self.metrics.set_monitor_count(monitors.len());
+        let _ = applied.send(());
+    }
+
     fn record(&mut self, result: CheckResult) {
-        let Some(position) = self.board.position(&result.monitor) else {
-            tracing::warn!(monitor = %result.monitor, "result for an unknown monitor dropped");
-            return;
-        };
-        self.metrics
-            .observe_lag(schedule::lag(result.due_at, result.started_at));
         self.metrics.observe_evaluation(result.evaluation);
 
-        let mut change = None;
-        let mut health_after = result.health;
-        self.board.update(position, |view| {
-            change = transition(view.status.as_ref(), &result);
+        let on_board = self.board.update_by_id(&result.monitor, |position, view| {
+            let change = transition(view.status.as_ref(), &result);
             if let Some(change) = &change {
                 view.status = Some(change.status_after());
             }
-            if let Some(status) = &view.status {
-                health_after = status.health;
-            }
+            let health_after = view.status.as_ref().map_or(result.health, |s| s.health);
             view.push(result.clone());
+            (position, change, health_after)
         });
-        if let Some(metrics) = self.monitor_metrics.get(position) {
-            metrics.record(result.health != Health::Down, health_after, result.latency);
-        }
+        let change = match on_board {
+            Some((position, change, health_after)) => {
+                if let Some(metrics) = self.monitor_metrics.get(position) {
+                    metrics.record(result.health != Health::Down, health_after, result.latency);
+                }
+                change
+            }
+            None => match self.retired.get_mut(&result.monitor) {
+                // Removed by a reload while this probe ran: stored, not shown.
+                Some(status) => {
+                    let change = transition(status.as_ref(), &result);
+                    if let Some(change) = &change {
+                        *status = Some(change.status_after());
+                    }
+                    change
+                }
+                None => {
+                    tracing::warn!(monitor = %result.monitor, "result for an unknown monitor dropped");
+                    return;
+                }
+            },
+        };
         if let Some(change) = change {
             log_change(&change);
             self.metrics.state_change();
             self.buffer.push_change(change);
         }
         self.buffer.push_result(result);
+    }
+}
+
+/// Sets a monitor's gauges from the state it starts with (loaded from the
+/// store), so a restart or a reload does not export it as down until its
+/// next probe.
+fn restore_gauges(view: &MonitorView, handles: &MonitorMetrics) {
+    if let Some(status) = &view.status {
+        let last = view
+            .last()
+            .map(|last| (last.health != Health::Down, last.latency));
+        handles.restore(last, status.health);
     }
 }
 
@@ -233,6 +368,7 @@ mod tests {
     use watchkeeper_domain::check::MonitorStatus;
     use watchkeeper_domain::id::MonitorId;
     use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
+    use watchkeeper_domain::schedule::Schedule;
 
     use super::*;
 
@@ -241,7 +377,7 @@ mod tests {
             id: MonitorId::parse(id).unwrap(),
             name: id.to_owned(),
             component: None,
-            interval,
+            schedule: Schedule::Every(interval),
             timeout: Duration::from_secs(1),
             probe: ProbeSpec::Tcp(TcpSpec {
                 host: "127.0.0.1".to_owned(),
@@ -292,7 +428,7 @@ mod tests {
             id: MonitorId::parse("db").unwrap(),
             name: "db".to_owned(),
             component: None,
-            interval: Duration::from_secs(3600),
+            schedule: Schedule::Every(Duration::from_secs(3600)),
             timeout: Duration::from_secs(5),
             probe: ProbeSpec::Tcp(TcpSpec {
                 host: "127.0.0.1".to_owned(),
@@ -313,7 +449,7 @@ mod tests {
             },
         );
         let board = Board::new(std::slice::from_ref(&spec), states, HashMap::new());
-        let metrics = Metrics::new();
+        let (registry, metrics) = crate::metrics::for_tests();
         let _recorder = Recorder::new(
             RecorderParts {
                 store,
@@ -322,13 +458,15 @@ mod tests {
                 metrics: metrics.clone(),
                 health: StoreHealth::new(10),
                 unwritten: UnwrittenSince::default(),
+                committed: tokio::sync::watch::channel(None).0,
+                progress: RecorderProgress::new(Timestamp::UNIX_EPOCH),
                 batch_size: 10,
                 flush_interval: Duration::from_secs(1),
                 buffer_capacity: 10,
             },
             std::slice::from_ref(&spec),
         );
-        let text = metrics.encode().unwrap();
+        let text = crate::metrics::encode(&registry);
         assert!(
             text.contains("watchkeeper_monitor_up{monitor=\"db\"} 1"),
             "{text}"

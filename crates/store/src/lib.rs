@@ -67,11 +67,14 @@ impl Store {
     /// Two results of one monitor that started in the same millisecond are
     /// both kept: the later is stored 1 ms later (its `due_at` unchanged).
     /// Timestamps are stored to the millisecond, latencies to the microsecond.
+    /// Returns the id of the last state change written (the highest of the
+    /// batch; ids grow in the order of `changes`), `None` without changes:
+    /// how far state changes are committed, for whoever waits on them.
     pub async fn write_batch(
         &self,
         results: &[CheckResult],
         changes: &[StateChange],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         match &self.backend {
             Backend::Sqlite(store) => store.write_batch(results, changes).await,
         }

@@ -302,7 +302,7 @@ impl SqliteStore {
         &self,
         results: &[CheckResult],
         changes: &[StateChange],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let unregistered = |monitor| StoreError::UnregisteredMonitor { monitor };
         let result_keys = self
             .keys
@@ -313,7 +313,7 @@ impl SqliteStore {
             .keys(changes.iter().map(|change| &change.monitor))
             .map_err(unregistered)?;
         if results.is_empty() && changes.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let write_error = |source| StoreError::Write {
             results: results.len(),
@@ -371,15 +371,19 @@ impl SqliteStore {
                 Err(error) => return Err(write_error(error)),
             }
         }
+        let mut last_change = None;
         if !change_rows.is_empty() {
-            sqlx::query(INSERT_STATE_CHANGES)
+            let inserted = sqlx::query(INSERT_STATE_CHANGES)
                 .bind(json_rows(&change_rows).map_err(write_error)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(write_error)?;
+            // The rows go in in array order under one statement, so the last
+            // one inserted has the highest id of the batch.
+            last_change = Some(inserted.last_insert_rowid());
         }
         tx.commit().await.map_err(write_error)?;
-        Ok(())
+        Ok(last_change)
     }
 
     /// The id of a key read from a result table. Keys are loaded at open and

@@ -28,6 +28,7 @@ use watchkeeper_domain::id::{ComponentId, MonitorId};
 use watchkeeper_domain::monitor::{
     DEFAULT_BODY_LIMIT, HttpSpec, MonitorSpec, Parity, ProbeSpec, RedirectPolicy, TcpSpec,
 };
+use watchkeeper_domain::schedule::Schedule;
 
 /// A monitor `id`: TCP to 127.0.0.1:9 (discard, where nothing listens in
 /// a test), every second, 1 s timeout, no conditions.
@@ -37,7 +38,7 @@ pub fn monitor(id: &str) -> MonitorBuilder {
             id: monitor_id(id),
             name: id.to_owned(),
             component: None,
-            interval: Duration::from_secs(1),
+            schedule: Schedule::Every(Duration::from_secs(1)),
             timeout: Duration::from_secs(1),
             probe: ProbeSpec::Tcp(TcpSpec {
                 host: "127.0.0.1".to_owned(),
@@ -87,7 +88,13 @@ impl MonitorBuilder {
     }
 
     pub fn interval(mut self, interval: Duration) -> Self {
-        self.spec.interval = interval;
+        self.spec.schedule = Schedule::Every(interval);
+        self
+    }
+
+    /// A calendar or one-shot schedule instead of the interval.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.spec.schedule = schedule;
         self
     }
 

@@ -1,24 +1,34 @@
 //! Wiring: a validated `Config` becomes a running [`App`] — store, prober,
 //! engine and HTTP server — on a listener the caller bound (so tests bind
 //! 127.0.0.1:0). The CLI in `main.rs` is a thin layer over this.
+//!
+//! [`App::run`] owns every long-running task through one [`Supervisor`]:
+//! the engine's scheduler and recorder are fatal (their death ends the run
+//! with [`AppError::TaskDied`], exit code 3), maintenance, the HTTP server
+//! and the `SIGHUP` listener restart with backoff. The metrics registry is
+//! built here and passed to each crate that registers metrics.
 
 pub mod check_command;
 pub mod logging;
 pub mod open_files;
+pub mod reload;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use watchkeeper_config::Config;
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::schedule;
-use watchkeeper_engine::{Engine, EngineConfig, EngineHandle, Metrics};
+use watchkeeper_engine::{Engine, EngineConfig, EngineControl, EngineHandle, Metrics, Supervisor};
 use watchkeeper_runner::Prober;
 use watchkeeper_store::Store;
 use watchkeeper_web::{AppState, ServerLimits};
+
+use crate::reload::{ConfigReloader, StartSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -41,15 +51,19 @@ pub enum AppError {
     },
     #[error("the recorder failed; the results it had not written yet are lost")]
     RecorderFailed,
+    #[error("the {task} task died ({error}); exiting so the service manager restarts watchkeeper")]
+    TaskDied { task: &'static str, error: String },
 }
 
 /// A running Watchkeeper: engine started, HTTP server ready to run.
 pub struct App {
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     local_addr: SocketAddr,
     state: AppState,
     limits: ServerLimits,
     engine: EngineHandle,
+    reloader: Arc<ConfigReloader>,
+    supervisor: Supervisor,
     store: Store,
     cancel: CancellationToken,
 }
@@ -60,20 +74,26 @@ impl App {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
+        let started = StartSettings::of(&config);
         let Config {
             server,
             storage,
             probes,
             components: _,
             monitors,
-            files: _,
+            files,
             ..
         } = config;
+        // Reloads read the main file again.
+        let config_path = files.into_iter().next().unwrap_or_default();
         let local_addr = listener.local_addr().map_err(AppError::Listener)?;
         let store = Store::open(&storage.database).await?;
         let prober = Arc::new(Prober::new(probes.policy, clock.clone())?);
-        let metrics = Metrics::new();
+        // The binary's registry; each crate registers its own metrics in it.
+        let mut registry = Registry::with_prefix("watchkeeper");
+        let metrics = Metrics::register(&mut registry);
         let cancel = CancellationToken::new();
+        let supervisor = Supervisor::new(cancel.clone());
         let budget =
             open_files::FileBudget::split(open_files::soft_limit(), server.max_connections);
         let limits = ServerLimits {
@@ -111,29 +131,35 @@ impl App {
         engine_config.concurrency = concurrency;
         engine_config.raw_retention = storage.raw_retention;
         engine_config.rollup_retention = storage.rollup_retention;
-        let engine = Engine::start(
+        let engine = Engine::start_supervised(
             engine_config,
             prober,
             store.clone(),
             clock.clone(),
-            metrics.clone(),
+            metrics,
             cancel.child_token(),
+            &supervisor,
         )
         .await?;
+        let control = engine.control();
+        let reloader = Arc::new(ConfigReloader::new(config_path, control.clone(), started));
         let state = AppState::new(
-            engine.board(),
+            control.board(),
             store.clone(),
-            metrics,
-            engine.store_health(),
+            Arc::new(registry),
+            control.health(),
             clock,
             server.region,
-        );
+        )
+        .with_reloader(reloader.clone());
         Ok(App {
-            listener,
+            listener: Arc::new(listener),
             local_addr,
             state,
             limits,
             engine,
+            reloader,
+            supervisor,
             store,
             cancel,
         })
@@ -143,11 +169,22 @@ impl App {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes, then stops the HTTP server, lets
-    /// probes in flight finish, flushes results and closes the store. Results
-    /// or state changes that could not be written by then are an error
-    /// ([`AppError::Unwritten`]), so the process does not exit 0 having lost
-    /// them.
+    /// The running engine: board, health, outside results, reloads.
+    pub fn engine(&self) -> EngineControl {
+        self.engine.control()
+    }
+
+    /// The supervisor of every task (tests use its kill hook).
+    pub fn supervisor(&self) -> Supervisor {
+        self.supervisor.clone()
+    }
+
+    /// Serves until `shutdown` completes (or a fatal task dies), then stops
+    /// the HTTP server, lets probes in flight finish, flushes results and
+    /// closes the store. Results or state changes that could not be written
+    /// by then are an error ([`AppError::Unwritten`]), so the process does
+    /// not exit 0 having lost them; so is a dead task
+    /// ([`AppError::TaskDied`]).
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -158,27 +195,43 @@ impl App {
             state,
             limits,
             engine,
+            reloader,
+            supervisor,
             store,
             cancel,
         } = self;
         tracing::info!(address = %local_addr, "watchkeeper is serving http://{local_addr}/");
         let server_cancel = cancel.clone();
-        let server = tokio::spawn(watchkeeper_web::serve(
-            listener,
-            state,
-            limits,
-            server_cancel,
-        ));
-        tokio::select! {
-            () = shutdown => {}
-            () = cancel.cancelled() => {}
-        }
+        let server = supervisor.spawn_restarting("http", move || {
+            watchkeeper_web::serve(
+                listener.clone(),
+                state.clone(),
+                limits,
+                server_cancel.clone(),
+            )
+        });
+        let signal_cancel = cancel.clone();
+        let signal = supervisor.spawn_restarting("reload-signal", move || {
+            reload_on_sighup(reloader.clone(), signal_cancel.clone())
+        });
+        let death = tokio::select! {
+            () = shutdown => None,
+            () = cancel.cancelled() => None,
+            death = supervisor.died() => Some(death),
+        };
         tracing::info!("shutting down: finishing probes in flight and flushing results");
         cancel.cancel();
         let report = engine.shutdown().await;
         let served = server.await;
+        let _ = signal.await;
         store.close().await;
         tracing::info!("shutdown complete");
+        if let Some(death) = death.or_else(|| supervisor.first_death()) {
+            return Err(AppError::TaskDied {
+                task: death.task,
+                error: death.error,
+            });
+        }
         if report.recorder_failed {
             return Err(AppError::RecorderFailed);
         }
@@ -189,6 +242,40 @@ impl App {
             });
         }
         served.map_err(AppError::Serve)
+    }
+}
+
+/// Reloads the config on every `SIGHUP` until `stop`.
+async fn reload_on_sighup(reloader: Arc<ConfigReloader>, stop: CancellationToken) {
+    #[cfg(unix)]
+    {
+        let mut hangups = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::hangup(),
+        ) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for SIGHUP; reload with POST /-/reload");
+                stop.cancelled().await;
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                received = hangups.recv() => {
+                    if received.is_none() {
+                        stop.cancelled().await;
+                        return;
+                    }
+                    let _ = reloader.reload().await;
+                }
+                () = stop.cancelled() => return,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = reloader;
+        stop.cancelled().await;
     }
 }
 

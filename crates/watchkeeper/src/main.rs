@@ -1,7 +1,8 @@
 //! The `watchkeeper` command line: `serve`, `validate` and `check`.
 //!
 //! Exit codes: 0 all good; 1 a monitor failed (`check`) or the daemon could
-//! not run (`serve`); 2 the configuration (or the command line) is invalid.
+//! not run (`serve`); 2 the configuration (or the command line) is invalid;
+//! 3 a task `serve` cannot run without (the scheduler, the recorder) died.
 //! Each command's `--help` lists its own ([`CHECK_EXITS`] and beside it).
 
 use std::net::SocketAddr;
@@ -31,7 +32,9 @@ Exit codes:
   0  stopped by SIGTERM or SIGINT, every result written
   1  could not start (the address, the store, the probes), failed while running,
      or results or state changes could not be written before exiting
-  2  the configuration or the command line is invalid";
+  2  the configuration or the command line is invalid
+  3  a task serve cannot run without (the scheduler, the recorder) died;
+     a supervisor such as systemd should restart it";
 
 /// `validate --help`.
 const VALIDATE_EXITS: &str = "\
@@ -97,6 +100,7 @@ enum Command {
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
+const EXIT_TASK_DIED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -217,7 +221,10 @@ async fn serve(path: &Path, listen: Option<SocketAddr>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(EXIT_FAILED)
+            match error.downcast_ref::<watchkeeper::AppError>() {
+                Some(watchkeeper::AppError::TaskDied { .. }) => ExitCode::from(EXIT_TASK_DIED),
+                _ => ExitCode::from(EXIT_FAILED),
+            }
         }
     }
 }

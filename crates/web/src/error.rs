@@ -29,9 +29,17 @@ pub enum ApiError {
     MethodNotAllowed { method: Method, path: String },
     #[error("the database could not answer: {0}")]
     Store(#[from] watchkeeper_store::StoreError),
-    /// Something the binary itself failed at (encoding metrics, say).
+    /// Something the binary itself failed at (encoding metrics, applying
+    /// a reload).
     #[error("{0}")]
     Internal(String),
+    /// A new configuration was refused; each error is `FILE:LINE:COL:
+    /// message`, in `details`.
+    #[error("the new configuration has {} error{}; the running one is unchanged", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    InvalidConfig(Vec<String>),
+    /// This server does not offer what was asked.
+    #[error("{0}")]
+    Unavailable(&'static str),
     /// The handler did not answer within the server's request timeout.
     #[error("no answer within {} s", .0.as_secs_f64())]
     TooSlow(std::time::Duration),
@@ -46,10 +54,15 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize)]
 pub struct ErrorDetail {
     /// Stable, for programs: `not_found`, `method_not_allowed`, `internal`,
-    /// `timeout`, and with later issues `bad_request`, `unauthorized`….
+    /// `timeout`, `invalid_config`, `unavailable`, and with later issues
+    /// `bad_request`, `unauthorized`….
     pub code: &'static str,
     /// For people; never carries an internal error's text.
     pub message: String,
+    /// Each problem, when there are several (a config's errors); absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 impl ApiError {
@@ -65,6 +78,8 @@ impl ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
             ApiError::TooSlow(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::InvalidConfig(_) => (StatusCode::BAD_REQUEST, "invalid_config"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }
 
@@ -90,10 +105,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let message = self.public_message();
+        let details = match self {
+            ApiError::InvalidConfig(errors) => errors,
+            _ => Vec::new(),
+        };
         (
             status,
             Json(ErrorBody {
-                error: ErrorDetail { code, message },
+                error: ErrorDetail {
+                    code,
+                    message,
+                    details,
+                },
             }),
         )
             .into_response()

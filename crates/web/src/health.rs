@@ -1,7 +1,8 @@
-//! The binary's own health and metrics. `/health` says whether the store is
-//! taking writes: `degraded` while writes fail (results wait in the write
-//! buffer), and HTTP 503 once results are being dropped, so a load balancer
-//! or an outside monitor sees data being lost.
+//! The binary's own health and metrics. `/health` tells the truth: `ok`
+//! while the recorder and the store make progress; otherwise `degraded`
+//! with its `problems`, each a sentence, and HTTP 503 once one of them is
+//! serious — writes failing for longer than 30 s, results being dropped,
+//! the recorder fallen behind, a task dead (`watchkeeper_engine::health`).
 
 use axum::Json;
 use axum::extract::State;
@@ -9,19 +10,23 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Serialize;
-use watchkeeper_engine::{StoreHealthSnapshot, Writing};
+use watchkeeper_engine::{HealthReport, StoreHealthSnapshot, TaskSnapshot, TaskState};
 
 use crate::AppState;
 use crate::error::ApiError;
 
 #[derive(Debug, Serialize)]
 pub struct HealthBody {
-    /// `ok`, or `degraded` while writes to the store fail.
+    /// `ok`, or `degraded` while anything is in `problems`.
     pub status: &'static str,
     pub version: &'static str,
     pub uptime_seconds: u64,
     pub region: Option<String>,
+    /// What is wrong, each a short sentence; empty when `ok`.
+    pub problems: Vec<String>,
     pub store: StoreHealthBody,
+    pub recorder: RecorderBody,
+    pub tasks: Vec<TaskBody>,
 }
 
 /// How writing to the store goes; see `watchkeeper_engine::StoreHealthSnapshot`.
@@ -38,6 +43,22 @@ pub struct StoreHealthBody {
     pub dropped_results: u64,
     /// Results are being dropped now (the answer is then a 503).
     pub dropping: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecorderBody {
+    /// Results (and other inputs) waiting for the recorder.
+    pub waiting: usize,
+    pub last_taken: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskBody {
+    pub name: &'static str,
+    /// `running`, `restarting`, `dead` or `stopped`.
+    pub state: &'static str,
+    pub restarts: u32,
+    pub last_error: Option<String>,
 }
 
 impl From<StoreHealthSnapshot> for StoreHealthBody {
@@ -63,18 +84,49 @@ impl From<StoreHealthSnapshot> for StoreHealthBody {
     }
 }
 
-/// The status code and `status` field for a store's health.
-fn verdict(store: &StoreHealthSnapshot) -> (StatusCode, &'static str) {
-    match (store.writing, store.dropping) {
-        (Writing::Ok, _) => (StatusCode::OK, "ok"),
-        (Writing::Failing, false) => (StatusCode::OK, "degraded"),
-        (Writing::Failing, true) => (StatusCode::SERVICE_UNAVAILABLE, "degraded"),
+impl From<TaskSnapshot> for TaskBody {
+    fn from(task: TaskSnapshot) -> Self {
+        let TaskSnapshot {
+            name,
+            on_failure: _,
+            state,
+            restarts,
+            last_error,
+        } = task;
+        Self {
+            name,
+            state: match state {
+                TaskState::Running => "running",
+                TaskState::Restarting => "restarting",
+                TaskState::Dead => "dead",
+                TaskState::Stopped => "stopped",
+            },
+            restarts,
+            last_error,
+        }
+    }
+}
+
+/// The status code and `status` field for a report.
+fn verdict(report: &HealthReport) -> (StatusCode, &'static str) {
+    if report.is_unhealthy() {
+        (StatusCode::SERVICE_UNAVAILABLE, "degraded")
+    } else if report.problems.is_empty() {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::OK, "degraded")
     }
 }
 
 pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthBody>) {
-    let store = state.store_health.snapshot();
-    let (code, status) = verdict(&store);
+    let report = state.health.report();
+    let (code, status) = verdict(&report);
+    let HealthReport {
+        store,
+        recorder,
+        tasks,
+        problems,
+    } = report;
     (
         code,
         Json(HealthBody {
@@ -82,14 +134,24 @@ pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<H
             version: env!("CARGO_PKG_VERSION"),
             uptime_seconds: state.started.elapsed().as_secs(),
             region: state.region.clone(),
+            problems: problems
+                .into_iter()
+                .map(|problem| problem.message)
+                .collect(),
             store: store.into(),
+            recorder: RecorderBody {
+                waiting: recorder.waiting,
+                last_taken: recorder.last_taken,
+            },
+            tasks: tasks.into_iter().map(TaskBody::from).collect(),
         }),
     )
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.encode() {
-        Ok(text) => (
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
+        Ok(()) => (
             [(
                 header::CONTENT_TYPE,
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -103,32 +165,55 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use watchkeeper_engine::health::RecorderReading;
+    use watchkeeper_engine::{Problem, Writing};
+
     use super::*;
 
-    fn snapshot(writing: Writing, dropping: bool) -> StoreHealthSnapshot {
-        StoreHealthSnapshot {
-            writing,
-            failing_since: None,
-            last_error: None,
-            buffered_results: 0,
-            buffer_capacity: 1_000,
-            dropped_results: u64::from(dropping),
-            dropping,
+    fn report(problems: &[(bool, &str)]) -> HealthReport {
+        HealthReport {
+            store: StoreHealthSnapshot {
+                writing: Writing::Ok,
+                failing_since: None,
+                last_error: None,
+                buffered_results: 0,
+                buffer_capacity: 1_000,
+                dropped_results: 0,
+                dropping: false,
+            },
+            recorder: RecorderReading {
+                waiting: 0,
+                last_taken: Timestamp::UNIX_EPOCH,
+            },
+            tasks: Vec::new(),
+            problems: problems
+                .iter()
+                .map(|(unhealthy, message)| Problem {
+                    unhealthy: *unhealthy,
+                    message: (*message).to_owned(),
+                })
+                .collect(),
         }
     }
 
     #[test]
-    fn only_losing_data_makes_health_a_503() {
+    fn only_a_serious_problem_makes_health_a_503() {
+        assert_eq!(verdict(&report(&[])), (StatusCode::OK, "ok"));
         assert_eq!(
-            verdict(&snapshot(Writing::Ok, false)),
-            (StatusCode::OK, "ok")
-        );
-        assert_eq!(
-            verdict(&snapshot(Writing::Failing, false)),
+            verdict(&report(&[(
+                false,
+                "Writes to the store have failed for 3 s: busy."
+            )])),
             (StatusCode::OK, "degraded")
         );
         assert_eq!(
-            verdict(&snapshot(Writing::Failing, true)),
+            verdict(&report(&[
+                (false, "Writes to the store have failed for 3 s: busy."),
+                (
+                    true,
+                    "The recorder task died (it panicked: boom); the process is exiting."
+                )
+            ])),
             (StatusCode::SERVICE_UNAVAILABLE, "degraded")
         );
     }

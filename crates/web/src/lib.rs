@@ -18,20 +18,23 @@ pub mod api;
 pub mod error;
 mod health;
 mod queries;
+mod reload;
 mod server;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use watchkeeper_domain::clock::Clock;
-use watchkeeper_engine::{Board, Metrics, StoreHealth};
+use watchkeeper_engine::{Board, EngineHealth};
 use watchkeeper_store::Store;
 
 pub use queries::Queries;
+pub use reload::{ReloadApplied, ReloadOutcome, Reloader};
 pub use server::{DEFAULT_REQUEST_TIMEOUT, ServerLimits};
 
 /// Everything a handler may read. Cheap to clone.
@@ -40,35 +43,45 @@ pub struct AppState {
     pub board: Board,
     /// The store, read-only.
     pub queries: Queries,
-    pub metrics: Metrics,
-    /// How the engine's writes to the store are going, for `/health`.
-    pub store_health: StoreHealth,
+    /// The binary's registry, where every crate registered its metrics.
+    pub registry: Arc<Registry>,
+    /// The engine's progress and the store's writing, for `/health`.
+    pub health: EngineHealth,
     pub clock: Arc<dyn Clock>,
     pub region: Option<String>,
     /// For `uptime_seconds` in `/health`.
     pub started: Instant,
     pub availability_cache: api::AvailabilityCache,
+    /// What `POST /-/reload` calls; `None`: reloading is not offered.
+    pub reloader: Option<Arc<dyn Reloader>>,
 }
 
 impl AppState {
     pub fn new(
         board: Board,
         store: Store,
-        metrics: Metrics,
-        store_health: StoreHealth,
+        registry: Arc<Registry>,
+        health: EngineHealth,
         clock: Arc<dyn Clock>,
         region: Option<String>,
     ) -> Self {
         Self {
             board,
             queries: Queries::new(store),
-            metrics,
-            store_health,
+            registry,
+            health,
             clock,
             region,
             started: Instant::now(),
             availability_cache: api::AvailabilityCache::default(),
+            reloader: None,
         }
+    }
+
+    /// Offers `POST /-/reload` through `reloader`.
+    pub fn with_reloader(mut self, reloader: Arc<dyn Reloader>) -> Self {
+        self.reloader = Some(reloader);
+        self
     }
 }
 
@@ -101,17 +114,18 @@ pub fn api_routes() -> Router<AppState> {
         .method_not_allowed_fallback(error::method_not_allowed)
 }
 
-/// Operations under `/-/`, Prometheus's prefix for them. Empty until the
-/// config reload lands; its own router so it can take operator-only
-/// layers.
+/// Operations under `/-/`, Prometheus's prefix for them: `POST
+/// /-/reload`. Its own router so it can take operator-only layers.
 pub fn ops_routes() -> Router<AppState> {
-    Router::new().method_not_allowed_fallback(error::method_not_allowed)
+    Router::new()
+        .route("/-/reload", post(reload::reload))
+        .method_not_allowed_fallback(error::method_not_allowed)
 }
 
 /// Serves the routes within `limits` until `shutdown` is cancelled, then
 /// finishes requests in flight.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     state: AppState,
     limits: ServerLimits,
     shutdown: CancellationToken,

@@ -67,7 +67,7 @@ pub struct ServerLimits {
 /// Serves `router` on `listener` within `limits` until `shutdown` is
 /// cancelled, then finishes requests in flight (see the module docs).
 pub(crate) async fn serve_router(
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     router: Router,
     limits: ServerLimits,
     shutdown: CancellationToken,
@@ -115,6 +115,7 @@ pub(crate) async fn serve_router(
             permit,
         ));
     }
+    // The last holder closes the socket: new clients are refused at once.
     drop(listener);
     finish(connections, request_timeout).await;
 }

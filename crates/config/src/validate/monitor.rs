@@ -1,5 +1,5 @@
-//! The `[[monitor]]` rules: its id, timing (interval and a timeout that
-//! fits in it), exactly one probe (each kind checked in its own module) and
+//! The `[[monitor]]` rules: its id, timing (`schedule`: an interval or a
+//! calendar, and a timeout that fits), exactly one probe (each kind checked in its own module) and
 //! its conditions; the component it names is a reference, resolved by
 //! `references` once every file is read.
 
@@ -10,11 +10,9 @@ use watchkeeper_domain::monitor::{MonitorSpec, ProbeSpec};
 
 use super::conditions::{CompiledConditions, Judged, conditions, default_expect};
 use super::references::{Defined, References, Target};
-use super::{Problems, command, dns, http, humanize, non_empty, one_of, parse_id, tcp};
-use crate::model::{DEFAULT_INTERVAL, DEFAULT_TIMEOUT, MIN_INTERVAL};
-use crate::quantity::parse_duration;
+use super::schedule::{monitor_schedule, monitor_timeout};
+use super::{Problems, command, dns, http, non_empty, one_of, parse_id, tcp};
 use crate::raw::{RawMonitor, RawProbe};
-use crate::raw_table::Text;
 use crate::source::{Loc, Located};
 
 /// `dir` is the directory of the file the monitor is written in.
@@ -32,6 +30,9 @@ pub(super) fn validate_monitor(
         name,
         component,
         interval,
+        schedule,
+        time_zone,
+        run_at,
         timeout,
         probes,
         expect,
@@ -52,8 +53,8 @@ pub(super) fn validate_monitor(
     );
     let name = non_empty(name, "`name`", problems);
     let component = component.and_then(|raw| component_ref(raw, references, problems));
-    let interval = validate_interval(interval, problems);
-    let timeout = validate_timeout(timeout, interval, problems);
+    let schedule = monitor_schedule(interval, schedule, time_zone, run_at, problems);
+    let timeout = monitor_timeout(timeout, &schedule, problems);
 
     // The kind comes from the key written, so conditions are checked even
     // when the probe itself has errors.
@@ -92,64 +93,12 @@ pub(super) fn validate_monitor(
         name: name.unwrap_or_else(|| id.to_string()),
         id,
         component,
-        interval,
+        schedule,
         timeout,
         probe,
         expect,
         degraded_if,
     })
-}
-
-fn validate_interval(raw: Text, problems: &mut Problems<'_>) -> std::time::Duration {
-    let Some(raw) = raw else {
-        return DEFAULT_INTERVAL;
-    };
-    match parse_duration(&raw.value) {
-        Ok(interval) if interval >= MIN_INTERVAL => interval,
-        Ok(_) => {
-            problems.at(
-                &raw.at,
-                format!("`interval` must be at least 1s, not {:?}", raw.value),
-            );
-            DEFAULT_INTERVAL
-        }
-        Err(message) => {
-            problems.at(&raw.at, message);
-            DEFAULT_INTERVAL
-        }
-    }
-}
-
-fn validate_timeout(
-    raw: Text,
-    interval: std::time::Duration,
-    problems: &mut Problems<'_>,
-) -> std::time::Duration {
-    let Some(raw) = raw else {
-        return DEFAULT_TIMEOUT.min(interval);
-    };
-    match parse_duration(&raw.value) {
-        Ok(timeout) if timeout.is_zero() => {
-            problems.at(&raw.at, "`timeout` must be longer than zero");
-            interval
-        }
-        Ok(timeout) if timeout > interval => {
-            problems.at(
-                &raw.at,
-                format!(
-                    "`timeout` {:?} is longer than the interval ({:?}); a probe must finish before the next one is due",
-                    raw.value,
-                    humanize(interval)
-                ),
-            );
-            interval
-        }
-        Ok(timeout) => timeout,
-        Err(message) => {
-            problems.at(&raw.at, message);
-            interval
-        }
-    }
 }
 
 /// A component id as written; whether one is defined is for the

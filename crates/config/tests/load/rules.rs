@@ -127,7 +127,7 @@ fn timeout_defaults_to_ten_seconds_capped_by_the_interval_and_may_not_exceed_it(
     let timing: Vec<_> = config
         .monitors
         .iter()
-        .map(|m| (m.interval, m.timeout))
+        .map(|m| (m.schedule.interval().unwrap(), m.timeout))
         .collect();
     assert_eq!(
         timing,

@@ -90,7 +90,7 @@ fn monitors_in_load_order_with_defaults_applied() {
                 m.id.as_str(),
                 m.name.as_str(),
                 m.component.as_ref().map(|c| c.as_str()),
-                m.interval,
+                m.schedule.interval().unwrap(),
                 m.timeout,
                 m.probe.target(),
             )

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use tokio::sync::watch;
 use tokio::time::Instant;
 use watchkeeper_domain::check::{CheckResult, StateChange};
 use watchkeeper_domain::clock::Clock;
@@ -74,6 +75,9 @@ pub(crate) struct Shared {
     pub metrics: Metrics,
     pub health: StoreHealth,
     pub unwritten: UnwrittenSince,
+    /// The id of the last state change committed, published after each
+    /// batch that wrote any, so their consumers wake instead of polling.
+    pub committed: watch::Sender<Option<i64>>,
 }
 
 pub(crate) struct WriteBuffer {
@@ -115,7 +119,7 @@ pub(crate) struct Written {
     results: Vec<CheckResult>,
     changes: Vec<StateChange>,
     changes_since: Option<Instant>,
-    outcome: Result<(), StoreError>,
+    outcome: Result<Option<i64>, StoreError>,
 }
 
 impl WriteBuffer {
@@ -250,8 +254,18 @@ impl WriteBuffer {
             outcome,
         } = written;
         match outcome {
-            Ok(()) => {
+            Ok(last_change) => {
                 self.shared.metrics.results_written(results.len());
+                if let Some(id) = last_change {
+                    // Only ever forward: ids grow with every batch.
+                    self.shared.committed.send_if_modified(|committed| {
+                        let newer = committed.is_none_or(|previous| previous < id);
+                        if newer {
+                            *committed = Some(id);
+                        }
+                        newer
+                    });
+                }
                 self.retry_after = None;
                 self.retry_delay = MIN_RETRY_DELAY;
                 self.failures = 0;

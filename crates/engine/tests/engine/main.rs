@@ -4,6 +4,7 @@
 // Helpers here are test code too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod inputs;
 mod recent;
 mod rollups;
 mod state_changes;
@@ -14,6 +15,25 @@ use std::time::Duration;
 
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::{MonitorSpec, ProbeSpec, TcpSpec};
+use watchkeeper_domain::schedule::Schedule;
+
+/// The engine's metrics in a registry of their own, as the binary builds
+/// it (with the `watchkeeper` prefix).
+fn metrics() -> (
+    Arc<prometheus_client::registry::Registry>,
+    watchkeeper_engine::Metrics,
+) {
+    let mut registry = prometheus_client::registry::Registry::with_prefix("watchkeeper");
+    let metrics = watchkeeper_engine::Metrics::register(&mut registry);
+    (Arc::new(registry), metrics)
+}
+
+/// The text exposition, as `/metrics` serves it.
+fn encode(registry: &prometheus_client::registry::Registry) -> String {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
+    text
+}
 
 /// A monitor probed every second; the scripted checkers never connect.
 fn monitor(id: &str, timeout: Duration) -> Arc<MonitorSpec> {
@@ -21,7 +41,7 @@ fn monitor(id: &str, timeout: Duration) -> Arc<MonitorSpec> {
         id: MonitorId::parse(id).unwrap(),
         name: id.to_owned(),
         component: None,
-        interval: Duration::from_secs(1),
+        schedule: Schedule::Every(Duration::from_secs(1)),
         timeout,
         probe: ProbeSpec::Tcp(TcpSpec {
             host: "127.0.0.1".to_owned(),

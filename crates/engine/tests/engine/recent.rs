@@ -14,7 +14,7 @@ use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_engine::{
-    Board, Checker, Engine, EngineConfig, EngineHandle, Metrics, SystemClock,
+    Board, Checker, Engine, EngineConfig, EngineHandle, Metrics, Supervisor, SystemClock, TaskState,
 };
 use watchkeeper_store::Store;
 use watchkeeper_testkit::poll_until;
@@ -120,7 +120,7 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
         &store,
         clock.clone(),
         checker,
-        Metrics::new(),
+        crate::metrics().1,
         CancellationToken::new(),
     )
     .await;
@@ -140,7 +140,7 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
         &store,
         clock,
         Silent,
-        Metrics::new(),
+        crate::metrics().1,
         CancellationToken::new(),
     )
     .await;
@@ -150,8 +150,8 @@ async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
     store.close().await;
 }
 
-fn saves(metrics: &Metrics) -> u64 {
-    let text = metrics.encode().unwrap();
+fn saves(registry: &prometheus_client::registry::Registry) -> u64 {
+    let text = crate::encode(registry);
     text.lines()
         .find_map(|line| line.strip_prefix("watchkeeper_recent_results_saves_total "))
         .and_then(|value| value.trim().parse().ok())
@@ -167,21 +167,26 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
     let id = MonitorId::parse("api").unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let checker = Counting::new(clock.clone());
-    let metrics = Metrics::new();
+    let (registry, metrics) = crate::metrics();
     let cancel = CancellationToken::new();
-    let engine = start(
-        &store,
+    // Its own supervisor, to see every task of the engine end.
+    let supervisor = Supervisor::new(cancel.clone());
+    let engine = Engine::start_supervised(
+        config(),
+        Arc::new(checker),
+        store.clone(),
         clock.clone(),
-        checker,
         metrics.clone(),
         cancel.clone(),
+        &supervisor,
     )
-    .await;
+    .await
+    .unwrap();
     let board = engine.board();
     wait_for_results(&board, &id, 3).await;
     // Rollups run every 100 ms and the save every tenth run; the next save
     // holds at least those three.
-    let saves = || saves(&metrics);
+    let saves = || saves(&registry);
     let before = saves();
     poll_until(Duration::from_secs(15), "a save of the board", || async {
         (saves() > before).then_some(())
@@ -190,7 +195,16 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
     // Stop without `shutdown`: no save at the end.
     cancel.cancel();
     drop(engine);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    poll_until(
+        Duration::from_secs(15),
+        "every engine task to end",
+        || async {
+            let tasks = supervisor.tasks();
+            (!tasks.is_empty() && tasks.iter().all(|task| task.state == TaskState::Stopped))
+                .then_some(())
+        },
+    )
+    .await;
     let seen = recent(&board, &id);
 
     // Roll everything up and delete every raw result: what is left can only
@@ -216,7 +230,7 @@ async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
         &store,
         clock,
         Silent,
-        Metrics::new(),
+        crate::metrics().1,
         CancellationToken::new(),
     )
     .await;

@@ -19,7 +19,7 @@ use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::rollup::minute_of;
-use watchkeeper_engine::{Checker, Engine, EngineConfig, Metrics, SystemClock};
+use watchkeeper_engine::{Checker, Engine, EngineConfig, SystemClock};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::poll_until;
 
@@ -84,7 +84,7 @@ async fn the_engine_rolls_up_a_minute_once_every_probe_started_in_it_is_written(
         checker,
         store.clone(),
         clock,
-        Metrics::new(),
+        crate::metrics().1,
         CancellationToken::new(),
     )
     .await

@@ -13,7 +13,7 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
-use watchkeeper_engine::{Checker, Engine, EngineConfig, Metrics, SystemClock};
+use watchkeeper_engine::{Checker, Engine, EngineConfig, SystemClock};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::poll_until;
 
@@ -62,7 +62,7 @@ async fn a_state_change_is_written_long_before_the_next_periodic_flush() {
         checker.clone(),
         store.clone(),
         clock,
-        Metrics::new(),
+        crate::metrics().1,
         cancel,
     )
     .await

@@ -140,7 +140,7 @@ async fn a_full_disk_drops_the_oldest_results_past_the_bound_and_writing_resumes
         .unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let checker = counted(clock.clone());
-    let engine = start(&store, checker.clone(), clock, BUFFER, Metrics::new()).await;
+    let engine = start(&store, checker.clone(), clock, BUFFER, crate::metrics().1).await;
     let health = engine.store_health();
     wait_for_new_results(&engine).await;
     poll_until(DEADLINE, "a first write", || async {
@@ -220,7 +220,7 @@ async fn a_shutdown_while_the_disk_is_full_reports_what_it_could_not_write() {
         counted(clock.clone()),
         clock,
         BUFFER,
-        Metrics::new(),
+        crate::metrics().1,
     )
     .await;
     let health = engine.store_health();
@@ -241,8 +241,8 @@ async fn a_shutdown_while_the_disk_is_full_reports_what_it_could_not_write() {
     store.close().await;
 }
 
-fn skipped(metrics: &Metrics) -> f64 {
-    let text = metrics.encode().unwrap();
+fn skipped(registry: &prometheus_client::registry::Registry) -> f64 {
+    let text = crate::encode(registry);
     text.lines()
         .find_map(|line| line.strip_prefix("watchkeeper_probes_skipped_total "))
         .and_then(|value| value.trim().parse().ok())
@@ -256,7 +256,7 @@ async fn past_the_bound_a_slow_store_holds_probes_back_and_drops_nothing() {
     let store = Store::open(&path).await.unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let checker = counted(clock.clone());
-    let metrics = Metrics::new();
+    let (registry, metrics) = crate::metrics();
     // One second of results: full a second into the lock, well within the
     // store's 5 s busy timeout, so the write waits and then succeeds.
     let engine = start(&store, checker.clone(), clock, MONITORS, metrics.clone()).await;
@@ -277,7 +277,7 @@ async fn past_the_bound_a_slow_store_holds_probes_back_and_drops_nothing() {
                 "{} results buffered, bound {MONITORS}",
                 snapshot.buffered_results
             );
-            (snapshot.buffered_results == MONITORS && skipped(&metrics) > 0.0).then_some(())
+            (snapshot.buffered_results == MONITORS && skipped(&registry) > 0.0).then_some(())
         },
     )
     .await;

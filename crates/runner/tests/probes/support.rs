@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use watchkeeper_domain::schedule::Schedule;
 
 use axum::Router;
 use axum::body::Body;
@@ -65,7 +66,7 @@ pub fn monitor(probe: ProbeSpec, expect: &[&str], degraded_if: &[&str]) -> Monit
         id: MonitorId::parse("api").unwrap(),
         name: "api".to_owned(),
         component: None,
-        interval: Duration::from_secs(30),
+        schedule: Schedule::Every(Duration::from_secs(30)),
         timeout: Duration::from_secs(5),
         probe,
         expect: conditions(kind, expect),

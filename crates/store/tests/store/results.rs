@@ -319,3 +319,35 @@ async fn a_batch_of_ten_thousand_results_is_written_in_one_call() {
         100
     );
 }
+
+#[tokio::test]
+async fn a_batch_returns_the_id_of_its_last_state_change() {
+    let db = TestDatabase::new();
+    let store = db.open_with(&["api", "db"]).await;
+    let first = store
+        .write_batch(
+            &[result("api", 0, 100, Health::Up)],
+            &[
+                change("api", None, Health::Up, 0),
+                change("db", None, Health::Down, 0),
+            ],
+        )
+        .await
+        .unwrap();
+    let first = first.expect("a batch with state changes names the last one");
+    // Results alone commit no state change.
+    let none = store
+        .write_batch(&[result("api", 10_000, 100, Health::Up)], &[])
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    let second = store
+        .write_batch(
+            &[],
+            &[change("api", Some(Health::Up), Health::Down, 20_000)],
+        )
+        .await
+        .unwrap();
+    // Ids grow with every change, so a waiter can tell how far it has read.
+    assert_eq!(second, Some(first + 1));
+}

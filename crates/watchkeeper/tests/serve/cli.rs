@@ -288,7 +288,9 @@ async fn each_command_s_help_lists_its_exit_codes() {
   0  stopped by SIGTERM or SIGINT, every result written
   1  could not start (the address, the store, the probes), failed while running,
      or results or state changes could not be written before exiting
-  2  the configuration or the command line is invalid",
+  2  the configuration or the command line is invalid
+  3  a task serve cannot run without (the scheduler, the recorder) died;
+     a supervisor such as systemd should restart it",
         "{serve}"
     );
 
@@ -338,4 +340,28 @@ async fn the_tagline_promises_only_what_is_built() {
             "the help promises {not_yet:?}, which is not built yet:\n{help}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_config_while_serving() {
+    let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+    let url = demo.url("/health");
+    let config = TempConfig::new(&demo_monitor(&url)).unwrap();
+    let serve = ServeProcess::start(config.path(), &[]).await;
+    serve.wait_for_state("demo", "up").await;
+
+    // A second monitor appears on SIGHUP; the first keeps running. (An
+    // invalid file takes the same path as `POST /-/reload`, tested there.)
+    let with_second = format!(
+        "{}\n[[monitor]]\nid = \"second\"\ninterval = \"1s\"\ntimeout = \"900ms\"\nhttp = {{ url = \"{url}\" }}\n",
+        demo_monitor(&url)
+    );
+    std::fs::write(config.path(), &with_second).unwrap();
+    serve.signal(Signal::SIGHUP);
+    serve.wait_for_state("second", "up").await;
+    serve.wait_for_state("demo", "up").await;
+
+    let Stopped { status, stderr } = serve.stop_with(Signal::SIGTERM).await;
+    assert_eq!(status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(stderr.contains("monitors reloaded"), "stderr:\n{stderr}");
 }

@@ -1,7 +1,8 @@
 //! Integration tests of the whole Watchkeeper: the app in-process on
 //! 127.0.0.1:0 (state changes, restarts, rollups, metrics, misbehaving
 //! targets, the read API) and the `watchkeeper` binary as a process
-//! (`validate`, `check`, `serve` until SIGTERM or SIGINT, its logs), and
+//! (`validate`, `check`, `serve` until SIGTERM or SIGINT, its logs), reload
+//! and supervision (a killed task, a failing store behind `/health`), and
 //! clients that try to hold the HTTP server's connections. Every target is
 //! on loopback.
 
@@ -15,7 +16,9 @@ mod logs;
 mod misbehaving;
 mod observability;
 mod process;
+mod reload;
 mod rollups;
 mod slow_clients;
 mod states;
+mod supervision;
 mod support;

@@ -113,6 +113,12 @@ impl ServeProcess {
         .await
     }
 
+    /// Sends `signal` and returns at once (the process keeps running).
+    pub fn signal(&self, signal: Signal) {
+        let pid = Pid::from_raw(i32::try_from(self.child.id().unwrap()).unwrap());
+        kill(pid, signal).unwrap();
+    }
+
     /// Sends `signal` and waits for the process to exit.
     pub async fn stop_with(mut self, signal: Signal) -> Stopped {
         let pid = Pid::from_raw(i32::try_from(self.child.id().unwrap()).unwrap());

@@ -14,7 +14,8 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use watchkeeper::{App, AppError};
 use watchkeeper_domain::MonitorId;
-use watchkeeper_engine::SystemClock;
+use watchkeeper_domain::clock::Clock;
+use watchkeeper_engine::{Supervisor, SystemClock};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::{TempConfig, poll_until};
 
@@ -33,6 +34,8 @@ pub struct TestApp {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
     pub client: reqwest::Client,
+    /// Every task of the app; tests use its kill hook.
+    pub supervisor: Supervisor,
     /// Owns the directory holding the config and the database.
     config: TempConfig,
     /// Completing it starts the shutdown `App::run` waits for.
@@ -48,13 +51,17 @@ pub async fn spawn_app(toml: &str) -> TestApp {
 /// Runs Watchkeeper on an existing config directory (and its database), as
 /// a restart does.
 pub async fn spawn_app_in(config: TempConfig) -> TestApp {
+    spawn_app_with_clock(config, Arc::new(SystemClock::new())).await
+}
+
+/// Runs Watchkeeper on `config` with `clock` (a test may move it).
+pub async fn spawn_app_with_clock(config: TempConfig, clock: Arc<dyn Clock>) -> TestApp {
     let loaded = watchkeeper_config::load(config.path())
         .unwrap_or_else(|errors| panic!("the test config is invalid:\n{errors}"));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = App::build(loaded, listener, Arc::new(SystemClock::new()))
-        .await
-        .unwrap();
+    let app = App::build(loaded, listener, clock).await.unwrap();
     let base = format!("http://{}", app.local_addr());
+    let supervisor = app.supervisor();
     let (shutdown, stop) = oneshot::channel::<()>();
     let running = tokio::spawn(app.run(async move {
         // A dropped sender stops the app too.
@@ -63,6 +70,7 @@ pub async fn spawn_app_in(config: TempConfig) -> TestApp {
     TestApp {
         base,
         client: http_client(),
+        supervisor,
         config,
         shutdown,
         running,
@@ -91,6 +99,21 @@ impl TestApp {
         let body = response.text().await.unwrap();
         let json = serde_json::from_str(&body)
             .unwrap_or_else(|error| panic!("GET {path} did not answer JSON ({error}): {body}"));
+        (status, json)
+    }
+
+    /// POSTs to `path` (no body) and returns the status and the JSON body.
+    pub async fn post_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        let json = serde_json::from_str(&body)
+            .unwrap_or_else(|error| panic!("POST {path} did not answer JSON ({error}): {body}"));
         (status, json)
     }
 
@@ -139,6 +162,26 @@ impl TestApp {
             panic!("the app stopped with an error: {error}");
         }
         config
+    }
+
+    /// The config file the app was started from (a reload reads it again).
+    pub fn config_path(&self) -> &std::path::Path {
+        self.config.path()
+    }
+
+    /// Waits, without asking it to stop, for the app to end by itself (as
+    /// it does when a task it cannot run without dies), and returns what
+    /// `App::run` returned.
+    pub async fn exit_by_itself(self) -> Result<(), AppError> {
+        let TestApp {
+            shutdown, running, ..
+        } = self;
+        let outcome = tokio::time::timeout(DEADLINE, running)
+            .await
+            .unwrap_or_else(|_| panic!("the app did not end by itself within {DEADLINE:?}"))
+            .expect("the app task panicked");
+        drop(shutdown);
+        outcome
     }
 
     /// Stops the app, asserts it stopped in time, and gives back the

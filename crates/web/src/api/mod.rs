@@ -21,6 +21,8 @@ use wire::{MonitorDetail, MonitorList, MonitorSummary};
 const AVAILABILITY_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 const AVAILABILITY_CACHE_FOR: Duration = Duration::from_secs(30);
 const RECENT_STATE_CHANGES: u32 = 20;
+/// Monitors summarised per read of the board (see `Board::map_in_chunks`).
+const LIST_CHUNK: usize = 256;
 
 type AvailabilityMap = Arc<HashMap<MonitorId, f64>>;
 type CachedAvailability = Option<(Instant, AvailabilityMap)>;
@@ -63,11 +65,8 @@ pub(crate) async fn list_monitors(
     State(state): State<AppState>,
 ) -> Result<Json<MonitorList>, ApiError> {
     let availability = state.availability_cache.get(&state).await?;
-    let monitors = state.board.with_all(|views| {
-        views
-            .iter()
-            .map(|view| MonitorSummary::new(view, availability.get(&view.spec.id).copied()))
-            .collect()
+    let monitors = state.board.map_in_chunks(LIST_CHUNK, |view| {
+        MonitorSummary::new(view, availability.get(&view.spec.id).copied())
     });
     Ok(Json(MonitorList { monitors }))
 }

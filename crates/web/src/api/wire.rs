@@ -43,7 +43,11 @@ pub struct MonitorSummary {
     pub component: Option<String>,
     pub kind: &'static str,
     pub target: String,
-    pub interval_seconds: f64,
+    /// `null` for a calendar schedule (see `schedule`).
+    pub interval_seconds: Option<f64>,
+    /// When it runs: `every 30s`, `cron 0 3 * * * Europe/Berlin`, or
+    /// `at 2026-06-01T06:00:00Z`.
+    pub schedule: String,
     /// `null` until the first result.
     pub state: Option<WireHealth>,
     pub since: Option<String>,
@@ -114,7 +118,8 @@ impl MonitorSummary {
             component: spec.component.as_ref().map(ToString::to_string),
             kind: spec.probe.kind().as_str(),
             target: spec.probe.target(),
-            interval_seconds: spec.interval.as_secs_f64(),
+            interval_seconds: spec.schedule.interval().map(|every| every.as_secs_f64()),
+            schedule: spec.schedule.to_string(),
             state: view.status.as_ref().map(|s| s.health.into()),
             since: view.status.as_ref().map(|s| time(s.since)),
             reason: view.status.as_ref().and_then(|s| s.reason.clone()),

@@ -29,7 +29,12 @@ async fn start(router: Router, limits: ServerLimits) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(serve_router(listener, router, limits, shutdown.clone()));
+    let server = tokio::spawn(serve_router(
+        std::sync::Arc::new(listener),
+        router,
+        limits,
+        shutdown.clone(),
+    ));
     Running {
         addr,
         shutdown,

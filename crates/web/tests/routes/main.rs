@@ -7,4 +7,5 @@
 mod errors;
 mod health;
 mod monitors;
+mod reload;
 mod support;

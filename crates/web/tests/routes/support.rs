@@ -1,7 +1,8 @@
-//! A router over a real SQLite store in a temporary directory, a board
-//! seeded as a restart would seed it, and a manual clock.
+//! A router over a real SQLite store in a temporary directory and a real
+//! engine started on it (so the board is seeded as after a restart) whose
+//! probes never finish, under a manual clock: nothing changes while a
+//! test reads.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -9,11 +10,14 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use jiff::Timestamp;
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
-use watchkeeper_domain::check::{CheckResult, MonitorStatus, StateChange};
+use watchkeeper_domain::check::{CheckResult, StateChange};
+use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
-use watchkeeper_engine::{Board, Metrics, StoreHealth};
+use watchkeeper_engine::{Checker, Engine, EngineConfig, EngineHandle, Metrics};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::ManualClock;
 use watchkeeper_web::AppState;
@@ -31,8 +35,11 @@ pub fn at(minutes_ago: i64) -> Timestamp {
 /// What the router is built over, kept so a test can change it.
 pub struct Fixture {
     pub router: Router,
+    /// What the router was built from, for a test that builds another.
+    pub state: AppState,
     pub store: Store,
     pub metrics: Metrics,
+    _engine: EngineHandle,
     _dir: tempfile::TempDir,
 }
 
@@ -42,6 +49,16 @@ pub struct Fixture {
 pub struct History {
     pub results: Vec<CheckResult>,
     pub changes: Vec<StateChange>,
+}
+
+/// A checker whose probes never finish: the board keeps what the store
+/// had.
+struct Never;
+
+impl Checker for Never {
+    async fn check(&self, _monitor: &MonitorSpec, _due_at: Timestamp) -> CheckResult {
+        std::future::pending().await
+    }
 }
 
 pub async fn fixture(monitors: Vec<MonitorSpec>, history: History) -> Fixture {
@@ -56,28 +73,34 @@ pub async fn fixture(monitors: Vec<MonitorSpec>, history: History) -> Fixture {
         .write_batch(&history.results, &history.changes)
         .await
         .unwrap();
-    let states: HashMap<MonitorId, MonitorStatus> = store.current_states().await.unwrap();
-    let mut recent: HashMap<MonitorId, Vec<CheckResult>> = HashMap::new();
-    for result in history.results.iter().rev() {
-        recent
-            .entry(result.monitor.clone())
-            .or_default()
-            .push(result.clone());
-    }
-    let board = Board::new(&monitors, states, recent);
-    let metrics = Metrics::new();
-    let state = AppState::new(
-        board,
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(now()));
+    let mut registry = Registry::with_prefix("watchkeeper");
+    let metrics = Metrics::register(&mut registry);
+    let engine = Engine::start(
+        EngineConfig::new(monitors),
+        Arc::new(Never),
         store.clone(),
+        clock.clone(),
         metrics.clone(),
-        StoreHealth::new(1_000),
-        Arc::new(ManualClock::new(now())),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let control = engine.control();
+    let state = AppState::new(
+        control.board(),
+        store.clone(),
+        Arc::new(registry),
+        control.health(),
+        clock,
         Some("eu-west".to_owned()),
     );
     Fixture {
-        router: watchkeeper_web::router(state),
+        router: watchkeeper_web::router(state.clone()),
+        state,
         store,
         metrics,
+        _engine: engine,
         _dir: dir,
     }
 }

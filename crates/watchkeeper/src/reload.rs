@@ -1,0 +1,161 @@
+//! Reload without restart: `SIGHUP` and `POST /-/reload` both call
+//! [`ConfigReloader::reload`]. It loads and validates the config file again;
+//! an invalid one leaves the running config untouched, and every error is
+//! logged with its position and returned. A valid one's monitors are applied
+//! to the running engine (`EngineControl::reload`); settings that apply only
+//! at start are compared with the running ones and reported, never silently
+//! ignored ([`restart_required`]).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use watchkeeper_config::{Config, ProbesConfig, ServerConfig, StorageConfig};
+use watchkeeper_engine::EngineControl;
+use watchkeeper_web::{ReloadApplied, ReloadOutcome, Reloader};
+
+/// The settings the process started with that a reload cannot change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartSettings {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub probes: ProbesConfig,
+}
+
+impl StartSettings {
+    pub fn of(config: &Config) -> Self {
+        Self {
+            server: config.server.clone(),
+            storage: config.storage.clone(),
+            probes: config.probes.clone(),
+        }
+    }
+}
+
+pub struct ConfigReloader {
+    /// The main config file, as given at start.
+    path: PathBuf,
+    engine: EngineControl,
+    started: StartSettings,
+}
+
+impl ConfigReloader {
+    pub fn new(path: PathBuf, engine: EngineControl, started: StartSettings) -> Self {
+        Self {
+            path,
+            engine,
+            started,
+        }
+    }
+
+    /// Loads the config again and applies it; see the module docs.
+    pub async fn reload(&self) -> ReloadOutcome {
+        tracing::info!(config = %self.path.display(), "reloading the configuration");
+        let path = self.path.clone();
+        // Reading files and compiling conditions: off the async runtime.
+        let loaded =
+            match tokio::task::spawn_blocking(move || watchkeeper_config::load(&path)).await {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    tracing::error!(error = %error, "loading the configuration failed");
+                    return ReloadOutcome::Failed {
+                        error: format!("loading the configuration failed: {error}"),
+                    };
+                }
+            };
+        let config = match loaded {
+            Ok(config) => config,
+            Err(errors) => {
+                for error in errors.iter() {
+                    tracing::error!(error = %error, "invalid configuration; the running one is kept");
+                }
+                return ReloadOutcome::Rejected {
+                    errors: errors.iter().map(ToString::to_string).collect(),
+                };
+            }
+        };
+        let restart_required = restart_required(&self.started, &StartSettings::of(&config));
+        for setting in &restart_required {
+            tracing::warn!(
+                setting = %setting,
+                "this setting changed, but applies only after a restart; the running value is kept"
+            );
+        }
+        match self.engine.reload(config.monitors.clone()).await {
+            Ok(plan) => ReloadOutcome::Applied(ReloadApplied {
+                added: plan.added.iter().map(ToString::to_string).collect(),
+                removed: plan.removed.iter().map(ToString::to_string).collect(),
+                changed: plan.changed.iter().map(|c| c.id.to_string()).collect(),
+                unchanged: plan.unchanged,
+                restart_required,
+            }),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot apply the reloaded configuration");
+                ReloadOutcome::Failed {
+                    error: error.to_string(),
+                }
+            }
+        }
+    }
+}
+
+impl Reloader for ConfigReloader {
+    fn reload(&self) -> Pin<Box<dyn Future<Output = ReloadOutcome> + Send + '_>> {
+        Box::pin(ConfigReloader::reload(self))
+    }
+}
+
+/// The settings that differ between the running config and a new one but
+/// apply only at start, as `[section] key`.
+pub fn restart_required(running: &StartSettings, new: &StartSettings) -> Vec<String> {
+    let StartSettings {
+        server:
+            ServerConfig {
+                listen,
+                region,
+                header_timeout,
+                max_connections,
+            },
+        storage:
+            StorageConfig {
+                database,
+                raw_retention,
+                rollup_retention,
+            },
+        probes: ProbesConfig {
+            policy,
+            concurrency,
+        },
+    } = running;
+    let mut changed = Vec::new();
+    let mut check = |differs: bool, key: &str| {
+        if differs {
+            changed.push(key.to_owned());
+        }
+    };
+    check(*listen != new.server.listen, "[server] listen");
+    check(*region != new.server.region, "[server] region");
+    check(
+        *header_timeout != new.server.header_timeout,
+        "[server] header_timeout",
+    );
+    check(
+        *max_connections != new.server.max_connections,
+        "[server] max_connections",
+    );
+    check(*database != new.storage.database, "[storage] url");
+    check(
+        *raw_retention != new.storage.raw_retention,
+        "[storage] raw_retention",
+    );
+    check(
+        *rollup_retention != new.storage.rollup_retention,
+        "[storage] rollup_retention",
+    );
+    check(*policy != new.probes.policy, "[probes] allow");
+    check(
+        *concurrency != new.probes.concurrency,
+        "[probes] concurrency",
+    );
+    changed
+}

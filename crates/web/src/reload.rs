@@ -1,0 +1,70 @@
+//! `POST /-/reload` (Prometheus's path): re-reads the config and applies it
+//! to the running engine, through the [`Reloader`] the binary gives, the
+//! same path `SIGHUP` takes. Answers 200 with what changed; otherwise the
+//! one error shape: 400 `invalid_config` with every error of the config in
+//! `details` (the running one is untouched), 500 `internal` when the engine
+//! could not apply a valid one, 503 `unavailable` when this server does not
+//! reload.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Reloads the config; implemented by the binary, which knows the file.
+pub trait Reloader: Send + Sync + 'static {
+    fn reload(&self) -> Pin<Box<dyn Future<Output = ReloadOutcome> + Send + '_>>;
+}
+
+/// How a reload went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    Applied(ReloadApplied),
+    /// The config is invalid: each error as `FILE:LINE:COL: message`.
+    Rejected {
+        errors: Vec<String>,
+    },
+    /// Valid, but the engine could not apply it.
+    Failed {
+        error: String,
+    },
+}
+
+/// What a reload changed (monitor ids), and which changed settings wait
+/// for a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReloadApplied {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub unchanged: usize,
+    /// Settings that differ from the running ones but apply only after a
+    /// restart, such as `[server] listen`.
+    pub restart_required: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub(crate) enum ReloadBody {
+    Applied(ReloadApplied),
+}
+
+pub(crate) async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, ApiError> {
+    let Some(reloader) = state.reloader.clone() else {
+        return Err(ApiError::Unavailable(
+            "this server cannot reload its configuration",
+        ));
+    };
+    match reloader.reload().await {
+        ReloadOutcome::Applied(applied) => Ok(Json(ReloadBody::Applied(applied))),
+        ReloadOutcome::Rejected { errors } => Err(ApiError::InvalidConfig(errors)),
+        ReloadOutcome::Failed { error } => Err(ApiError::Internal(format!(
+            "a valid configuration could not be applied: {error}"
+        ))),
+    }
+}
