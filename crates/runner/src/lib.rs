@@ -54,6 +54,7 @@ mod check;
 mod command;
 mod dns;
 mod http;
+mod net;
 mod parity;
 mod tcp;
 mod units;

@@ -11,13 +11,13 @@
 //! and the TLS session cache, so a handshake may resume a session.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use url::{Host, Url};
+use url::Url;
 use watchkeeper_domain::target_policy::{TargetPolicy, TargetRefused};
 
 use super::resolver::PolicyResolver;
+use crate::net;
 
 pub(crate) struct HttpClients {
     policy: Arc<TargetPolicy>,
@@ -75,14 +75,11 @@ fn build(verify_tls: bool, policy: Arc<TargetPolicy>) -> Result<reqwest::Client,
         .build()
 }
 
-/// Checks a URL's host before anything is sent: names against the metadata
-/// host list, IP literals (which are never resolved) against the address
-/// rules. Resolved addresses are checked later by [`PolicyResolver`].
+/// Checks a URL's host before anything is sent (`net::check_host`):
+/// resolved addresses are checked later by [`PolicyResolver`].
 pub(crate) fn check_url(policy: &TargetPolicy, url: &Url) -> Result<(), TargetRefused> {
-    match url.host() {
-        Some(Host::Domain(name)) => policy.check_host(name),
-        Some(Host::Ipv4(ip)) => policy.check_ip(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => policy.check_ip(IpAddr::V6(ip)),
+    match url.host_str() {
+        Some(host) => net::check_host(policy, host),
         None => Ok(()),
     }
 }

@@ -7,9 +7,8 @@ use std::error::Error as StdError;
 
 use rustls::CertificateError;
 use watchkeeper_domain::observation::{FailureKind, ProbeFailure};
-use watchkeeper_domain::target_policy::TargetRefused;
 
-use super::resolver::ResolveFailure;
+use crate::net::Unreachable;
 
 /// `target` is `METHOD URL` (its password already hidden), put in front of
 /// every message. The error's own URL is dropped: reqwest prints it whole,
@@ -23,11 +22,11 @@ pub(crate) fn describe(target: &str, error: reqwest::Error) -> ProbeFailure {
 fn classify(error: &reqwest::Error) -> (FailureKind, String) {
     let causes = causes(error);
     for cause in &causes {
-        if let Some(refused) = cause.downcast_ref::<TargetRefused>() {
-            return (FailureKind::Refused, refused.to_string());
-        }
-        if let Some(unresolved) = cause.downcast_ref::<ResolveFailure>() {
-            return (FailureKind::Dns, format!("dns: {unresolved}"));
+        if let Some(unreachable) = cause.downcast_ref::<Unreachable>() {
+            return match unreachable {
+                Unreachable::Refused(refused) => (FailureKind::Refused, refused.to_string()),
+                Unreachable::Unresolved { .. } => (FailureKind::Dns, format!("dns: {unreachable}")),
+            };
         }
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
             return (FailureKind::Tls, format!("tls: {}", tls_reason(tls)));
@@ -68,7 +67,7 @@ fn classify(error: &reqwest::Error) -> (FailureKind, String) {
         .iter()
         .find_map(|cause| cause.downcast_ref::<std::io::Error>());
     if error.is_connect() {
-        let reason = io.map_or_else(|| innermost(&causes), crate::tcp::io_reason);
+        let reason = io.map_or_else(|| innermost(&causes), crate::net::io_reason);
         return (FailureKind::Connect, format!("connect: {reason}"));
     }
     if error.is_body() || error.is_decode() {
@@ -78,7 +77,7 @@ fn classify(error: &reqwest::Error) -> (FailureKind, String) {
         );
     }
     match io {
-        Some(io) => (FailureKind::Io, crate::tcp::io_reason(io)),
+        Some(io) => (FailureKind::Io, crate::net::io_reason(io)),
         None => (FailureKind::Protocol, innermost(&causes)),
     }
 }

@@ -20,7 +20,6 @@ use watchkeeper_domain::observation::{
 };
 
 pub(crate) use client::HttpClients;
-pub(crate) use resolver::allowed_addresses;
 
 use crate::units;
 
