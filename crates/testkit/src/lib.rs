@@ -1,5 +1,6 @@
 //! Helpers for the integration tests of every Watchkeeper crate: the demo
-//! service, misbehaving TCP targets, a port where nothing listens, polling
+//! service, misbehaving TCP targets, https targets with certificates made
+//! at test time, a port where nothing listens, polling
 //! with a deadline instead of sleeping, throwaway config files, a small real
 //! filesystem to fill, and a database write lock held from outside.
 //!
@@ -12,6 +13,7 @@ mod port;
 mod raw_target;
 mod small_filesystem;
 mod temp_config;
+mod tls_target;
 mod write_lock;
 
 pub use poll::{POLL_INTERVAL, poll_until};
@@ -19,6 +21,7 @@ pub use port::closed_port;
 pub use raw_target::{RawBehaviour, RawTarget};
 pub use small_filesystem::{Filler, SmallFilesystem};
 pub use temp_config::{CONFIG_FILE_NAME, TempConfig};
+pub use tls_target::{Served, TlsTargetError, private_key, spawn_tls_target};
 pub use watchkeeper_demo::{DemoConfig, DemoHandle, Mode, spawn as spawn_demo};
 pub use watchkeeper_domain::{Clock, ManualClock};
 pub use write_lock::WriteLock;

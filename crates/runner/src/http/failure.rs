@@ -5,9 +5,9 @@
 
 use std::error::Error as StdError;
 
-use rustls::CertificateError;
 use watchkeeper_domain::observation::{FailureKind, ProbeFailure};
 
+use super::tls_reason::tls_reason;
 use crate::net::Unreachable;
 
 /// `target` is `METHOD URL` (its password already hidden), put in front of
@@ -115,60 +115,15 @@ fn innermost(causes: &[&(dyn StdError + 'static)]) -> String {
         .unwrap_or_else(|| "request failed".to_owned())
 }
 
-/// What a TLS failure means, in words.
-pub(crate) fn tls_reason(error: &rustls::Error) -> String {
-    match error {
-        rustls::Error::InvalidCertificate(certificate) => match certificate {
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                "certificate has expired".to_owned()
-            }
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "certificate is not valid yet".to_owned()
-            }
-            CertificateError::UnknownIssuer => {
-                "certificate is not trusted (unknown issuer; self-signed?)".to_owned()
-            }
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                "certificate is not valid for this host name".to_owned()
-            }
-            CertificateError::Revoked => "certificate has been revoked".to_owned(),
-            other => format!("invalid certificate: {other}"),
-        },
-        other => format!("handshake failed: {other}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn certificate_errors_are_named_in_words() {
-        let expired = rustls::Error::InvalidCertificate(CertificateError::Expired);
-        assert_eq!(tls_reason(&expired), "certificate has expired");
-        let unknown = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
-        assert_eq!(
-            tls_reason(&unknown),
-            "certificate is not trusted (unknown issuer; self-signed?)"
-        );
-        let name = rustls::Error::InvalidCertificate(CertificateError::NotValidForName);
-        assert_eq!(
-            tls_reason(&name),
-            "certificate is not valid for this host name"
-        );
-        let other = rustls::Error::General("boom".to_owned());
-        assert!(
-            tls_reason(&other).starts_with("handshake failed: "),
-            "{}",
-            tls_reason(&other)
-        );
-    }
-
-    #[test]
     fn a_tls_error_inside_an_io_error_is_found() {
         let io = std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            rustls::Error::InvalidCertificate(CertificateError::Expired),
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Expired),
         );
         let found = causes(&io)
             .into_iter()

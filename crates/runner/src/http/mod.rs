@@ -8,6 +8,8 @@ mod client;
 mod failure;
 mod redirect;
 mod resolver;
+mod tls;
+mod tls_reason;
 
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use watchkeeper_domain::observation::{
     FailureKind, HttpObservation, Observation, ObservationDetail, ProbeFailure,
 };
 
+pub use client::ClientError;
 pub(crate) use client::HttpClients;
 
 use crate::units;
