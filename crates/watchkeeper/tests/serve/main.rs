@@ -15,6 +15,7 @@ mod logs;
 mod misbehaving;
 mod observability;
 mod process;
+mod quickstart;
 mod rollups;
 mod slow_clients;
 mod states;
