@@ -1,6 +1,6 @@
 //! Helpers for the integration tests of every Watchkeeper crate: the demo
 //! service, misbehaving TCP targets, https targets with certificates made
-//! at test time, a port where nothing listens, polling
+//! at test time, plain-HTTP clients, a port where nothing listens, polling
 //! with a deadline instead of sleeping, throwaway config files, a small real
 //! filesystem to fill, and a database write lock held from outside.
 //!
@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+mod http_client;
 mod poll;
 mod port;
 mod raw_target;
@@ -16,6 +17,7 @@ mod temp_config;
 mod tls_target;
 mod write_lock;
 
+pub use http_client::loopback_client_builder;
 pub use poll::{POLL_INTERVAL, poll_until};
 pub use port::closed_port;
 pub use raw_target::{RawBehaviour, RawTarget};

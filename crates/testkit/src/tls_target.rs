@@ -48,7 +48,7 @@ pub enum TlsTargetError {
 /// Serves `ok` to every connection until the runtime ends; returns the
 /// address it listens on.
 pub async fn spawn_tls_target(served: Served) -> Result<SocketAddr, TlsTargetError> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(TlsTargetError::Tls)?

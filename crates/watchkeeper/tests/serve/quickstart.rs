@@ -14,7 +14,7 @@ use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
-use watchkeeper_testkit::poll_until;
+use watchkeeper_testkit::{loopback_client_builder, poll_until};
 
 /// How long the script may take to start everything, and to stop.
 const START_DEADLINE: Duration = Duration::from_secs(60);
@@ -151,8 +151,7 @@ fn refused(port: u16) -> bool {
 async fn sigterm_to_the_script_stops_everything_it_started() {
     let ports = free_ports();
     let mut quickstart = Quickstart::start(ports);
-    let client = reqwest::Client::builder()
-        .no_proxy()
+    let client = loopback_client_builder()
         .timeout(Duration::from_secs(2))
         .build()
         .unwrap();
