@@ -46,7 +46,7 @@ pub(crate) async fn probe(
     let mut child = command.spawn().map_err(|error| {
         ProbeFailure::new(
             FailureKind::Spawn,
-            format!("cannot run `{program}`: {}", crate::tcp::io_reason(&error)),
+            format!("cannot run `{program}`: {}", crate::net::io_reason(&error)),
         )
     })?;
     let process_group = child.id().and_then(|id| i32::try_from(id).ok());
@@ -72,7 +72,7 @@ pub(crate) async fn probe(
                     FailureKind::Io,
                     format!(
                         "{target}: waiting for it: {}",
-                        crate::tcp::io_reason(&error)
+                        crate::net::io_reason(&error)
                     ),
                 )
             })?;

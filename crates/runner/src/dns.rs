@@ -19,7 +19,7 @@ use watchkeeper_domain::observation::{
 };
 use watchkeeper_domain::target_policy::TargetPolicy;
 
-use crate::units;
+use crate::{net, units};
 
 /// Resolvers by server (`None`: the system configuration), built on first
 /// use and kept; the lock is never held across an `.await`.
@@ -38,7 +38,7 @@ impl DnsResolvers {
         let start = Instant::now();
         let target = format!("dns {} {}", spec.record.as_str(), spec.name);
         if let Some(server) = spec.server {
-            policy.check_ip(server.ip()).map_err(|refused| {
+            net::check_address(policy, server.ip()).map_err(|refused| {
                 ProbeFailure::new(FailureKind::Refused, format!("{target}: server {refused}"))
             })?;
         }

@@ -50,10 +50,13 @@
 //! well, and only `http:` and `https:` hops are followed. HTTP proxies from
 //! the environment are not used, for the same reason.
 
+pub use http::ClientError;
+
 mod check;
 mod command;
 mod dns;
 mod http;
+mod net;
 mod parity;
 mod tcp;
 mod units;
@@ -71,8 +74,8 @@ use watchkeeper_domain::target_policy::TargetPolicy;
 /// Watchkeeper's own faults while setting up probes (not a target's).
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
-    #[error("cannot build the HTTP client (TLS backend): {0}")]
-    HttpClient(#[source] reqwest::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[source] ClientError),
 }
 
 /// A probe of any kind, boxed (see [`Prober::probe`]).
@@ -97,8 +100,25 @@ impl Prober {
     /// Builds the prober and its default HTTP client, so a broken TLS backend
     /// is reported at start-up rather than on every probe.
     pub fn new(policy: TargetPolicy, clock: Arc<dyn Clock>) -> Result<Prober, RunnerError> {
+        Prober::with_extra_roots(policy, clock, Vec::new())
+    }
+
+    /// Like [`Prober::new`], and https targets whose chain ends at one of
+    /// `extra_roots` (DER certificates) are trusted too, beside the system's
+    /// trust store. Tests use it for a CA made at test time; it is the seam
+    /// for a private CA in the configuration.
+    pub fn with_extra_roots(
+        policy: TargetPolicy,
+        clock: Arc<dyn Clock>,
+        extra_roots: Vec<Vec<u8>>,
+    ) -> Result<Prober, RunnerError> {
         let policy = Arc::new(policy);
-        let http = http::HttpClients::new(policy.clone()).map_err(RunnerError::HttpClient)?;
+        let extra_roots = extra_roots
+            .into_iter()
+            .map(rustls::pki_types::CertificateDer::from)
+            .collect();
+        let http =
+            http::HttpClients::new(policy.clone(), extra_roots).map_err(RunnerError::HttpClient)?;
         Ok(Prober {
             policy,
             clock,

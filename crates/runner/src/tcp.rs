@@ -1,7 +1,6 @@
-//! The tcp probe: resolve, refuse what the target policy refuses, connect,
-//! optionally send a line and wait for an expected reply.
+//! The tcp probe: resolve and refuse what the target policy refuses (both
+//! in `net`), connect, optionally send a line and wait for an expected reply.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,9 +11,9 @@ use watchkeeper_domain::monitor::TcpSpec;
 use watchkeeper_domain::observation::{
     FailureKind, Observation, ObservationDetail, ProbeFailure, TcpObservation,
 };
-use watchkeeper_domain::target_policy::{TargetPolicy, TargetRefused};
+use watchkeeper_domain::target_policy::TargetPolicy;
 
-use crate::units;
+use crate::{net, units};
 
 /// The most a tcp probe reads while waiting for `expect` (the domain
 /// knows it too: conditions' worst-case cost is judged against it).
@@ -48,7 +47,7 @@ pub(crate) async fn probe(
             .map_err(|error| {
                 ProbeFailure::new(
                     FailureKind::Io,
-                    format!("{target}: send: {}", io_reason(&error)),
+                    format!("{target}: send: {}", net::io_reason(&error)),
                 )
             })?;
     }
@@ -60,7 +59,7 @@ pub(crate) async fn probe(
                 .map_err(|error| {
                     ProbeFailure::new(
                         FailureKind::Io,
-                        format!("{target}: receive: {}", io_reason(&error)),
+                        format!("{target}: receive: {}", net::io_reason(&error)),
                     )
                 })?;
             if !contains(&received, expected.as_bytes()) {
@@ -81,47 +80,20 @@ pub(crate) async fn probe(
     })
 }
 
-/// Resolves, applies the policy to each address, and connects to the first
-/// allowed address that accepts.
+/// Resolves, applies the policy to each address (`net`), and connects to
+/// the first allowed address that accepts.
 async fn connect(
     spec: &TcpSpec,
     policy: &TargetPolicy,
     target: &str,
 ) -> Result<TcpStream, ProbeFailure> {
-    let refused = |refused: TargetRefused| {
-        ProbeFailure::new(FailureKind::Refused, format!("{target}: {refused}"))
-    };
-    let literal = spec.host.trim_start_matches('[').trim_end_matches(']');
-    let by_literal = literal.parse::<std::net::IpAddr>().is_ok();
-    let addresses: Vec<SocketAddr> = match literal.parse::<std::net::IpAddr>() {
-        Ok(ip) => {
-            policy.check_ip(ip).map_err(refused)?;
-            vec![SocketAddr::new(ip, spec.port)]
-        }
-        Err(_) => {
-            policy.check_host(&spec.host).map_err(refused)?;
-            let resolved = tokio::net::lookup_host((spec.host.as_str(), spec.port))
-                .await
-                .map_err(|error| {
-                    ProbeFailure::new(
-                        FailureKind::Dns,
-                        format!(
-                            "{target}: cannot resolve {}: {}",
-                            spec.host,
-                            io_reason(&error)
-                        ),
-                    )
-                })?;
-            crate::http::allowed_addresses(policy, &spec.host, resolved).map_err(|error| {
-                match error.downcast::<TargetRefused>() {
-                    Ok(refusal) => refused(*refusal),
-                    Err(other) => ProbeFailure::new(FailureKind::Dns, format!("{target}: {other}")),
-                }
-            })?
-        }
-    };
+    let addresses = net::allowed_addresses(policy, &spec.host, spec.port)
+        .await
+        .map_err(|unreachable| {
+            ProbeFailure::new(unreachable.kind(), format!("{target}: {unreachable}"))
+        })?;
     let mut last_error = None;
-    for address in addresses {
+    for address in addresses.allowed {
         match TcpStream::connect(address).await {
             Ok(stream) => return Ok(stream),
             Err(error) => last_error = Some((address, error)),
@@ -130,8 +102,10 @@ async fn connect(
     // Name the address only when it came from resolving a name.
     let reason = match last_error {
         None => "no address to connect to".to_owned(),
-        Some((_, error)) if by_literal => io_reason(&error),
-        Some((address, error)) => format!("{address}: {}", io_reason(&error)),
+        Some((address, error)) if addresses.resolved => {
+            format!("{address}: {}", net::io_reason(&error))
+        }
+        Some((_, error)) => net::io_reason(&error),
     };
     Err(ProbeFailure::new(
         FailureKind::Connect,
@@ -167,45 +141,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
             .any(|window| window == needle)
 }
 
-/// An IO error in words, without the `(os error N)` suffix:
-/// `connection refused`, `connection reset by peer`.
-pub(crate) fn io_reason(error: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    let known = match error.kind() {
-        ErrorKind::ConnectionRefused => Some("connection refused"),
-        ErrorKind::ConnectionReset => Some("connection reset by peer"),
-        ErrorKind::ConnectionAborted => Some("connection aborted"),
-        ErrorKind::TimedOut => Some("timed out"),
-        ErrorKind::HostUnreachable => Some("host unreachable"),
-        ErrorKind::NetworkUnreachable => Some("network unreachable"),
-        ErrorKind::AddrNotAvailable => Some("address not available"),
-        ErrorKind::BrokenPipe => Some("broken pipe"),
-        ErrorKind::UnexpectedEof => Some("connection closed early"),
-        _ => None,
-    };
-    match known {
-        Some(reason) => reason.to_owned(),
-        None => {
-            let text = error.to_string();
-            match text.find(" (os error ") {
-                Some(cut) => text[..cut].to_owned(),
-                None => text,
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn io_errors_read_without_os_codes() {
-        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        assert_eq!(io_reason(&refused), "connection refused");
-        let missing = std::io::Error::from_raw_os_error(2);
-        assert_eq!(io_reason(&missing), "No such file or directory");
-    }
 
     #[test]
     fn finds_the_expected_text_anywhere() {

@@ -1,5 +1,7 @@
 //! Helpers for the integration tests of every Watchkeeper crate: builders
-//! for monitors and results, the demo service, misbehaving TCP targets, a port where nothing listens, polling
+//! for monitors and results, the demo service, misbehaving TCP targets,
+//! https targets with certificates made at test time, plain-HTTP clients, a
+//! port where nothing listens, polling
 //! with a deadline instead of sleeping, throwaway config files, a small real
 //! filesystem to fill, and a database write lock held from outside.
 //!
@@ -8,19 +10,23 @@
 #![forbid(unsafe_code)]
 
 mod builders;
+mod http_client;
 mod poll;
 mod port;
 mod raw_target;
 mod small_filesystem;
 mod temp_config;
+mod tls_target;
 mod write_lock;
 
 pub use builders::{MonitorBuilder, ResultBuilder, http_probe, monitor, result};
+pub use http_client::loopback_client_builder;
 pub use poll::{POLL_INTERVAL, poll_until};
 pub use port::closed_port;
 pub use raw_target::{RawBehaviour, RawTarget};
 pub use small_filesystem::{Filler, SmallFilesystem};
 pub use temp_config::{CONFIG_FILE_NAME, TempConfig};
+pub use tls_target::{Served, TlsTargetError, private_key, spawn_tls_target};
 pub use watchkeeper_demo::{DemoConfig, DemoHandle, Mode, spawn as spawn_demo};
 pub use watchkeeper_domain::{Clock, ManualClock};
 pub use write_lock::WriteLock;

@@ -1,4 +1,5 @@
-//! The shared `reqwest` clients, one per TLS verification setting, each
+//! The shared `reqwest` clients, one per TLS verification setting (its
+//! rustls configuration made by `tls`), each
 //! wired to the target policy through a resolver that drops refused
 //! addresses. They never follow a redirect themselves: `redirect` does, hop
 //! by hop, so it can check each hop and decide which headers go along.
@@ -11,16 +12,31 @@
 //! and the TLS session cache, so a handshake may resume a session.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use url::{Host, Url};
+use rustls::pki_types::CertificateDer;
+use url::Url;
 use watchkeeper_domain::target_policy::{TargetPolicy, TargetRefused};
 
 use super::resolver::PolicyResolver;
+use super::tls;
+use crate::net;
+
+/// Why a client could not be built: Watchkeeper's own fault (its TLS
+/// backend or the system's trust store), not a target's.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("TLS configuration: {0}")]
+    Tls(#[source] rustls::Error),
+    #[error("{0}")]
+    Http(#[source] reqwest::Error),
+}
 
 pub(crate) struct HttpClients {
     policy: Arc<TargetPolicy>,
+    /// Trusted besides the system's trust store (empty but in tests, until
+    /// a private CA can be configured).
+    extra_roots: Vec<CertificateDer<'static>>,
     /// One client per `verify_tls`, built on first use and kept, so the TLS
     /// configuration (and its session cache) is built once. The lock is
     /// only held to look up or insert, never across an `.await`.
@@ -30,9 +46,13 @@ pub(crate) struct HttpClients {
 impl HttpClients {
     /// Builds the most common client (verification on) right away, so a
     /// TLS backend that cannot start fails here, once.
-    pub(crate) fn new(policy: Arc<TargetPolicy>) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(
+        policy: Arc<TargetPolicy>,
+        extra_roots: Vec<CertificateDer<'static>>,
+    ) -> Result<Self, ClientError> {
         let clients = Self {
             policy,
+            extra_roots,
             clients: Mutex::new(HashMap::new()),
         };
         clients.client(true)?;
@@ -44,7 +64,7 @@ impl HttpClients {
     }
 
     /// The shared client for this TLS setting (a cheap handle).
-    pub(crate) fn client(&self, verify_tls: bool) -> Result<reqwest::Client, reqwest::Error> {
+    pub(crate) fn client(&self, verify_tls: bool) -> Result<reqwest::Client, ClientError> {
         // A poisoned map still holds valid clients.
         let mut clients = self
             .clients
@@ -53,13 +73,18 @@ impl HttpClients {
         if let Some(client) = clients.get(&verify_tls) {
             return Ok(client.clone());
         }
-        let client = build(verify_tls, self.policy.clone())?;
+        let client = build(verify_tls, &self.extra_roots, self.policy.clone())?;
         clients.insert(verify_tls, client.clone());
         Ok(client)
     }
 }
 
-fn build(verify_tls: bool, policy: Arc<TargetPolicy>) -> Result<reqwest::Client, reqwest::Error> {
+fn build(
+    verify_tls: bool,
+    extra_roots: &[CertificateDer<'static>],
+    policy: Arc<TargetPolicy>,
+) -> Result<reqwest::Client, ClientError> {
+    let tls = tls::client_config(verify_tls, extra_roots).map_err(ClientError::Tls)?;
     reqwest::Client::builder()
         .user_agent(concat!("watchkeeper/", env!("CARGO_PKG_VERSION")))
         // A proxy would resolve and connect on our behalf, out of the
@@ -67,22 +92,21 @@ fn build(verify_tls: bool, policy: Arc<TargetPolicy>) -> Result<reqwest::Client,
         .no_proxy()
         // A new connection per probe (see the module docs).
         .pool_max_idle_per_host(0)
-        .tls_danger_accept_invalid_certs(!verify_tls)
+        // Verification (or not) and the crypto provider are in `tls`.
+        .tls_backend_preconfigured(tls)
         .tls_info(true)
         // Followed by `redirect`, hop by hop.
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(PolicyResolver::new(policy))
         .build()
+        .map_err(ClientError::Http)
 }
 
-/// Checks a URL's host before anything is sent: names against the metadata
-/// host list, IP literals (which are never resolved) against the address
-/// rules. Resolved addresses are checked later by [`PolicyResolver`].
+/// Checks a URL's host before anything is sent (`net::check_host`):
+/// resolved addresses are checked later by [`PolicyResolver`].
 pub(crate) fn check_url(policy: &TargetPolicy, url: &Url) -> Result<(), TargetRefused> {
-    match url.host() {
-        Some(Host::Domain(name)) => policy.check_host(name),
-        Some(Host::Ipv4(ip)) => policy.check_ip(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => policy.check_ip(IpAddr::V6(ip)),
+    match url.host_str() {
+        Some(host) => net::check_host(policy, host),
         None => Ok(()),
     }
 }

@@ -5,11 +5,10 @@
 
 use std::error::Error as StdError;
 
-use rustls::CertificateError;
 use watchkeeper_domain::observation::{FailureKind, ProbeFailure};
-use watchkeeper_domain::target_policy::TargetRefused;
 
-use super::resolver::ResolveFailure;
+use super::tls_reason::tls_reason;
+use crate::net::Unreachable;
 
 /// `target` is `METHOD URL` (its password already hidden), put in front of
 /// every message. The error's own URL is dropped: reqwest prints it whole,
@@ -23,11 +22,11 @@ pub(crate) fn describe(target: &str, error: reqwest::Error) -> ProbeFailure {
 fn classify(error: &reqwest::Error) -> (FailureKind, String) {
     let causes = causes(error);
     for cause in &causes {
-        if let Some(refused) = cause.downcast_ref::<TargetRefused>() {
-            return (FailureKind::Refused, refused.to_string());
-        }
-        if let Some(unresolved) = cause.downcast_ref::<ResolveFailure>() {
-            return (FailureKind::Dns, format!("dns: {unresolved}"));
+        if let Some(unreachable) = cause.downcast_ref::<Unreachable>() {
+            return match unreachable {
+                Unreachable::Refused(refused) => (FailureKind::Refused, refused.to_string()),
+                Unreachable::Unresolved { .. } => (FailureKind::Dns, format!("dns: {unreachable}")),
+            };
         }
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
             return (FailureKind::Tls, format!("tls: {}", tls_reason(tls)));
@@ -68,7 +67,7 @@ fn classify(error: &reqwest::Error) -> (FailureKind, String) {
         .iter()
         .find_map(|cause| cause.downcast_ref::<std::io::Error>());
     if error.is_connect() {
-        let reason = io.map_or_else(|| innermost(&causes), crate::tcp::io_reason);
+        let reason = io.map_or_else(|| innermost(&causes), crate::net::io_reason);
         return (FailureKind::Connect, format!("connect: {reason}"));
     }
     if error.is_body() || error.is_decode() {
@@ -78,7 +77,7 @@ fn classify(error: &reqwest::Error) -> (FailureKind, String) {
         );
     }
     match io {
-        Some(io) => (FailureKind::Io, crate::tcp::io_reason(io)),
+        Some(io) => (FailureKind::Io, crate::net::io_reason(io)),
         None => (FailureKind::Protocol, innermost(&causes)),
     }
 }
@@ -116,60 +115,15 @@ fn innermost(causes: &[&(dyn StdError + 'static)]) -> String {
         .unwrap_or_else(|| "request failed".to_owned())
 }
 
-/// What a TLS failure means, in words.
-pub(crate) fn tls_reason(error: &rustls::Error) -> String {
-    match error {
-        rustls::Error::InvalidCertificate(certificate) => match certificate {
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                "certificate has expired".to_owned()
-            }
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "certificate is not valid yet".to_owned()
-            }
-            CertificateError::UnknownIssuer => {
-                "certificate is not trusted (unknown issuer; self-signed?)".to_owned()
-            }
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                "certificate is not valid for this host name".to_owned()
-            }
-            CertificateError::Revoked => "certificate has been revoked".to_owned(),
-            other => format!("invalid certificate: {other}"),
-        },
-        other => format!("handshake failed: {other}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn certificate_errors_are_named_in_words() {
-        let expired = rustls::Error::InvalidCertificate(CertificateError::Expired);
-        assert_eq!(tls_reason(&expired), "certificate has expired");
-        let unknown = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
-        assert_eq!(
-            tls_reason(&unknown),
-            "certificate is not trusted (unknown issuer; self-signed?)"
-        );
-        let name = rustls::Error::InvalidCertificate(CertificateError::NotValidForName);
-        assert_eq!(
-            tls_reason(&name),
-            "certificate is not valid for this host name"
-        );
-        let other = rustls::Error::General("boom".to_owned());
-        assert!(
-            tls_reason(&other).starts_with("handshake failed: "),
-            "{}",
-            tls_reason(&other)
-        );
-    }
-
-    #[test]
     fn a_tls_error_inside_an_io_error_is_found() {
         let io = std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            rustls::Error::InvalidCertificate(CertificateError::Expired),
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Expired),
         );
         let found = causes(&io)
             .into_iter()

@@ -8,6 +8,8 @@ mod client;
 mod failure;
 mod redirect;
 mod resolver;
+mod tls;
+mod tls_reason;
 
 use std::time::Duration;
 
@@ -19,8 +21,8 @@ use watchkeeper_domain::observation::{
     FailureKind, HttpObservation, Observation, ObservationDetail, ProbeFailure,
 };
 
+pub use client::ClientError;
 pub(crate) use client::HttpClients;
-pub(crate) use resolver::allowed_addresses;
 
 use crate::units;
 

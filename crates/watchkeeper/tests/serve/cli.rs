@@ -10,7 +10,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use nix::sys::signal::Signal;
 use serde_json::Value;
-use watchkeeper_testkit::{DemoConfig, Mode, TempConfig, spawn_demo_on_loopback};
+use watchkeeper_testkit::{
+    DemoConfig, Mode, Served, TempConfig, spawn_demo_on_loopback, spawn_tls_target,
+};
 
 use crate::process::{ServeProcess, Stopped, watchkeeper};
 use crate::support::{STORAGE, db_path, monitor_id, open_store};
@@ -189,6 +191,58 @@ async fn check_prints_a_table_and_exits_by_the_result() {
     assert_eq!(lines[0]["ok"], false);
     assert_eq!(lines[0]["reason"], "status == 200 failed: status was 500");
     assert!(lines[0]["latency_ms"].is_number(), "{json}");
+}
+
+/// A target with a bad certificate is a failed row with a plain reason,
+/// and nothing else: no line from the TLS verifier on stderr (it logs each
+/// certificate it rejects at ERROR), with `RUST_LOG=info` as a user runs it
+/// and at `debug` too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_of_a_self_signed_target_prints_only_its_table() {
+    let served = Served::self_signed_localhost((2035, 1, 1)).unwrap();
+    let address = spawn_tls_target(served).await.unwrap();
+    let url = format!("https://localhost:{}/health", address.port());
+    let config = TempConfig::new(&demo_monitor(&url)).unwrap();
+    for rust_log in ["info", "debug"] {
+        let output = tokio::time::timeout(
+            COMMAND_DEADLINE,
+            watchkeeper(config.path(), &["check"])
+                .env("RUST_LOG", rust_log)
+                .output(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let finished = Finished {
+            command: format!("RUST_LOG={rust_log} watchkeeper check"),
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        assert_eq!(finished.code(), Some(1), "{finished}");
+        let row = finished
+            .stdout
+            .lines()
+            .find(|line| line.starts_with("demo "))
+            .unwrap_or_else(|| panic!("no row for `demo`:\n{finished}"));
+        assert!(
+            row.ends_with(&format!(
+                "GET {url}: tls: certificate is not trusted (unknown issuer; self-signed?)"
+            )),
+            "{finished}"
+        );
+        let stray: Vec<&str> = finished
+            .stderr
+            .lines()
+            .filter(|line| {
+                line.contains("rustls") || line.contains("ERROR") || line.contains("certificate")
+            })
+            .collect();
+        assert!(stray.is_empty(), "stray lines {stray:?}\n{finished}");
+        if rust_log == "info" {
+            assert!(finished.stderr.is_empty(), "{finished}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod logs;
 mod misbehaving;
 mod observability;
 mod process;
+mod quickstart;
 mod reload;
 mod rollups;
 mod slow_clients;

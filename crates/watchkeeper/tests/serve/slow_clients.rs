@@ -21,8 +21,7 @@ const KEEP_ALIVE_HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
 /// answer, so the test's own requests never hold one of the server's
 /// connections.
 fn fresh_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
+    watchkeeper_testkit::loopback_client_builder()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(5))
         .build()

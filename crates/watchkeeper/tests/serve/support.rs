@@ -79,8 +79,7 @@ pub async fn spawn_app_with_clock(config: TempConfig, clock: Arc<dyn Clock>) -> 
 
 /// A client that never goes through a proxy: every request is to loopback.
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
+    watchkeeper_testkit::loopback_client_builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap()
