@@ -319,3 +319,42 @@ async fn a_batch_of_ten_thousand_results_is_written_in_one_call() {
         100
     );
 }
+
+/// Two instances share one database: a monitor another process registered
+/// after this store opened is found when its rows are read, not skipped.
+#[tokio::test]
+async fn a_monitor_registered_by_another_process_is_found() {
+    let db = TestDatabase::new();
+    let this = db.open_with(&["api"]).await;
+    let other = db.open().await;
+    other
+        .register_monitors(&[id("api"), id("worker")])
+        .await
+        .unwrap();
+    let worker = result("worker", 1_000, 100, Health::Down);
+    other
+        .write_batch(
+            std::slice::from_ref(&worker),
+            &[change("worker", None, Health::Down, 1_000)],
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(newest(&this, &id("worker"), 10).await, vec![worker.clone()]);
+    assert_eq!(
+        this.state_changes(&id("worker"), 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        this.current_states().await.unwrap()[&id("worker")].health,
+        Health::Down
+    );
+    assert_eq!(last_results(&this).await[&id("worker")], worker);
+    assert_eq!(
+        this.availability_all(at(0))
+            .await
+            .unwrap()
+            .get(&id("worker")),
+        Some(&0.0)
+    );
+}
