@@ -48,6 +48,8 @@ pub(crate) struct RawServer {
 #[derive(Debug, Default)]
 pub(crate) struct RawStorage {
     pub url: Text,
+    /// PostgreSQL only: `password` or, better, `password_file`.
+    pub password: Text,
     pub raw_retention: Text,
     pub rollup_retention: Text,
 }
@@ -233,6 +235,7 @@ fn read_storage(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawStorage {
     let mut fields = Fields::new(table, "[storage]");
     let storage = RawStorage {
         url: fields.text(reader, "url"),
+        password: fields.text(reader, "password"),
         raw_retention: fields.text(reader, "raw_retention"),
         rollup_retention: fields.text(reader, "rollup_retention"),
     };

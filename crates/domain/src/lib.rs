@@ -16,6 +16,7 @@ pub mod monitor;
 pub mod observation;
 pub mod rollup;
 pub mod schedule;
+pub mod storage;
 pub mod target_policy;
 
 pub use check::{CheckResult, FallbackResult};

@@ -1,7 +1,5 @@
 //! [`StoreError`]: what went wrong in the store, and in which operation.
 
-use std::path::PathBuf;
-
 use jiff::Timestamp;
 use watchkeeper_domain::MonitorId;
 use watchkeeper_domain::rollup::RollupError;
@@ -10,15 +8,16 @@ use watchkeeper_domain::rollup::RollupError;
 /// error (or the reason a stored row could not be read back).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database {path}: {source}")]
+    /// `database` is a SQLite path or a PostgreSQL URL, password masked.
+    #[error("cannot open database {database}: {source}")]
     Open {
-        path: PathBuf,
+        database: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot migrate database {path}: {source}")]
+    #[error("cannot migrate database {database}: {source}")]
     Migrate {
-        path: PathBuf,
+        database: String,
         #[source]
         source: sqlx::migrate::MigrateError,
     },

@@ -1,5 +1,6 @@
 //! Watchkeeper's persistence: raw check results, state changes (kept for
-//! ever) and per-minute rollups, behind one [`Store`] type.
+//! ever) and per-minute rollups, behind one [`Store`] type, on SQLite or
+//! PostgreSQL with the same semantics.
 //!
 //! The public API speaks only domain types ([`CheckResult`], [`StateChange`],
 //! [`Rollup`], [`jiff::Timestamp`]). Tables, retention and row sizes:
@@ -16,21 +17,24 @@
 //!   methods, and everything that is not an engine's business — resolving
 //!   monitor ids to keys and back, encoding and decoding rows, building
 //!   rollups, merging the saved recent results with the newer ones;
-//! - one module per engine, `src/sqlite/<aggregate>.rs`: that trait's
-//!   implementation, which is SQL and nothing else;
+//! - one module per engine, `src/sqlite/<aggregate>.rs` and
+//!   `src/postgres/<aggregate>.rs`: that trait's implementation, which is
+//!   SQL and nothing else;
 //! - the tables in each engine's migrations (`migrations/<engine>/`).
 //!
 //! The facade dispatches once per call with [`backend!`]: [`Backend`] is an
 //! enum matched in place, so every call is static dispatch and the write
 //! path boxes no future. Adding an aggregate (the notification outbox next)
 //! is one shared module, one module per engine and one migration per engine;
-//! this file gains only the `mod` lines.
+//! this file gains only the `mod` lines. Every store test runs on both
+//! engines (`tests/store/`, testkit's `on_both_engines!`).
 
 /// Runs `$call` with `$engine` bound to the store's backend, whichever it is.
 macro_rules! backend {
     ($store:expr, $engine:ident => $call:expr) => {
         match &$store.backend {
             $crate::Backend::Sqlite($engine) => $call,
+            $crate::Backend::Postgres($engine) => $call,
         }
     };
 }
@@ -40,15 +44,15 @@ mod error;
 mod meta;
 mod monitor_keys;
 mod monitors;
+mod postgres;
 mod recent;
 mod results;
 mod rollups;
 mod sqlite;
 mod state_changes;
 
-use std::path::Path;
-
 use monitor_keys::MonitorKeys;
+use watchkeeper_domain::storage::{Database, StorageConfig};
 
 pub use error::StoreError;
 pub use results::PruneReport;
@@ -72,14 +76,21 @@ pub struct Store {
 #[derive(Debug, Clone)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PostgresStore),
 }
 
 impl Store {
-    /// Opens (creating it if missing) the SQLite database at `path` and
-    /// applies pending migrations. A file that is not a SQLite database is an
-    /// error naming the path, and the file is left as it was.
-    pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        let backend = Backend::Sqlite(sqlite::SqliteStore::open(path).await?);
+    /// Opens the database `config` names and applies pending migrations:
+    /// a SQLite file (created if missing; a file that is not a SQLite
+    /// database is an error naming the path, and the file is left as it
+    /// was) or a PostgreSQL database (which must exist; its URL is shown
+    /// with the password masked). The retentions in `config` are the
+    /// engine's business, not the store's.
+    pub async fn open(config: &StorageConfig) -> Result<Store, StoreError> {
+        let backend = match &config.database {
+            Database::Sqlite { path } => Backend::Sqlite(sqlite::SqliteStore::open(path).await?),
+            Database::Postgres(url) => Backend::Postgres(postgres::PostgresStore::open(url).await?),
+        };
         let store = Store {
             backend,
             keys: MonitorKeys::default(),
@@ -88,13 +99,24 @@ impl Store {
         Ok(store)
     }
 
-    /// Bytes on disk: on SQLite the database pages plus the write-ahead log.
+    /// The engine's name: `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Bytes on disk: on SQLite the database pages plus the write-ahead log;
+    /// on PostgreSQL our tables with their indexes and TOAST
+    /// (`pg_total_relation_size`).
     pub async fn size_bytes(&self) -> Result<u64, StoreError> {
         backend!(self, engine => engine.size_bytes().await)
     }
 
     /// Closes every connection (on SQLite after checkpointing the
-    /// write-ahead log). Clones of this store cannot be used afterwards.
+    /// write-ahead log; on PostgreSQL the server keeps the data and ends
+    /// the sessions). Clones of this store cannot be used afterwards.
     pub async fn close(&self) {
         backend!(self, engine => engine.close().await);
     }

@@ -67,7 +67,7 @@ pub(crate) struct SqliteStore {
 impl SqliteStore {
     pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
         let open_error = |source| StoreError::Open {
-            path: path.to_owned(),
+            database: path.display().to_string(),
             source,
         };
         let options = SqliteConnectOptions::new()
@@ -90,7 +90,7 @@ impl SqliteStore {
             .run(&writer)
             .await
             .map_err(|source| StoreError::Migrate {
-                path: path.to_owned(),
+                database: path.display().to_string(),
                 source,
             })?;
         let reader = SqlitePoolOptions::new()

@@ -1,7 +1,9 @@
 //! Helpers for the integration tests of every Watchkeeper crate: the demo
 //! service, misbehaving TCP targets, a port where nothing listens, polling
 //! with a deadline instead of sleeping, throwaway config files, a small real
-//! filesystem to fill, and a database write lock held from outside.
+//! filesystem to fill, a database write lock held from outside, and a
+//! fresh database on either engine for each test (a throwaway PostgreSQL
+//! cluster per test binary, `on_both_engines!`).
 //!
 //! A normal crate, used only as a dev-dependency by the others.
 
@@ -9,9 +11,11 @@
 
 mod poll;
 mod port;
+pub mod postgres;
 mod raw_target;
 mod small_filesystem;
 mod temp_config;
+mod test_storage;
 mod write_lock;
 
 pub use poll::{POLL_INTERVAL, poll_until};
@@ -19,6 +23,7 @@ pub use port::closed_port;
 pub use raw_target::{RawBehaviour, RawTarget};
 pub use small_filesystem::{Filler, SmallFilesystem};
 pub use temp_config::{CONFIG_FILE_NAME, TempConfig};
+pub use test_storage::{Engine, SQLITE_FILE_NAME, TestStorage, sqlite_path, storage_toml};
 pub use watchkeeper_demo::{DemoConfig, DemoHandle, Mode, spawn as spawn_demo};
 pub use watchkeeper_domain::{Clock, ManualClock};
 pub use write_lock::WriteLock;

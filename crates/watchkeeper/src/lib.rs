@@ -70,7 +70,7 @@ impl App {
             ..
         } = config;
         let local_addr = listener.local_addr().map_err(AppError::Listener)?;
-        let store = Store::open(&storage.database).await?;
+        let store = Store::open(&storage).await?;
         let prober = Arc::new(Prober::new(probes.policy, clock.clone())?);
         let metrics = Metrics::new();
         let cancel = CancellationToken::new();

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use watchkeeper_config::Database;
 use watchkeeper_domain::monitor::{ProbeSpec, RedirectHeaders, RedirectPolicy};
 
 use crate::support::{Scratch, assert_error, errors, load, monitor};
@@ -492,10 +493,80 @@ fn tcp_dns_and_command_targets_are_checked() {
 #[test]
 fn server_and_storage_values_are_checked() {
     assert_error(
-        "[server]\nlisten = \"localhost:8080\"\n[storage]\nurl = \"postgres://wk@127.0.0.1/wk\"\n",
+        "[server]\nlisten = \"localhost:8080\"\n[storage]\nurl = \"postgres://wk@127.0.0.1/wk?sslmode=on\"\n",
         "watchkeeper.toml:2:10: invalid listen address \"localhost:8080\": expected IP:PORT, like \"127.0.0.1:8080\" or \"[::1]:8080\"\n\
-         watchkeeper.toml:4:7: PostgreSQL storage is not supported yet; use url = \"sqlite://PATH\" or a plain file path",
+         watchkeeper.toml:4:7: storage url has sslmode=\"on\"; use one of disable, allow, prefer, require, verify-ca, verify-full",
     );
+}
+
+#[test]
+fn postgres_urls_are_checked_with_their_position_and_never_quote_the_password() {
+    assert_error(
+        "[storage]\nurl = \"postgres://wk:hunter2@/wk\"\n",
+        "watchkeeper.toml:2:7: storage url names no host: write postgres://user@HOST:5432/database",
+    );
+    assert_error(
+        "[storage]\nurl = \"postgresql://wk:hunter2@db.internal/wk?ssl_mode=require\"\n",
+        "watchkeeper.toml:2:7: storage url has an unknown parameter `ssl_mode`; known: sslmode, sslrootcert, sslcert, sslkey, application_name",
+    );
+    assert_error(
+        "[storage]\nurl = \"postgres://wk@db.internal\"\n",
+        "watchkeeper.toml:2:7: storage url names no database: write postgres://user@host:5432/DATABASE",
+    );
+    assert_error(
+        "[storage]\nurl = \"sqlite://wk.db\"\npassword = \"hunter2\"\n",
+        "watchkeeper.toml:3:12: a password applies to a PostgreSQL database only; this storage is SQLite",
+    );
+    let config = load(
+        "[storage]\nurl = \"postgres://wk:s%40cret@db.internal:5433/watch?sslmode=verify-full\"\n",
+    )
+    .unwrap();
+    let Database::Postgres(url) = &config.storage.database else {
+        panic!("expected PostgreSQL: {:?}", config.storage.database);
+    };
+    assert_eq!(url.password(), Some("s@cret"));
+    assert_eq!(
+        url.to_string(),
+        "postgres://wk:***@db.internal:5433/watch?sslmode=verify-full"
+    );
+    assert!(!format!("{config:?}").contains("cret"));
+}
+
+#[test]
+fn a_postgres_password_comes_from_password_file_or_the_environment() {
+    let scratch = Scratch::new(&[
+        (
+            "watchkeeper.toml",
+            "[storage]\nurl = \"postgres://wk@db.internal/watch\"\npassword_file = \"pg.secret\"\n",
+        ),
+        ("pg.secret", "from-file\n"),
+        (
+            "both.toml",
+            "[storage]\nurl = \"postgres://wk:inline@db.internal/watch\"\npassword_file = \"pg.secret\"\n",
+        ),
+    ]);
+    let config = scratch.load("watchkeeper.toml").unwrap();
+    let Database::Postgres(url) = &config.storage.database else {
+        panic!("expected PostgreSQL: {:?}", config.storage.database);
+    };
+    assert_eq!(url.password(), Some("from-file"));
+    assert_eq!(url.to_string(), "postgres://wk:***@db.internal/watch");
+    let errors = scratch.errors("both.toml");
+    assert_eq!(
+        errors,
+        "<dir>/both.toml:3:17: the storage url has a password and `password_file` gives another: give one"
+    );
+    assert!(
+        !errors.contains("inline") && !errors.contains("from-file"),
+        "{errors}"
+    );
+
+    // The support environment has PGPASSWORD=pg-s3cret.
+    let config = load("[storage]\nurl = \"postgres://wk:${PGPASSWORD}@db.internal/watch\"\n");
+    let Database::Postgres(url) = &config.unwrap().storage.database else {
+        panic!("expected PostgreSQL");
+    };
+    assert_eq!(url.password(), Some("pg-s3cret"));
 }
 
 #[test]
@@ -568,11 +639,18 @@ fn database_paths_resolve_beside_the_config() {
         "[storage]\nurl = \"sqlite://state/wk.db\"\n",
     )]);
     let config = scratch.load("etc/watchkeeper.toml").unwrap();
-    assert_eq!(config.storage.database, scratch.path("etc/state/wk.db"));
+    assert_eq!(
+        config.storage.database,
+        Database::Sqlite {
+            path: scratch.path("etc/state/wk.db")
+        }
+    );
     let absolute = load("[storage]\nurl = \"/var/lib/wk.db\"\n").unwrap();
     assert_eq!(
         absolute.storage.database,
-        std::path::PathBuf::from("/var/lib/wk.db")
+        Database::Sqlite {
+            path: std::path::PathBuf::from("/var/lib/wk.db")
+        }
     );
 }
 

@@ -13,6 +13,7 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
+use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_engine::{
     Board, Checker, Engine, EngineConfig, EngineHandle, Metrics, SystemClock,
 };
@@ -104,7 +105,7 @@ async fn start<C: Checker>(
 }
 
 async fn open_store(dir: &tempfile::TempDir) -> Store {
-    Store::open(&dir.path().join("watchkeeper.db"))
+    Store::open(&StorageConfig::sqlite(dir.path().join("watchkeeper.db")))
         .await
         .unwrap()
 }

@@ -19,6 +19,7 @@ use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::rollup::minute_of;
+use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_engine::{Checker, Engine, EngineConfig, Metrics, SystemClock};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::poll_until;
@@ -56,7 +57,7 @@ impl Checker for ScriptedChecker {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_rolls_up_a_minute_once_every_probe_started_in_it_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("watchkeeper.db"))
+    let store = Store::open(&StorageConfig::sqlite(dir.path().join("watchkeeper.db")))
         .await
         .unwrap();
     // Three seconds before the minute ends; both monitors are first due

@@ -13,6 +13,7 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
+use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_engine::{Checker, Engine, EngineConfig, Metrics, SystemClock};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::poll_until;
@@ -44,7 +45,7 @@ impl Checker for Switch {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_state_change_is_written_long_before_the_next_periodic_flush() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("watchkeeper.db"))
+    let store = Store::open(&StorageConfig::sqlite(dir.path().join("watchkeeper.db")))
         .await
         .unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use watchkeeper::{App, AppError};
 use watchkeeper_domain::MonitorId;
+use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_engine::SystemClock;
 use watchkeeper_store::Store;
 use watchkeeper_testkit::{TempConfig, poll_until};
@@ -168,7 +169,7 @@ pub fn db_path(config: &TempConfig) -> PathBuf {
 pub async fn open_store(config: &TempConfig) -> Store {
     let path = db_path(config);
     assert!(path.exists(), "no database at {}", path.display());
-    Store::open(&path).await.unwrap()
+    Store::open(&StorageConfig::sqlite(&path)).await.unwrap()
 }
 
 pub fn monitor_id(id: &str) -> MonitorId {
