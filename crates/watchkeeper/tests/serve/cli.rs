@@ -10,10 +10,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 use nix::sys::signal::Signal;
 use serde_json::Value;
-use watchkeeper_testkit::{DemoConfig, Mode, TempConfig, spawn_demo_on_loopback};
+use watchkeeper_testkit::{
+    DemoConfig, Engine, Mode, TempConfig, on_both_engines, spawn_demo_on_loopback,
+};
 
 use crate::process::{ServeProcess, Stopped, watchkeeper};
-use crate::support::{STORAGE, db_path, monitor_id, open_store};
+use crate::support::{STORAGE, db_path, monitor_id, open_store, storage};
 
 /// How long one `validate` or `check` may take.
 const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
@@ -59,11 +61,17 @@ async fn run(config: &Path, args: &[&str]) -> Finished {
     }
 }
 
-/// One http monitor of the demo, every second, expecting a healthy answer.
+/// One http monitor of the demo, every second, expecting a healthy answer,
+/// stored on SQLite.
 pub fn demo_monitor(url: &str) -> String {
+    demo_monitor_stored(STORAGE, url)
+}
+
+/// [`demo_monitor`], stored as the `[storage]` table `storage` says.
+pub fn demo_monitor_stored(storage: &str, url: &str) -> String {
     format!(
         r#"
-{STORAGE}
+{storage}
 [[component]]
 id = "api"
 
@@ -208,9 +216,10 @@ async fn check_of_an_unknown_monitor_is_a_config_error() {
 
 /// `serve` until `signal`: it probes, answers, and on the signal finishes,
 /// exits 0 and leaves its results and its one state change stored.
-async fn serve_until(signal: Signal) {
+async fn serve_until(engine: Engine, signal: Signal) {
     let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
-    let config = TempConfig::new(&demo_monitor(&demo.url("/health"))).unwrap();
+    let storage = storage(engine).await;
+    let config = TempConfig::new(&demo_monitor_stored(&storage, &demo.url("/health"))).unwrap();
     let serve = ServeProcess::start(config.path(), &[]).await;
     serve.wait_for_state("demo", "up").await;
 
@@ -222,7 +231,9 @@ async fn serve_until(signal: Signal) {
     );
     assert!(stderr.contains("shutdown complete"), "stderr:\n{stderr}");
 
-    assert!(db_path(&config).exists());
+    if engine == Engine::Sqlite {
+        assert!(db_path(&config).exists());
+    }
     let store = open_store(&config).await;
     let results = store
         .results_between(&monitor_id("demo"), Timestamp::MIN, Timestamp::MAX)
@@ -234,12 +245,14 @@ async fn serve_until(signal: Signal) {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored() {
-    serve_until(Signal::SIGTERM).await;
-}
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored(engine) {
+        serve_until(engine, Signal::SIGTERM).await;
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_runs_until_sigint_then_exits_cleanly_with_results_stored() {
-    serve_until(Signal::SIGINT).await;
+    #[flavor(multi_thread)]
+    async fn serve_runs_until_sigint_then_exits_cleanly_with_results_stored(engine) {
+        serve_until(engine, Signal::SIGINT).await;
+    }
 }
