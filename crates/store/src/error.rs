@@ -76,4 +76,19 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot copy a {from} store into a {to} one: copy goes from SQLite to PostgreSQL")]
+    CopyEngines {
+        from: &'static str,
+        to: &'static str,
+    },
+    #[error(
+        "the target database is not empty (table {table} has rows): copy only into an empty database"
+    )]
+    CopyTargetNotEmpty { table: &'static str },
+    #[error("cannot copy {table}: {source}")]
+    Copy {
+        table: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
 }

@@ -40,6 +40,7 @@ macro_rules! backend {
 }
 
 mod column;
+mod copy;
 mod error;
 mod meta;
 mod monitor_keys;
@@ -54,6 +55,7 @@ mod state_changes;
 use monitor_keys::MonitorKeys;
 use watchkeeper_domain::storage::{Database, StorageConfig};
 
+pub use copy::{CopyProgress, CopyReport, DEFAULT_COPY_BATCH};
 pub use error::StoreError;
 pub use results::PruneReport;
 

@@ -20,6 +20,7 @@
 //! acquire. So a failure never leaves the store unusable: writing resumes as
 //! soon as the server takes writes again.
 
+mod copy;
 mod meta;
 mod monitors;
 mod recent;
@@ -35,6 +36,11 @@ use watchkeeper_domain::storage::PostgresUrl;
 
 use crate::error::StoreError;
 use crate::results::PRUNE_CHUNK;
+
+pub(crate) use copy::{
+    finish_copy, first_table_with_rows, insert_meta, insert_monitors, insert_rollup_copies,
+    insert_state_change_copies, insert_stored_results,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 

@@ -34,6 +34,25 @@ macro_rules! result_columns {
 }
 pub(super) use result_columns;
 
+/// Stored rows (read from another database) as rows to write.
+pub(super) fn result_columns_of(rows: &[StoredResult]) -> Vec<ResultRow<'_>> {
+    rows.iter()
+        .map(|row| {
+            (
+                row.monitor,
+                row.started_at,
+                row.lag_ms,
+                row.latency_us,
+                row.health,
+                row.reason.as_deref(),
+                row.fallback_health,
+                row.fallback_latency_us,
+                row.fallback_reason.as_deref(),
+            )
+        })
+        .collect()
+}
+
 /// Rows as one array per column, in the order of [`ResultRow`].
 pub(super) struct ResultColumns<'a> {
     monitor: Vec<i64>,
