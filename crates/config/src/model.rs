@@ -28,11 +28,9 @@ pub const MAX_HEADER_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 pub const MAX_CONNECTIONS: usize = 65_536;
 /// The database file used when `[storage] url` is not given, beside the config.
 pub const DEFAULT_DATABASE_FILE: &str = "watchkeeper.db";
-pub const DEFAULT_RAW_RETENTION: Duration = Duration::from_secs(48 * 3600);
-/// The status page's 90 days of history. Per-minute rollups cost about 62 KB
-/// per monitor per day at a 10 s interval (docs/storage.md), so a year of
-/// them for 10,000 monitors would be over 200 GB: longer is a choice.
-pub const DEFAULT_ROLLUP_RETENTION: Duration = Duration::from_secs(90 * 86_400);
+pub use watchkeeper_domain::storage::{
+    DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION, Database, PostgresUrl, StorageConfig,
+};
 /// The shortest rollup retention accepted. The status page shows 90 days of
 /// history, so anything shorter leaves part of it blank.
 pub const MIN_ROLLUP_RETENTION: Duration = Duration::from_secs(86_400);
@@ -88,16 +86,6 @@ pub struct ServerConfig {
     /// At most this many HTTP connections are open at once (more than
     /// zero); `None`: a share of the open-files limit, decided at start.
     pub max_connections: Option<usize>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StorageConfig {
-    /// The SQLite database file, resolved against the config file's directory.
-    pub database: PathBuf,
-    /// How long individual probe results are kept.
-    pub raw_retention: Duration,
-    /// How long per-minute rollups are kept (the status page wants 90 days).
-    pub rollup_retention: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -69,6 +69,8 @@ raw_table! {
 raw_table! {
     pub(crate) struct RawStorage in "[storage]" {
         url: Text = "url",
+        /// PostgreSQL only: `password` or, better, `password_file`.
+        password: Text = "password",
         raw_retention: Text = "raw_retention",
         rollup_retention: Text = "rollup_retention",
     }

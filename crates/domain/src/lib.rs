@@ -19,6 +19,7 @@ pub mod probe_variables;
 pub mod reload;
 pub mod rollup;
 pub mod schedule;
+pub mod storage;
 pub mod target_policy;
 
 pub use check::{CheckResult, FallbackResult};

@@ -369,6 +369,7 @@ mod tests {
     use watchkeeper_domain::id::MonitorId;
     use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
     use watchkeeper_domain::schedule::Schedule;
+    use watchkeeper_domain::storage::StorageConfig;
 
     use super::*;
 
@@ -421,7 +422,7 @@ mod tests {
     #[tokio::test]
     async fn gauges_start_from_the_state_loaded_at_start() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("watchkeeper.db"))
+        let store = Store::open(&StorageConfig::sqlite(dir.path().join("watchkeeper.db")))
             .await
             .unwrap();
         let spec = Arc::new(MonitorSpec {

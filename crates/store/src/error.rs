@@ -1,7 +1,5 @@
 //! [`StoreError`]: what went wrong in the store, and in which operation.
 
-use std::path::PathBuf;
-
 use jiff::Timestamp;
 use watchkeeper_domain::MonitorId;
 use watchkeeper_domain::rollup::RollupError;
@@ -10,15 +8,16 @@ use watchkeeper_domain::rollup::RollupError;
 /// error (or the reason a stored row could not be read back).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open database {path}: {source}")]
+    /// `database` is a SQLite path or a PostgreSQL URL, password masked.
+    #[error("cannot open database {database}: {source}")]
     Open {
-        path: PathBuf,
+        database: String,
         #[source]
         source: sqlx::Error,
     },
-    #[error("cannot migrate database {path}: {source}")]
+    #[error("cannot migrate database {database}: {source}")]
     Migrate {
-        path: PathBuf,
+        database: String,
         #[source]
         source: sqlx::migrate::MigrateError,
     },
@@ -74,6 +73,21 @@ pub enum StoreError {
     },
     #[error("cannot measure the database size: {source}")]
     Size {
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot copy a {from} store into a {to} one: copy goes from SQLite to PostgreSQL")]
+    CopyEngines {
+        from: &'static str,
+        to: &'static str,
+    },
+    #[error(
+        "the target database is not empty (table {table} has rows): copy only into an empty database"
+    )]
+    CopyTargetNotEmpty { table: &'static str },
+    #[error("cannot copy {table}: {source}")]
+    Copy {
+        table: &'static str,
         #[source]
         source: sqlx::Error,
     },

@@ -40,6 +40,12 @@ impl MonitorKeys {
             .collect()
     }
 
+    /// The first of `keys` that has no id here, if any, under one lock.
+    pub(crate) fn first_unknown(&self, keys: impl IntoIterator<Item = i64>) -> Option<i64> {
+        let maps = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        keys.into_iter().find(|key| !maps.by_key.contains_key(key))
+    }
+
     pub(crate) fn insert(&self, entries: impl IntoIterator<Item = (MonitorId, i64)>) {
         let mut maps = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         for (id, key) in entries {

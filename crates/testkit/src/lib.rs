@@ -3,7 +3,9 @@
 //! https targets with certificates made at test time, plain-HTTP clients, a
 //! port where nothing listens, polling
 //! with a deadline instead of sleeping, throwaway config files, a small real
-//! filesystem to fill, and a database write lock held from outside.
+//! filesystem to fill, a database write lock held from outside, and a
+//! fresh database on either engine for each test (a throwaway PostgreSQL
+//! cluster per test binary, `on_both_engines!`).
 //!
 //! A normal crate, used only as a dev-dependency by the others.
 
@@ -13,9 +15,11 @@ mod builders;
 mod http_client;
 mod poll;
 mod port;
+pub mod postgres;
 mod raw_target;
 mod small_filesystem;
 mod temp_config;
+mod test_storage;
 mod tls_target;
 mod write_lock;
 
@@ -26,6 +30,7 @@ pub use port::closed_port;
 pub use raw_target::{RawBehaviour, RawTarget};
 pub use small_filesystem::{Filler, SmallFilesystem};
 pub use temp_config::{CONFIG_FILE_NAME, TempConfig};
+pub use test_storage::{Engine, SQLITE_FILE_NAME, TestStorage, sqlite_path, storage_toml};
 pub use tls_target::{Served, TlsTargetError, private_key, spawn_tls_target};
 pub use watchkeeper_demo::{DemoConfig, DemoHandle, Mode, spawn as spawn_demo};
 pub use watchkeeper_domain::{Clock, ManualClock};

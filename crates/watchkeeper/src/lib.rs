@@ -87,7 +87,7 @@ impl App {
         // Reloads read the main file again.
         let config_path = files.into_iter().next().unwrap_or_default();
         let local_addr = listener.local_addr().map_err(AppError::Listener)?;
-        let store = Store::open(&storage.database).await?;
+        let store = Store::open(&storage).await?;
         let prober = Arc::new(Prober::new(probes.policy, clock.clone())?);
         // The binary's registry; each crate registers its own metrics in it.
         let mut registry = Registry::with_prefix("watchkeeper");

@@ -1,4 +1,5 @@
-//! The `watchkeeper` command line: `serve`, `validate` and `check`.
+//! The `watchkeeper` command line: `serve`, `validate`, `check` and
+//! `store copy`.
 //!
 //! Exit codes: 0 all good; 1 a monitor failed (`check`) or the daemon could
 //! not run (`serve`); 2 the configuration (or the command line) is invalid;
@@ -17,8 +18,10 @@ use watchkeeper::check_command;
 use watchkeeper::logging::{self, LogFormat};
 use watchkeeper_config::Config;
 use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::storage::{Database, PostgresUrl, StorageConfig};
 use watchkeeper_engine::SystemClock;
 use watchkeeper_runner::Prober;
+use watchkeeper_store::Store;
 
 /// What the binary does today, the first line of `--help`. It names only
 /// what is built: when alerting, incidents or runbooks land, they join it
@@ -96,6 +99,26 @@ enum Command {
         /// Monitor ids to check.
         monitors: Vec<String>,
     },
+    /// Work on the store directly.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy the config's SQLite database into an empty PostgreSQL database,
+    /// every table, with progress on stderr.
+    Copy {
+        /// The target: postgres://USER[:PASSWORD]@HOST:PORT/DATABASE (the
+        /// password may also come from PGPASSWORD).
+        #[arg(long)]
+        to: String,
+        /// Rows per batch.
+        #[arg(long, default_value_t = watchkeeper_store::DEFAULT_COPY_BATCH)]
+        batch: usize,
+    },
 }
 
 const EXIT_FAILED: u8 = 1;
@@ -120,6 +143,9 @@ fn main() -> ExitCode {
             Command::Validate => validate(&cli.config),
             Command::Check { json, monitors } => check(&cli.config, json, &monitors).await,
             Command::Serve { listen } => serve(&cli.config, listen).await,
+            Command::Store {
+                command: StoreCommand::Copy { to, batch },
+            } => store_copy(&cli.config, &to, batch).await,
         }
     })
 }
@@ -210,6 +236,59 @@ async fn check(path: &Path, json: bool, wanted: &[String]) -> ExitCode {
     } else {
         ExitCode::from(EXIT_FAILED)
     }
+}
+
+async fn store_copy(path: &Path, to: &str, batch: usize) -> ExitCode {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    match copy_store(config, to, batch).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()> {
+    let Database::Sqlite { path } = &config.storage.database else {
+        anyhow::bail!(
+            "store copy copies the config's SQLite database; this config's storage is {}",
+            config.storage.database
+        );
+    };
+    if !path.exists() {
+        anyhow::bail!("there is no SQLite database at {}", path.display());
+    }
+    let mut target = PostgresUrl::parse(to).context("--to")?;
+    if target.password().is_none()
+        && let Ok(password) = std::env::var("PGPASSWORD")
+    {
+        target = target.with_password(password).context("--to")?;
+    }
+    let from = Store::open(&config.storage).await?;
+    let to = Store::open(&StorageConfig::postgres(target.clone())).await?;
+    eprintln!("copying {} into {target}", config.storage.database);
+    let report = from
+        .copy_to(&to, batch, &mut |progress| {
+            eprintln!("{}: {} rows copied", progress.table, progress.copied);
+        })
+        .await;
+    from.close().await;
+    to.close().await;
+    let report = report?;
+    eprintln!(
+        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} meta values",
+        report.monitors,
+        report.results,
+        report.state_changes,
+        report.rollups,
+        report.recent_results,
+        report.meta
+    );
+    Ok(())
 }
 
 async fn serve(path: &Path, listen: Option<SocketAddr>) -> ExitCode {

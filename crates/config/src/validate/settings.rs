@@ -1,4 +1,5 @@
-//! `[storage]` and `[probes]`: the database path and retentions, and the
+//! `[storage]` and `[probes]`: the database (a SQLite path or a PostgreSQL
+//! URL with its password) and retentions, and the
 //! target policy's networks and concurrency. (`[server]` is in `server`.)
 
 use std::path::{Path, PathBuf};
@@ -10,8 +11,9 @@ use watchkeeper_domain::target_policy::TargetPolicy;
 
 use super::Problems;
 use crate::model::{
-    DEFAULT_DATABASE_FILE, DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION, MAX_CONCURRENCY,
-    MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, ProbesConfig, StorageConfig,
+    DEFAULT_DATABASE_FILE, DEFAULT_RAW_RETENTION, DEFAULT_ROLLUP_RETENTION, Database,
+    MAX_CONCURRENCY, MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, PostgresUrl, ProbesConfig,
+    StorageConfig,
 };
 use crate::quantity::parse_duration;
 use crate::raw::{RawProbes, RawStorage};
@@ -24,17 +26,60 @@ pub(super) fn validate_storage(
 ) -> StorageConfig {
     let RawStorage {
         url,
+        password,
         raw_retention,
         rollup_retention,
     } = raw;
+    let default = || Database::Sqlite {
+        path: dir.join(DEFAULT_DATABASE_FILE),
+    };
+    let sqlite_password = |password: &Option<Located<String>>, problems: &mut Problems<'_>| {
+        if let Some(password) = password {
+            problems.at(
+                &password.at,
+                "a password applies to a PostgreSQL database only; this storage is SQLite",
+            );
+        }
+    };
     let database = match url {
-        None => dir.join(DEFAULT_DATABASE_FILE),
-        Some(url) => match database_path(&url.value) {
-            Ok(path) if path.is_absolute() => path,
-            Ok(path) => dir.join(path),
+        None => {
+            sqlite_password(&password, problems);
+            default()
+        }
+        Some(url) => match storage_url(&url.value) {
+            Ok(StorageUrl::Sqlite(path)) => {
+                sqlite_password(&password, problems);
+                Database::Sqlite {
+                    path: if path.is_absolute() {
+                        path
+                    } else {
+                        dir.join(path)
+                    },
+                }
+            }
+            Ok(StorageUrl::Postgres) => {
+                let parsed = PostgresUrl::parse(&url.value).map_err(|error| (url.at, error));
+                let with_password = parsed.and_then(|parsed| match password {
+                    None => Ok(parsed),
+                    Some(password) => {
+                        let at = password.at;
+                        parsed
+                            .with_password(password.value)
+                            .map_err(move |error| (at, error))
+                    }
+                });
+                match with_password {
+                    Ok(url) => Database::Postgres(url),
+                    // No message quotes the password (PostgresUrlError).
+                    Err((at, error)) => {
+                        problems.at(&at, error.to_string());
+                        default()
+                    }
+                }
+            }
             Err(message) => {
                 problems.at(&url.at, message);
-                dir.join(DEFAULT_DATABASE_FILE)
+                default()
             }
         },
     };
@@ -61,14 +106,20 @@ pub(super) fn validate_storage(
     }
 }
 
-/// `sqlite://PATH`, `sqlite:PATH` or a plain path.
-fn database_path(url: &str) -> Result<PathBuf, String> {
+/// Which engine a storage url names.
+#[derive(Debug, PartialEq, Eq)]
+enum StorageUrl {
+    /// The SQLite file, as written (relative to the config's directory).
+    Sqlite(PathBuf),
+    /// `postgres://` or `postgresql://`, checked by [`PostgresUrl::parse`].
+    Postgres,
+}
+
+/// `sqlite://PATH`, `sqlite:PATH`, a plain path, or a PostgreSQL URL.
+fn storage_url(url: &str) -> Result<StorageUrl, String> {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        return Err(
-            "PostgreSQL storage is not supported yet; use url = \"sqlite://PATH\" or a plain file path"
-                .to_owned(),
-        );
+        return Ok(StorageUrl::Postgres);
     }
     let path = if lower.starts_with("sqlite://") {
         &url["sqlite://".len()..]
@@ -76,7 +127,7 @@ fn database_path(url: &str) -> Result<PathBuf, String> {
         &url["sqlite:".len()..]
     } else if let Some((scheme, _)) = url.split_once("://") {
         return Err(format!(
-            "unsupported storage scheme `{scheme}://`; use \"sqlite://PATH\" or a plain file path"
+            "unsupported storage scheme `{scheme}://`; use \"sqlite://PATH\", a plain file path or \"postgres://USER@HOST:5432/DATABASE\""
         ));
     } else {
         url
@@ -87,7 +138,7 @@ fn database_path(url: &str) -> Result<PathBuf, String> {
             RedactedUrlText(url).to_string()
         ));
     }
-    Ok(PathBuf::from(path))
+    Ok(StorageUrl::Sqlite(PathBuf::from(path)))
 }
 
 fn retention(
@@ -177,28 +228,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn database_path_accepts_sqlite_urls_and_plain_paths() {
-        assert_eq!(database_path("sqlite://wk.db"), Ok(PathBuf::from("wk.db")));
+    fn storage_url_accepts_sqlite_urls_plain_paths_and_postgres() {
+        let sqlite = |path: &str| Ok(StorageUrl::Sqlite(PathBuf::from(path)));
+        assert_eq!(storage_url("sqlite://wk.db"), sqlite("wk.db"));
         assert_eq!(
-            database_path("sqlite:///var/lib/wk.db"),
-            Ok(PathBuf::from("/var/lib/wk.db"))
+            storage_url("sqlite:///var/lib/wk.db"),
+            sqlite("/var/lib/wk.db")
         );
-        assert_eq!(database_path("sqlite:wk.db"), Ok(PathBuf::from("wk.db")));
-        assert_eq!(database_path("data/wk.db"), Ok(PathBuf::from("data/wk.db")));
+        assert_eq!(storage_url("sqlite:wk.db"), sqlite("wk.db"));
+        assert_eq!(storage_url("data/wk.db"), sqlite("data/wk.db"));
+        assert_eq!(
+            storage_url("postgres://user@localhost/wk"),
+            Ok(StorageUrl::Postgres)
+        );
+        assert_eq!(
+            storage_url("PostgreSQL://user@localhost/wk"),
+            Ok(StorageUrl::Postgres)
+        );
     }
 
     #[test]
-    fn database_path_says_postgres_is_not_supported_yet() {
-        let error = database_path("postgres://user@localhost/wk").unwrap_err();
+    fn storage_url_refuses_other_schemes_and_empty_paths() {
         assert!(
-            error.contains("PostgreSQL storage is not supported yet"),
-            "{error}"
-        );
-        assert!(
-            database_path("mysql://x")
+            storage_url("mysql://x")
                 .unwrap_err()
                 .contains("unsupported storage scheme")
         );
-        assert!(database_path("sqlite://").is_err());
+        assert!(storage_url("sqlite://").is_err());
     }
 }

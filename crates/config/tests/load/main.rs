@@ -9,5 +9,6 @@ mod include;
 mod rules;
 mod secret_files;
 mod snapshot;
+mod storage;
 mod support;
 mod valid;

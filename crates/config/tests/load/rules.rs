@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use watchkeeper_config::Database;
 use watchkeeper_domain::monitor::{ProbeSpec, RedirectHeaders, RedirectPolicy};
 
 use crate::support::{Scratch, assert_error, errors, load, monitor};
@@ -544,9 +545,9 @@ fn tcp_dns_and_command_targets_are_checked() {
 #[test]
 fn server_and_storage_values_are_checked() {
     assert_error(
-        "[server]\nlisten = \"localhost:8080\"\n[storage]\nurl = \"postgres://wk@127.0.0.1/wk\"\n",
+        "[server]\nlisten = \"localhost:8080\"\n[storage]\nurl = \"postgres://wk@127.0.0.1/wk?sslmode=on\"\n",
         "watchkeeper.toml:2:10: invalid listen address \"localhost:8080\": expected IP:PORT, like \"127.0.0.1:8080\" or \"[::1]:8080\"\n\
-         watchkeeper.toml:4:7: PostgreSQL storage is not supported yet; use url = \"sqlite://PATH\" or a plain file path",
+         watchkeeper.toml:4:7: storage url has sslmode=\"on\"; use one of disable, allow, prefer, require, verify-ca, verify-full",
     );
 }
 
@@ -620,11 +621,18 @@ fn database_paths_resolve_beside_the_config() {
         "[storage]\nurl = \"sqlite://state/wk.db\"\n",
     )]);
     let config = scratch.load("etc/watchkeeper.toml").unwrap();
-    assert_eq!(config.storage.database, scratch.path("etc/state/wk.db"));
+    assert_eq!(
+        config.storage.database,
+        Database::Sqlite {
+            path: scratch.path("etc/state/wk.db")
+        }
+    );
     let absolute = load("[storage]\nurl = \"/var/lib/wk.db\"\n").unwrap();
     assert_eq!(
         absolute.storage.database,
-        std::path::PathBuf::from("/var/lib/wk.db")
+        Database::Sqlite {
+            path: std::path::PathBuf::from("/var/lib/wk.db")
+        }
     );
 }
 

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use watchkeeper_config::{Config, load_with};
+use watchkeeper_config::{Config, Database, load_with};
 use watchkeeper_domain::monitor::{
     DnsRecordType, Parity, ProbeSpec, RedirectHeaders, RedirectPolicy, Secret,
 };
@@ -33,7 +33,12 @@ fn server_storage_and_probes_sections() {
     assert_eq!(config.server.region.as_deref(), Some("eu-west"));
     assert_eq!(config.server.header_timeout, Duration::from_secs(15));
     assert_eq!(config.server.max_connections, Some(512));
-    assert_eq!(config.storage.database, dir.join("data/watchkeeper.db"));
+    assert_eq!(
+        config.storage.database,
+        Database::Sqlite {
+            path: dir.join("data/watchkeeper.db")
+        }
+    );
     assert_eq!(config.storage.raw_retention, Duration::from_secs(48 * 3600));
     assert_eq!(
         config.storage.rollup_retention,
@@ -305,7 +310,12 @@ fn an_empty_file_is_a_valid_config_with_defaults() {
     assert_eq!(config.server.region, None);
     assert_eq!(config.server.header_timeout, Duration::from_secs(10));
     assert_eq!(config.server.max_connections, None);
-    assert_eq!(config.storage.database, PathBuf::from("watchkeeper.db"));
+    assert_eq!(
+        config.storage.database,
+        Database::Sqlite {
+            path: PathBuf::from("watchkeeper.db")
+        }
+    );
     assert_eq!(config.storage.raw_retention, Duration::from_secs(48 * 3600));
     assert_eq!(
         config.storage.rollup_retention,

@@ -17,7 +17,7 @@ use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::schedule::Schedule;
 use watchkeeper_engine::{Checker, Engine, EngineConfig, ExternalError, ResultSource, SystemClock};
-use watchkeeper_store::Store;
+use watchkeeper_testkit::{TestStorage, on_both_engines};
 
 use crate::monitor;
 
@@ -44,12 +44,11 @@ fn external(id: &str, clock: &dyn Clock, health: Health) -> CheckResult {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_outside_result_changes_state_and_the_commit_is_signalled() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("watchkeeper.db"))
-        .await
-        .unwrap();
+on_both_engines! {
+#[flavor(multi_thread)]
+async fn an_outside_result_changes_state_and_the_commit_is_signalled(engine) {
+    let storage = TestStorage::new(engine).await;
+    let store = crate::open_store(&storage).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let mut job = Arc::try_unwrap(monitor("nightly-job", Duration::from_secs(1))).unwrap();
     job.schedule = Schedule::At("2100-01-01T00:00:00Z".parse().unwrap());
@@ -162,4 +161,5 @@ async fn an_outside_result_changes_state_and_the_commit_is_signalled() {
         Err(ExternalError::Stopped)
     );
     store.close().await;
+}
 }

@@ -1,5 +1,7 @@
-//! The engine as a whole, with a real SQLite store in a temporary directory
-//! and a scripted checker: what its own maintenance task writes.
+//! The engine as a whole, with a real store and a scripted checker: what
+//! its own maintenance task writes. The tests of what the engine stores run
+//! on both engines (`<test>::sqlite`, `<test>::postgres`); the full disk and
+//! the held write lock are SQLite's.
 
 // Helpers here are test code too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -33,6 +35,14 @@ fn encode(registry: &prometheus_client::registry::Registry) -> String {
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, registry).unwrap();
     text
+}
+
+/// Opens a test database on its engine.
+async fn open_store(storage: &watchkeeper_testkit::TestStorage) -> watchkeeper_store::Store {
+    match watchkeeper_store::Store::open(storage.config()).await {
+        Ok(store) => store,
+        Err(error) => panic!("cannot open the {} store: {error}", storage.engine()),
+    }
 }
 
 /// A monitor probed every second; the scripted checkers never connect.

@@ -17,7 +17,7 @@ use watchkeeper_engine::{
     Board, Checker, Engine, EngineConfig, EngineHandle, Metrics, Supervisor, SystemClock, TaskState,
 };
 use watchkeeper_store::Store;
-use watchkeeper_testkit::poll_until;
+use watchkeeper_testkit::{TestStorage, on_both_engines, poll_until};
 
 use crate::monitor;
 
@@ -103,51 +103,47 @@ async fn start<C: Checker>(
     .unwrap()
 }
 
-async fn open_store(dir: &tempfile::TempDir) -> Store {
-    Store::open(&dir.path().join("watchkeeper.db"))
-        .await
-        .unwrap()
-}
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown(engine) {
+        let storage = TestStorage::new(engine).await;
+        let store = crate::open_store(&storage).await;
+        let id = MonitorId::parse("api").unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+        let checker = Counting::new(clock.clone());
+        let engine = start(
+            &store,
+            clock.clone(),
+            checker,
+            crate::metrics().1,
+            CancellationToken::new(),
+        )
+        .await;
+        let board = engine.board();
+        wait_for_results(&board, &id, 3).await;
+        assert!(engine.shutdown().await.is_clean());
+        let before = recent(&board, &id);
+        // Newest first, each one distinct.
+        assert!(
+            before
+                .windows(2)
+                .all(|pair| pair[0].started_at > pair[1].started_at),
+            "{before:?}"
+        );
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_shows_the_recent_results_the_board_had_at_shutdown() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_store(&dir).await;
-    let id = MonitorId::parse("api").unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let checker = Counting::new(clock.clone());
-    let engine = start(
-        &store,
-        clock.clone(),
-        checker,
-        crate::metrics().1,
-        CancellationToken::new(),
-    )
-    .await;
-    let board = engine.board();
-    wait_for_results(&board, &id, 3).await;
-    assert!(engine.shutdown().await.is_clean());
-    let before = recent(&board, &id);
-    // Newest first, each one distinct.
-    assert!(
-        before
-            .windows(2)
-            .all(|pair| pair[0].started_at > pair[1].started_at),
-        "{before:?}"
-    );
-
-    let engine = start(
-        &store,
-        clock,
-        Silent,
-        crate::metrics().1,
-        CancellationToken::new(),
-    )
-    .await;
-    assert_eq!(recent(&engine.board(), &id), before);
-    assert_eq!(engine.board().get(&id).unwrap().last(), before.first());
-    assert!(engine.shutdown().await.is_clean());
-    store.close().await;
+        let engine = start(
+            &store,
+            clock,
+            Silent,
+            crate::metrics().1,
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(recent(&engine.board(), &id), before);
+        assert_eq!(engine.board().get(&id).unwrap().last(), before.first());
+        assert!(engine.shutdown().await.is_clean());
+        store.close().await;
+    }
 }
 
 fn saves(registry: &prometheus_client::registry::Registry) -> u64 {
@@ -158,83 +154,81 @@ fn saves(registry: &prometheus_client::registry::Registry) -> u64 {
         .unwrap_or(0)
 }
 
-/// Without a shutdown (a crash), the periodic save still holds the recent
-/// results: shown here by deleting every raw result before the restart.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_periodic_save_keeps_recent_results_without_a_shutdown() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_store(&dir).await;
-    let id = MonitorId::parse("api").unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let checker = Counting::new(clock.clone());
-    let (registry, metrics) = crate::metrics();
-    let cancel = CancellationToken::new();
-    // Its own supervisor, to see every task of the engine end.
-    let supervisor = Supervisor::new(cancel.clone());
-    let engine = Engine::start_supervised(
-        config(),
-        Arc::new(checker),
-        store.clone(),
-        clock.clone(),
-        metrics.clone(),
-        cancel.clone(),
-        &supervisor,
-    )
-    .await
-    .unwrap();
-    let board = engine.board();
-    wait_for_results(&board, &id, 3).await;
-    // Rollups run every 100 ms and the save every tenth run; the next save
-    // holds at least those three.
-    let saves = || saves(&registry);
-    let before = saves();
-    poll_until(Duration::from_secs(15), "a save of the board", || async {
-        (saves() > before).then_some(())
-    })
-    .await;
-    // Stop without `shutdown`: no save at the end.
-    cancel.cancel();
-    drop(engine);
-    poll_until(
-        Duration::from_secs(15),
-        "every engine task to end",
-        || async {
+on_both_engines! {
+    /// Without a shutdown (a crash), the periodic save still holds the recent
+    /// results: shown here by deleting every raw result before the restart.
+    #[flavor(multi_thread)]
+    async fn the_periodic_save_keeps_recent_results_without_a_shutdown(engine) {
+        let storage = TestStorage::new(engine).await;
+        let store = crate::open_store(&storage).await;
+        let id = MonitorId::parse("api").unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+        let checker = Counting::new(clock.clone());
+        let (registry, metrics) = crate::metrics();
+        let cancel = CancellationToken::new();
+        // Its own supervisor, to see every task of the engine end.
+        let supervisor = Supervisor::new(cancel.clone());
+        let engine = Engine::start_supervised(
+            config(),
+            Arc::new(checker),
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            cancel.clone(),
+            &supervisor,
+        )
+        .await
+        .unwrap();
+        let board = engine.board();
+        wait_for_results(&board, &id, 3).await;
+        // Rollups run every 100 ms and the save every tenth run; the next save
+        // holds at least those three.
+        let saves = || saves(&registry);
+        let before = saves();
+        poll_until(Duration::from_secs(15), "a save of the board", || async {
+            (saves() > before).then_some(())
+        })
+        .await;
+        // Stop without `shutdown`: no save at the end.
+        cancel.cancel();
+        drop(engine);
+        poll_until(Duration::from_secs(15), "every engine task to end", || async {
             let tasks = supervisor.tasks();
             (!tasks.is_empty() && tasks.iter().all(|task| task.state == TaskState::Stopped))
                 .then_some(())
-        },
-    )
-    .await;
-    let seen = recent(&board, &id);
+        })
+        .await;
+        let seen = recent(&board, &id);
 
-    // Roll everything up and delete every raw result: what is left can only
-    // come from a save.
-    let later = clock.now() + SignedDuration::from_mins(5);
-    while store.roll_up(later).await.unwrap() > 0 {}
-    store.prune(later, Timestamp::MIN).await.unwrap();
-    assert!(
-        store
-            .results_between(&id, Timestamp::MIN, Timestamp::MAX)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let saved = store.load_recent(10).await.unwrap()[&id].clone();
-    assert!(saved.len() >= 3, "{saved:?}");
-    assert!(
-        saved.iter().all(|result| seen.contains(result)),
-        "saved {saved:?}, seen {seen:?}"
-    );
+        // Roll everything up and delete every raw result: what is left can only
+        // come from a save.
+        let later = clock.now() + SignedDuration::from_mins(5);
+        while store.roll_up(later).await.unwrap() > 0 {}
+        store.prune(later, Timestamp::MIN).await.unwrap();
+        assert!(
+            store
+                .results_between(&id, Timestamp::MIN, Timestamp::MAX)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let saved = store.load_recent(10).await.unwrap()[&id].clone();
+        assert!(saved.len() >= 3, "{saved:?}");
+        assert!(
+            saved.iter().all(|result| seen.contains(result)),
+            "saved {saved:?}, seen {seen:?}"
+        );
 
-    let engine = start(
-        &store,
-        clock,
-        Silent,
-        crate::metrics().1,
-        CancellationToken::new(),
-    )
-    .await;
-    assert_eq!(recent(&engine.board(), &id), saved);
-    assert!(engine.shutdown().await.is_clean());
-    store.close().await;
+        let engine = start(
+            &store,
+            clock,
+            Silent,
+            crate::metrics().1,
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(recent(&engine.board(), &id), saved);
+        assert!(engine.shutdown().await.is_clean());
+        store.close().await;
+    }
 }

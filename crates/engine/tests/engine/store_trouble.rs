@@ -21,6 +21,7 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
+use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_engine::{
     Checker, Engine, EngineConfig, EngineHandle, Metrics, SystemClock, Writing,
 };
@@ -135,7 +136,7 @@ async fn stored_results(store: &Store) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_drops_the_oldest_results_past_the_bound_and_writing_resumes() {
     let disk = SmallFilesystem::mount(8 << 20).unwrap();
-    let store = Store::open(&disk.path().join("watchkeeper.db"))
+    let store = Store::open(&StorageConfig::sqlite(disk.path().join("watchkeeper.db")))
         .await
         .unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
@@ -211,7 +212,7 @@ async fn a_full_disk_drops_the_oldest_results_past_the_bound_and_writing_resumes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_while_the_disk_is_full_reports_what_it_could_not_write() {
     let disk = SmallFilesystem::mount(8 << 20).unwrap();
-    let store = Store::open(&disk.path().join("watchkeeper.db"))
+    let store = Store::open(&StorageConfig::sqlite(disk.path().join("watchkeeper.db")))
         .await
         .unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
@@ -253,7 +254,7 @@ fn skipped(registry: &prometheus_client::registry::Registry) -> f64 {
 async fn past_the_bound_a_slow_store_holds_probes_back_and_drops_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("watchkeeper.db");
-    let store = Store::open(&path).await.unwrap();
+    let store = Store::open(&StorageConfig::sqlite(&path)).await.unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let checker = counted(clock.clone());
     let (registry, metrics) = crate::metrics();

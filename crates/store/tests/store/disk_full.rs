@@ -8,6 +8,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use watchkeeper_domain::Health;
 use watchkeeper_domain::check::CheckResult;
+use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_store::{Store, StoreError};
 use watchkeeper_testkit::SmallFilesystem;
 
@@ -42,7 +43,7 @@ async fn after_the_disk_was_full_every_write_path_works_again_once_space_returns
 
     // Minutes 0 and 1 are written while there is space; closing truncates
     // the write-ahead log, so the reopened store has to grow it to write.
-    let store = Store::open(&path).await.unwrap();
+    let store = Store::open(&StorageConfig::sqlite(&path)).await.unwrap();
     store
         .register_monitors(&[id("api"), id("db")])
         .await
@@ -50,7 +51,7 @@ async fn after_the_disk_was_full_every_write_path_works_again_once_space_returns
     let before = results("api", 0);
     store.write_batch(&before, &[]).await.unwrap();
     store.close().await;
-    let store = Store::open(&path).await.unwrap();
+    let store = Store::open(&StorageConfig::sqlite(&path)).await.unwrap();
 
     let filler = disk.fill().unwrap();
     assert!(filler.bytes() > 0, "the filesystem was full already");
@@ -130,7 +131,7 @@ async fn after_the_disk_was_full_every_write_path_works_again_once_space_returns
     store.close().await;
 
     // A second fill and release: recovery is not a one-off.
-    let store = Store::open(&path).await.unwrap();
+    let store = Store::open(&StorageConfig::sqlite(&path)).await.unwrap();
     let filler = disk.fill().unwrap();
     let late = vec![result("db", 300_000, 1_000, Health::Up)];
     assert_disk_full(

@@ -1,24 +1,31 @@
-//! Integration tests of the store: each test opens a fresh SQLite database in
-//! its own temporary directory, with timestamps fixed relative to one base
-//! instant (never the wall clock).
+//! Integration tests of the store: each test runs once on SQLite and once on
+//! PostgreSQL (`<test>::sqlite`, `<test>::postgres`, from
+//! `on_both_engines!`), on a fresh database of its own (a file in a
+//! temporary directory, or a new database on the test binary's throwaway
+//! PostgreSQL server), with timestamps fixed relative to one base instant
+//! (never the wall clock). The few tests about SQLite's file are SQLite's
+//! alone.
 
 // Helpers outside #[test] functions unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod copy;
 mod disk_full;
 mod lifecycle;
+mod postgres;
 mod recent;
 mod results;
 mod rollups;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use watchkeeper_domain::check::{CheckResult, FallbackResult, StateChange};
 use watchkeeper_domain::{Health, MonitorId};
 use watchkeeper_store::Store;
+use watchkeeper_testkit::{Engine, TestStorage};
 
 /// Start of a minute: every test's times are offsets from here.
 fn base() -> Timestamp {
@@ -95,22 +102,40 @@ async fn last_results(store: &Store) -> HashMap<MonitorId, CheckResult> {
         .collect()
 }
 
-/// A temporary directory holding one database file; the directory is removed
-/// when this is dropped.
+/// A fresh database of one engine: a file in a temporary directory (removed
+/// when this is dropped) or a new PostgreSQL database.
 struct TestDatabase {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
+    storage: TestStorage,
 }
 
 impl TestDatabase {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("watchkeeper.db");
-        Self { _dir: dir, path }
+    async fn new(engine: Engine) -> Self {
+        Self {
+            storage: TestStorage::new(engine).await,
+        }
+    }
+
+    fn engine(&self) -> Engine {
+        self.storage.engine()
+    }
+
+    /// The SQLite file; only for the tests about SQLite's file.
+    fn path(&self) -> &Path {
+        match self.storage.sqlite_path() {
+            Some(path) => path,
+            None => panic!("a {} database has no file", self.engine()),
+        }
+    }
+
+    fn storage_config(&self) -> &watchkeeper_domain::storage::StorageConfig {
+        self.storage.config()
     }
 
     async fn open(&self) -> Store {
-        Store::open(&self.path).await.unwrap()
+        match Store::open(self.storage.config()).await {
+            Ok(store) => store,
+            Err(error) => panic!("cannot open the {} store: {error}", self.engine()),
+        }
     }
 
     /// A fresh store with these monitors registered.

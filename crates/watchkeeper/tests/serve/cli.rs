@@ -1,4 +1,4 @@
-//! The `watchkeeper` binary as a user runs it: `validate`, `check` and
+//! The `watchkeeper` binary as a user runs it: `validate`, `check`, `store copy` and
 //! `serve` (until SIGTERM or SIGINT), their output and their exit codes (0
 //! good, 1 failed, 2 config).
 
@@ -11,11 +11,12 @@ use jiff::Timestamp;
 use nix::sys::signal::Signal;
 use serde_json::Value;
 use watchkeeper_testkit::{
-    DemoConfig, Mode, Served, TempConfig, spawn_demo_on_loopback, spawn_tls_target,
+    DemoConfig, Engine, Mode, Served, TempConfig, on_both_engines, spawn_demo_on_loopback,
+    spawn_tls_target,
 };
 
 use crate::process::{ServeProcess, Stopped, watchkeeper};
-use crate::support::{STORAGE, db_path, monitor_id, open_store};
+use crate::support::{STORAGE, db_path, monitor_id, open_store, storage};
 
 /// How long one `validate` or `check` may take.
 const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
@@ -61,11 +62,17 @@ async fn run(config: &Path, args: &[&str]) -> Finished {
     }
 }
 
-/// One http monitor of the demo, every second, expecting a healthy answer.
+/// One http monitor of the demo, every second, expecting a healthy answer,
+/// stored on SQLite.
 pub fn demo_monitor(url: &str) -> String {
+    demo_monitor_stored(STORAGE, url)
+}
+
+/// [`demo_monitor`], stored as the `[storage]` table `storage` says.
+pub fn demo_monitor_stored(storage: &str, url: &str) -> String {
     format!(
         r#"
-{STORAGE}
+{storage}
 [[component]]
 id = "api"
 
@@ -262,9 +269,10 @@ async fn check_of_an_unknown_monitor_is_a_config_error() {
 
 /// `serve` until `signal`: it probes, answers, and on the signal finishes,
 /// exits 0 and leaves its results and its one state change stored.
-async fn serve_until(signal: Signal) {
+async fn serve_until(engine: Engine, signal: Signal) {
     let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
-    let config = TempConfig::new(&demo_monitor(&demo.url("/health"))).unwrap();
+    let storage = storage(engine).await;
+    let config = TempConfig::new(&demo_monitor_stored(&storage, &demo.url("/health"))).unwrap();
     let serve = ServeProcess::start(config.path(), &[]).await;
     serve.wait_for_state("demo", "up").await;
 
@@ -276,7 +284,9 @@ async fn serve_until(signal: Signal) {
     );
     assert!(stderr.contains("shutdown complete"), "stderr:\n{stderr}");
 
-    assert!(db_path(&config).exists());
+    if engine == Engine::Sqlite {
+        assert!(db_path(&config).exists());
+    }
     let store = open_store(&config).await;
     let results = store
         .results_between(&monitor_id("demo"), Timestamp::MIN, Timestamp::MAX)
@@ -288,14 +298,111 @@ async fn serve_until(signal: Signal) {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored() {
-    serve_until(Signal::SIGTERM).await;
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn serve_runs_until_sigterm_then_exits_cleanly_with_results_stored(engine) {
+        serve_until(engine, Signal::SIGTERM).await;
+    }
+
+    #[flavor(multi_thread)]
+    async fn serve_runs_until_sigint_then_exits_cleanly_with_results_stored(engine) {
+        serve_until(engine, Signal::SIGINT).await;
+    }
 }
 
+/// `store copy`: the config's SQLite database (results, a state change,
+/// rollups) into an empty PostgreSQL database, with progress on stderr; a
+/// second copy into the same, now full, database is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_runs_until_sigint_then_exits_cleanly_with_results_stored() {
-    serve_until(Signal::SIGINT).await;
+async fn store_copy_copies_the_sqlite_database_into_an_empty_postgres_one() {
+    use watchkeeper_domain::Health;
+    use watchkeeper_domain::check::{CheckResult, StateChange};
+    use watchkeeper_domain::storage::StorageConfig;
+    use watchkeeper_store::Store;
+
+    let config = TempConfig::new(STORAGE).unwrap();
+    let sqlite = Store::open(&StorageConfig::sqlite(db_path(&config)))
+        .await
+        .unwrap();
+    sqlite
+        .register_monitors(&[monitor_id("api")])
+        .await
+        .unwrap();
+    let start: Timestamp = "2026-03-02T10:00:00Z".parse().unwrap();
+    let results: Vec<CheckResult> = (0..12i64)
+        .map(|n| CheckResult {
+            monitor: monitor_id("api"),
+            due_at: start + jiff::SignedDuration::from_secs(n * 10),
+            started_at: start + jiff::SignedDuration::from_secs(n * 10),
+            latency: Duration::from_millis(3),
+            evaluation: Duration::ZERO,
+            health: Health::Up,
+            reason: None,
+            fallback: None,
+        })
+        .collect();
+    let went_up = StateChange {
+        monitor: monitor_id("api"),
+        from: None,
+        to: Health::Up,
+        at: start,
+        reason: None,
+    };
+    sqlite
+        .write_batch(&results, std::slice::from_ref(&went_up))
+        .await
+        .unwrap();
+    while sqlite
+        .roll_up(start + jiff::SignedDuration::from_mins(2))
+        .await
+        .unwrap()
+        > 0
+    {}
+    sqlite.close().await;
+
+    let target = watchkeeper_testkit::postgres::fresh_database().await;
+    let to = watchkeeper_testkit::postgres::connect_text(&target);
+    let finished = run(
+        config.path(),
+        &["store", "copy", "--to", &to, "--batch", "5"],
+    )
+    .await;
+    assert_eq!(finished.code(), Some(0), "{finished}");
+    for line in [
+        "results: 5 rows copied",
+        "results: 10 rows copied",
+        "results: 12 rows copied",
+        "copied 1 monitors, 12 results, 1 state changes, 2 rollups",
+    ] {
+        assert!(finished.stderr.contains(line), "no {line:?} in\n{finished}");
+    }
+
+    let copied = Store::open(&StorageConfig::postgres(target)).await.unwrap();
+    let stored = copied
+        .results_between(&monitor_id("api"), Timestamp::MIN, Timestamp::MAX)
+        .await
+        .unwrap();
+    assert_eq!(stored, results);
+    assert_eq!(
+        copied.state_changes(&monitor_id("api"), 10).await.unwrap(),
+        vec![went_up]
+    );
+    let rollups = copied
+        .rollups(&monitor_id("api"), Timestamp::MIN, Timestamp::MAX)
+        .await
+        .unwrap();
+    assert_eq!(
+        rollups
+            .iter()
+            .map(|rollup| rollup.count)
+            .collect::<Vec<_>>(),
+        vec![6, 6]
+    );
+    copied.close().await;
+
+    let again = run(config.path(), &["store", "copy", "--to", &to]).await;
+    assert_eq!(again.code(), Some(1), "{again}");
+    assert!(again.stderr.contains("is not empty"), "{again}");
 }
 
 /// The block of `help` from its `Exit codes:` line to its end.

@@ -5,6 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
+use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_store::Store;
 use watchkeeper_testkit::{
     DemoConfig, SmallFilesystem, TempConfig, poll_until, spawn_demo_on_loopback,
@@ -127,7 +128,7 @@ async fn writing_resumes_by_itself_when_space_returns() {
     // The directory of the config; the database is on `disk`.
     let _config = app.stop().await;
 
-    let store = Store::open(&disk.path().join("watchkeeper.db"))
+    let store = Store::open(&StorageConfig::sqlite(disk.path().join("watchkeeper.db")))
         .await
         .unwrap();
     let results = store

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{DEADLINE, STORAGE, TestApp, spawn_app};
+use watchkeeper_testkit::on_both_engines;
+
+use crate::support::{DEADLINE, TestApp, spawn_app, storage};
 
 /// Sent by each slow client: a request line and a header, and never the
 /// blank line that ends the headers.
@@ -107,125 +109,140 @@ async fn read_answer(stream: &mut TcpStream) -> String {
     .expect("no whole answer in time")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slowloris_connections_are_cut_by_the_header_timeout_while_health_answers() {
-    const SLOW_CLIENTS: usize = 150;
-    let header_timeout = Duration::from_secs(2);
-    let app = spawn_app(&format!(
-        "[server]\nheader_timeout = \"{}s\"\n{STORAGE}",
-        header_timeout.as_secs()
-    ))
-    .await;
-    assert_eq!(health_status(&app).await, 200, "before the slow clients");
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn slowloris_connections_are_cut_by_the_header_timeout_while_health_answers(engine) {
+        let storage = storage(engine).await;
+        const SLOW_CLIENTS: usize = 150;
+        let header_timeout = Duration::from_secs(2);
+        let app = spawn_app(&format!(
+            "[server]\nheader_timeout = \"{}s\"\n{storage}",
+            header_timeout.as_secs()
+        ))
+        .await;
+        assert_eq!(health_status(&app).await, 200, "before the slow clients");
 
-    let opened = Instant::now();
-    let mut slow = Vec::with_capacity(SLOW_CLIENTS);
-    for _ in 0..SLOW_CLIENTS {
-        slow.push(connect_and_send(&app, HALF_A_REQUEST).await);
+        let opened = Instant::now();
+        let mut slow = Vec::with_capacity(SLOW_CLIENTS);
+        for _ in 0..SLOW_CLIENTS {
+            slow.push(connect_and_send(&app, HALF_A_REQUEST).await);
+        }
+        assert_eq!(
+            health_status(&app).await,
+            200,
+            "while the slow clients wait"
+        );
+        let open = slow.iter().filter(|stream| still_open(stream)).count();
+        assert_eq!(
+            open,
+            SLOW_CLIENTS,
+            "slow clients closed before the header timeout ({:?} after opening)",
+            opened.elapsed()
+        );
+
+        for stream in &mut slow {
+            let left = (header_timeout + DEADLINE).saturating_sub(opened.elapsed());
+            closed_by_server_within(stream, left).await;
+        }
+        assert!(
+            opened.elapsed() >= header_timeout,
+            "cut after {:?}, before the header timeout",
+            opened.elapsed()
+        );
+        assert_eq!(health_status(&app).await, 200, "after the slow clients");
+        app.stop().await;
     }
-    assert_eq!(
-        health_status(&app).await,
-        200,
-        "while the slow clients wait"
-    );
-    let open = slow.iter().filter(|stream| still_open(stream)).count();
-    assert_eq!(
-        open,
-        SLOW_CLIENTS,
-        "slow clients closed before the header timeout ({:?} after opening)",
-        opened.elapsed()
-    );
-
-    for stream in &mut slow {
-        let left = (header_timeout + DEADLINE).saturating_sub(opened.elapsed());
-        closed_by_server_within(stream, left).await;
-    }
-    assert!(
-        opened.elapsed() >= header_timeout,
-        "cut after {:?}, before the header timeout",
-        opened.elapsed()
-    );
-    assert_eq!(health_status(&app).await, 200, "after the slow clients");
-    app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
-    let app = spawn_app(&format!("[server]\nheader_timeout = \"1s\"\n{STORAGE}")).await;
-    let mut stream = connect_and_send(&app, KEEP_ALIVE_HEALTH).await;
-    assert_eq!(read_answer(&mut stream).await, "HTTP/1.1 200 OK");
-    assert!(still_open(&stream), "closed right after the answer");
-    closed_by_server_within(&mut stream, DEADLINE).await;
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_that_never_arrives_does_not_hold_the_connection() {
-    // A long header timeout: only the server giving up on the body can
-    // close the connection within the deadline.
-    let app = spawn_app(&format!("[server]\nheader_timeout = \"5m\"\n{STORAGE}")).await;
-    let mut stream = connect_and_send(
-        &app,
-        b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabc",
-    )
-    .await;
-    let answer = closed_by_server_within(&mut stream, DEADLINE).await;
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn at_the_connection_cap_a_new_client_waits_until_a_connection_ends() {
-    const CAP: usize = 4;
-    let app = spawn_app(&format!(
-        "[server]\nmax_connections = {CAP}\nheader_timeout = \"5m\"\n{STORAGE}"
-    ))
-    .await;
-    // Each held connection has been answered, so the server accepted it,
-    // and is idle: it holds one of the CAP connections.
-    let mut held = Vec::new();
-    for _ in 0..CAP {
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout(engine) {
+        let storage = storage(engine).await;
+        let app = spawn_app(&format!("[server]\nheader_timeout = \"1s\"\n{storage}")).await;
         let mut stream = connect_and_send(&app, KEEP_ALIVE_HEALTH).await;
         assert_eq!(read_answer(&mut stream).await, "HTTP/1.1 200 OK");
-        held.push(stream);
+        assert!(still_open(&stream), "closed right after the answer");
+        closed_by_server_within(&mut stream, DEADLINE).await;
+        app.stop().await;
     }
-
-    let url = format!("{}/health", app.base);
-    let mut waiting = tokio::spawn(async move { fresh_client().get(url).send().await });
-    assert!(
-        tokio::time::timeout(Duration::from_millis(500), &mut waiting)
-            .await
-            .is_err(),
-        "answered beyond the cap of {CAP} connections"
-    );
-
-    drop(held.pop());
-    let answer = tokio::time::timeout(DEADLINE, waiting)
-        .await
-        .expect("still waiting after a connection ended")
-        .unwrap()
-        .unwrap();
-    assert_eq!(answer.status(), 200);
-    app.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn at_the_connection_cap_slow_clients_cut_by_the_header_timeout_make_room() {
-    const CAP: usize = 4;
-    let app = spawn_app(&format!(
-        "[server]\nmax_connections = {CAP}\nheader_timeout = \"1s\"\n{STORAGE}"
-    ))
-    .await;
-    let mut slow = Vec::new();
-    for _ in 0..CAP {
-        slow.push(connect_and_send(&app, HALF_A_REQUEST).await);
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn a_body_that_never_arrives_does_not_hold_the_connection(engine) {
+        let storage = storage(engine).await;
+        // A long header timeout: only the server giving up on the body can
+        // close the connection within the deadline.
+        let app = spawn_app(&format!("[server]\nheader_timeout = \"5m\"\n{storage}")).await;
+        let mut stream = connect_and_send(
+            &app,
+            b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabc",
+        )
+        .await;
+        let answer = closed_by_server_within(&mut stream, DEADLINE).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+        app.stop().await;
     }
-    // Answered once the header timeout has cut the slow clients, within
-    // the client's own 5 s timeout.
-    assert_eq!(health_status(&app).await, 200);
-    for stream in &mut slow {
-        closed_by_server_within(stream, DEADLINE).await;
+}
+
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn at_the_connection_cap_a_new_client_waits_until_a_connection_ends(engine) {
+        let storage = storage(engine).await;
+        const CAP: usize = 4;
+        let app = spawn_app(&format!(
+            "[server]\nmax_connections = {CAP}\nheader_timeout = \"5m\"\n{storage}"
+        ))
+        .await;
+        // Each held connection has been answered, so the server accepted it,
+        // and is idle: it holds one of the CAP connections.
+        let mut held = Vec::new();
+        for _ in 0..CAP {
+            let mut stream = connect_and_send(&app, KEEP_ALIVE_HEALTH).await;
+            assert_eq!(read_answer(&mut stream).await, "HTTP/1.1 200 OK");
+            held.push(stream);
+        }
+
+        let url = format!("{}/health", app.base);
+        let mut waiting = tokio::spawn(async move { fresh_client().get(url).send().await });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), &mut waiting)
+                .await
+                .is_err(),
+            "answered beyond the cap of {CAP} connections"
+        );
+
+        drop(held.pop());
+        let answer = tokio::time::timeout(DEADLINE, waiting)
+            .await
+            .expect("still waiting after a connection ended")
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        app.stop().await;
     }
-    app.stop().await;
+}
+
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn at_the_connection_cap_slow_clients_cut_by_the_header_timeout_make_room(engine) {
+        let storage = storage(engine).await;
+        const CAP: usize = 4;
+        let app = spawn_app(&format!(
+            "[server]\nmax_connections = {CAP}\nheader_timeout = \"1s\"\n{storage}"
+        ))
+        .await;
+        let mut slow = Vec::new();
+        for _ in 0..CAP {
+            slow.push(connect_and_send(&app, HALF_A_REQUEST).await);
+        }
+        // Answered once the header timeout has cut the slow clients, within
+        // the client's own 5 s timeout.
+        assert_eq!(health_status(&app).await, 200);
+        for stream in &mut slow {
+            closed_by_server_within(stream, DEADLINE).await;
+        }
+        app.stop().await;
+    }
 }

@@ -1,5 +1,6 @@
 //! `spawn_app`: a whole Watchkeeper (store, engine, HTTP server) in this
-//! process on 127.0.0.1:0 with its database in a temporary directory, plus
+//! process on 127.0.0.1:0 with its database in a temporary directory or on
+//! the test binary's PostgreSQL server (`storage(engine)`), plus
 //! the small HTTP and store helpers the tests share.
 
 use std::net::SocketAddr;
@@ -15,9 +16,10 @@ use tokio::task::{JoinHandle, JoinSet};
 use watchkeeper::{App, AppError};
 use watchkeeper_domain::MonitorId;
 use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::storage::Database;
 use watchkeeper_engine::{Supervisor, SystemClock};
 use watchkeeper_store::Store;
-use watchkeeper_testkit::{TempConfig, poll_until};
+use watchkeeper_testkit::{Engine, TempConfig, poll_until, storage_toml};
 
 /// How long a test waits for any one thing to become true.
 pub const DEADLINE: Duration = Duration::from_secs(15);
@@ -25,9 +27,20 @@ pub const DEADLINE: Duration = Duration::from_secs(15);
 /// How long a stopped app may take to finish probes, flush and close.
 pub const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
-/// The `[storage]` table every test config uses: the database lives in the
-/// config's temporary directory.
+/// The `[storage]` table of a SQLite test config: the database lives in
+/// the config's temporary directory.
 pub const STORAGE: &str = "[storage]\nurl = \"sqlite://watchkeeper.db\"\n";
+
+/// The `[storage]` table of a test config on `engine`: [`STORAGE`], or a
+/// fresh database on the test binary's PostgreSQL server.
+pub async fn storage(engine: Engine) -> String {
+    match engine {
+        Engine::Sqlite => STORAGE.to_owned(),
+        Engine::Postgres => storage_toml(&Database::Postgres(
+            watchkeeper_testkit::postgres::fresh_database().await,
+        )),
+    }
+}
 
 /// A running in-process Watchkeeper.
 pub struct TestApp {
@@ -201,16 +214,21 @@ impl TestApp {
     }
 }
 
-/// The database file of a config written by these tests.
+/// The database file of a SQLite config written by these tests.
 pub fn db_path(config: &TempConfig) -> PathBuf {
     config.dir().join("watchkeeper.db")
 }
 
-/// Opens the database of a stopped app.
+/// Opens the database a stopped app's config names, on either engine.
 pub async fn open_store(config: &TempConfig) -> Store {
-    let path = db_path(config);
-    assert!(path.exists(), "no database at {}", path.display());
-    Store::open(&path).await.unwrap()
+    let loaded = watchkeeper_config::load(config.path())
+        .unwrap_or_else(|errors| panic!("the test config is invalid:\n{errors}"));
+    if let Database::Sqlite { path } = &loaded.storage.database {
+        assert!(path.exists(), "no database at {}", path.display());
+    }
+    Store::open(&loaded.storage)
+        .await
+        .unwrap_or_else(|error| panic!("cannot open the app's store: {error}"))
 }
 
 pub fn monitor_id(id: &str) -> MonitorId {

@@ -17,6 +17,7 @@ use watchkeeper_domain::check::{CheckResult, StateChange};
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
+use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_engine::{Checker, Engine, EngineConfig, EngineHandle, Metrics};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::ManualClock;
@@ -63,7 +64,9 @@ impl Checker for Never {
 
 pub async fn fixture(monitors: Vec<MonitorSpec>, history: History) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("watchkeeper.db"))
+    // SQLite: these tests are about the routes; the store's own tests run
+    // every read on both engines.
+    let store = Store::open(&StorageConfig::sqlite(dir.path().join("watchkeeper.db")))
         .await
         .unwrap();
     let monitors: Vec<Arc<MonitorSpec>> = monitors.into_iter().map(Arc::new).collect();

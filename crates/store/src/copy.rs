@@ -1,0 +1,202 @@
+//! Copying a whole SQLite database into an empty PostgreSQL one
+//! (`watchkeeper store copy`), so a team that outgrows SQLite keeps its
+//! history: every table, in batches read by key order from SQLite and
+//! written with one statement per table per batch to PostgreSQL, all in one
+//! PostgreSQL transaction (a failed copy leaves the target empty, to try
+//! again). Monitor keys and state change ids are kept, so every row means
+//! what it meant; the target's sequences are moved past them.
+//!
+//! Here: the order of the tables, the refusal of a target that holds data,
+//! and the rows as they travel; `sqlite/copy.rs` reads, `postgres/copy.rs`
+//! writes.
+
+use crate::error::StoreError;
+use crate::{Backend, Store};
+
+/// Rows per batch when the caller does not say.
+pub const DEFAULT_COPY_BATCH: usize = 10_000;
+
+/// One row of `monitors`, with its key.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct MonitorCopy {
+    pub key: i64,
+    pub id: String,
+    pub created_at: i64,
+}
+
+/// One row of `state_changes`, with its id and claim column.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct StateChangeCopy {
+    pub id: i64,
+    pub monitor: i64,
+    pub at: i64,
+    pub from_health: Option<i64>,
+    pub to_health: i64,
+    pub reason: Option<String>,
+    pub processed_at: Option<i64>,
+}
+
+/// One row of `rollups`, with its monitor.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct RollupCopy {
+    pub monitor: i64,
+    pub minute: i64,
+    pub count: i64,
+    pub failures: i64,
+    pub degraded: i64,
+    pub latency_min_us: i64,
+    pub latency_max_us: i64,
+    pub latency_sum_us: i64,
+    pub p50_us: i64,
+    pub p95_us: i64,
+    pub p99_us: i64,
+    pub histogram: Vec<u8>,
+}
+
+/// What [`Store::copy_to`] copied, table by table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    pub monitors: u64,
+    pub results: u64,
+    pub state_changes: u64,
+    pub rollups: u64,
+    pub recent_results: u64,
+    pub meta: u64,
+}
+
+/// Where a copy is: `copied` rows of `table` so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyProgress {
+    pub table: &'static str,
+    pub copied: u64,
+}
+
+impl Store {
+    /// Copies every table of this store (SQLite) into `target`
+    /// (PostgreSQL), which must hold no data, `batch` rows at a time;
+    /// `progress` is told after each batch. One transaction on the target:
+    /// all or nothing.
+    pub async fn copy_to(
+        &self,
+        target: &Store,
+        batch: usize,
+        progress: &mut (dyn FnMut(CopyProgress) + Send),
+    ) -> Result<CopyReport, StoreError> {
+        let (Backend::Sqlite(from), Backend::Postgres(to)) = (&self.backend, &target.backend)
+        else {
+            return Err(StoreError::CopyEngines {
+                from: self.engine(),
+                to: target.engine(),
+            });
+        };
+        let batch = batch.max(1);
+        let copy_error = |table: &'static str| move |source| StoreError::Copy { table, source };
+        let mut tx = to.begin_copy().await.map_err(copy_error("the target"))?;
+        if let Some(table) = crate::postgres::first_table_with_rows(&mut tx)
+            .await
+            .map_err(copy_error("the target"))?
+        {
+            return Err(StoreError::CopyTargetNotEmpty { table });
+        }
+        let mut report = CopyReport::default();
+
+        let monitors = from.copy_monitors().await.map_err(copy_error("monitors"))?;
+        for chunk in monitors.chunks(batch) {
+            crate::postgres::insert_monitors(&mut tx, chunk)
+                .await
+                .map_err(copy_error("monitors"))?;
+            report.monitors += chunk.len() as u64;
+            progress(CopyProgress {
+                table: "monitors",
+                copied: report.monitors,
+            });
+        }
+
+        let mut after = None;
+        loop {
+            let rows = from
+                .copy_results(after, batch)
+                .await
+                .map_err(copy_error("results"))?;
+            let Some(last) = rows.last() else { break };
+            after = Some((last.started_at, last.monitor));
+            crate::postgres::insert_stored_results(&mut tx, "results", &rows)
+                .await
+                .map_err(copy_error("results"))?;
+            report.results += rows.len() as u64;
+            progress(CopyProgress {
+                table: "results",
+                copied: report.results,
+            });
+        }
+
+        let mut after = None;
+        loop {
+            let rows = from
+                .copy_state_changes(after, batch)
+                .await
+                .map_err(copy_error("state_changes"))?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id);
+            crate::postgres::insert_state_change_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("state_changes"))?;
+            report.state_changes += rows.len() as u64;
+            progress(CopyProgress {
+                table: "state_changes",
+                copied: report.state_changes,
+            });
+        }
+
+        let mut after = None;
+        loop {
+            let rows = from
+                .copy_rollups(after, batch)
+                .await
+                .map_err(copy_error("rollups"))?;
+            let Some(last) = rows.last() else { break };
+            after = Some((last.monitor, last.minute));
+            crate::postgres::insert_rollup_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("rollups"))?;
+            report.rollups += rows.len() as u64;
+            progress(CopyProgress {
+                table: "rollups",
+                copied: report.rollups,
+            });
+        }
+
+        // At most ten rows per monitor.
+        let recent = from
+            .copy_recent_results()
+            .await
+            .map_err(copy_error("recent_results"))?;
+        for chunk in recent.chunks(batch) {
+            crate::postgres::insert_stored_results(&mut tx, "recent_results", chunk)
+                .await
+                .map_err(copy_error("recent_results"))?;
+            report.recent_results += chunk.len() as u64;
+            progress(CopyProgress {
+                table: "recent_results",
+                copied: report.recent_results,
+            });
+        }
+
+        let meta = from.copy_meta().await.map_err(copy_error("meta"))?;
+        crate::postgres::insert_meta(&mut tx, &meta)
+            .await
+            .map_err(copy_error("meta"))?;
+        report.meta = meta.len() as u64;
+        progress(CopyProgress {
+            table: "meta",
+            copied: report.meta,
+        });
+
+        crate::postgres::finish_copy(tx)
+            .await
+            .map_err(copy_error("the target"))?;
+        // The target learns the copied monitors' keys.
+        target.reload_monitor_keys().await?;
+        Ok(report)
+    }
+}

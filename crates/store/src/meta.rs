@@ -1,0 +1,30 @@
+//! The `meta` table: small bookkeeping values that other aggregates write in
+//! their own transactions (the roll-up watermark with a minute's rollups,
+//! the recent results' coverage with their save). Each engine's `meta`
+//! module reads and upserts them on a connection it is given.
+
+/// The keys of `meta`, each holding one integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MetaKey {
+    /// Epoch seconds of the first minute not rolled up yet.
+    RollupWatermark,
+    /// Milliseconds: the saved recent results account for every result that
+    /// started before this instant.
+    RecentCoveredUntil,
+}
+
+impl MetaKey {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            MetaKey::RollupWatermark => "rollup_watermark",
+            MetaKey::RecentCoveredUntil => "recent_covered_until",
+        }
+    }
+}
+
+/// What every backend reads from `meta` outside another aggregate's
+/// transaction.
+pub(crate) trait MetaRows {
+    /// The value under `key`, if one was ever written.
+    async fn meta_value(&self, key: MetaKey) -> Result<Option<i64>, sqlx::Error>;
+}

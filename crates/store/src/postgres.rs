@@ -1,0 +1,164 @@
+//! The PostgreSQL backend: connecting (the URL's `sslmode` honoured, the
+//! password given apart from the URL), migrations (`migrations/postgres/`,
+//! applied at open under sqlx's advisory lock, so instances starting
+//! together migrate once), the database's size and closing it; the SQL of
+//! each aggregate is in its own module (`postgres/<aggregate>.rs`),
+//! implementing that aggregate's trait.
+//!
+//! One pool serves reads and writes: PostgreSQL takes concurrent writers,
+//! and instances sharing the database coordinate through the database
+//! itself — a minute's rollups and the recent-results save each take a
+//! transaction-scoped advisory lock, so two instances never roll one minute
+//! up twice or interleave two saves.
+//!
+//! Batches travel as one array per column, read by `UNNEST`: one statement
+//! per table per batch, as on SQLite.
+//!
+//! A failed statement aborts its transaction, which sqlx rolls back when the
+//! transaction is dropped; a connection that broke (the server restarted, a
+//! backend was terminated) is closed by the pool and replaced on the next
+//! acquire. So a failure never leaves the store unusable: writing resumes as
+//! soon as the server takes writes again.
+
+mod copy;
+mod meta;
+mod monitors;
+mod recent;
+mod results;
+mod rollups;
+mod state_changes;
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use watchkeeper_domain::storage::PostgresUrl;
+
+use crate::error::StoreError;
+use crate::results::PRUNE_CHUNK;
+
+pub(crate) use copy::{
+    finish_copy, first_table_with_rows, insert_meta, insert_monitors, insert_rollup_copies,
+    insert_state_change_copies, insert_stored_results,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+const CONNECTIONS: u32 = 8;
+/// How long a caller waits for a connection (or for the server to answer a
+/// new one) before the operation fails, as SQLite's busy timeout.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The tables `size_bytes` measures: every table the migrations create.
+const TABLES: [&str; 6] = [
+    "monitors",
+    "results",
+    "state_changes",
+    "rollups",
+    "recent_results",
+    "meta",
+];
+
+/// Advisory lock keys (transaction-scoped), one per kind of write that
+/// instances sharing the database must not interleave.
+#[derive(Debug, Clone, Copy)]
+#[repr(i64)]
+enum AdvisoryLock {
+    RollUp = 0x5741_5443_0001,
+    SaveRecent = 0x5741_5443_0002,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PostgresStore {
+    /// The URL as it may be shown (password masked), for messages.
+    shown: String,
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub(crate) async fn open(url: &PostgresUrl) -> Result<Self, StoreError> {
+        let shown = url.to_string();
+        let open_error = |source| StoreError::Open {
+            database: shown.clone(),
+            source,
+        };
+        let mut options =
+            PgConnectOptions::from_str(url.without_password().as_str()).map_err(open_error)?;
+        if let Some(password) = url.password() {
+            options = options.password(password);
+        }
+        if options.get_application_name().is_none() {
+            options = options.application_name("watchkeeper");
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                database: shown.clone(),
+                source,
+            })?;
+        tracing::debug!(database = %shown, "opened the store");
+        Ok(PostgresStore { shown, pool })
+    }
+
+    /// Bytes of our tables, their indexes and TOAST
+    /// (`pg_total_relation_size`).
+    pub(crate) async fn size_bytes(&self) -> Result<u64, StoreError> {
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(pg_total_relation_size(to_regclass(name))), 0)::int8 \
+             FROM UNNEST($1::text[]) AS name",
+        )
+        .bind(TABLES.as_slice())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|source| StoreError::Size { source })?;
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
+    /// Closes every connection.
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+        tracing::debug!(database = %self.shown, "closed the store");
+    }
+
+    /// Runs `statement` (bound to `bound` and [`PRUNE_CHUNK`]) until it
+    /// deletes less than a chunk. Each statement commits on its own.
+    async fn delete_in_chunks(
+        &self,
+        statement: &'static str,
+        bound: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let mut deleted = 0;
+        loop {
+            let chunk = sqlx::query(statement)
+                .bind(bound)
+                .bind(PRUNE_CHUNK)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+            deleted += chunk;
+            if chunk < PRUNE_CHUNK.unsigned_abs() {
+                return Ok(deleted);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// Takes `lock` until the end of the transaction `connection` is in.
+async fn lock_for_transaction(
+    connection: &mut sqlx::PgConnection,
+    lock: AdvisoryLock,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(lock as i64)
+        .execute(connection)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! Writing a copied database into PostgreSQL for `Store::copy_to`: one
+//! transaction, one `UNNEST` statement per table per batch, keys and ids
+//! as they were, and the identity sequences moved past them at the end.
+
+use sqlx::{PgConnection, Postgres, Transaction};
+
+use super::PostgresStore;
+use super::results::{ResultColumns, result_columns_of};
+use crate::copy::{MonitorCopy, RollupCopy, StateChangeCopy};
+use crate::results::StoredResult;
+
+impl PostgresStore {
+    pub(crate) async fn begin_copy(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+}
+
+/// The first of our tables that holds a row, if any.
+pub(crate) async fn first_table_with_rows(
+    connection: &mut PgConnection,
+) -> Result<Option<&'static str>, sqlx::Error> {
+    for table in super::TABLES {
+        let any: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT EXISTS (SELECT 1 FROM {table})"
+        )))
+        .fetch_one(&mut *connection)
+        .await?;
+        if any {
+            return Ok(Some(table));
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) async fn insert_monitors(
+    connection: &mut PgConnection,
+    rows: &[MonitorCopy],
+) -> Result<(), sqlx::Error> {
+    let key: Vec<i64> = rows.iter().map(|row| row.key).collect();
+    let id: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+    let created_at: Vec<i64> = rows.iter().map(|row| row.created_at).collect();
+    sqlx::query(
+        "INSERT INTO monitors (key, id, created_at) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[])",
+    )
+    .bind(&key)
+    .bind(&id)
+    .bind(&created_at)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Rows of `results` or `recent_results` (the same columns).
+pub(crate) async fn insert_stored_results(
+    connection: &mut PgConnection,
+    table: &'static str,
+    rows: &[StoredResult],
+) -> Result<(), sqlx::Error> {
+    let rows = result_columns_of(rows);
+    let columns = ResultColumns::new(&rows);
+    let statement = format!(
+        "INSERT INTO {table} (monitor, started_at, lag_ms, latency_us, health, reason, \
+         fallback_health, fallback_latency_us, fallback_reason) \
+         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], \
+         $6::text[], $7::int8[], $8::int8[], $9::text[])"
+    );
+    columns
+        .bind(sqlx::query(sqlx::AssertSqlSafe(statement)))
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_state_change_copies(
+    connection: &mut PgConnection,
+    rows: &[StateChangeCopy],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO state_changes (id, monitor, at, from_health, to_health, reason, processed_at) \
+         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], \
+         $6::text[], $7::int8[])",
+    )
+    .bind(rows.iter().map(|row| row.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.monitor).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.from_health).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.to_health).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|row| row.reason.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|row| row.processed_at).collect::<Vec<_>>())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_rollup_copies(
+    connection: &mut PgConnection,
+    rows: &[RollupCopy],
+) -> Result<(), sqlx::Error> {
+    let column = |field: fn(&RollupCopy) -> i64| -> Vec<i64> { rows.iter().map(field).collect() };
+    sqlx::query(
+        "INSERT INTO rollups (monitor, minute, count, failures, degraded, latency_min_us, \
+         latency_max_us, latency_sum_us, p50_us, p95_us, p99_us, histogram) \
+         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], \
+         $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::bytea[])",
+    )
+    .bind(column(|row| row.monitor))
+    .bind(column(|row| row.minute))
+    .bind(column(|row| row.count))
+    .bind(column(|row| row.failures))
+    .bind(column(|row| row.degraded))
+    .bind(column(|row| row.latency_min_us))
+    .bind(column(|row| row.latency_max_us))
+    .bind(column(|row| row.latency_sum_us))
+    .bind(column(|row| row.p50_us))
+    .bind(column(|row| row.p95_us))
+    .bind(column(|row| row.p99_us))
+    .bind(
+        rows.iter()
+            .map(|row| row.histogram.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_meta(
+    connection: &mut PgConnection,
+    rows: &[(String, i64)],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO meta (key, value) SELECT * FROM UNNEST($1::text[], $2::int8[])")
+        .bind(rows.iter().map(|(key, _)| key.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, value)| *value).collect::<Vec<_>>())
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Moves the identity sequences past the copied keys and ids, and commits.
+pub(crate) async fn finish_copy(mut tx: Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {
+    for (table, column) in [("monitors", "key"), ("state_changes", "id")] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
+             COALESCE(MAX({column}), 0) + 1, false) FROM {table}"
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}

@@ -1,0 +1,88 @@
+//! Reading every table of a SQLite database for `Store::copy_to`, a batch
+//! at a time in key order (keyset pagination: each batch is one range
+//! search, however far into the table it is).
+
+use super::SqliteStore;
+use crate::copy::{MonitorCopy, RollupCopy, StateChangeCopy};
+use crate::results::StoredResult;
+
+const RESULT_COLUMNS: &str = "monitor, started_at, lag_ms, latency_us, health, reason, \
+     fallback_health, fallback_latency_us, fallback_reason";
+
+fn limit(batch: usize) -> i64 {
+    i64::try_from(batch).unwrap_or(i64::MAX)
+}
+
+impl SqliteStore {
+    pub(crate) async fn copy_monitors(&self) -> Result<Vec<MonitorCopy>, sqlx::Error> {
+        sqlx::query_as("SELECT key, id, created_at FROM monitors ORDER BY key")
+            .fetch_all(&self.reader)
+            .await
+    }
+
+    /// Results after `(started_at, monitor)`, in key order.
+    pub(crate) async fn copy_results(
+        &self,
+        after: Option<(i64, i64)>,
+        batch: usize,
+    ) -> Result<Vec<StoredResult>, sqlx::Error> {
+        let (started_at, monitor) = after.unwrap_or((i64::MIN, i64::MIN));
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RESULT_COLUMNS} FROM results WHERE (started_at, monitor) > (?1, ?2) \
+             ORDER BY started_at, monitor LIMIT ?3"
+        )))
+        .bind(started_at)
+        .bind(monitor)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    pub(crate) async fn copy_state_changes(
+        &self,
+        after: Option<i64>,
+        batch: usize,
+    ) -> Result<Vec<StateChangeCopy>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, monitor, at, from_health, to_health, reason, processed_at \
+             FROM state_changes WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .bind(after.unwrap_or(i64::MIN))
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Rollups after `(monitor, minute)`, in key order.
+    pub(crate) async fn copy_rollups(
+        &self,
+        after: Option<(i64, i64)>,
+        batch: usize,
+    ) -> Result<Vec<RollupCopy>, sqlx::Error> {
+        let (monitor, minute) = after.unwrap_or((i64::MIN, i64::MIN));
+        sqlx::query_as(
+            "SELECT monitor, minute, count, failures, degraded, latency_min_us, latency_max_us, \
+             latency_sum_us, p50_us, p95_us, p99_us, histogram FROM rollups \
+             WHERE (monitor, minute) > (?1, ?2) ORDER BY monitor, minute LIMIT ?3",
+        )
+        .bind(monitor)
+        .bind(minute)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    pub(crate) async fn copy_recent_results(&self) -> Result<Vec<StoredResult>, sqlx::Error> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RESULT_COLUMNS} FROM recent_results ORDER BY monitor, started_at"
+        )))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    pub(crate) async fn copy_meta(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        sqlx::query_as("SELECT key, value FROM meta ORDER BY key")
+            .fetch_all(&self.reader)
+            .await
+    }
+}

@@ -1,0 +1,152 @@
+//! `Store::copy_to`: a SQLite database with results, state changes,
+//! rollups and a recent-results save, copied into an empty PostgreSQL
+//! database, reads back the same; a target with data is refused.
+
+use jiff::Timestamp;
+use watchkeeper_domain::Health;
+use watchkeeper_store::{CopyProgress, Store, StoreError};
+use watchkeeper_testkit::Engine;
+
+use crate::{TestDatabase, at, change, id, result};
+
+const MINUTE: i64 = 60_000;
+
+/// Three monitors, five minutes of results every 10 s, state changes, the
+/// first four minutes rolled up, and a save of recent results.
+async fn sqlite_with_history() -> (TestDatabase, Store) {
+    let db = TestDatabase::new(Engine::Sqlite).await;
+    let store = db.open_with(&["api", "db", "web"]).await;
+    let mut results = Vec::new();
+    for n in 0..30 {
+        let ms = n * 10_000;
+        let health = if (10..14).contains(&n) {
+            Health::Down
+        } else {
+            Health::Up
+        };
+        results.push(result("api", ms, 1_000 + u64::try_from(n).unwrap(), health));
+        results.push(result("db", ms + 1, 2_000, Health::Up));
+    }
+    let changes = [
+        change("api", None, Health::Up, 0),
+        change("db", None, Health::Up, 1),
+        change("api", Some(Health::Up), Health::Down, 100_000),
+        change("api", Some(Health::Down), Health::Up, 140_000),
+    ];
+    store.write_batch(&results, &changes).await.unwrap();
+    while store.roll_up(at(4 * MINUTE)).await.unwrap() > 0 {}
+    let recent: Vec<_> = results.iter().rev().take(4).cloned().collect();
+    store.save_recent([recent], at(300_000)).await.unwrap();
+    (db, store)
+}
+
+#[tokio::test]
+async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
+    let (_sqlite, from) = sqlite_with_history().await;
+    let target = TestDatabase::new(Engine::Postgres).await;
+    let to = target.open().await;
+    let mut seen: Vec<CopyProgress> = Vec::new();
+    // Batches of 7: several per table.
+    let report = from
+        .copy_to(&to, 7, &mut |progress| seen.push(progress))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.monitors,
+            report.results,
+            report.state_changes,
+            report.rollups,
+            report.recent_results,
+            report.meta
+        ),
+        (3, 60, 4, 8, 4, 2)
+    );
+    // Progress after every batch, counting up to the table's total.
+    let results_progress: Vec<u64> = seen
+        .iter()
+        .filter(|progress| progress.table == "results")
+        .map(|progress| progress.copied)
+        .collect();
+    assert_eq!(results_progress, vec![7, 14, 21, 28, 35, 42, 49, 56, 60]);
+
+    for monitor in ["api", "db", "web"] {
+        let monitor = id(monitor);
+        assert_eq!(
+            to.results_between(&monitor, Timestamp::MIN, Timestamp::MAX)
+                .await
+                .unwrap(),
+            from.results_between(&monitor, Timestamp::MIN, Timestamp::MAX)
+                .await
+                .unwrap(),
+            "results of {monitor}"
+        );
+        assert_eq!(
+            to.state_changes(&monitor, 100).await.unwrap(),
+            from.state_changes(&monitor, 100).await.unwrap(),
+            "state changes of {monitor}"
+        );
+        assert_eq!(
+            to.rollups(&monitor, Timestamp::MIN, Timestamp::MAX)
+                .await
+                .unwrap(),
+            from.rollups(&monitor, Timestamp::MIN, Timestamp::MAX)
+                .await
+                .unwrap(),
+            "rollups of {monitor}"
+        );
+        assert_eq!(
+            to.availability(&monitor, at(0)).await.unwrap(),
+            from.availability(&monitor, at(0)).await.unwrap(),
+            "availability of {monitor}"
+        );
+    }
+    assert_eq!(
+        to.current_states().await.unwrap(),
+        from.current_states().await.unwrap()
+    );
+    assert_eq!(
+        to.load_recent(10).await.unwrap(),
+        from.load_recent(10).await.unwrap()
+    );
+    // The watermark came along: nothing is rolled up twice.
+    assert_eq!(to.roll_up(at(4 * MINUTE)).await.unwrap(), 0);
+
+    // The target goes on: new monitors and state changes get fresh keys
+    // and ids past the copied ones.
+    to.register_monitors(&[id("new")]).await.unwrap();
+    to.write_batch(
+        &[result("new", 400_000, 1_000, Health::Up)],
+        &[change("new", None, Health::Up, 400_000)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(to.state_changes(&id("new"), 10).await.unwrap().len(), 1);
+    assert_eq!(to.state_changes(&id("api"), 10).await.unwrap().len(), 3);
+    from.close().await;
+    to.close().await;
+}
+
+#[tokio::test]
+async fn a_target_that_holds_data_is_refused_and_left_as_it_was() {
+    let (_sqlite, from) = sqlite_with_history().await;
+    let target = TestDatabase::new(Engine::Postgres).await;
+    let to = target.open_with(&["other"]).await;
+    let error = from.copy_to(&to, 100, &mut |_| {}).await.unwrap_err();
+    assert!(
+        matches!(error, StoreError::CopyTargetNotEmpty { table: "monitors" }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("not empty"), "{error}");
+    assert!(to.current_states().await.unwrap().is_empty());
+    assert!(
+        to.results_between(&id("api"), Timestamp::MIN, Timestamp::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // And a copy goes from SQLite to PostgreSQL only.
+    let error = to.copy_to(&from, 100, &mut |_| {}).await.unwrap_err();
+    assert!(matches!(error, StoreError::CopyEngines { .. }), "{error}");
+}
