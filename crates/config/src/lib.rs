@@ -30,7 +30,6 @@ mod quantity;
 mod raw;
 mod raw_table;
 mod source;
-mod suggest;
 mod tree;
 mod validate;
 

@@ -11,7 +11,6 @@ use crate::bounded_file::{self, FileProblem, SECRET_LIMIT};
 use crate::error::ConfigError;
 use crate::interpolate::{interpolate, references_variable};
 use crate::source::{Loc, Located, Origin, SourceFile};
-use crate::suggest;
 
 /// The suffix that makes `K_file = "path"` read `K` from a file.
 const FILE_SUFFIX: &str = "_file";
@@ -365,7 +364,7 @@ impl<'t, 'i> Fields<'t, 'i> {
             if self.used.iter().any(|used| used == name) {
                 continue;
             }
-            let hint = match suggest::closest(name, self.allowed.iter().map(String::as_str)) {
+            let hint = match watchkeeper_domain::suggest::closest(name, self.allowed.iter().map(String::as_str)) {
                 Some(similar) => format!("; did you mean `{similar}`?"),
                 None => format!("; expected one of: {}", self.listed().join(", ")),
             };

@@ -167,7 +167,7 @@ impl Condition {
                 return Err(ConditionError::UnknownVariable {
                     expression: source.to_owned(),
                     variable: name.to_owned(),
-                    suggestion: closest(name, schema.names()),
+                    suggestion: crate::suggest::closest(name, schema.names()),
                     subject: schema.subject,
                     available: schema.names().collect::<Vec<_>>().join(", "),
                 });
@@ -369,16 +369,6 @@ fn not_boolean(expression: &IdedExpr, schema: &Schema) -> Option<String> {
         },
         _ => None,
     }
-}
-
-/// The known name closest to a mistyped one, when one is close enough to
-/// be what was meant (`staus` → `status`).
-fn closest(name: &str, known: impl Iterator<Item = &'static str>) -> Option<&'static str> {
-    known
-        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
-        .filter(|(similarity, _)| *similarity >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
 }
 
 /// The largest answer, in bytes, for which `fits` holds (it must only turn

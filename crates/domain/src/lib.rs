@@ -20,6 +20,7 @@ pub mod reload;
 pub mod rollup;
 pub mod schedule;
 pub mod storage;
+pub mod suggest;
 pub mod target_policy;
 
 pub use check::{CheckResult, FallbackResult};

@@ -15,7 +15,6 @@ use watchkeeper_domain::id::{ComponentId, MonitorId};
 
 use super::Problems;
 use crate::source::{Loc, Located};
-use crate::suggest;
 
 /// How many known ids an error lists before it says how many more there are.
 const LISTED_IDS: usize = 10;
@@ -81,7 +80,7 @@ fn unresolved(target: Target, id: &str, known: &[&str]) -> String {
     let (one, many, table) = target.words();
     let hint = if known.is_empty() {
         format!("none are defined; add a {table}")
-    } else if let Some(similar) = suggest::closest(id, known.iter().copied()) {
+    } else if let Some(similar) = watchkeeper_domain::suggest::closest(id, known.iter().copied()) {
         format!("did you mean `{similar}`?")
     } else if known.len() > LISTED_IDS {
         format!(

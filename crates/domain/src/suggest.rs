@@ -1,13 +1,14 @@
 //! "Did you mean": the known name closest to one that is not known, when it
-//! is close enough to be a typo. Used for unknown keys and for references
-//! to ids that no section defines.
+//! is close enough to be a typo. One rule for the whole project: unknown
+//! config keys, references to ids no section defines (config), and unknown
+//! CEL variables (conditions).
 
 /// The candidate closest to `unknown` by edit distance (an adjacent swap
 /// counts as one edit), if it is within a third of the candidate's length
 /// (at least 2) and closer than retyping it whole. `unknown` is compared
 /// in lower case, as keys and ids are written. On a tie the first
 /// candidate wins, so callers pass them in a stable order.
-pub(crate) fn closest<'k>(
+pub fn closest<'k>(
     unknown: &str,
     candidates: impl IntoIterator<Item = &'k str>,
 ) -> Option<&'k str> {
