@@ -10,6 +10,7 @@
 //! and the rows as they travel; `sqlite/copy.rs` reads, `postgres/copy.rs`
 //! writes.
 
+use crate::rollups::StoredRollup;
 use crate::error::StoreError;
 use crate::{Backend, Store};
 
@@ -40,17 +41,8 @@ pub(crate) struct StateChangeCopy {
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct RollupCopy {
     pub monitor: i64,
-    pub minute: i64,
-    pub count: i64,
-    pub failures: i64,
-    pub degraded: i64,
-    pub latency_min_us: i64,
-    pub latency_max_us: i64,
-    pub latency_sum_us: i64,
-    pub p50_us: i64,
-    pub p95_us: i64,
-    pub p99_us: i64,
-    pub histogram: Vec<u8>,
+    #[sqlx(flatten)]
+    pub rollup: StoredRollup,
 }
 
 /// What [`Store::copy_to`] copied, table by table.
@@ -155,7 +147,7 @@ impl Store {
                 .await
                 .map_err(copy_error("rollups"))?;
             let Some(last) = rows.last() else { break };
-            after = Some((last.monitor, last.minute));
+            after = Some((last.monitor, last.rollup.minute));
             crate::postgres::insert_rollup_copies(&mut tx, &rows)
                 .await
                 .map_err(copy_error("rollups"))?;
