@@ -7,9 +7,8 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use watchkeeper_domain::check::{CheckResult, StateChange};
+use watchkeeper_domain::check::StateChange;
 use watchkeeper_domain::id::MonitorId;
-use watchkeeper_domain::rollup::Rollup;
 use watchkeeper_store::{Store, StoreError};
 
 #[derive(Clone)]
@@ -46,25 +45,5 @@ impl Queries {
         since: Timestamp,
     ) -> Result<HashMap<MonitorId, f64>, StoreError> {
         self.store.availability_all(since).await
-    }
-
-    /// Per-minute rollups of one monitor in `[from, to)`, oldest first.
-    pub async fn rollups(
-        &self,
-        id: &MonitorId,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<Rollup>, StoreError> {
-        self.store.rollups(id, from, to).await
-    }
-
-    /// Raw results of one monitor in `[from, to)`, oldest first.
-    pub async fn results_between(
-        &self,
-        id: &MonitorId,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<CheckResult>, StoreError> {
-        self.store.results_between(id, from, to).await
     }
 }
