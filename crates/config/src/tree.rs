@@ -364,7 +364,10 @@ impl<'t, 'i> Fields<'t, 'i> {
             if self.used.iter().any(|used| used == name) {
                 continue;
             }
-            let hint = match watchkeeper_domain::suggest::closest(name, self.allowed.iter().map(String::as_str)) {
+            let hint = match watchkeeper_domain::suggest::closest(
+                name,
+                self.allowed.iter().map(String::as_str),
+            ) {
                 Some(similar) => format!("; did you mean `{similar}`?"),
                 None => format!("; expected one of: {}", self.listed().join(", ")),
             };

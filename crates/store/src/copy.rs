@@ -10,8 +10,8 @@
 //! and the rows as they travel; `sqlite/copy.rs` reads, `postgres/copy.rs`
 //! writes.
 
-use crate::rollups::StoredRollup;
 use crate::error::StoreError;
+use crate::rollups::StoredRollup;
 use crate::{Backend, Store};
 
 /// Rows per batch when the caller does not say.

@@ -7,7 +7,7 @@
 //! use watchkeeper_testkit::{monitor, result};
 //! use watchkeeper_domain::Health;
 //!
-//! let spec = monitor("api").interval(Duration::from_secs(10)).build();
+//! let spec = monitor("api").timeout(Duration::from_secs(2)).build();
 //! let at = "2026-01-01T00:00:00Z".parse().unwrap();
 //! let down = result("api", at).down("connection refused").build();
 //! assert_eq!(spec.id.as_str(), "api");
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use watchkeeper_domain::check::{CheckResult, FallbackResult};
+use watchkeeper_domain::check::CheckResult;
 use watchkeeper_domain::condition::Condition;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::{ComponentId, MonitorId};
@@ -84,17 +84,6 @@ impl MonitorBuilder {
         let id = ComponentId::parse(component)
             .unwrap_or_else(|error| panic!("test component id {component:?}: {error}"));
         self.spec.component = Some(id);
-        self
-    }
-
-    pub fn interval(mut self, interval: Duration) -> Self {
-        self.spec.schedule = Schedule::Every(interval);
-        self
-    }
-
-    /// A calendar or one-shot schedule instead of the interval.
-    pub fn schedule(mut self, schedule: Schedule) -> Self {
-        self.spec.schedule = schedule;
         self
     }
 
@@ -168,33 +157,6 @@ impl ResultBuilder {
     pub fn down(mut self, reason: &str) -> Self {
         self.result.health = Health::Down;
         self.result.reason = Some(reason.to_owned());
-        self
-    }
-
-    /// Degraded, for `reason`.
-    pub fn degraded(mut self, reason: &str) -> Self {
-        self.result.health = Health::Degraded;
-        self.result.reason = Some(reason.to_owned());
-        self
-    }
-
-    pub fn latency(mut self, latency: Duration) -> Self {
-        self.result.latency = latency;
-        self
-    }
-
-    /// When it was due (`started_at` stays; the difference is the lag).
-    pub fn due_at(mut self, due_at: Timestamp) -> Self {
-        self.result.due_at = due_at;
-        self
-    }
-
-    pub fn fallback(mut self, health: Health, latency: Duration, reason: Option<&str>) -> Self {
-        self.result.fallback = Some(FallbackResult {
-            health,
-            latency,
-            reason: reason.map(str::to_owned),
-        });
         self
     }
 

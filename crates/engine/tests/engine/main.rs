@@ -15,9 +15,7 @@ mod store_trouble;
 use std::sync::Arc;
 use std::time::Duration;
 
-use watchkeeper_domain::id::MonitorId;
-use watchkeeper_domain::monitor::{MonitorSpec, ProbeSpec, TcpSpec};
-use watchkeeper_domain::schedule::Schedule;
+use watchkeeper_domain::monitor::MonitorSpec;
 
 /// The engine's metrics in a registry of their own, as the binary builds
 /// it (with the `watchkeeper` prefix).
@@ -47,19 +45,5 @@ async fn open_store(storage: &watchkeeper_testkit::TestStorage) -> watchkeeper_s
 
 /// A monitor probed every second; the scripted checkers never connect.
 fn monitor(id: &str, timeout: Duration) -> Arc<MonitorSpec> {
-    Arc::new(MonitorSpec {
-        id: MonitorId::parse(id).unwrap(),
-        name: id.to_owned(),
-        component: None,
-        schedule: Schedule::Every(Duration::from_secs(1)),
-        timeout,
-        probe: ProbeSpec::Tcp(TcpSpec {
-            host: "127.0.0.1".to_owned(),
-            port: 9,
-            send: None,
-            expect: None,
-        }),
-        expect: Vec::new(),
-        degraded_if: Vec::new(),
-    })
+    watchkeeper_testkit::monitor(id).timeout(timeout).arc()
 }

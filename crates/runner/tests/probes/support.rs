@@ -18,9 +18,7 @@ use jiff::Timestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use watchkeeper_domain::condition::Condition;
-use watchkeeper_domain::monitor::{
-    DEFAULT_BODY_LIMIT, HttpSpec, MonitorSpec, Parity, ProbeKind, ProbeSpec, RedirectPolicy,
-};
+use watchkeeper_domain::monitor::{HttpSpec, MonitorSpec, ProbeKind, ProbeSpec};
 use watchkeeper_domain::target_policy::TargetPolicy;
 use watchkeeper_domain::{ManualClock, MonitorId};
 use watchkeeper_runner::Prober;
@@ -40,17 +38,7 @@ pub fn prober_with(policy: TargetPolicy) -> Prober {
 }
 
 pub fn http_spec(url: &str) -> HttpSpec {
-    HttpSpec {
-        url: url.parse().unwrap(),
-        method: "GET".to_owned(),
-        headers: Vec::new(),
-        body: None,
-        redirects: RedirectPolicy::DEFAULT,
-        verify_tls: true,
-        body_limit: DEFAULT_BODY_LIMIT,
-        fallback_url: None,
-        parity: Parity::Off,
-    }
+    watchkeeper_testkit::http_probe(url)
 }
 
 pub fn conditions(kind: ProbeKind, sources: &[&str]) -> Vec<Condition> {
