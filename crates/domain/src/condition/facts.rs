@@ -134,25 +134,7 @@ impl Condition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::condition::schema::{Size, ValueKind, scalar, variable};
-
-    static STATS: Schema = Schema {
-        subject: "an alert rule",
-        answer: "the window",
-        variables: &[
-            scalar("samples", ValueKind::Int),
-            scalar("availability", ValueKind::Double),
-            scalar("p95_latency", ValueKind::Duration),
-            variable(
-                "last",
-                ValueKind::Map,
-                Size::Fixed {
-                    items: 3.0,
-                    bytes: 4096.0,
-                },
-            ),
-        ],
-    };
+    use crate::condition::schema::WINDOW as STATS;
 
     fn facts(availability: f64) -> Facts {
         let mut facts = Facts::new(&STATS);

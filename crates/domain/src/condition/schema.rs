@@ -108,29 +108,31 @@ pub const fn variable(name: &'static str, kind: ValueKind, size: Size) -> Variab
     }
 }
 
+/// For tests here and in `facts`: the shape an alert rule's schema has,
+/// window statistics.
+#[cfg(test)]
+pub(crate) static WINDOW: Schema = Schema {
+    subject: "an alert rule",
+    answer: "the window",
+    variables: &[
+        scalar("samples", ValueKind::Int),
+        scalar("availability", ValueKind::Double),
+        scalar("p95_latency", ValueKind::Duration),
+        variable(
+            "last",
+            ValueKind::Map,
+            Size::Fixed {
+                items: 3.0,
+                bytes: 4096.0,
+            },
+        ),
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::condition::{Condition, ConditionError};
-
-    /// The shape an alert rule's schema will have: window statistics.
-    static WINDOW: Schema = Schema {
-        subject: "an alert rule",
-        answer: "the window",
-        variables: &[
-            scalar("samples", ValueKind::Int),
-            scalar("availability", ValueKind::Double),
-            scalar("p95_latency", ValueKind::Duration),
-            variable(
-                "last",
-                ValueKind::Map,
-                Size::Fixed {
-                    items: 3.0,
-                    bytes: 4096.0,
-                },
-            ),
-        ],
-    };
 
     #[test]
     fn a_schema_other_than_a_probes_compiles_with_its_own_variables() {
