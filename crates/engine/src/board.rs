@@ -62,6 +62,9 @@ struct BoardInner {
 struct Views {
     index: HashMap<MonitorId, usize>,
     list: Vec<MonitorView>,
+    /// Bumped by every [`Board::replace`], so a reader that caches what it
+    /// built from the list knows when the set of monitors changed.
+    generation: u64,
 }
 
 impl std::ops::Deref for Views {
@@ -97,6 +100,7 @@ impl Board {
                 views: RwLock::new(Views {
                     index: index_of(&list),
                     list,
+                    generation: 0,
                 }),
             }),
         }
@@ -119,6 +123,13 @@ impl Board {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Changes whenever a reload replaces the list of monitors (their
+    /// specs, order or number); a cache of anything built from the list is
+    /// stale when this differs from the value it was built at.
+    pub fn generation(&self) -> u64 {
+        self.read().generation
     }
 
     /// Puts `monitors` on the board in their order, under one write lock: a
@@ -148,6 +159,7 @@ impl Board {
             .collect();
         views.index = index_of(&list);
         views.list = list;
+        views.generation += 1;
         old.into_values().collect()
     }
 
@@ -370,7 +382,11 @@ mod tests {
                 reason: Some("refused".to_owned()),
             },
         )]);
+        let before = board.generation();
+        board.update_by_id(&api, |_, view| view.push(result("api", 2)));
+        assert_eq!(board.generation(), before, "a result is not a new list");
         let removed = board.replace(&[spec("web"), spec("api")], states, HashMap::new());
+        assert_ne!(board.generation(), before, "a reload is");
         assert_eq!(
             removed
                 .iter()
@@ -380,7 +396,7 @@ mod tests {
         );
         assert_eq!(board.len(), 2);
         assert_eq!(board.position(&api), Some(1), "the new config's order");
-        assert_eq!(seconds(&board.get(&api).unwrap()), vec![1]);
+        assert_eq!(seconds(&board.get(&api).unwrap()), vec![2, 1]);
         let web = board.get(&MonitorId::parse("web").unwrap()).unwrap();
         assert_eq!(web.status.map(|status| status.health), Some(Health::Down));
         assert!(board.get(&MonitorId::parse("db").unwrap()).is_none());

@@ -52,6 +52,8 @@ pub struct AppState {
     /// For `uptime_seconds` in `/health`.
     pub started: Instant,
     pub availability_cache: api::AvailabilityCache,
+    /// The encoded monitor list, answered again for [`api::LIST_CACHE_FOR`].
+    pub list_cache: api::ListCache,
     /// What `POST /-/reload` calls; `None`: reloading is not offered.
     pub reloader: Option<Arc<dyn Reloader>>,
 }
@@ -74,6 +76,7 @@ impl AppState {
             region,
             started: Instant::now(),
             availability_cache: api::AvailabilityCache::default(),
+            list_cache: api::ListCache::default(),
             reloader: None,
         }
     }
@@ -81,6 +84,13 @@ impl AppState {
     /// Offers `POST /-/reload` through `reloader`.
     pub fn with_reloader(mut self, reloader: Arc<dyn Reloader>) -> Self {
         self.reloader = Some(reloader);
+        self
+    }
+
+    /// Another cache of the encoded monitor list (tests choose how long it
+    /// answers).
+    pub fn with_list_cache(mut self, cache: api::ListCache) -> Self {
+        self.list_cache = cache;
         self
     }
 }

@@ -1,11 +1,16 @@
 //! The API router: the monitor list and one monitor's detail, answered from
 //! the board and the store's history.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::http::Method;
 use watchkeeper_domain::check::StateChange;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::id::MonitorId;
+use watchkeeper_engine::ResultSource;
 use watchkeeper_testkit::{monitor, result};
+use watchkeeper_web::api::ListCache;
 
 use crate::support::{Fixture, History, at, fixture};
 
@@ -181,4 +186,78 @@ async fn the_api_routes_take_only_get() {
         assert_eq!(code, "method_not_allowed");
         assert_eq!(message, format!("{method} is not allowed on {path}"));
     }
+}
+
+/// `db`'s `last_result` in a list answer.
+fn db_last_result(answer: &crate::support::Answer) -> serde_json::Value {
+    let body = answer.json();
+    let monitors = body["monitors"].as_array().unwrap();
+    let db = monitors.iter().find(|m| m["id"] == "db").unwrap();
+    db["last_result"].clone()
+}
+
+#[tokio::test]
+async fn one_encoded_list_answers_until_it_expires_and_a_reload_starts_a_new_one() {
+    let mut app = two_monitors().await;
+    // A cache that would answer for an hour: only a reload can renew it.
+    let state = app
+        .state
+        .clone()
+        .with_list_cache(ListCache::answering_for(Duration::from_secs(3600)));
+    app.router = watchkeeper_web::router(state);
+    let first = app.get("/api/v1/monitors").await;
+    assert_eq!(db_last_result(&first), serde_json::Value::Null);
+
+    app.control
+        .external_results()
+        .submit(result("db", at(1)).build(), ResultSource::Pushed)
+        .await
+        .unwrap();
+    let cached = app.get("/api/v1/monitors").await;
+    assert_eq!(
+        cached.body, first.body,
+        "the same encoded list, byte for byte"
+    );
+
+    let monitors = vec![
+        Arc::new(monitor("db").build()),
+        Arc::new(monitor("web").build()),
+    ];
+    app.control.reload(monitors).await.unwrap();
+    let reloaded = app.get("/api/v1/monitors").await.json();
+    let ids: Vec<&str> = reloaded["monitors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["db", "web"], "{reloaded}");
+    assert_eq!(
+        reloaded["monitors"][0]["last_result"]["started_at"], "2026-03-01T11:59:00.000Z",
+        "{reloaded}"
+    );
+}
+
+#[tokio::test]
+async fn a_cache_answering_for_no_time_lists_every_new_result_at_once() {
+    let mut app = two_monitors().await;
+    let state = app
+        .state
+        .clone()
+        .with_list_cache(ListCache::answering_for(Duration::ZERO));
+    app.router = watchkeeper_web::router(state);
+    assert_eq!(
+        db_last_result(&app.get("/api/v1/monitors").await),
+        serde_json::Value::Null
+    );
+    app.control
+        .external_results()
+        .submit(result("db", at(1)).build(), ResultSource::Pushed)
+        .await
+        .unwrap();
+    let answer = app.get("/api/v1/monitors").await;
+    assert_eq!(
+        db_last_result(&answer)["started_at"],
+        "2026-03-01T11:59:00.000Z"
+    );
 }

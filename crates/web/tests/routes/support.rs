@@ -18,7 +18,7 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::storage::StorageConfig;
-use watchkeeper_engine::{Checker, Engine, EngineConfig, EngineHandle, Metrics};
+use watchkeeper_engine::{Checker, Engine, EngineConfig, EngineControl, EngineHandle, Metrics};
 use watchkeeper_store::Store;
 use watchkeeper_testkit::ManualClock;
 use watchkeeper_web::AppState;
@@ -40,6 +40,8 @@ pub struct Fixture {
     pub state: AppState,
     pub store: Store,
     pub metrics: Metrics,
+    /// The running engine's controls: outside results, reloads.
+    pub control: EngineControl,
     _engine: EngineHandle,
     _dir: tempfile::TempDir,
 }
@@ -103,6 +105,7 @@ pub async fn fixture(monitors: Vec<MonitorSpec>, history: History) -> Fixture {
         state,
         store,
         metrics,
+        control,
         _engine: engine,
         _dir: dir,
     }
