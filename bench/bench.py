@@ -7,7 +7,11 @@ Subcommands (see bench/README.md):
   scale      N HTTP monitors at a 10 s interval against an nginx fleet on
              loopback, for each N: Watchkeeper, then Prometheus +
              blackbox_exporter, each for a warm-up and a fixed window.
-             With --vigil, Vigil runs third on the same fleet.
+             With --vigil, Vigil runs third on the same fleet. With
+             --storage postgres (or sqlite,postgres) Watchkeeper stores in a
+             PostgreSQL the benchmark starts itself (initdb and postgres in
+             a temporary directory on a loopback port, as the tests do), and
+             its CPU and RSS are reported beside Watchkeeper's.
   detection  100 monitors; one target is broken at a random moment; the time
              from the outage to the stored state change.
   soak       one long run of Watchkeeper alone, sampling store size every
@@ -19,13 +23,15 @@ itself, and every process the benchmark starts is stopped when it ends.
 Standard library only. Needs release builds of `watchkeeper` and
 `watchkeeper-demo`, and Debian's nginx, libnginx-mod-http-echo, prometheus,
 prometheus-blackbox-exporter and wrk; Vigil (`cargo install vigil-server`)
-only for --vigil.
+only for --vigil; postgresql and psql only for --storage postgres.
 """
 
 import argparse
 import datetime
 import json
+import glob
 import os
+import pwd
 import random
 import re
 import shutil
@@ -210,11 +216,12 @@ def get(url, timeout=30):
         return response.read()
 
 
-def sleep_sampling(seconds, meter, every=5.0):
+def sleep_sampling(seconds, meter, every=5.0, others=()):
     end = time.monotonic() + seconds
     while (left := end - time.monotonic()) > 0:
         time.sleep(min(every, left))
-        meter.sample()
+        for m in (meter, *others):
+            m.sample()
 
 
 def percentile(sorted_values, q):
@@ -318,11 +325,16 @@ def fleet_capacity(seconds=5):
 # ---------------------------------------------------------------- Watchkeeper
 
 
-def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None):
+def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None, storage_url=None):
     with open(path, "w") as f:
         f.write(f'[server]\nlisten = "127.0.0.1:{WK_PORT}"\nregion = "bench"\n\n')
-        if raw_retention:
-            f.write(f'[storage]\nraw_retention = "{raw_retention}"\n\n')
+        if raw_retention or storage_url:
+            f.write("[storage]\n")
+            if raw_retention:
+                f.write(f'raw_retention = "{raw_retention}"\n')
+            if storage_url:
+                f.write(f'url = "{storage_url}"\n')
+            f.write("\n")
         for i in range(n):
             url = monitor_urls(i) if monitor_urls else fleet_url(i)
             f.write(
@@ -332,9 +344,9 @@ def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None):
             )
 
 
-def start_watchkeeper(tmp, n, monitor_urls=None, raw_retention=None):
+def start_watchkeeper(tmp, n, monitor_urls=None, raw_retention=None, storage_url=None):
     config = os.path.join(tmp, "watchkeeper.toml")
-    write_watchkeeper_config(config, n, monitor_urls, raw_retention)
+    write_watchkeeper_config(config, n, monitor_urls, raw_retention, storage_url)
     wk = Process("watchkeeper", [WK, "--config", config, "--log-format", "json", "serve"], os.path.join(tmp, "watchkeeper.log"))
     startup = wait_http(f"http://127.0.0.1:{WK_PORT}/health", 300, wk)
     return wk, startup, os.path.join(tmp, "watchkeeper.db")
@@ -363,9 +375,101 @@ def open_store(db):
     return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
 
 
-def monitor_keys(con):
-    """Store key -> monitor number."""
-    return {key: int(mid[1:]) for key, mid in con.execute("SELECT key, id FROM monitors") if mid.startswith("m")}
+# ------------------------------------------------------------- PostgreSQL
+
+PG_PORT = 18543
+PG_URL = f"postgres://postgres@127.0.0.1:{PG_PORT}/watchkeeper?sslmode=disable"
+PG_TABLES = ("monitors", "results", "state_changes", "rollups", "recent_results", "meta")
+
+
+def pg_bin(name):
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise SystemExit(f"no {name}: install Debian's postgresql package (apt-get install postgresql)")
+    return found[-1]
+
+
+def as_postgres():
+    """preexec_fn dropping to the postgres user when running as root."""
+    if os.getuid() != 0:
+        return None
+    user = pwd.getpwnam("postgres")
+
+    def drop():
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+
+    return drop
+
+
+def start_postgres(tmp):
+    """A throwaway cluster in `tmp` on PG_PORT with an empty database
+    `watchkeeper`; stop it with .stop()."""
+    data = os.path.join(tmp, "pgdata")
+    os.makedirs(data)
+    # The postgres user must reach the data directory.
+    os.chmod(tmp, 0o755)
+    os.chmod(os.path.dirname(tmp), 0o755)
+    if os.getuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(data, user.pw_uid, user.pw_gid)
+    subprocess.run(
+        [pg_bin("initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=as_postgres(),
+        cwd=data,
+    )
+    pg = Process(
+        "postgres",
+        [pg_bin("postgres"), "-D", data, "-p", str(PG_PORT), "-k", data, "-c", "listen_addresses=127.0.0.1"],
+        os.path.join(tmp, "postgres.log"),
+        preexec_fn=as_postgres(),
+        cwd=data,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if psql("postgres", "SELECT 1", check=False) == "1":
+            break
+        time.sleep(0.2)
+    else:
+        pg.stop()
+        raise SystemExit(f"PostgreSQL did not start; see {pg.log_path}")
+    psql("postgres", "CREATE DATABASE watchkeeper")
+    return pg
+
+
+def psql(database, sql, check=True):
+    done = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", database, "-At", "-F", ",", "-c", sql],
+        capture_output=True,
+        text=True,
+    )
+    if check and done.returncode != 0:
+        raise SystemExit(f"psql failed: {done.stderr}")
+    return done.stdout.strip()
+
+
+def pg_rows(sql):
+    """Rows of a query on the benchmark's database, as tuples of ints (or
+    strings where a field is not a number)."""
+
+    def field(text):
+        try:
+            return int(text)
+        except ValueError:
+            return text
+
+    return [tuple(field(f) for f in line.split(",")) for line in psql("watchkeeper", sql).splitlines() if line]
+
+
+def pg_size():
+    """Bytes of our tables, indexes and TOAST included."""
+    return int(psql("watchkeeper", "SELECT " + " + ".join(f"pg_total_relation_size('{t}')" for t in PG_TABLES)))
+
+
+def pg_database_size():
+    return int(psql("watchkeeper", "SELECT pg_database_size('watchkeeper')"))
 
 
 def scrape_metrics(port):
@@ -380,17 +484,29 @@ def scrape_metrics(port):
     return values
 
 
-def run_watchkeeper(n, tmp, warmup, window):
-    wk, startup, db = start_watchkeeper(tmp, n)
+def run_watchkeeper(n, tmp, warmup, window, storage="sqlite"):
+    pg = start_postgres(tmp) if storage == "postgres" else None
+    try:
+        return measure_watchkeeper(n, tmp, warmup, window, pg)
+    finally:
+        if pg:
+            pg.stop()
+
+
+def measure_watchkeeper(n, tmp, warmup, window, pg):
+    wk, startup, db = start_watchkeeper(tmp, n, storage_url=PG_URL if pg else None)
+    store = PostgresFigures() if pg else SqliteFigures(db)
     try:
         time.sleep(warmup)
         metrics0 = scrape_metrics(WK_PORT)
-        (bytes0, _), wall0 = store_bytes(db), time.time()
-        meter = Meter([wk])
-        sleep_sampling(window, meter)
-        (bytes1, files1), wall1 = store_bytes(db), time.time()
+        (bytes0, _), wall0 = store.size(), time.time()
+        meter, pg_meter = Meter([wk]), Meter([pg]) if pg else None
+        sleep_sampling(window, meter, others=[pg_meter] if pg_meter else [])
+        (bytes1, files1), wall1 = store.size(), time.time()
         metrics1 = scrape_metrics(WK_PORT)
         figures = meter.finish()
+        if pg_meter:
+            figures["postgres"] = pg_meter.finish()
         # Measured while the probes keep running, as a user would see it.
         figures["api_list_ms"] = timed_gets(f"http://127.0.0.1:{WK_PORT}/api/v1/monitors", 40)
         figures["api_detail_ms"] = timed_gets(f"http://127.0.0.1:{WK_PORT}/api/v1/monitors/m{n // 2}", 40)
@@ -398,7 +514,7 @@ def run_watchkeeper(n, tmp, warmup, window):
         # timeout) before the stop, so none of them is abandoned.
         time.sleep(max(0.0, wall1 + TIMEOUT_S + 1 - time.time()))
         stop_s = wk.stop()
-        figures.update(store_figures(db, n, wall0, wall1, bytes1 - bytes0))
+        figures.update(store_figures(store, n, wall0, wall1, bytes1 - bytes0))
         figures["store_files_mib"] = files1 / 2**20
     finally:
         wk.stop()
@@ -406,6 +522,7 @@ def run_watchkeeper(n, tmp, warmup, window):
     written = metrics1.get("watchkeeper_results_written_total", 0) - metrics0.get("watchkeeper_results_written_total", 0)
     skipped = metrics1.get("watchkeeper_probes_skipped_total", 0) - metrics0.get("watchkeeper_probes_skipped_total", 0)
     figures.update(
+        storage="postgres" if pg else "sqlite",
         startup_s=startup,
         stop_s=stop_s,
         due_per_s=n / INTERVAL_S,
@@ -418,14 +535,51 @@ def run_watchkeeper(n, tmp, warmup, window):
     return figures
 
 
-def store_figures(db, n, wall0, wall1, grown_bytes):
+class SqliteFigures:
+    """What store_figures reads, from the SQLite file (read-only)."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def size(self):
+        return store_bytes(self.db)
+
+    def rows(self, sql, params=()):
+        con = open_store(self.db)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+    def table_bytes(self):
+        return dict(self.rows("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
+
+
+class PostgresFigures:
+    """The same figures from the benchmark's PostgreSQL. Sizes are
+    pg_total_relation_size of our tables (the database's files also hold
+    the catalog)."""
+
+    def size(self):
+        return pg_size(), pg_database_size()
+
+    def rows(self, sql, params=()):
+        for value in params:
+            sql = sql.replace("?", str(int(value)), 1)
+        return pg_rows(sql)
+
+    def table_bytes(self):
+        return {t: int(psql("watchkeeper", f"SELECT pg_total_relation_size('{t}')")) for t in ("results", "rollups")}
+
+
+def store_figures(store, n, wall0, wall1, grown_bytes):
     """Lag, throughput and verdicts of the results that started in the window,
-    read back from the store; table sizes from dbstat."""
-    con = open_store(db)
-    keys = monitor_keys(con)
+    read back from the store (SqliteFigures or PostgresFigures); table sizes
+    from dbstat or pg_total_relation_size."""
+    keys = {key: int(mid[1:]) for key, mid in store.rows("SELECT key, id FROM monitors") if mid.startswith("m")}
     lags, completed = [], 0
     wrong = {kind: [0, 0] for kind, _ in KINDS}
-    rows = con.execute(
+    rows = store.rows(
         "SELECT monitor, lag_ms, health FROM results WHERE started_at >= ? AND started_at < ?",
         (int(wall0 * 1000), int(wall1 * 1000)),
     )
@@ -437,10 +591,9 @@ def store_figures(db, n, wall0, wall1, grown_bytes):
         if (health != 2) != EXPECTED_UP[kind]:
             wrong[kind][0] += 1
     lags.sort()
-    sizes = dict(con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
-    result_rows = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-    rollup_rows = con.execute("SELECT COUNT(*) FROM rollups").fetchone()[0]
-    con.close()
+    sizes = store.table_bytes()
+    result_rows = store.rows("SELECT COUNT(*) FROM results")[0][0]
+    rollup_rows = store.rows("SELECT COUNT(*) FROM rollups")[0][0]
     window = wall1 - wall0
     raw_bytes_per_result = sizes.get("results", 0) / max(result_rows, 1)
     rollup_bytes_per_row = sizes.get("rollups", 0) / rollup_rows if rollup_rows else float("nan")
@@ -697,10 +850,16 @@ def wrong_total(figures):
     return bad, total
 
 
+# Watchkeeper's tool name in the runs, per storage engine.
+OURS = {"sqlite": "ours", "postgres": "ours-pg"}
+STORAGE_OF = {tool: storage for storage, tool in OURS.items()}
+
+
 def scale(args):
     sizes = [int(s) for s in args.sizes.split(",")]
-    runs = {n: {"ours": [], "theirs": [], "vigil": []} for n in sizes}
-    tools = ("ours", "theirs") + (("vigil",) if args.vigil or args.only == "vigil" else ())
+    runs = {n: {"ours": [], "ours-pg": [], "theirs": [], "vigil": []} for n in sizes}
+    ours = tuple(OURS[storage] for storage in args.storage.split(","))
+    tools = ours + ("theirs",) + (("vigil",) if args.vigil or args.only == "vigil" else ())
     capacity = None
     with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
         nginx = start_fleet(tmp)
@@ -712,7 +871,7 @@ def scale(args):
         for run in range(args.runs):
             for n in sizes:
                 for tool in tools:
-                    if args.only and tool != args.only:
+                    if args.only and tool != args.only and not (args.only == "ours" and tool in ours):
                         continue
                     work = tempfile.mkdtemp(dir=tmp, prefix=f"{tool}-{n}-")
                     log(f"run {run + 1}/{args.runs}: {tool}, {n} monitors")
@@ -721,8 +880,8 @@ def scale(args):
                     nginx = start_fleet(work)
                     try:
                         fleet_meter = Meter([nginx])
-                        if tool == "ours":
-                            figures = run_watchkeeper(n, work, args.warmup, args.window)
+                        if tool in ours:
+                            figures = run_watchkeeper(n, work, args.warmup, args.window, STORAGE_OF[tool])
                         elif tool == "theirs":
                             figures = run_prometheus(n, work, args.warmup, args.window)
                         else:
@@ -748,7 +907,9 @@ def summary_line(tool, n, f):
     if tool == "vigil":
         cycles = ", ".join(f"{c:.1f}" for c in f["cycles"])
         return line + f", cycles [{cycles}] s, period {f['period_s']:.1f} s"
-    if tool == "ours":
+    if tool in STORAGE_OF:
+        if "postgres" in f:
+            line += f", postgres cpu {f['postgres']['cpu_percent']:.1f} % rss {f['postgres']['rss_steady_mib']:.0f} MiB"
         line += (
             f", lag p50/p99/max {f['lag_ms']['p50']}/{f['lag_ms']['p99']}/{f['lag_ms']['max']} ms"
             f", list p95 {percentile(f['api_list_ms'], 0.95):.1f} ms"
@@ -983,14 +1144,16 @@ def scale_tables(data):
     lines.append(f"Medians of {count} run(s) per row; the range over runs is in brackets where it matters.\n")
     alerts = sum(f.get("fleet_alerts", 0) for r in runs.values() for tool in r for f in r[tool])
     lines.append(f"Each run has its own fresh nginx; nginx logged {alerts} alert(s) over all runs.\n")
-    ran = {tool: any(runs[n][tool] for n in data["sizes"]) for tool in ("ours", "theirs", "vigil")}
+    ran = {tool: any(runs[n][tool] for n in data["sizes"]) for tool in ("ours", "ours-pg", "theirs", "vigil")}
     if ran["ours"]:
-        lines += watchkeeper_tables(data)
+        lines += watchkeeper_tables(data, "ours")
+    if ran["ours-pg"]:
+        lines += watchkeeper_tables(data, "ours-pg")
     if ran["theirs"]:
         lines += prometheus_table(data)
     if ran["vigil"]:
         lines += vigil_table(data)
-    if ran["ours"] and (ran["theirs"] or ran["vigil"]):
+    if (ran["ours"] or ran["ours-pg"]) and (ran["theirs"] or ran["vigil"]):
         lines += ratio_table(data)
     return "\n".join(lines)
 
@@ -1012,33 +1175,47 @@ def disk_writes(runs):
     return f"{rate:.1f} MiB/s ({per_probe / 1024:.1f} KiB per probe)"
 
 
-def watchkeeper_tables(data):
+def watchkeeper_tables(data, tool):
     runs, lines = data["runs"], []
-    lines.append("### Watchkeeper\n")
+    pg = tool == "ours-pg"
+    lines.append("\n### Watchkeeper on PostgreSQL\n" if pg else "### Watchkeeper\n")
+    if pg:
+        lines.append(
+            "PostgreSQL (started by the benchmark, default settings) is measured beside it: the postmaster and "
+            "its backends. Store growth is pg_total_relation_size of our tables, indexes and TOAST included.\n"
+        )
     lines.append(
-        "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | lag p50 / p99 / max | `GET /api/v1/monitors` p50 / p95 | one monitor p50 / p95 | store growth | disk writes | fleet CPU |"
+        "| monitors | probes due/s | completed/s | wrong verdicts | CPU (% of one core) | CPU per probe | RSS steady / peak | "
+        + ("PostgreSQL CPU / RSS | " if pg else "")
+        + "lag p50 / p99 / max | `GET /api/v1/monitors` p50 / p95 | one monitor p50 / p95 | store growth | disk writes | fleet CPU |"
     )
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if pg else ""))
     for n in data["sizes"]:
-        ours = runs[n]["ours"]
+        ours = runs[n][tool]
         if not ours:
             continue
+        postgres = (
+            f"{med([f['postgres']['cpu_percent'] for f in ours]):.1f} % / {med([f['postgres']['rss_steady_mib'] for f in ours]):.0f} MiB | "
+            if pg
+            else ""
+        )
         bad = med([wrong_total(f)[0] for f in ours])
         total = med([wrong_total(f)[1] for f in ours])
         lines.append(
             f"| {n:,} | {n // INTERVAL_S:,} | {med([f['completed_per_s'] for f in ours]):,.0f} | {bad:,.0f} of {total:,.0f} | "
-            f"{cost_cells(ours)} | "
+            f"{cost_cells(ours)} | {postgres}"
             f"{med([f['lag_ms']['p50'] for f in ours]):.0f} / {med([f['lag_ms']['p99'] for f in ours]):.0f} / {med([f['lag_ms']['max'] for f in ours]):.0f} ms | "
             f"{med([percentile(f['api_list_ms'], 0.5) for f in ours]):.1f} / {med([percentile(f['api_list_ms'], 0.95) for f in ours]):.1f} ms | "
             f"{med([percentile(f['api_detail_ms'], 0.5) for f in ours]):.1f} / {med([percentile(f['api_detail_ms'], 0.95) for f in ours]):.1f} ms | "
             f"{med([f['store_growth_mib_per_hour'] for f in ours]):,.0f} MiB/h | {disk_writes(ours)} | "
             f"{med([f['fleet_cpu_percent'] for f in ours]):.0f} % |"
         )
-    lines.append("\n### Store size at the default retention (48 h raw, per-minute rollups)\n")
+    engine = "PostgreSQL" if pg else "SQLite"
+    lines.append(f"\n### Store size on {engine} at the default retention (48 h raw, per-minute rollups)\n")
     lines.append("| monitors | bytes per raw result | bytes per rollup row | raw results at 48 h | rollups per day kept |")
     lines.append("|---|---|---|---|---|")
     for n in data["sizes"]:
-        ours = runs[n]["ours"]
+        ours = runs[n][tool]
         if not ours:
             continue
         lines.append(
@@ -1102,23 +1279,30 @@ def vigil_table(data):
 def ratio_table(data):
     runs, lines = data["runs"], []
     lines.append("\n### Ratios, ours / theirs (same run)\n")
-    lines.append("| monitors | against | CPU | CPU per probe | RSS (steady) | RSS (peak) | completed probes |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("| monitors | Watchkeeper on | against | CPU | CPU per probe | RSS (steady) | RSS (peak) | completed probes |")
+    lines.append("|---|---|---|---|---|---|---|---|")
     for n in data["sizes"]:
-        ours = runs[n]["ours"]
+        for ours_tool, engine in (("ours", "SQLite"), ("ours-pg", "PostgreSQL")):
+            ratio_rows(lines, n, runs[n][ours_tool], engine, runs[n])
+    return lines
+
+
+def ratio_rows(lines, n, ours, engine, runs):
+    """Watchkeeper's figures over each peer's (Watchkeeper's CPU only: a
+    PostgreSQL beside it is in its own table)."""
+    if ours:
         for tool, name in (("theirs", "Prometheus + blackbox_exporter"), ("vigil", "Vigil")):
-            theirs = runs[n][tool]
-            if not ours or not theirs:
+            theirs = runs[tool]
+            if not theirs:
                 continue
 
             def ratio(key):
                 return med([f[key] for f in ours]) / med([f[key] for f in theirs])
 
             lines.append(
-                f"| {n:,} | {name} | {ratio('cpu_percent'):.2f} | {ratio('cpu_us_per_probe'):.2f} | {ratio('rss_steady_mib'):.2f} | "
+                f"| {n:,} | {engine} | {name} | {ratio('cpu_percent'):.2f} | {ratio('cpu_us_per_probe'):.2f} | {ratio('rss_steady_mib'):.2f} | "
                 f"{ratio('rss_peak_mib'):.2f} | {ratio('completed_per_s'):.2f} |"
             )
-    return lines
 
 
 def detection_table(data):
@@ -1203,7 +1387,8 @@ def main():
         p.add_argument("--runs", type=int, default=3)
         p.add_argument("--warmup", type=int, default=30, help="seconds after start-up before the window")
         p.add_argument("--window", type=int, default=60, help="seconds measured")
-        p.add_argument("--only", choices=("ours", "theirs", "vigil"))
+        p.add_argument("--only", choices=("ours", "theirs", "vigil"), help="ours: Watchkeeper on every --storage")
+        p.add_argument("--storage", default="sqlite", choices=("sqlite", "postgres", "sqlite,postgres", "postgres,sqlite"), help="Watchkeeper's store engine(s)")
         p.add_argument("--vigil", action="store_true", help="also run Vigil (VIGIL_BIN or `vigil` on PATH)")
         p.add_argument("--vigil-parallelism", type=int, default=1024, help="Vigil's poll_parallelism (threads)")
         p.add_argument("--monitors", type=int, default=100, help="detection: monitors")
@@ -1231,6 +1416,11 @@ def main():
             raise SystemExit(f"{tool} is missing: see bench/README.md for the Debian packages")
     if not os.path.exists("/usr/lib/nginx/modules/ngx_http_echo_module.so"):
         raise SystemExit("nginx's echo module is missing: apt-get install libnginx-mod-http-echo")
+
+    if "postgres" in getattr(args, "storage", ""):
+        pg_bin("postgres")
+        if shutil.which("psql") is None:
+            raise SystemExit("psql is missing: apt-get install postgresql-client")
 
     if getattr(args, "vigil", False) or getattr(args, "only", None) == "vigil":
         if vigil_binary() is None:

@@ -47,7 +47,7 @@ def window(db, n, seconds, reading):
         reader.join()
     # Results of the window's last probes are written within a flush.
     time.sleep(bench.TIMEOUT_S + 2)
-    figures = bench.store_figures(db, n, wall0, wall1, 0)
+    figures = bench.store_figures(bench.SqliteFigures(db), n, wall0, wall1, 0)
     times.sort()
     return {
         "reading": reading,
