@@ -11,16 +11,20 @@
 //! error budgets, burn rates and the multi-window alerts derived from an
 //! objective.
 
+pub mod change;
 pub mod fingerprint;
 pub mod group;
 pub mod maintenance;
 pub mod matcher;
 pub mod route;
+pub mod rule;
 pub mod silence;
 pub mod slo;
 pub mod state;
 pub mod variables;
 pub mod window;
 
+pub use change::{AlertChange, StoredAlert};
+pub use rule::{AlertRule, RuleCheck, Rules};
 pub use state::{AlertPhase, AlertState, Timing, Transition, Verdict, step};
 pub use window::{Window, WindowStats};

@@ -18,6 +18,7 @@
 //! last one is published ([`EngineControl::committed_state_changes`]).
 //! [`EngineControl::reload`] applies a new list of monitors while running.
 
+pub mod alerts;
 pub mod board;
 pub mod clock;
 pub mod health;
@@ -98,6 +99,9 @@ pub struct EngineConfig {
     pub rollup_margin: Duration,
     /// How long shutdown waits for probes in flight before abandoning them.
     pub shutdown_grace: Duration,
+    /// The alert rules evaluated on every result (a monitor's own alert
+    /// is one of them, made by config); none by default.
+    pub alert_rules: Vec<Arc<watchkeeper_domain::alert::AlertRule>>,
 }
 
 impl EngineConfig {
@@ -112,6 +116,7 @@ impl EngineConfig {
             rollup_every: Duration::from_secs(30),
             rollup_margin: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
+            alert_rules: Vec::new(),
             monitors,
         }
     }
@@ -133,6 +138,8 @@ pub struct ShutdownReport {
     pub unwritten_results: usize,
     /// State changes likewise lost.
     pub unwritten_state_changes: usize,
+    /// Alert changes likewise lost.
+    pub unwritten_alert_changes: usize,
     /// The recorder task failed, so whatever it held is lost, uncounted.
     pub recorder_failed: bool,
     /// Raw results dropped while running, because the store kept failing
@@ -143,7 +150,10 @@ pub struct ShutdownReport {
 impl ShutdownReport {
     /// Nothing the engine held at shutdown was lost.
     pub fn is_clean(&self) -> bool {
-        self.unwritten_results == 0 && self.unwritten_state_changes == 0 && !self.recorder_failed
+        self.unwritten_results == 0
+            && self.unwritten_state_changes == 0
+            && self.unwritten_alert_changes == 0
+            && !self.recorder_failed
     }
 }
 
@@ -156,6 +166,7 @@ pub struct EngineControl {
     health: EngineHealth,
     external: ExternalResults,
     committed: watch::Receiver<Option<i64>>,
+    committed_alerts: watch::Receiver<Option<i64>>,
     reloads: reload::Reloads,
 }
 
@@ -188,13 +199,27 @@ impl EngineControl {
         self.committed.clone()
     }
 
+    /// The id of the last alert event committed to the store (see
+    /// [`watchkeeper_store::Store::alert_events_after`]), updated after
+    /// each batch that wrote any: what notification waits on.
+    pub fn committed_alert_events(&self) -> watch::Receiver<Option<i64>> {
+        self.committed_alerts.clone()
+    }
+
     /// Applies `monitors` (a newly loaded config's) to the running engine:
     /// removed monitors stop (a probe in flight is still recorded), new
     /// ones start with their state from the store, changed ones keep their
     /// state, unchanged ones are untouched; no result is dropped. Reloads
     /// run one at a time.
-    pub async fn reload(&self, monitors: Vec<Arc<MonitorSpec>>) -> Result<ReloadPlan, EngineError> {
-        self.reloads.apply(monitors).await
+    /// `rules`: the alert rules after the reload (`None`: keep them);
+    /// an alert that stays keeps its state and window, one that goes and
+    /// was firing is resolved.
+    pub async fn reload(
+        &self,
+        monitors: Vec<Arc<MonitorSpec>>,
+        rules: Option<Vec<Arc<watchkeeper_domain::alert::AlertRule>>>,
+    ) -> Result<ReloadPlan, EngineError> {
+        self.reloads.apply(monitors, rules).await
     }
 }
 
@@ -255,6 +280,7 @@ impl Engine {
             rollup_every,
             rollup_margin,
             shutdown_grace,
+            alert_rules,
         } = config;
 
         let ids: Vec<_> = monitors.iter().map(|m| m.id.clone()).collect();
@@ -262,6 +288,8 @@ impl Engine {
         let states = store.current_states().await?;
         let recent = store.load_recent(board::RECENT_RESULTS).await?;
         let board = Board::new(&monitors, states, recent);
+        let alerts =
+            alerts::Alerts::new(&alert_rules, &monitors, store.alerts().await?, clock.now());
         metrics.set_monitor_count(monitors.len());
 
         // Shared by the scheduler and recorder (which know which probes are
@@ -277,6 +305,7 @@ impl Engine {
         let (inputs, inputs_rx) = mpsc::channel::<Input>(batch_size.max(1) * 8);
         let (scheduler_reloads, scheduler_reloads_rx) = mpsc::channel(4);
         let (committed_tx, committed) = watch::channel(None);
+        let (committed_alerts_tx, committed_alerts) = watch::channel(None);
         let progress = recorder::RecorderProgress::new(clock.now());
 
         let buffer_capacity = write_buffer.max(batch_size).max(1);
@@ -296,6 +325,7 @@ impl Engine {
             },
             external: ExternalResults::new(&inputs),
             committed,
+            committed_alerts,
             reloads: reload::Reloads::new(
                 store.clone(),
                 monitors.clone(),
@@ -314,6 +344,9 @@ impl Engine {
                     health: store_health,
                     unwritten: unwritten.clone(),
                     committed: committed_tx,
+                    committed_alerts: committed_alerts_tx,
+                    alerts,
+                    rules: alert_rules,
                     progress,
                     batch_size,
                     flush_interval,
@@ -405,6 +438,7 @@ impl EngineHandle {
             Ok(Some(unwritten)) => {
                 report.unwritten_results = unwritten.results;
                 report.unwritten_state_changes = unwritten.state_changes;
+                report.unwritten_alert_changes = unwritten.alert_changes;
             }
             Ok(None) => report.recorder_failed = true,
             Err(error) => {

@@ -1,8 +1,9 @@
 //! The one place where results have effects: each result — a probe's, or
 //! one from outside the scheduler ([`crate::input`]) — updates the
 //! monitor's state (recording a state change exactly once per change of
-//! health), its metrics and the board, and goes into the [`WriteBuffer`]
-//! for a batched write. A reload reaches it as an input too, so the board
+//! health), its alerts ([`crate::alerts`]), its metrics and the board, and
+//! goes into the [`WriteBuffer`] for a batched write (with the state and
+//! alert changes it caused, in one transaction). A reload reaches it as an input too, so the board
 //! and the per-monitor metrics change between two results, never under
 //! one. A probe of a monitor a reload removed, still in flight then, is
 //! recorded when it ends (its state change and result are stored), though
@@ -31,6 +32,7 @@ use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::schedule;
 use watchkeeper_store::Store;
 
+use crate::alerts::Alerts;
 use crate::board::{Board, MonitorView};
 use crate::input::{External, ExternalError, Input, Reload};
 use crate::metrics::{Metrics, MonitorMetrics};
@@ -125,6 +127,13 @@ pub struct RecorderParts {
     pub unwritten: UnwrittenSince,
     /// Published after each batch that committed state changes.
     pub committed: tokio::sync::watch::Sender<Option<i64>>,
+    /// Published after each batch that committed alert events.
+    pub committed_alerts: tokio::sync::watch::Sender<Option<i64>>,
+    /// Every alert, with its state as stored; and the changes to write
+    /// first (alerts resolved because their rule or monitor is gone).
+    pub alerts: (Alerts, Vec<watchkeeper_domain::alert::AlertChange>),
+    /// The rules the alerts come from, kept for a reload of monitors only.
+    pub rules: Vec<Arc<watchkeeper_domain::alert::AlertRule>>,
     pub progress: RecorderProgress,
     /// A write starts once this many results are buffered…
     pub batch_size: usize,
@@ -147,6 +156,10 @@ pub struct Recorder {
     progress: RecorderProgress,
     flush_interval: Duration,
     buffer: WriteBuffer,
+    alerts: Alerts,
+    rules: Vec<Arc<watchkeeper_domain::alert::AlertRule>>,
+    /// Reused for each result's alert changes (usually none).
+    alert_changes: Vec<watchkeeper_domain::alert::AlertChange>,
 }
 
 impl Recorder {
@@ -159,10 +172,13 @@ impl Recorder {
             health,
             unwritten,
             committed,
+            committed_alerts,
             progress,
             batch_size,
             flush_interval,
             buffer_capacity,
+            alerts: (alerts, gone),
+            rules,
         } = parts;
         let monitor_metrics: Vec<MonitorMetrics> =
             monitors.iter().map(|m| metrics.for_monitor(m)).collect();
@@ -179,10 +195,16 @@ impl Recorder {
                 health,
                 unwritten,
                 committed,
+                committed_alerts,
             },
             buffer_capacity,
             batch_size,
         );
+        let mut buffer = buffer;
+        for change in gone {
+            log_alert(&change);
+            buffer.push_alert(change);
+        }
         Self {
             board,
             clock,
@@ -192,6 +214,9 @@ impl Recorder {
             progress,
             flush_interval,
             buffer,
+            alerts,
+            rules,
+            alert_changes: Vec::new(),
         }
     }
 
@@ -263,10 +288,21 @@ impl Recorder {
     fn reload(&mut self, reload: Reload) {
         let Reload {
             monitors,
+            rules,
             states,
             recent,
             applied,
         } = reload;
+        if let Some(rules) = rules {
+            self.rules = rules;
+        }
+        for change in self
+            .alerts
+            .replace(&self.rules, &monitors, self.clock.now())
+        {
+            log_alert(&change);
+            self.buffer.push_alert(change);
+        }
         let before: HashSet<MonitorId> = self
             .board
             .with_all(|views| views.iter().map(|view| view.spec.id.clone()).collect());
@@ -304,6 +340,7 @@ impl Recorder {
             view.push(result.clone());
             (position, change, health_after)
         });
+        let on_the_board = on_board.is_some();
         let change = match on_board {
             Some((position, change, health_after)) => {
                 if let Some(metrics) = self.monitor_metrics.get(position) {
@@ -331,6 +368,13 @@ impl Recorder {
             self.metrics.state_change();
             self.buffer.push_change(change);
         }
+        if on_the_board {
+            self.alerts.record(&result, &mut self.alert_changes);
+            for change in self.alert_changes.drain(..) {
+                log_alert(&change);
+                self.buffer.push_alert(change);
+            }
+        }
         self.buffer.push_result(result);
     }
 }
@@ -344,6 +388,25 @@ fn restore_gauges(view: &MonitorView, handles: &MonitorMetrics) {
             .last()
             .map(|last| (last.health != Health::Down, last.latency));
         handles.restore(last, status.health);
+    }
+}
+
+fn log_alert(change: &watchkeeper_domain::alert::AlertChange) {
+    use watchkeeper_domain::alert::Transition;
+    let transition = change.transition.as_str();
+    let reason = change.reason.as_deref().unwrap_or("");
+    match change.transition {
+        Transition::Fired => tracing::warn!(
+            alert = %change.rule, monitor = %change.monitor, fingerprint = %change.fingerprint,
+            transition, reason, "alert firing"
+        ),
+        Transition::Resolved => tracing::info!(
+            alert = %change.rule, monitor = %change.monitor, fingerprint = %change.fingerprint,
+            transition, reason, "alert resolved"
+        ),
+        Transition::Pending | Transition::PendingCleared => tracing::debug!(
+            alert = %change.rule, monitor = %change.monitor, transition, "alert pending"
+        ),
     }
 }
 
@@ -460,6 +523,9 @@ mod tests {
                 health: StoreHealth::new(10),
                 unwritten: UnwrittenSince::default(),
                 committed: tokio::sync::watch::channel(None).0,
+                committed_alerts: tokio::sync::watch::channel(None).0,
+                alerts: Default::default(),
+                rules: Vec::new(),
                 progress: RecorderProgress::new(Timestamp::UNIX_EPOCH),
                 batch_size: 10,
                 flush_interval: Duration::from_secs(1),

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{mpsc, oneshot};
+use watchkeeper_domain::alert::AlertRule;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::reload::{self, ReloadPlan};
@@ -55,6 +56,7 @@ impl Reloads {
     pub(crate) async fn apply(
         &self,
         monitors: Vec<Arc<MonitorSpec>>,
+        rules: Option<Vec<Arc<AlertRule>>>,
     ) -> Result<ReloadPlan, EngineError> {
         let inner = &self.inner;
         let _one = inner.one_at_a_time.lock().await;
@@ -66,7 +68,7 @@ impl Reloads {
         let plan = reload::plan(&current, &monitors);
         let same_order = current.len() == monitors.len()
             && current.iter().zip(&monitors).all(|(a, b)| a.id == b.id);
-        if plan.is_empty() && same_order {
+        if plan.is_empty() && same_order && rules.is_none() {
             return Ok(plan);
         }
 
@@ -87,6 +89,7 @@ impl Reloads {
         recorder
             .send(Input::Reload(Reload {
                 monitors: plan.monitors.clone(),
+                rules,
                 states,
                 recent,
                 applied,

@@ -3,7 +3,7 @@
 //! history: every table, in batches read by key order from SQLite and
 //! written with one statement per table per batch to PostgreSQL, all in one
 //! PostgreSQL transaction (a failed copy leaves the target empty, to try
-//! again). Monitor keys and state change ids are kept, so every row means
+//! again). Monitor keys, state change ids and alert event ids are kept, so every row means
 //! what it meant; the target's sequences are moved past them.
 //!
 //! Here: the order of the tables, the refusal of a target that holds data,
@@ -54,6 +54,8 @@ pub struct CopyReport {
     pub rollups: u64,
     pub recent_results: u64,
     pub meta: u64,
+    pub alerts: u64,
+    pub alert_events: u64,
 }
 
 /// Where a copy is: `copied` rows of `table` so far.
@@ -171,6 +173,39 @@ impl Store {
             progress(CopyProgress {
                 table: "recent_results",
                 copied: report.recent_results,
+            });
+        }
+
+        // A few per monitor.
+        let alerts = crate::alerts::AlertRows::alerts(from)
+            .await
+            .map_err(copy_error("alerts"))?;
+        for chunk in alerts.chunks(batch) {
+            crate::postgres::insert_alert_copies(&mut tx, chunk)
+                .await
+                .map_err(copy_error("alerts"))?;
+            report.alerts += chunk.len() as u64;
+            progress(CopyProgress {
+                table: "alerts",
+                copied: report.alerts,
+            });
+        }
+
+        let mut after = 0;
+        loop {
+            let limit = u32::try_from(batch).unwrap_or(u32::MAX);
+            let rows = crate::alerts::AlertRows::alert_events_after(from, after, limit)
+                .await
+                .map_err(copy_error("alert_events"))?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            crate::postgres::insert_alert_event_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("alert_events"))?;
+            report.alert_events += rows.len() as u64;
+            progress(CopyProgress {
+                table: "alert_events",
+                copied: report.alert_events,
             });
         }
 

@@ -9,7 +9,7 @@
 //! # One module per aggregate, one per engine
 //!
 //! Each aggregate — `monitors`, `results`, `state_changes`, `rollups`,
-//! `recent` (the saved recent results) and `meta` — has
+//! `recent` (the saved recent results), `meta` and `alerts` — has
 //!
 //! - a shared module, `src/<aggregate>.rs`: the row-level trait every
 //!   backend implements (`ResultRows`, `RollupRows`, …: integer keys,
@@ -39,6 +39,7 @@ macro_rules! backend {
     };
 }
 
+mod alerts;
 mod column;
 mod copy;
 mod error;
@@ -55,9 +56,10 @@ mod state_changes;
 use monitor_keys::MonitorKeys;
 use watchkeeper_domain::storage::{Database, StorageConfig};
 
+pub use alerts::AlertEvent;
 pub use copy::{CopyProgress, CopyReport, DEFAULT_COPY_BATCH};
 pub use error::StoreError;
-pub use results::PruneReport;
+pub use results::{Batch, Committed, PruneReport};
 
 #[cfg(doc)]
 use {

@@ -20,6 +20,7 @@
 //! acquire. So a failure never leaves the store unusable: writing resumes as
 //! soon as the server takes writes again.
 
+mod alerts;
 mod copy;
 mod meta;
 mod monitors;
@@ -38,8 +39,9 @@ use crate::error::StoreError;
 use crate::results::PRUNE_CHUNK;
 
 pub(crate) use copy::{
-    finish_copy, first_table_with_rows, insert_meta, insert_monitors, insert_rollup_copies,
-    insert_state_change_copies, insert_stored_results,
+    finish_copy, first_table_with_rows, insert_alert_copies, insert_alert_event_copies,
+    insert_meta, insert_monitors, insert_rollup_copies, insert_state_change_copies,
+    insert_stored_results,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -50,13 +52,15 @@ const CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The tables `size_bytes` measures: every table the migrations create.
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 8] = [
     "monitors",
     "results",
     "state_changes",
     "rollups",
     "recent_results",
     "meta",
+    "alerts",
+    "alert_events",
 ];
 
 /// Advisory lock keys (transaction-scoped), one per kind of write that

@@ -1,5 +1,5 @@
 //! The results aggregate: raw check results, written in batches together
-//! with their state changes, read back by time, pruned behind the roll-up
+//! with their state changes and alert changes, read back by time, pruned behind the roll-up
 //! watermark. Here: the row encoding and decoding every engine shares, and
 //! the facade's `write_batch`, `results_between` and `prune`.
 
@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use watchkeeper_domain::MonitorId;
+use watchkeeper_domain::alert::AlertChange;
 use watchkeeper_domain::check::{CheckResult, FallbackResult, StateChange};
 
 use crate::Store;
+use crate::alerts::{AlertRow, alert_rows};
 use crate::column::{
     duration_from_micros, health_code, health_from_code, micros, millis, seconds_ceil,
     timestamp_from_millis,
@@ -150,19 +152,26 @@ impl From<sqlx::Error> for WriteFailure {
     }
 }
 
+/// The ids of the last rows a batch inserted, `None` where it inserted none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub state_change: Option<i64>,
+    pub alert_event: Option<i64>,
+}
+
 /// What every backend does with raw results.
 pub(crate) trait ResultRows {
-    /// Writes results and state changes in one transaction: all or nothing.
-    /// A result whose millisecond is taken by another of the same monitor
-    /// (stored, or earlier in the batch) is moved forward 1 ms at a time, up
-    /// to [`MAX_NUDGE_MS`], its lag growing with it; state changes are
-    /// inserted in the order given. Returns the id of the last state change
-    /// inserted, `None` without changes.
+    /// Writes results, state changes and alert changes in one transaction:
+    /// all or nothing. A result whose millisecond is taken by another of the
+    /// same monitor (stored, or earlier in the batch) is moved forward 1 ms
+    /// at a time, up to [`MAX_NUDGE_MS`], its lag growing with it; state
+    /// changes and alert changes are inserted in the order given.
     async fn write_batch(
         &self,
         results: &[ResultRow<'_>],
         changes: &[StateChangeRow<'_>],
-    ) -> Result<Option<i64>, WriteFailure>;
+        alerts: &[AlertRow<'_>],
+    ) -> Result<Written, WriteFailure>;
 
     /// Results of the monitor with `key` that started in `[from, to)` (ms),
     /// oldest first.
@@ -178,38 +187,78 @@ pub(crate) trait ResultRows {
     async fn prune_results(&self, before: i64) -> Result<u64, sqlx::Error>;
 }
 
+/// What one transaction writes: results, the state changes they caused,
+/// and the alert changes they caused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Batch<'a> {
+    pub results: &'a [CheckResult],
+    pub changes: &'a [StateChange],
+    pub alerts: &'a [AlertChange],
+}
+
+/// How far a batch committed: the id of the last state change and of the
+/// last alert event it wrote (`None` where it wrote none). Ids grow in the
+/// order rows are given, across batches, so a consumer that remembers the
+/// last id it read waits for a higher one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Committed {
+    pub state_change: Option<i64>,
+    pub alert_event: Option<i64>,
+}
+
 impl Store {
-    /// Writes results and state changes in one transaction: all or nothing.
-    /// A result or change for an unregistered monitor fails the whole batch.
-    /// Two results of one monitor that started in the same millisecond are
-    /// both kept: the later is stored 1 ms later (its `due_at` unchanged).
-    /// Timestamps are stored to the millisecond, latencies to the microsecond.
-    /// Returns the id of the last state change written (the highest of the
-    /// batch; ids grow in the order of `changes`), `None` without changes:
-    /// how far state changes are committed, for whoever waits on them.
+    /// [`Store::write`] of results and state changes, without alert
+    /// changes; returns the id of the last state change written.
     pub async fn write_batch(
         &self,
         results: &[CheckResult],
         changes: &[StateChange],
     ) -> Result<Option<i64>, StoreError> {
+        let committed = self
+            .write(Batch {
+                results,
+                changes,
+                alerts: &[],
+            })
+            .await?;
+        Ok(committed.state_change)
+    }
+
+    /// Writes results, state changes and alert changes in one transaction:
+    /// all or nothing, so an alert's change is stored if and only if the
+    /// result that caused it is. A result or change for an unregistered
+    /// monitor fails the whole batch. Two results of one monitor that
+    /// started in the same millisecond are both kept: the later is stored
+    /// 1 ms later (its `due_at` unchanged). Timestamps are stored to the
+    /// millisecond, latencies to the microsecond. Each alert change upserts
+    /// its alert (by fingerprint) and appends an event. Returns how far
+    /// state changes and alert events are committed, for whoever waits on
+    /// them.
+    pub async fn write(&self, batch: Batch<'_>) -> Result<Committed, StoreError> {
+        let Batch {
+            results,
+            changes,
+            alerts,
+        } = batch;
         let result_rows = result_rows(&self.keys, results)?;
         let change_keys = self
             .keys
             .keys(changes.iter().map(|change| &change.monitor))
             .map_err(|monitor| StoreError::UnregisteredMonitor { monitor })?;
-        if results.is_empty() && changes.is_empty() {
-            return Ok(None);
+        if results.is_empty() && changes.is_empty() && alerts.is_empty() {
+            return Ok(Committed::default());
         }
+        let alert_rows = alert_rows(alerts)?;
         let change_rows: Vec<StateChangeRow<'_>> = change_keys
             .into_iter()
             .zip(changes)
             .map(|(key, change)| state_change_row(key, change))
             .collect();
-        backend!(self, engine => engine.write_batch(&result_rows, &change_rows).await).map_err(
+        let written = backend!(self, engine => engine.write_batch(&result_rows, &change_rows, &alert_rows).await).map_err(
             |failure| match failure {
                 WriteFailure::Sql(source) => StoreError::Write {
                     results: results.len(),
-                    changes: changes.len(),
+                    changes: changes.len() + alerts.len(),
                     source,
                 },
                 WriteFailure::NoFreeMillisecond { row } => match results.get(row) {
@@ -223,7 +272,11 @@ impl Store {
                     },
                 },
             },
-        )
+        )?;
+        Ok(Committed {
+            state_change: written.state_change,
+            alert_event: written.alert_event,
+        })
     }
 
     /// Results of one monitor that started in `[from, to)`, oldest first.

@@ -24,6 +24,7 @@
 //! connection as it comes back and replace it if a failed transaction left
 //! it unusable (`release`).
 
+mod alerts;
 mod copy;
 mod meta;
 mod monitors;

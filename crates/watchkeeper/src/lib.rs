@@ -238,7 +238,7 @@ impl App {
         if !report.is_clean() {
             return Err(AppError::Unwritten {
                 results: report.unwritten_results,
-                state_changes: report.unwritten_state_changes,
+                state_changes: report.unwritten_state_changes + report.unwritten_alert_changes,
             });
         }
         served.map_err(AppError::Serve)

@@ -280,12 +280,14 @@ async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()
     to.close().await;
     let report = report?;
     eprintln!(
-        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} meta values",
+        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} alerts, {} alert events, {} meta values",
         report.monitors,
         report.results,
         report.state_changes,
         report.rollups,
         report.recent_results,
+        report.alerts,
+        report.alert_events,
         report.meta
     );
     Ok(())

@@ -1,5 +1,5 @@
-//! [`WriteBuffer`]: the recorder's results and state changes on their way to
-//! the store. At most one batch write is in flight at a time, and it runs
+//! [`WriteBuffer`]: the recorder's results, state changes and alert changes
+//! on their way to the store, each batch in one transaction. At most one batch write is in flight at a time, and it runs
 //! beside the recorder instead of inside it: while the store is slow, busy
 //! or failing, results wait here and the recorder keeps taking new ones, so
 //! probing, the board and the metrics go on.
@@ -12,7 +12,7 @@
 //! - while writes are failing (the disk is full, or the store has been
 //!   locked for longer than the busy timeout), the oldest buffered raw
 //!   results are dropped — counted, logged, and shown by `/health` — so
-//!   probing never stops. State changes are never dropped.
+//!   probing never stops. State changes and alert changes are never dropped.
 //!
 //! A failed write puts its batch back in front of the buffer and is retried
 //! with backoff (1 s, doubling to 5 s); writing resumes by itself once the
@@ -28,9 +28,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use watchkeeper_domain::alert::AlertChange;
 use watchkeeper_domain::check::{CheckResult, StateChange};
 use watchkeeper_domain::clock::Clock;
-use watchkeeper_store::{Store, StoreError};
+use watchkeeper_store::{Batch, Committed, Store, StoreError};
 
 use super::UnwrittenSince;
 use crate::metrics::Metrics;
@@ -66,6 +67,7 @@ const MAX_RESULTS_PER_WRITE: usize = 10_000;
 pub struct Unwritten {
     pub results: usize,
     pub state_changes: usize,
+    pub alert_changes: usize,
 }
 
 /// Everything a [`WriteBuffer`] shares with the rest of the engine.
@@ -78,6 +80,8 @@ pub(crate) struct Shared {
     /// The id of the last state change committed, published after each
     /// batch that wrote any, so their consumers wake instead of polling.
     pub committed: watch::Sender<Option<i64>>,
+    /// The same for alert events: the id of the last one committed.
+    pub committed_alerts: watch::Sender<Option<i64>>,
 }
 
 pub(crate) struct WriteBuffer {
@@ -93,7 +97,9 @@ pub(crate) struct WriteBuffer {
     /// maintenance must not roll up past.
     oldest_buffered: Option<Timestamp>,
     changes: Vec<StateChange>,
-    /// When the oldest change in `changes` was recorded.
+    /// Written with the results and state changes, flushed as soon.
+    alerts: Vec<AlertChange>,
+    /// When the oldest change in `changes` or `alerts` was recorded.
     changes_since: Option<Instant>,
     /// The periodic flush came while results were buffered.
     flush_requested: bool,
@@ -118,8 +124,9 @@ struct Write {
 pub(crate) struct Written {
     results: Vec<CheckResult>,
     changes: Vec<StateChange>,
+    alerts: Vec<AlertChange>,
     changes_since: Option<Instant>,
-    outcome: Result<Option<i64>, StoreError>,
+    outcome: Result<Committed, StoreError>,
 }
 
 impl WriteBuffer {
@@ -131,6 +138,7 @@ impl WriteBuffer {
             results: VecDeque::new(),
             oldest_buffered: None,
             changes: Vec::new(),
+            alerts: Vec::new(),
             changes_since: None,
             flush_requested: false,
             write: None,
@@ -161,6 +169,17 @@ impl WriteBuffer {
         self.changes_since.get_or_insert_with(Instant::now);
     }
 
+    /// Buffers an alert change; written as soon as a state change is.
+    pub(crate) fn push_alert(&mut self, change: AlertChange) {
+        self.alerts.push(change);
+        self.changes_since.get_or_insert_with(Instant::now);
+    }
+
+    /// Nothing but results is waiting.
+    fn no_changes(&self) -> bool {
+        self.changes.is_empty() && self.alerts.is_empty()
+    }
+
     /// Results not written yet, the batch in flight included.
     fn unwritten(&self) -> usize {
         self.results.len() + self.write.as_ref().map_or(0, |write| write.results)
@@ -178,7 +197,7 @@ impl WriteBuffer {
 
     /// The periodic flush: write what is buffered at the next chance.
     pub(crate) fn request_flush(&mut self) {
-        if !self.results.is_empty() || !self.changes.is_empty() {
+        if !self.results.is_empty() || !self.no_changes() {
             self.flush_requested = true;
         }
     }
@@ -187,7 +206,7 @@ impl WriteBuffer {
     /// full batch or a requested flush, shortly after a state change, never
     /// during a backoff, and not while a write is in flight.
     pub(crate) fn next_write_at(&self, now: Instant) -> Option<Instant> {
-        if self.write.is_some() || (self.results.is_empty() && self.changes.is_empty()) {
+        if self.write.is_some() || (self.results.is_empty() && self.no_changes()) {
             return None;
         }
         let due = if self.results.len() >= self.batch_size || self.flush_requested {
@@ -211,16 +230,24 @@ impl WriteBuffer {
             .min(MAX_RESULTS_PER_WRITE.max(self.batch_size));
         let results: Vec<CheckResult> = self.results.drain(..take).collect();
         let changes = std::mem::take(&mut self.changes);
+        let alerts = std::mem::take(&mut self.alerts);
         let changes_since = self.changes_since.take();
         self.flush_requested = false;
         let store = self.shared.store.clone();
         let count = results.len();
         self.write = Some(Write {
             future: Box::pin(async move {
-                let outcome = store.write_batch(&results, &changes).await;
+                let outcome = store
+                    .write(Batch {
+                        results: &results,
+                        changes: &changes,
+                        alerts: &alerts,
+                    })
+                    .await;
                 Written {
                     results,
                     changes,
+                    alerts,
                     changes_since,
                     outcome,
                 }
@@ -250,22 +277,15 @@ impl WriteBuffer {
         let Written {
             results,
             mut changes,
+            mut alerts,
             changes_since,
             outcome,
         } = written;
         match outcome {
-            Ok(last_change) => {
+            Ok(committed) => {
                 self.shared.metrics.results_written(results.len());
-                if let Some(id) = last_change {
-                    // Only ever forward: ids grow with every batch.
-                    self.shared.committed.send_if_modified(|committed| {
-                        let newer = committed.is_none_or(|previous| previous < id);
-                        if newer {
-                            *committed = Some(id);
-                        }
-                        newer
-                    });
-                }
+                advance(&self.shared.committed, committed.state_change);
+                advance(&self.shared.committed_alerts, committed.alert_event);
                 self.retry_after = None;
                 self.retry_delay = MIN_RETRY_DELAY;
                 self.failures = 0;
@@ -294,6 +314,8 @@ impl WriteBuffer {
                 }
                 changes.append(&mut self.changes);
                 self.changes = changes;
+                alerts.append(&mut self.alerts);
+                self.alerts = alerts;
                 self.changes_since = changes_since.or(self.changes_since);
                 self.shared
                     .health
@@ -376,7 +398,7 @@ impl WriteBuffer {
             self.finish(written);
         }
         let mut failures = 0;
-        while !self.results.is_empty() || !self.changes.is_empty() {
+        while !self.results.is_empty() || !self.no_changes() {
             self.start_write();
             let written = self.written().await;
             let failed = written.outcome.is_err();
@@ -393,16 +415,31 @@ impl WriteBuffer {
         let unwritten = Unwritten {
             results: self.results.len(),
             state_changes: self.changes.len(),
+            alert_changes: self.alerts.len(),
         };
         if unwritten != Unwritten::default() {
             tracing::error!(
                 results = unwritten.results,
                 state_changes = unwritten.state_changes,
+                alert_changes = unwritten.alert_changes,
                 "could not write the last results at shutdown; they are lost"
             );
         }
         unwritten
     }
+}
+
+/// Publishes `id` as the last committed, only ever forward: ids grow with
+/// every batch.
+fn advance(sender: &watch::Sender<Option<i64>>, id: Option<i64>) {
+    let Some(id) = id else { return };
+    sender.send_if_modified(|committed| {
+        let newer = committed.is_none_or(|previous| previous < id);
+        if newer {
+            *committed = Some(id);
+        }
+        newer
+    });
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 // Helpers here are test code too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerts;
 mod inputs;
 mod recent;
 mod rollups;

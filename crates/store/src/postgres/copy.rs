@@ -6,6 +6,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::PostgresStore;
 use super::results::{ResultColumns, result_columns_of};
+use crate::alerts::{StoredAlertRow, StoredEventRow};
 use crate::copy::{MonitorCopy, RollupCopy, StateChangeCopy};
 use crate::results::StoredResult;
 
@@ -141,9 +142,88 @@ pub(crate) async fn insert_meta(
     Ok(())
 }
 
+pub(crate) async fn insert_alert_copies(
+    connection: &mut PgConnection,
+    rows: &[StoredAlertRow],
+) -> Result<(), sqlx::Error> {
+    let optional = |field: fn(&StoredAlertRow) -> Option<i64>| -> Vec<Option<i64>> {
+        rows.iter().map(field).collect()
+    };
+    sqlx::query(
+        "INSERT INTO alerts (fingerprint, rule, monitor, labels, phase, active_since, fired_at, \
+         last_held, resolved_at, updated_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], \
+         $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[])",
+    )
+    .bind(
+        rows.iter()
+            .map(|row| row.fingerprint.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|row| row.rule.as_str()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|row| row.monitor.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|row| row.labels.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|row| small(row.phase)).collect::<Vec<_>>())
+    .bind(optional(|row| row.active_since))
+    .bind(optional(|row| row.fired_at))
+    .bind(optional(|row| row.last_held))
+    .bind(optional(|row| row.resolved_at))
+    .bind(rows.iter().map(|row| row.updated_at).collect::<Vec<_>>())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_alert_event_copies(
+    connection: &mut PgConnection,
+    rows: &[StoredEventRow],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO alert_events (id, fingerprint, at, transition, reason) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int2[], $5::text[])",
+    )
+    .bind(rows.iter().map(|row| row.id).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|row| row.fingerprint.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|row| row.at).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|row| small(row.transition))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|row| row.reason.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// A phase or transition code (0–3) for a SMALLINT column.
+fn small(code: i64) -> i16 {
+    i16::try_from(code).unwrap_or(i16::MAX)
+}
+
 /// Moves the identity sequences past the copied keys and ids, and commits.
 pub(crate) async fn finish_copy(mut tx: Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {
-    for (table, column) in [("monitors", "key"), ("state_changes", "id")] {
+    for (table, column) in [
+        ("monitors", "key"),
+        ("state_changes", "id"),
+        ("alert_events", "id"),
+    ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
              COALESCE(MAX({column}), 0) + 1, false) FROM {table}"

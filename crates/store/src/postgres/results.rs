@@ -4,8 +4,9 @@
 
 use sqlx::PgConnection;
 
-use super::{PostgresStore, state_changes};
-use crate::results::{MAX_NUDGE_MS, ResultRow, ResultRows, StoredResult, WriteFailure};
+use super::{PostgresStore, alerts, state_changes};
+use crate::alerts::AlertRow;
+use crate::results::{MAX_NUDGE_MS, ResultRow, ResultRows, StoredResult, WriteFailure, Written};
 use crate::state_changes::StateChangeRow;
 
 /// A batch of results, one array per column. `ON CONFLICT DO NOTHING`
@@ -119,7 +120,8 @@ impl ResultRows for PostgresStore {
         &self,
         results: &[ResultRow<'_>],
         changes: &[StateChangeRow<'_>],
-    ) -> Result<Option<i64>, WriteFailure> {
+        alert_rows: &[AlertRow<'_>],
+    ) -> Result<Written, WriteFailure> {
         let mut tx = self.pool.begin().await?;
         if !results.is_empty() {
             let columns = ResultColumns::new(results);
@@ -140,9 +142,13 @@ impl ResultRows for PostgresStore {
                 }
             }
         }
-        let last_change = state_changes::insert(&mut tx, changes).await?;
+        let state_change = state_changes::insert(&mut tx, changes).await?;
+        let alert_event = alerts::insert(&mut tx, alert_rows).await?;
         tx.commit().await?;
-        Ok(last_change)
+        Ok(Written {
+            state_change,
+            alert_event,
+        })
     }
 
     async fn results_between(

@@ -3,8 +3,9 @@
 
 use sqlx::SqliteConnection;
 
-use super::{SqliteStore, json_rows, state_changes};
-use crate::results::{MAX_NUDGE_MS, ResultRow, ResultRows, StoredResult, WriteFailure};
+use super::{SqliteStore, alerts, json_rows, state_changes};
+use crate::alerts::AlertRow;
+use crate::results::{MAX_NUDGE_MS, ResultRow, ResultRows, StoredResult, WriteFailure, Written};
 use crate::state_changes::StateChangeRow;
 
 /// One result, as the fallback of [`INSERT_RESULTS`] writes it.
@@ -27,7 +28,8 @@ impl ResultRows for SqliteStore {
         &self,
         results: &[ResultRow<'_>],
         changes: &[StateChangeRow<'_>],
-    ) -> Result<Option<i64>, WriteFailure> {
+        alert_rows: &[AlertRow<'_>],
+    ) -> Result<Written, WriteFailure> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         if !results.is_empty() {
             match sqlx::query(INSERT_RESULTS)
@@ -49,9 +51,13 @@ impl ResultRows for SqliteStore {
                 Err(error) => return Err(error.into()),
             }
         }
-        let last_change = state_changes::insert(&mut tx, changes).await?;
+        let state_change = state_changes::insert(&mut tx, changes).await?;
+        let alert_event = alerts::insert(&mut tx, alert_rows).await?;
         tx.commit().await?;
-        Ok(last_change)
+        Ok(Written {
+            state_change,
+            alert_event,
+        })
     }
 
     async fn results_between(

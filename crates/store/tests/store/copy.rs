@@ -4,9 +4,11 @@
 
 use jiff::Timestamp;
 use watchkeeper_domain::Health;
-use watchkeeper_store::{CopyProgress, Store, StoreError};
+use watchkeeper_domain::alert::Transition;
+use watchkeeper_store::{Batch, CopyProgress, Store, StoreError};
 use watchkeeper_testkit::Engine;
 
+use crate::alerts::alert_change;
 use crate::{TestDatabase, at, change, id, result};
 
 const MINUTE: i64 = 60_000;
@@ -33,7 +35,19 @@ async fn sqlite_with_history() -> (TestDatabase, Store) {
         change("api", Some(Health::Up), Health::Down, 100_000),
         change("api", Some(Health::Down), Health::Up, 140_000),
     ];
-    store.write_batch(&results, &changes).await.unwrap();
+    let alerts = [
+        alert_change("MonitorDown", "api", Transition::Fired, 120_000),
+        alert_change("MonitorDown", "api", Transition::Resolved, 150_000),
+        alert_change("DbSlow", "db", Transition::Pending, 150_000),
+    ];
+    store
+        .write(Batch {
+            results: &results,
+            changes: &changes,
+            alerts: &alerts,
+        })
+        .await
+        .unwrap();
     while store.roll_up(at(4 * MINUTE)).await.unwrap() > 0 {}
     let recent: Vec<_> = results.iter().rev().take(4).cloned().collect();
     store.save_recent([recent], at(300_000)).await.unwrap();
@@ -58,9 +72,11 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
             report.state_changes,
             report.rollups,
             report.recent_results,
+            report.alerts,
+            report.alert_events,
             report.meta
         ),
-        (3, 60, 4, 8, 4, 2)
+        (3, 60, 4, 8, 4, 2, 3, 2)
     );
     // Progress after every batch, counting up to the table's total.
     let results_progress: Vec<u64> = seen
@@ -109,6 +125,11 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
         to.load_recent(10).await.unwrap(),
         from.load_recent(10).await.unwrap()
     );
+    assert_eq!(to.alerts().await.unwrap(), from.alerts().await.unwrap());
+    assert_eq!(
+        to.alert_events_after(0, 100).await.unwrap(),
+        from.alert_events_after(0, 100).await.unwrap()
+    );
     // The watermark came along: nothing is rolled up twice.
     assert_eq!(to.roll_up(at(4 * MINUTE)).await.unwrap(), 0);
 
@@ -123,6 +144,29 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
     .unwrap();
     assert_eq!(to.state_changes(&id("new"), 10).await.unwrap().len(), 1);
     assert_eq!(to.state_changes(&id("api"), 10).await.unwrap().len(), 3);
+    let next = to
+        .write(Batch {
+            alerts: &[alert_change(
+                "MonitorDown",
+                "new",
+                Transition::Fired,
+                400_000,
+            )],
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    let copied_last = from
+        .alert_events_after(0, 100)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id;
+    assert!(
+        next.alert_event > Some(copied_last),
+        "alert event ids go on past the copied ones"
+    );
     from.close().await;
     to.close().await;
 }

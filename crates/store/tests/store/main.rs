@@ -9,6 +9,7 @@
 // Helpers outside #[test] functions unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerts;
 mod copy;
 mod disk_full;
 mod lifecycle;

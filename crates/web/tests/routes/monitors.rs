@@ -223,7 +223,7 @@ async fn one_encoded_list_answers_until_it_expires_and_a_reload_starts_a_new_one
         Arc::new(monitor("db").build()),
         Arc::new(monitor("web").build()),
     ];
-    app.control.reload(monitors).await.unwrap();
+    app.control.reload(monitors, None).await.unwrap();
     let reloaded = app.get("/api/v1/monitors").await.json();
     let ids: Vec<&str> = reloaded["monitors"]
         .as_array()
