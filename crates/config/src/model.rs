@@ -1,6 +1,8 @@
 //! The validated config: what the rest of Watchkeeper works from. Every value
 //! here has passed validation; a [`Config`] can only come from
-//! [`crate::load`] and friends.
+//! [`crate::load`] and friends. The alerting part is in `alerting`.
+
+mod alerting;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -10,6 +12,12 @@ use std::time::Duration;
 use watchkeeper_domain::id::{ComponentId, MonitorId};
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::target_policy::TargetPolicy;
+
+pub use alerting::{
+    AlertRule, AlertingConfig, AlertingSettings, DEFAULT_FAILURE_THRESHOLD, DEFAULT_SEVERITIES,
+    DEFAULT_SEVERITY, DEFAULT_SUCCESS_THRESHOLD, MAX_THRESHOLD, MIN_SLO_PERIOD, MonitorAlerting,
+    Severities, Slo, Targets,
+};
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
 /// How long a client may take to send a request's headers, and how long an
@@ -59,6 +67,8 @@ pub struct Config {
     pub components: Vec<Component>,
     /// In the order written (main file first, then included files).
     pub monitors: Vec<Arc<MonitorSpec>>,
+    /// Rules, SLOs, routes, inhibitions, maintenance windows, notifiers.
+    pub alerting: AlertingConfig,
     /// The main file and every included file, in load order (for reloads and
     /// messages).
     pub files: Vec<PathBuf>,

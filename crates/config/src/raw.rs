@@ -9,6 +9,8 @@
 //! take it apart in the table's `validate` function and document it in
 //! docs/config.md (a test checks that every key declared here is there).
 
+mod alerting;
+
 use std::path::PathBuf;
 
 use toml::de::DeTable;
@@ -20,6 +22,12 @@ use crate::raw_table::{
 };
 use crate::source::Located;
 use crate::tree::{Fields, Reader};
+
+pub(crate) use alerting::{
+    RawAlert, RawAlerting, RawChannel, RawCommandChannel, RawEmailChannel, RawInhibit,
+    RawMaintenance, RawMatch, RawNotifier, RawNtfyChannel, RawObjective, RawPagerDutyChannel,
+    RawRoute, RawSelector, RawSlo, RawTemplates, RawWebhookChannel,
+};
 
 /// Whether a file is the one given on the command line or an included one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +54,7 @@ raw_table! {
         server: RawServer = "server",
         storage: RawStorage = "storage",
         probes: RawProbes = "probes",
+        alerting: RawAlerting = "alerting",
     }
 }
 
@@ -54,6 +63,12 @@ raw_table! {
     pub(crate) struct RawSections in "the top level" {
         components: Vec<RawComponent> = "component",
         monitors: Vec<RawMonitor> = "monitor",
+        alerts: Vec<RawAlert> = "alert",
+        slos: Vec<RawSlo> = "slo",
+        routes: Vec<RawRoute> = "route",
+        inhibits: Vec<RawInhibit> = "inhibit",
+        maintenance: Vec<RawMaintenance> = "maintenance",
+        notifiers: Vec<RawNotifier> = "notifier",
     }
 }
 
@@ -111,6 +126,14 @@ raw_table! {
         probes: Vec<Located<RawProbe>> = RawProbe::KEYS,
         expect: TextList = "expect",
         degraded_if: TextList = "degraded_if",
+        /// Its implicit alert: thresholds (overriding `[alerting]`),
+        /// severity, labels, dependencies, and `alert = false` to have none.
+        failure_threshold: Integer = "failure_threshold",
+        success_threshold: Integer = "success_threshold",
+        severity: Text = "severity",
+        labels: TextMap = "labels",
+        depends_on: TextList = "depends_on",
+        alert: Flag = "alert",
     }
 }
 
@@ -338,8 +361,15 @@ mod tests {
                 "[server]",
                 "[storage]",
                 "[probes]",
+                "[alerting]",
                 "[[component]]",
-                "[[monitor]]"
+                "[[monitor]]",
+                "[[alert]]",
+                "[[slo]]",
+                "[[route]]",
+                "[[inhibit]]",
+                "[[maintenance]]",
+                "[[notifier]]",
             ]
         );
     }

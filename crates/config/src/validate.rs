@@ -2,24 +2,34 @@
 //! addresses, URLs, ids, CEL) is checked here, and every violation is
 //! reported, not only the first.
 //!
-//! Validation runs in two passes. First each section is checked on its own,
-//! in its own submodule (`server`, `settings` for `[storage]` and
-//! `[probes]`, `component`, `monitor` with a submodule per probe kind, and
-//! `conditions`), defining its ids and noting the references it makes to
-//! other sections' ids. Then `references` resolves every reference at once,
-//! when every file's ids are known. This module runs the passes and holds
-//! the helpers every section shares.
+//! Validation runs in three passes. First each section is checked on its
+//! own, in its own submodule (`server`, `settings` for `[storage]` and
+//! `[probes]`, `alerting` for `[alerting]` and a monitor's alerting keys,
+//! `component`, `monitor` with a submodule per probe kind, `conditions`,
+//! `rule` for `[[alert]]` and `[[slo]]`, `route` for `[[route]]` and
+//! `[[inhibit]]`, `maintenance`, `notifier`), defining its ids and noting
+//! the references it makes to other sections' ids. Then `references`
+//! resolves every reference at once, when every file's ids are known.
+//! Last, `targets` does what needs every monitor: components expanded to
+//! their monitors, windows bounded by intervals, dependency cycles. This
+//! module runs the passes and holds the helpers every section shares.
 
+mod alerting;
 mod command;
 mod component;
 mod conditions;
 mod dns;
 mod http;
+mod maintenance;
 mod monitor;
+mod notifier;
 mod references;
+mod route;
+mod rule;
 mod schedule;
 mod server;
 mod settings;
+mod targets;
 mod tcp;
 
 use std::collections::HashMap;
@@ -28,7 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::model::Config;
+use crate::model::{AlertingConfig, Config};
 use crate::quantity::parse_size;
 use crate::raw::{RawDocument, RawMainFile, RawSections};
 use crate::raw_table::RawSize;
@@ -67,15 +77,21 @@ pub(crate) fn config(
                 server,
                 storage,
                 probes,
+                alerting,
             },
         sections,
     } = main;
     let server = server::validate_server(server, &mut problems);
     let storage = settings::validate_storage(storage, &dir, &mut problems);
     let probes = settings::validate_probes(probes, &mut problems);
+    // First: every section's severities are checked against it.
+    let settings = alerting::validate_alerting(alerting, &mut problems);
 
     let mut all_components = Vec::new();
     let mut all_monitors = Vec::new();
+    let (mut all_alerts, mut all_slos, mut all_routes, mut all_inhibits) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut all_maintenance, mut all_notifiers) = (Vec::new(), Vec::new());
     for (dir, sections) in std::iter::once((dir, sections)).chain(
         included
             .into_iter()
@@ -84,9 +100,21 @@ pub(crate) fn config(
         let RawSections {
             components,
             monitors,
+            alerts,
+            slos,
+            routes,
+            inhibits,
+            maintenance,
+            notifiers,
         } = sections;
         all_components.push(components);
         all_monitors.push((dir, monitors));
+        all_alerts.extend(alerts);
+        all_slos.extend(slos);
+        all_routes.extend(routes);
+        all_inhibits.extend(inhibits);
+        all_maintenance.extend(maintenance);
+        all_notifiers.extend(notifiers);
     }
 
     let mut defined = references::Defined::default();
@@ -98,25 +126,84 @@ pub(crate) fn config(
         .collect();
     let mut compiled = conditions::CompiledConditions::default();
     let mut monitors = Vec::new();
+    let mut monitor_alerting = Vec::new();
     for (dir, raws) in all_monitors {
         for raw in raws {
             let monitor = monitor::validate_monitor(
                 raw,
                 &dir,
+                &settings,
                 &mut defined,
                 &mut references,
                 &mut compiled,
                 &mut problems,
             );
-            if let Some(monitor) = monitor {
+            if let Some((monitor, alerting)) = monitor {
                 monitors.push(Arc::new(monitor));
+                monitor_alerting.push(alerting);
             }
         }
     }
+    let rules: Vec<_> = all_alerts
+        .into_iter()
+        .filter_map(|raw| {
+            rule::validate_alert(raw, &settings, &mut defined, &mut references, &mut problems)
+        })
+        .collect();
+    let slos: Vec<_> = all_slos
+        .into_iter()
+        .filter_map(|raw| {
+            rule::validate_slo(raw, &settings, &mut defined, &mut references, &mut problems)
+        })
+        .collect();
+    let routes = all_routes
+        .into_iter()
+        .filter_map(|raw| {
+            route::validate_route(raw, &settings.severities, &mut references, &mut problems)
+        })
+        .collect();
+    let inhibitions = all_inhibits
+        .into_iter()
+        .filter_map(|raw| route::validate_inhibit(raw, &settings.severities, &mut problems))
+        .collect();
+    let maintenance: Vec<_> = all_maintenance
+        .into_iter()
+        .filter_map(|raw| {
+            maintenance::validate_maintenance(raw, &mut defined, &mut references, &mut problems)
+        })
+        .collect();
+    maintenance::reject_overlaps(&maintenance, &mut problems);
+    let notifiers = all_notifiers
+        .into_iter()
+        .filter_map(|raw| notifier::validate_notifier(raw, &mut defined, &mut problems))
+        .collect();
 
-    if includes_complete {
+    // With an include missing, a reference or a component's monitors may
+    // be in it: blame nothing that needs every file.
+    let topology = targets::Topology::new(&monitors);
+    let (monitor_alerting, rules, slos) = if includes_complete {
         references::resolve(references, &defined, &mut problems);
-    }
+        (
+            targets::dependencies(monitor_alerting, &topology, &mut problems),
+            targets::rules(
+                rules,
+                &topology,
+                storage.raw_retention,
+                &defined,
+                &mut problems,
+            ),
+            targets::slos(
+                slos,
+                &topology,
+                storage.rollup_retention,
+                &defined,
+                &mut problems,
+            ),
+        )
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
+    drop(topology);
 
     Config {
         server,
@@ -124,6 +211,19 @@ pub(crate) fn config(
         probes,
         components,
         monitors,
+        alerting: AlertingConfig {
+            settings,
+            monitors: monitor_alerting,
+            rules,
+            slos,
+            routes,
+            inhibitions,
+            maintenance: maintenance
+                .into_iter()
+                .map(|checked| checked.window)
+                .collect(),
+            notifiers,
+        },
         files,
     }
 }

@@ -1,4 +1,5 @@
-//! Identifiers of things a user names in the config: monitors and components.
+//! Identifiers of things a user names in the config: monitors, components,
+//! alert rules, SLOs, maintenance windows and notifiers.
 //!
 //! Parse, don't validate: an id that exists is well formed (1–64 characters of
 //! `a-z`, `0-9`, `-`, `_`, `.`, starting with a letter or digit), so it is safe
@@ -79,6 +80,22 @@ id_type!(
 id_type!(
     /// The id of a `[[component]]` (a box on the status page).
     ComponentId
+);
+id_type!(
+    /// The id of an `[[alert]]` rule.
+    RuleId
+);
+id_type!(
+    /// The id of an `[[slo]]`.
+    SloId
+);
+id_type!(
+    /// The id of a `[[maintenance]]` window.
+    MaintenanceId
+);
+id_type!(
+    /// The id of a `[[notifier]]`, which routes name in `notify`.
+    NotifierId
 );
 
 #[cfg(test)]

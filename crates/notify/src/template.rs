@@ -12,6 +12,10 @@
 //! renders each template once against a sample group: a typo
 //! (`{{ alert.rul }}`) is a config error at load, with the line it is on,
 //! not a blank message at 3 a.m.
+//!
+//! An alert rule's annotations (`summary`, `description`) are templates
+//! too, rendered per alert: [`AnnotationTemplate`] checks one the same way,
+//! against a sample alert carrying the rule's own labels.
 
 use jiff::Timestamp;
 use minijinja::{Environment, UndefinedBehavior};
@@ -99,6 +103,73 @@ impl MessageTemplates {
             text: render("text")?.trim_end().to_owned(),
         })
     }
+}
+
+/// One annotation of an alert rule, compiled. It sees the alert:
+/// `rule`, `severity`, `labels` (the rule's, and `alertname`, `monitor`,
+/// `severity`), `monitor`, `reason` (the last result's, or none),
+/// `runbook` (or none) and `stats`, the window statistics an alert's
+/// `when` reads (`stats.availability`, `stats.p95_latency`, …; latencies
+/// as text such as `"1.2s"`).
+#[derive(Debug)]
+pub struct AnnotationTemplate {
+    env: Environment<'static>,
+}
+
+impl AnnotationTemplate {
+    /// Compiles `source` and renders it against a sample alert with
+    /// `labels` (the rule's own), so a name the alert will not have is an
+    /// error now.
+    pub fn compile(source: &str, labels: &Labels) -> Result<Self, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_template_owned("annotation", source.to_owned())
+            .map_err(|error| TemplateError::new("annotation", &error))?;
+        let template = Self { env };
+        template.render(&sample_alert(labels))?;
+        Ok(template)
+    }
+
+    /// Renders it for one alert (a context shaped as documented above).
+    pub fn render(&self, alert: &Value) -> Result<String, TemplateError> {
+        self.env
+            .get_template("annotation")
+            .and_then(|template| template.render(alert))
+            .map_err(|error| TemplateError::new("annotation", &error))
+    }
+}
+
+/// The alert an annotation is checked against at load.
+fn sample_alert(labels: &Labels) -> Value {
+    let mut labels = labels.clone();
+    for (name, value) in [
+        ("alertname", "sample"),
+        ("monitor", "sample"),
+        ("severity", "P2"),
+    ] {
+        labels
+            .entry(name.to_owned())
+            .or_insert_with(|| value.to_owned());
+    }
+    serde_json::json!({
+        "rule": "sample",
+        "severity": "P2",
+        "labels": labels,
+        "monitor": "sample",
+        "reason": "status == 200 failed: status was 500",
+        "runbook": "https://example.invalid/runbook",
+        "stats": {
+            "samples": 30,
+            "availability": 0.9,
+            "error_rate": 0.1,
+            "consecutive_failures": 3,
+            "consecutive_successes": 0,
+            "avg_latency": "120ms",
+            "p50_latency": "100ms",
+            "p95_latency": "2.1s",
+            "p99_latency": "2.5s",
+        },
+    })
 }
 
 fn context(notification: &Notification) -> Value {
@@ -213,6 +284,23 @@ mod tests {
         let message = templates.render(&sample()).unwrap();
         assert_eq!(message.title, "P2 sample: 1 firing, 1 resolved");
         assert_eq!(message.text, "sample-firing=sample;sample-resolved=sample;");
+    }
+
+    #[test]
+    fn an_annotation_sees_the_alert_and_the_rules_own_labels() {
+        let labels = Labels::from([("team".to_owned(), "payments".to_owned())]);
+        let template = AnnotationTemplate::compile(
+            "{{ labels.team }}: p95 {{ stats.p95_latency }} on {{ monitor }}",
+            &labels,
+        )
+        .unwrap();
+        assert_eq!(
+            template.render(&sample_alert(&labels)).unwrap(),
+            "payments: p95 2.1s on sample"
+        );
+        let error = AnnotationTemplate::compile("{{ labels.team }}", &Labels::new()).unwrap_err();
+        assert_eq!(error.template, "annotation");
+        assert!(error.message.contains("undefined"), "{error}");
     }
 
     #[test]

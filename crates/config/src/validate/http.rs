@@ -15,7 +15,7 @@ use crate::source::{Loc, Located, Origin};
 
 /// An http(s) URL with a host. Errors quote the value only as written in
 /// the file (see [`Origin`]), and never its password.
-fn web_url(
+pub(super) fn web_url(
     (raw, origin): &(Located<String>, Origin),
     key: &str,
     problems: &mut Problems<'_>,
@@ -51,7 +51,7 @@ fn web_url(
 }
 
 /// RFC 9110 `token`: the characters a header name may hold.
-fn is_header_name(name: &str) -> bool {
+pub(super) fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()

@@ -1,17 +1,20 @@
 //! The `[[monitor]]` rules: its id, timing (`schedule`: an interval or a
 //! calendar, and a timeout that fits), exactly one probe (each kind checked in its own module) and
 //! its conditions; the component it names is a reference, resolved by
-//! `references` once every file is read.
+//! `references` once every file is read. Its alerting keys (thresholds,
+//! severity, labels, `depends_on`, `alert`) are checked by `alerting`.
 
 use std::path::Path;
 
 use watchkeeper_domain::id::{ComponentId, MonitorId};
 use watchkeeper_domain::monitor::{MonitorSpec, ProbeSpec};
 
+use super::alerting::{PendingMonitorAlerting, RawMonitorAlerting, monitor_alerting};
 use super::conditions::{CompiledConditions, Judged, conditions, default_expect};
 use super::references::{Defined, References, Target};
 use super::schedule::{monitor_schedule, monitor_timeout};
 use super::{Problems, command, dns, http, non_empty, one_of, parse_id, tcp};
+use crate::model::AlertingSettings;
 use crate::raw::{RawMonitor, RawProbe};
 use crate::source::{Loc, Located};
 
@@ -19,11 +22,12 @@ use crate::source::{Loc, Located};
 pub(super) fn validate_monitor(
     raw: RawMonitor,
     dir: &Path,
+    settings: &AlertingSettings,
     defined: &mut Defined,
     references: &mut References,
     compiled: &mut CompiledConditions,
     problems: &mut Problems<'_>,
-) -> Option<MonitorSpec> {
+) -> Option<(MonitorSpec, PendingMonitorAlerting)> {
     let RawMonitor {
         at,
         id,
@@ -37,6 +41,12 @@ pub(super) fn validate_monitor(
         probes,
         expect,
         degraded_if,
+        failure_threshold,
+        success_threshold,
+        severity,
+        labels,
+        depends_on,
+        alert,
     } = raw;
     let before = problems.count();
     let label = id.as_ref().map_or_else(
@@ -85,20 +95,38 @@ pub(super) fn validate_monitor(
         None => (Vec::new(), Vec::new()),
     };
 
-    let (id, probe) = (id?, probe?);
+    let alerting = monitor_alerting(
+        RawMonitorAlerting {
+            failure_threshold,
+            success_threshold,
+            severity,
+            labels,
+            depends_on,
+            alert,
+        },
+        id.as_ref(),
+        settings,
+        references,
+        problems,
+    );
+
+    let (id, probe, alerting) = (id?, probe?, alerting?);
     if problems.count() > before {
         return None;
     }
-    Some(MonitorSpec {
-        name: name.unwrap_or_else(|| id.to_string()),
-        id,
-        component,
-        schedule,
-        timeout,
-        probe,
-        expect,
-        degraded_if,
-    })
+    Some((
+        MonitorSpec {
+            name: name.unwrap_or_else(|| id.to_string()),
+            id,
+            component,
+            schedule,
+            timeout,
+            probe,
+            expect,
+            degraded_if,
+        },
+        alerting,
+    ))
 }
 
 /// A component id as written; whether one is defined is for the

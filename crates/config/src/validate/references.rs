@@ -1,17 +1,20 @@
 //! The cross-reference pass: after every section of every file is
-//! validated, each reference one section makes to another's ids (today a
-//! monitor's `component`) is resolved against the ids defined anywhere.
+//! validated, each reference one section makes to another's ids (a
+//! monitor's `component` and `depends_on`, the monitors and components of
+//! rules, SLOs and maintenance windows, a route's notifiers) is resolved
+//! against the ids defined anywhere.
 //! An unresolved one is an error at the referring value, with a "did you
 //! mean" among the known ids, or the list of them.
 //!
 //! A section notes a reference with [`References::add`] where it checks
-//! the referring key; a new kind of reference (a monitor's `depends_on`, an
-//! alert's monitors, a route's notifiers) is a [`Target`] variant, the ids
-//! it resolves against in [`Defined`], and one arm in each `match` below.
+//! the referring key; a new kind of reference is a [`Target`] variant, the
+//! ids it resolves against in [`Defined`], and one arm in each `match`
+//! below. Severities are not references: `[alerting]` is in the main file,
+//! read first, so each section checks its severities itself.
 
 use std::collections::HashMap;
 
-use watchkeeper_domain::id::{ComponentId, MonitorId};
+use watchkeeper_domain::id::{ComponentId, MaintenanceId, MonitorId, NotifierId, RuleId, SloId};
 
 use super::Problems;
 use crate::source::{Loc, Located};
@@ -24,6 +27,12 @@ const LISTED_IDS: usize = 10;
 pub(super) enum Target {
     /// A `[[component]]`'s id.
     Component,
+    /// A `[[monitor]]`'s id.
+    Monitor,
+    /// A `depends_on` entry: a monitor's id, or a component's (its monitors).
+    Dependency,
+    /// A `[[notifier]]`'s id.
+    Notifier,
 }
 
 impl Target {
@@ -31,6 +40,13 @@ impl Target {
     fn words(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Target::Component => ("component", "components", "[[component]]"),
+            Target::Monitor => ("monitor", "monitors", "[[monitor]]"),
+            Target::Dependency => (
+                "monitor or component",
+                "monitors and components",
+                "[[monitor]]",
+            ),
+            Target::Notifier => ("notifier", "notifiers", "[[notifier]]"),
         }
     }
 }
@@ -41,6 +57,10 @@ impl Target {
 pub(super) struct Defined {
     pub components: HashMap<ComponentId, Loc>,
     pub monitors: HashMap<MonitorId, Loc>,
+    pub rules: HashMap<RuleId, Loc>,
+    pub slos: HashMap<SloId, Loc>,
+    pub maintenance: HashMap<MaintenanceId, Loc>,
+    pub notifiers: HashMap<NotifierId, Loc>,
 }
 
 impl Defined {
@@ -48,8 +68,17 @@ impl Defined {
     fn ids(&self, target: Target) -> Vec<&str> {
         let mut ids: Vec<&str> = match target {
             Target::Component => self.components.keys().map(ComponentId::as_str).collect(),
+            Target::Monitor => self.monitors.keys().map(MonitorId::as_str).collect(),
+            Target::Dependency => self
+                .monitors
+                .keys()
+                .map(MonitorId::as_str)
+                .chain(self.components.keys().map(ComponentId::as_str))
+                .collect(),
+            Target::Notifier => self.notifiers.keys().map(NotifierId::as_str).collect(),
         };
         ids.sort_unstable();
+        ids.dedup();
         ids
     }
 }

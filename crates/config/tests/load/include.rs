@@ -1,5 +1,5 @@
-//! `include` globs: files load in a stable order, may hold only components
-//! and monitors, and errors name the included file.
+//! `include` globs: files load in a stable order, may hold only the sections
+//! any file may hold, and errors name the included file.
 
 use crate::support::Scratch;
 
@@ -73,7 +73,7 @@ fn a_pattern_that_matches_nothing_is_an_error() {
 }
 
 #[test]
-fn included_files_hold_only_components_and_monitors() {
+fn included_files_hold_only_the_sections_any_file_may_hold() {
     let scratch = Scratch::new(&[
         ("watchkeeper.toml", "include = [\"more.toml\"]\n"),
         (
@@ -85,7 +85,7 @@ fn included_files_hold_only_components_and_monitors() {
     assert_eq!(
         scratch.errors("watchkeeper.toml"),
         "<dir>/more.toml:1:1: an included file may not include other files; list every pattern in the main file\n\
-         <dir>/more.toml:2:2: [server] belongs in the main config file; an included file may hold only [[component]] and [[monitor]]"
+         <dir>/more.toml:2:2: [server] belongs in the main config file; an included file may hold only [[component]], [[monitor]], [[alert]], [[slo]], [[route]], [[inhibit]], [[maintenance]] and [[notifier]]"
     );
 }
 

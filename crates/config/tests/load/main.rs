@@ -4,6 +4,8 @@
 // Helpers outside #[test] functions may unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerting;
+mod alerting_errors;
 mod cost;
 mod include;
 mod rules;

@@ -68,8 +68,8 @@ fn unknown_keys_without_a_close_match_list_what_is_allowed() {
         "watchkeeper.toml:2:1: unknown key `colour` in [probes]; expected one of: concurrency, allow_loopback, allow",
     );
     assert_error(
-        "[[alert]]\nid = \"x\"\n",
-        "watchkeeper.toml:1:3: unknown key `alert` in the top level; expected one of: include, server, storage, probes, component, monitor",
+        "[[runbook]]\nid = \"x\"\n",
+        "watchkeeper.toml:1:3: unknown key `runbook` in the top level; expected one of: include, server, storage, probes, alerting, component, monitor, alert, slo, route, inhibit, maintenance, notifier",
     );
 }
 

@@ -86,6 +86,11 @@ impl CronSchedule {
         &self.time_zone_name
     }
 
+    /// The zone itself, for reading an occurrence on the wall clock.
+    pub fn zone(&self) -> &TimeZone {
+        &self.time_zone
+    }
+
     /// The first occurrence at or after `at`.
     pub fn at_or_after(&self, at: Timestamp) -> Option<Timestamp> {
         // Occurrences are whole seconds: a fraction would let croner match
