@@ -25,6 +25,6 @@ pub mod variables;
 pub mod window;
 
 pub use change::{AlertChange, StoredAlert};
-pub use rule::{AlertRule, RuleCheck, Rules};
+pub use rule::{AlertRule, RuleCheck, RuleSet};
 pub use state::{AlertPhase, AlertState, Timing, Transition, Verdict, step};
 pub use window::{Window, WindowStats};

@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use watchkeeper_domain::alert::fingerprint::fingerprint;
 use watchkeeper_domain::alert::matcher::Labels;
 use watchkeeper_domain::alert::{
-    AlertChange, AlertPhase, AlertRule, AlertState, StoredAlert, Transition, Window, step,
+    AlertChange, AlertPhase, AlertRule, AlertState, RuleSet, StoredAlert, Transition, Window, step,
 };
 use watchkeeper_domain::check::CheckResult;
 use watchkeeper_domain::id::MonitorId;
@@ -59,7 +59,7 @@ impl Alerts {
     /// state (by fingerprint), and the resolutions of stored alerts that
     /// are not among them and were pending or firing (at `now`).
     pub fn new(
-        rules: &[Arc<AlertRule>],
+        rules: &RuleSet,
         monitors: &[Arc<MonitorSpec>],
         stored: Vec<StoredAlert>,
         now: Timestamp,
@@ -93,7 +93,7 @@ impl Alerts {
 
     fn add(
         &mut self,
-        rules: &[Arc<AlertRule>],
+        rules: &RuleSet,
         monitors: &[Arc<MonitorSpec>],
         mut state_of: impl FnMut(&str) -> AlertState,
     ) {
@@ -101,14 +101,15 @@ impl Alerts {
             .iter()
             .map(|spec| (&spec.id, spec.as_ref()))
             .collect();
-        for rule in rules {
+        let no_labels = Labels::new();
+        for rule in &rules.rules {
             for monitor in &rule.monitors {
                 let Some(spec) = specs.get(monitor) else {
                     continue;
                 };
                 let labels = rule.labels_for(
                     monitor,
-                    &Labels::new(),
+                    rules.monitor_labels.get(monitor).unwrap_or(&no_labels),
                     spec.component.as_ref().map(|c| c.as_str()),
                 );
                 let fingerprint = fingerprint(&labels);
@@ -136,7 +137,7 @@ impl Alerts {
     /// `now`, returned in the changes.
     pub fn replace(
         &mut self,
-        rules: &[Arc<AlertRule>],
+        rules: &RuleSet,
         monitors: &[Arc<MonitorSpec>],
         now: Timestamp,
     ) -> Vec<AlertChange> {

@@ -64,7 +64,7 @@ pub struct External {
 pub struct Reload {
     pub monitors: Vec<Arc<MonitorSpec>>,
     /// The alert rules after the reload; `None`: the same as before.
-    pub rules: Option<Vec<Arc<watchkeeper_domain::alert::AlertRule>>>,
+    pub rules: Option<watchkeeper_domain::alert::RuleSet>,
     pub states: std::collections::HashMap<MonitorId, MonitorStatus>,
     pub recent: std::collections::HashMap<MonitorId, Vec<CheckResult>>,
     pub applied: oneshot::Sender<()>,

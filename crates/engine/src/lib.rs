@@ -101,7 +101,7 @@ pub struct EngineConfig {
     pub shutdown_grace: Duration,
     /// The alert rules evaluated on every result (a monitor's own alert
     /// is one of them, made by config); none by default.
-    pub alert_rules: Vec<Arc<watchkeeper_domain::alert::AlertRule>>,
+    pub alert_rules: watchkeeper_domain::alert::RuleSet,
 }
 
 impl EngineConfig {
@@ -116,7 +116,7 @@ impl EngineConfig {
             rollup_every: Duration::from_secs(30),
             rollup_margin: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
-            alert_rules: Vec::new(),
+            alert_rules: watchkeeper_domain::alert::RuleSet::default(),
             monitors,
         }
     }
@@ -217,7 +217,7 @@ impl EngineControl {
     pub async fn reload(
         &self,
         monitors: Vec<Arc<MonitorSpec>>,
-        rules: Option<Vec<Arc<watchkeeper_domain::alert::AlertRule>>>,
+        rules: Option<watchkeeper_domain::alert::RuleSet>,
     ) -> Result<ReloadPlan, EngineError> {
         self.reloads.apply(monitors, rules).await
     }

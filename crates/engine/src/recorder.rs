@@ -133,7 +133,7 @@ pub struct RecorderParts {
     /// first (alerts resolved because their rule or monitor is gone).
     pub alerts: (Alerts, Vec<watchkeeper_domain::alert::AlertChange>),
     /// The rules the alerts come from, kept for a reload of monitors only.
-    pub rules: Vec<Arc<watchkeeper_domain::alert::AlertRule>>,
+    pub rules: watchkeeper_domain::alert::RuleSet,
     pub progress: RecorderProgress,
     /// A write starts once this many results are buffered…
     pub batch_size: usize,
@@ -157,7 +157,7 @@ pub struct Recorder {
     flush_interval: Duration,
     buffer: WriteBuffer,
     alerts: Alerts,
-    rules: Vec<Arc<watchkeeper_domain::alert::AlertRule>>,
+    rules: watchkeeper_domain::alert::RuleSet,
     /// Reused for each result's alert changes (usually none).
     alert_changes: Vec<watchkeeper_domain::alert::AlertChange>,
 }
@@ -525,7 +525,7 @@ mod tests {
                 committed: tokio::sync::watch::channel(None).0,
                 committed_alerts: tokio::sync::watch::channel(None).0,
                 alerts: Default::default(),
-                rules: Vec::new(),
+                rules: Default::default(),
                 progress: RecorderProgress::new(Timestamp::UNIX_EPOCH),
                 batch_size: 10,
                 flush_interval: Duration::from_secs(1),

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{mpsc, oneshot};
-use watchkeeper_domain::alert::AlertRule;
+use watchkeeper_domain::alert::RuleSet;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::reload::{self, ReloadPlan};
@@ -56,7 +56,7 @@ impl Reloads {
     pub(crate) async fn apply(
         &self,
         monitors: Vec<Arc<MonitorSpec>>,
-        rules: Option<Vec<Arc<AlertRule>>>,
+        rules: Option<RuleSet>,
     ) -> Result<ReloadPlan, EngineError> {
         let inner = &self.inner;
         let _one = inner.one_at_a_time.lock().await;

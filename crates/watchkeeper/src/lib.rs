@@ -82,6 +82,7 @@ impl App {
             components: _,
             monitors,
             files,
+            alerting,
             ..
         } = config;
         // Reloads read the main file again.
@@ -128,6 +129,7 @@ impl App {
             "probes in flight are bounded"
         );
         let mut engine_config = EngineConfig::new(monitors);
+        engine_config.alert_rules = alerting.rule_set();
         engine_config.concurrency = concurrency;
         engine_config.raw_retention = storage.raw_retention;
         engine_config.rollup_retention = storage.rollup_retention;

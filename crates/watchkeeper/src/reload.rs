@@ -81,7 +81,11 @@ impl ConfigReloader {
                 "this setting changed, but applies only after a restart; the running value is kept"
             );
         }
-        match self.engine.reload(config.monitors.clone(), None).await {
+        match self
+            .engine
+            .reload(config.monitors.clone(), Some(config.alerting.rule_set()))
+            .await
+        {
             Ok(plan) => ReloadOutcome::Applied(ReloadApplied {
                 added: plan.added.iter().map(ToString::to_string).collect(),
                 removed: plan.removed.iter().map(ToString::to_string).collect(),

@@ -23,6 +23,8 @@ use serde::Serialize;
 pub enum ApiError {
     #[error("no monitor with id `{0}`")]
     UnknownMonitor(String),
+    #[error("no alert with fingerprint `{0}`")]
+    UnknownAlert(String),
     #[error("no route for {0}")]
     NoRoute(String),
     #[error("{method} is not allowed on {path}")]
@@ -68,7 +70,7 @@ pub struct ErrorDetail {
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::UnknownMonitor(_) | ApiError::NoRoute(_) => {
+            ApiError::UnknownMonitor(_) | ApiError::UnknownAlert(_) | ApiError::NoRoute(_) => {
                 (StatusCode::NOT_FOUND, "not_found")
             }
             ApiError::MethodNotAllowed { .. } => {

@@ -121,6 +121,8 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/monitors", get(api::list_monitors))
         .route("/monitors/{id}", get(api::get_monitor))
+        .route("/alerts", get(api::alerts::list_alerts))
+        .route("/alerts/{fingerprint}", get(api::alerts::get_alert))
         .method_not_allowed_fallback(error::method_not_allowed)
 }
 

@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
+use watchkeeper_domain::alert::StoredAlert;
 use watchkeeper_domain::check::StateChange;
 use watchkeeper_domain::id::MonitorId;
-use watchkeeper_store::{Store, StoreError};
+use watchkeeper_store::{AlertEvent, Store, StoreError};
 
 #[derive(Clone)]
 pub struct Queries {
@@ -28,6 +29,20 @@ impl Queries {
         limit: u32,
     ) -> Result<Vec<StateChange>, StoreError> {
         self.store.state_changes(id, limit).await
+    }
+
+    /// Every stored alert with its state now.
+    pub async fn alerts(&self) -> Result<Vec<StoredAlert>, StoreError> {
+        self.store.alerts().await
+    }
+
+    /// Up to `limit` changes of one alert, newest first.
+    pub async fn alert_events(
+        &self,
+        fingerprint: &str,
+        limit: u32,
+    ) -> Result<Vec<AlertEvent>, StoreError> {
+        self.store.alert_events(fingerprint, limit).await
     }
 
     /// Fraction of checks since `since` that were not down.

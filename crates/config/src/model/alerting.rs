@@ -4,15 +4,17 @@
 //! the notify crate decide with, the routes, inhibitions, maintenance
 //! windows and notifiers. Nothing here runs anything.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
-use watchkeeper_domain::alert::Timing;
 use watchkeeper_domain::alert::maintenance::MaintenanceWindow;
 use watchkeeper_domain::alert::matcher::Labels;
 use watchkeeper_domain::alert::route::Route;
+use watchkeeper_domain::alert::rule::AlertRule as EngineRule;
 use watchkeeper_domain::alert::silence::Inhibition;
 use watchkeeper_domain::alert::slo::Objective;
+use watchkeeper_domain::alert::{RuleCheck, RuleSet, Timing};
 use watchkeeper_domain::condition::Condition;
 use watchkeeper_domain::id::{ComponentId, MonitorId, RuleId, SloId};
 use watchkeeper_domain::notifier::NotifierSpec;
@@ -57,6 +59,47 @@ pub struct AlertingConfig {
 impl AlertingConfig {
     pub fn monitor(&self, id: &MonitorId) -> Option<&MonitorAlerting> {
         self.monitors.iter().find(|monitor| &monitor.monitor == id)
+    }
+
+    /// The rules the engine evaluates on every result: each monitor's own
+    /// alert (unless it says `alert = false`), then every `[[alert]]`, in
+    /// config order, with each monitor's labels.
+    pub fn rule_set(&self) -> RuleSet {
+        let own = self
+            .monitors
+            .iter()
+            .filter(|monitor| monitor.implicit_alert)
+            .map(|monitor| {
+                Arc::new(EngineRule::monitor_down(
+                    monitor.monitor.clone(),
+                    u64::from(monitor.failure_threshold),
+                    u64::from(monitor.success_threshold),
+                    monitor.severity.clone(),
+                ))
+            });
+        let written = self.rules.iter().map(|rule| {
+            Arc::new(EngineRule {
+                name: rule.id.to_string(),
+                monitors: rule.monitors.clone(),
+                window: rule.window,
+                check: RuleCheck::When(rule.when.clone()),
+                timing: rule.timing,
+                severity: rule.severity.clone(),
+                labels: rule.labels.clone(),
+                annotations: rule.annotations.clone(),
+                runbook: rule.runbook.as_ref().map(ToString::to_string),
+                degraded_fails: rule.count_degraded_as_failure,
+            })
+        });
+        RuleSet {
+            rules: own.chain(written).collect(),
+            monitor_labels: self
+                .monitors
+                .iter()
+                .filter(|monitor| !monitor.labels.is_empty())
+                .map(|monitor| (monitor.monitor.clone(), monitor.labels.clone()))
+                .collect(),
+        }
     }
 }
 

@@ -418,3 +418,50 @@ fn the_worked_example_in_docs_alerting_loads() {
         [monitor("db-ready")]
     );
 }
+
+#[test]
+fn the_rule_set_is_each_monitors_own_alert_then_every_written_rule() {
+    use watchkeeper_domain::alert::RuleCheck;
+    let config = load_example();
+    let rules = config.alerting.rule_set();
+    let summary: Vec<(&str, Vec<&str>, &str)> = rules
+        .rules
+        .iter()
+        .map(|rule| {
+            (
+                rule.name.as_str(),
+                rule.monitors.iter().map(MonitorId::as_str).collect(),
+                rule.severity.as_str(),
+            )
+        })
+        .collect();
+    // api-login says `alert = false`: it has no alert of its own.
+    assert_eq!(
+        summary,
+        [
+            ("MonitorDown", vec!["db-ready"], "critical"),
+            ("MonitorDown", vec!["api-health"], "medium"),
+            ("api-slow", vec!["api-health", "api-login"], "high"),
+            ("db-errors", vec!["db-ready"], "medium"),
+        ]
+    );
+    let RuleCheck::Threshold {
+        failures,
+        successes,
+    } = &rules.rules[1].check
+    else {
+        panic!("{:?}", rules.rules[1].check)
+    };
+    assert_eq!((*failures, *successes), (2, 3));
+    assert!(matches!(rules.rules[2].check, RuleCheck::When(_)));
+    assert!(rules.rules[2].degraded_fails);
+    assert_eq!(
+        rules.rules[2].runbook.as_deref(),
+        Some("https://docs.example.com/runbooks/high-latency")
+    );
+    assert_eq!(
+        rules.monitor_labels[&monitor("api-health")],
+        labels(&[("team", "payments"), ("tier", "edge")])
+    );
+    assert!(!rules.monitor_labels.contains_key(&monitor("api-login")));
+}

@@ -6,6 +6,7 @@
 //! holding resolves it. A rule over several monitors has one alert per
 //! monitor, each with its own window and state, told apart by labels.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,8 +143,22 @@ impl AlertRule {
     }
 }
 
-/// Rules shared by the evaluator and whoever shows them.
-pub type Rules = Arc<[Arc<AlertRule>]>;
+/// Every rule the engine evaluates, with each monitor's own labels (added
+/// to every alert about it: a monitor's `labels` in config).
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Arc<AlertRule>>,
+    pub monitor_labels: HashMap<MonitorId, Labels>,
+}
+
+impl RuleSet {
+    pub fn new(rules: Vec<Arc<AlertRule>>) -> RuleSet {
+        RuleSet {
+            rules,
+            monitor_labels: HashMap::new(),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

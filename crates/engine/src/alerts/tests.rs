@@ -6,7 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use watchkeeper_domain::alert::variables::SCHEMA;
 use watchkeeper_domain::alert::{
-    AlertChange, AlertPhase, AlertRule, RuleCheck, StoredAlert, Transition,
+    AlertChange, AlertPhase, AlertRule, RuleCheck, RuleSet, StoredAlert, Transition,
 };
 use watchkeeper_domain::check::CheckResult;
 use watchkeeper_domain::condition::Condition;
@@ -36,13 +36,13 @@ fn monitors() -> Vec<Arc<MonitorSpec>> {
     vec![monitor("api").component("edge").arc(), monitor("db").arc()]
 }
 
-fn threshold() -> Vec<Arc<AlertRule>> {
-    vec![Arc::new(AlertRule::monitor_down(
+fn threshold() -> RuleSet {
+    RuleSet::new(vec![Arc::new(AlertRule::monitor_down(
         id("api"),
         3,
         2,
         "P2".to_owned(),
-    ))]
+    ))])
 }
 
 /// Feeds `results`, returning each change as (second it ended at, transition).
@@ -136,7 +136,7 @@ fn a_stored_firing_alert_whose_rule_is_gone_is_resolved_at_start_with_the_reason
         state: fired.state,
         updated_at: fired.at,
     };
-    let (alerts, gone) = Alerts::new(&[], &monitors(), vec![stored], at(500));
+    let (alerts, gone) = Alerts::new(&RuleSet::default(), &monitors(), vec![stored], at(500));
     assert!(alerts.is_empty());
     let [resolved]: [AlertChange; 1] = gone.try_into().unwrap();
     assert_eq!(resolved.transition, Transition::Resolved);
@@ -149,7 +149,7 @@ fn a_stored_firing_alert_whose_rule_is_gone_is_resolved_at_start_with_the_reason
 fn a_reload_keeps_what_stays_and_resolves_what_goes() {
     let db_down = Arc::new(AlertRule::monitor_down(id("db"), 1, 1, "P1".to_owned()));
     let mut rules = threshold();
-    rules.push(db_down.clone());
+    rules.rules.push(db_down.clone());
     let (mut alerts, _) = Alerts::new(&rules, &monitors(), vec![], at(0));
     let mut changes = Vec::new();
     for result in [down(0), down(10)] {
@@ -183,7 +183,12 @@ fn a_when_over_the_window_fires_after_for_and_labels_name_the_alert() {
         },
         ..AlertRule::monitor_down(id("api"), 1, 1, "P1".to_owned())
     };
-    let (mut alerts, _) = Alerts::new(&[Arc::new(rule)], &monitors(), vec![], at(0));
+    let mut rules = RuleSet::new(vec![Arc::new(rule)]);
+    rules.monitor_labels.insert(
+        id("api"),
+        [("team".to_owned(), "payments".to_owned())].into(),
+    );
+    let (mut alerts, _) = Alerts::new(&rules, &monitors(), vec![], at(0));
     let changes = feed(
         &mut alerts,
         &[
@@ -210,6 +215,7 @@ fn a_when_over_the_window_fires_after_for_and_labels_name_the_alert() {
     assert_eq!(view.labels["monitor"], "api");
     assert_eq!(view.labels["component"], "edge");
     assert_eq!(view.labels["severity"], "P1");
+    assert_eq!(view.labels["team"], "payments", "the monitor's own labels");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
-use watchkeeper_domain::alert::{AlertPhase, AlertRule, Transition};
+use watchkeeper_domain::alert::{AlertPhase, AlertRule, RuleSet, Transition};
 use watchkeeper_domain::check::CheckResult;
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::health::Health;
@@ -38,12 +38,12 @@ async fn start(store: &Store, clock: Arc<dyn Clock>) -> EngineHandle {
     let mut spec = Arc::try_unwrap(monitor("api", Duration::from_secs(1))).unwrap();
     spec.schedule = Schedule::At("2100-01-01T00:00:00Z".parse().unwrap());
     let mut config = EngineConfig::new(vec![Arc::new(spec)]);
-    config.alert_rules = vec![Arc::new(AlertRule::monitor_down(
+    config.alert_rules = RuleSet::new(vec![Arc::new(AlertRule::monitor_down(
         api(),
         3,
         2,
         "P2".to_owned(),
-    ))];
+    ))]);
     config.flush_interval = Duration::from_secs(60);
     Engine::start(
         config,

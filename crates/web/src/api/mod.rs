@@ -5,6 +5,7 @@
 //! its building ([`ListCache`]), so a client listing in a loop costs one
 //! encoding a second, not one per request.
 
+pub mod alerts;
 pub mod wire;
 
 use std::collections::HashMap;

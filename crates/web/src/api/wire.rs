@@ -101,7 +101,7 @@ pub struct StateChangeBody {
 
 /// RFC 3339 with millisecond precision, e.g. `2026-11-22T05:43:30.495Z`:
 /// truncated like the store, so a time reads the same after a restart.
-fn time(at: jiff::Timestamp) -> String {
+pub(crate) fn time(at: jiff::Timestamp) -> String {
     format!("{at:.3}")
 }
 

@@ -42,6 +42,7 @@ async fn two_monitors() -> Fixture {
             ),
             change(Some(Health::Down), Health::Up, 10, None),
         ],
+        ..History::default()
     };
     fixture(
         vec![

@@ -13,13 +13,14 @@ use jiff::Timestamp;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+use watchkeeper_domain::alert::{AlertChange, RuleSet};
 use watchkeeper_domain::check::{CheckResult, StateChange};
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_engine::{Checker, Engine, EngineConfig, EngineControl, EngineHandle, Metrics};
-use watchkeeper_store::Store;
+use watchkeeper_store::{Batch, Store};
 use watchkeeper_testkit::ManualClock;
 use watchkeeper_web::AppState;
 
@@ -52,6 +53,10 @@ pub struct Fixture {
 pub struct History {
     pub results: Vec<CheckResult>,
     pub changes: Vec<StateChange>,
+    pub alerts: Vec<AlertChange>,
+    /// The engine's alert rules: a stored alert no rule makes is resolved
+    /// at start.
+    pub rules: RuleSet,
 }
 
 /// A checker whose probes never finish: the board keeps what the store
@@ -75,14 +80,20 @@ pub async fn fixture(monitors: Vec<MonitorSpec>, history: History) -> Fixture {
     let ids: Vec<MonitorId> = monitors.iter().map(|m| m.id.clone()).collect();
     store.register_monitors(&ids).await.unwrap();
     store
-        .write_batch(&history.results, &history.changes)
+        .write(Batch {
+            results: &history.results,
+            changes: &history.changes,
+            alerts: &history.alerts,
+        })
         .await
         .unwrap();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(now()));
     let mut registry = Registry::with_prefix("watchkeeper");
     let metrics = Metrics::register(&mut registry);
+    let mut config = EngineConfig::new(monitors);
+    config.alert_rules = history.rules;
     let engine = Engine::start(
-        EngineConfig::new(monitors),
+        config,
         Arc::new(Never),
         store.clone(),
         clock.clone(),
