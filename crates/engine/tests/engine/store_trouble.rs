@@ -23,7 +23,7 @@ use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_engine::{
-    Checker, Engine, EngineConfig, EngineHandle, Metrics, SystemClock, Writing,
+    Checker, Engine, EngineConfig, EngineHandle, Metrics, SystemClock, WriteBufferBound, Writing,
 };
 use watchkeeper_store::Store;
 use watchkeeper_testkit::{SmallFilesystem, WriteLock, poll_until};
@@ -86,7 +86,7 @@ async fn start(
         .collect();
     let mut config = EngineConfig::new(monitors);
     config.batch_size = 5;
-    config.write_buffer = buffer;
+    config.write_buffer = WriteBufferBound::Fixed(buffer);
     config.flush_interval = Duration::from_millis(200);
     config.shutdown_grace = Duration::from_millis(500);
     Engine::start(
