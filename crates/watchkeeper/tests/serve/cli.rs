@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use nix::sys::signal::Signal;
 use serde_json::Value;
 use watchkeeper_testkit::{
-    DemoConfig, Engine, Mode, Served, TempConfig, on_both_engines, spawn_demo_on_loopback,
-    spawn_tls_target,
+    DemoConfig, Engine, Mode, Served, TempConfig, TestCa, leaf_params, on_both_engines,
+    spawn_demo_on_loopback, spawn_tls_target,
 };
 
 use crate::process::{ServeProcess, Stopped, watchkeeper};
@@ -261,6 +261,101 @@ async fn check_of_a_self_signed_target_prints_only_its_table() {
             assert!(finished.stderr.is_empty(), "{finished}");
         }
     }
+}
+
+/// `check --json` on `config` with `SSL_CERT_FILE` naming `ca_file`, or
+/// with neither it nor `SSL_CERT_DIR` set: each monitor's health and reason.
+async fn check_trusting(
+    config: &Path,
+    ca_file: Option<&Path>,
+) -> (Finished, Vec<(String, String)>) {
+    let mut command = watchkeeper(config, &["check", "--json"]);
+    command
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR");
+    if let Some(ca_file) = ca_file {
+        command.env("SSL_CERT_FILE", ca_file);
+    }
+    let output = tokio::time::timeout(COMMAND_DEADLINE, command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let finished = Finished {
+        command: format!("SSL_CERT_FILE={ca_file:?} watchkeeper check --json"),
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let lines: Value = serde_json::from_str(&finished.stdout)
+        .unwrap_or_else(|error| panic!("not JSON ({error}):\n{finished}"));
+    let rows = lines
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array:\n{finished}"))
+        .iter()
+        .map(|line| {
+            (
+                line["health"].as_str().unwrap_or_default().to_owned(),
+                line["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (finished, rows)
+}
+
+/// The way docs/probes.md tells a user to trust a private CA: its
+/// certificate in `SSL_CERT_FILE`. With it, a target whose certificate the
+/// CA issued for `localhost` is up and one issued for another name is down
+/// with the name-mismatch reason; without it, the first is down as not
+/// trusted. Reasons in words, as documented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_trusts_a_private_ca_named_by_ssl_cert_file() {
+    let ca = TestCa::new("Watchkeeper CLI Test CA").unwrap();
+    let good = spawn_tls_target(ca.issue(leaf_params(&["localhost"]).unwrap()).unwrap())
+        .await
+        .unwrap();
+    let other = spawn_tls_target(ca.issue(leaf_params(&["other.test"]).unwrap()).unwrap())
+        .await
+        .unwrap();
+    let good_url = format!("https://localhost:{}/health", good.port());
+    let other_url = format!("https://localhost:{}/health", other.port());
+    let config = TempConfig::new(&format!(
+        "{STORAGE}\n\
+         [[monitor]]\nid = \"good\"\nhttp = {{ url = \"{good_url}\" }}\nexpect = ['status == 200']\n\n\
+         [[monitor]]\nid = \"other\"\nhttp = {{ url = \"{other_url}\" }}\nexpect = ['status == 200']\n"
+    ))
+    .unwrap();
+    let ca_file = config.dir().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+
+    let (finished, rows) = check_trusting(config.path(), Some(&ca_file)).await;
+    assert_eq!(finished.code(), Some(1), "{finished}");
+    assert_eq!(
+        rows,
+        [
+            ("up".to_owned(), String::new()),
+            (
+                "down".to_owned(),
+                format!(
+                    "GET {other_url}: tls: certificate is not valid for this host name \
+                     (it is for other.test)"
+                )
+            ),
+        ],
+        "{finished}"
+    );
+
+    let (finished, rows) = check_trusting(config.path(), None).await;
+    assert_eq!(finished.code(), Some(1), "{finished}");
+    assert_eq!(
+        rows[0],
+        (
+            "down".to_owned(),
+            format!(
+                "GET {good_url}: tls: certificate is not trusted (unknown issuer; self-signed?)"
+            )
+        ),
+        "{finished}"
+    );
 }
 
 #[tokio::test]
