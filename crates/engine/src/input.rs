@@ -1,7 +1,8 @@
 //! What the recorder takes: an [`Input`] — a probe's result from the
 //! scheduler, a result that arrives from outside it (a heartbeat ping, a
-//! runbook's check step, a pushed result), or a reload of the monitors to
-//! apply between two results. Every result goes through the same state
+//! runbook's check step, a pushed result), a reload of the monitors to
+//! apply between two results, or, after a reload, the removed monitors the
+//! scheduler has let go of. Every result goes through the same state
 //! machine, metrics, board and batched writes.
 //!
 //! [`ExternalResults`] is the public, cloneable handle for the second kind.
@@ -16,7 +17,7 @@ use watchkeeper_domain::check::{CheckResult, MonitorStatus};
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 
-use crate::scheduler::Finished;
+use crate::scheduler::{Finished, LastProbe};
 
 /// One thing for the recorder to take, in the order it arrives.
 #[derive(Debug)]
@@ -27,6 +28,11 @@ pub enum Input {
     External(External),
     /// New monitors to put on the board, between two results.
     Reload(Reload),
+    /// Sent after a reload, once the scheduler has applied it: the
+    /// monitors it removed, which no probe will start for again, each with
+    /// its last probe (perhaps still in flight). The recorder forgets a
+    /// removed monitor's state once that probe is over.
+    Unscheduled(Vec<(MonitorId, LastProbe)>),
 }
 
 /// Where an outside result comes from; shown in the log and the error.

@@ -49,6 +49,7 @@ pub use clock::SystemClock;
 pub use health::{EngineHealth, HealthReport, Problem};
 pub use input::{ExternalError, ExternalResults, Input, ResultSource};
 pub use metrics::Metrics;
+pub use recorder::WriteBufferBound;
 pub use store_health::{StoreHealth, StoreHealthSnapshot, Writing};
 pub use supervisor::{OnFailure, Supervisor, TaskDeath, TaskSnapshot, TaskState};
 pub use watchkeeper_domain::reload::ReloadPlan;
@@ -87,9 +88,10 @@ pub struct EngineConfig {
     pub flush_interval: Duration,
     /// Results held in memory while the store is slow, busy or failing,
     /// before back-pressure (or, while writes fail, dropping the oldest raw
-    /// results) starts: by default a minute of results at the configured
-    /// rate ([`recorder::results_within`]); never fewer than `batch_size`.
-    pub write_buffer: usize,
+    /// results) starts: by default a minute of results at the monitors'
+    /// rate ([`recorder::results_within`]), following the monitors through
+    /// every reload; never fewer than `batch_size`.
+    pub write_buffer: WriteBufferBound,
     /// How often finished minutes are rolled up (and, every 20th time,
     /// retention is applied).
     pub rollup_every: Duration,
@@ -112,7 +114,7 @@ impl EngineConfig {
             rollup_retention: Duration::from_secs(90 * 24 * 3600),
             batch_size: 1_000,
             flush_interval: Duration::from_secs(1),
-            write_buffer: recorder::results_within(recorder::WRITE_BUFFER_WINDOW, &monitors),
+            write_buffer: WriteBufferBound::MinuteOfResults,
             rollup_every: Duration::from_secs(30),
             rollup_margin: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
@@ -308,7 +310,7 @@ impl Engine {
         let (committed_alerts_tx, committed_alerts) = watch::channel(None);
         let progress = recorder::RecorderProgress::new(clock.now());
 
-        let buffer_capacity = write_buffer.max(batch_size).max(1);
+        let buffer_capacity = write_buffer.capacity(&monitors, batch_size);
         let store_health = StoreHealth::new(buffer_capacity);
         tracing::debug!(
             buffer_capacity,
@@ -350,7 +352,7 @@ impl Engine {
                     progress,
                     batch_size,
                     flush_interval,
-                    buffer_capacity,
+                    buffer_bound: write_buffer,
                 },
                 &monitors,
             )

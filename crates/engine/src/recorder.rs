@@ -7,12 +7,15 @@
 //! and the per-monitor metrics change between two results, never under
 //! one. A probe of a monitor a reload removed, still in flight then, is
 //! recorded when it ends (its state change and result are stored), though
-//! the monitor is no longer on the board. Writes run beside the recorder, never inside it, so
-//! a slow, busy or full store never stops it taking results: the board's
-//! `last_result` stays current and probes keep their slots. Only past the
-//! buffer's bound does a slow store hold the recorder back (see
-//! `write_buffer`). [`UnwrittenSince`] tells maintenance how far back the
-//! unwritten results reach.
+//! the monitor is no longer on the board; its state is forgotten once the
+//! scheduler has let go of it and that last probe is over
+//! ([`Input::Unscheduled`]). Writes run beside the recorder, never inside
+//! it, so a slow, busy or full store never stops it taking results: the
+//! board's `last_result` stays current and probes keep their slots. Only
+//! past the buffer's bound ([`WriteBufferBound`], computed again on every
+//! reload) does a slow store hold the recorder back (see `write_buffer`).
+//! [`UnwrittenSince`] tells maintenance how far back the unwritten results
+//! reach.
 
 mod write_buffer;
 
@@ -36,7 +39,7 @@ use crate::alerts::Alerts;
 use crate::board::{Board, MonitorView};
 use crate::input::{External, ExternalError, Input, Reload};
 use crate::metrics::{Metrics, MonitorMetrics};
-use crate::scheduler::Finished;
+use crate::scheduler::{Finished, LastProbe};
 use crate::store_health::StoreHealth;
 pub use write_buffer::Unwritten;
 use write_buffer::WriteBuffer;
@@ -58,6 +61,31 @@ pub fn results_within(window: Duration, monitors: &[Arc<MonitorSpec>]) -> usize 
             None => 1,
         })
         .fold(0, usize::saturating_add)
+}
+
+/// How many results the write buffer holds (buffered plus the write in
+/// flight) before its bound applies: back-pressure while writes succeed,
+/// dropping the oldest raw results while they fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteBufferBound {
+    /// [`WRITE_BUFFER_WINDOW`] of results at the monitors' schedules
+    /// ([`results_within`]), computed again whenever a reload changes the
+    /// monitors: what `serve` uses.
+    MinuteOfResults,
+    /// This many, whatever the monitors (tests make it small).
+    Fixed(usize),
+}
+
+impl WriteBufferBound {
+    /// The bound for `monitors`: never fewer than `batch_size` (a full
+    /// batch must fit), never zero.
+    pub fn capacity(self, monitors: &[Arc<MonitorSpec>], batch_size: usize) -> usize {
+        let bound = match self {
+            WriteBufferBound::MinuteOfResults => results_within(WRITE_BUFFER_WINDOW, monitors),
+            WriteBufferBound::Fixed(results) => results,
+        };
+        bound.max(batch_size).max(1)
+    }
 }
 
 /// The start of the oldest result the recorder holds but has not written
@@ -140,8 +168,8 @@ pub struct RecorderParts {
     /// …or at the latest this often.
     pub flush_interval: Duration,
     /// Results held unwritten (buffered plus in flight) before the bound
-    /// applies.
-    pub buffer_capacity: usize,
+    /// applies, for the monitors of the moment.
+    pub buffer_bound: WriteBufferBound,
 }
 
 pub struct Recorder {
@@ -150,16 +178,36 @@ pub struct Recorder {
     metrics: Metrics,
     /// By board position.
     monitor_metrics: Vec<MonitorMetrics>,
-    /// Monitors a reload removed, with their last state, so a probe still in
-    /// flight at the reload records its state change once it ends.
-    retired: HashMap<MonitorId, Option<MonitorStatus>>,
+    /// Monitors a reload removed, so a probe still in flight at the reload
+    /// records its state change once it ends; forgotten once no probe of
+    /// them can end any more.
+    retired: HashMap<MonitorId, Retired>,
     progress: RecorderProgress,
     flush_interval: Duration,
+    buffer_bound: WriteBufferBound,
+    batch_size: usize,
     buffer: WriteBuffer,
     alerts: Alerts,
     rules: watchkeeper_domain::alert::RuleSet,
     /// Reused for each result's alert changes (usually none).
     alert_changes: Vec<watchkeeper_domain::alert::AlertChange>,
+}
+
+/// A monitor a reload removed.
+#[derive(Debug)]
+struct Retired {
+    /// Its last state, for the state change a late result records.
+    status: Option<MonitorStatus>,
+    /// `None` until the scheduler has let go of the monitor
+    /// ([`Input::Unscheduled`]): until then it may still start a probe.
+    last_probe: Option<LastProbe>,
+}
+
+impl Retired {
+    /// Whether a result of this monitor can still arrive.
+    fn awaits_a_result(&self) -> bool {
+        self.last_probe.as_ref().is_none_or(LastProbe::in_flight)
+    }
 }
 
 impl Recorder {
@@ -176,7 +224,7 @@ impl Recorder {
             progress,
             batch_size,
             flush_interval,
-            buffer_capacity,
+            buffer_bound,
             alerts: (alerts, gone),
             rules,
         } = parts;
@@ -197,7 +245,7 @@ impl Recorder {
                 committed,
                 committed_alerts,
             },
-            buffer_capacity,
+            buffer_bound.capacity(monitors, batch_size),
             batch_size,
         );
         let mut buffer = buffer;
@@ -213,6 +261,8 @@ impl Recorder {
             retired: HashMap::new(),
             progress,
             flush_interval,
+            buffer_bound,
+            batch_size,
             buffer,
             alerts,
             rules,
@@ -243,7 +293,10 @@ impl Recorder {
                     None => break,
                 },
                 written = self.buffer.written(), if writing => self.buffer.finish(written),
-                _ = ticker.tick() => self.buffer.request_flush(),
+                _ = ticker.tick() => {
+                    self.buffer.request_flush();
+                    self.forget_retired();
+                }
                 () = sleep_until(next_write.unwrap_or(now)), if next_write.is_some() => {}
             }
         }
@@ -255,10 +308,21 @@ impl Recorder {
             Input::Probe(Finished { result, in_flight }) => {
                 self.metrics
                     .observe_lag(schedule::lag(result.due_at, result.started_at));
+                let retired = (!self.retired.is_empty()).then(|| result.monitor.clone());
                 self.record(result);
                 // Only now, with the result counted in `unwritten`, may
                 // maintenance stop waiting for the probe.
                 drop(in_flight);
+                // A removed monitor's last probe, once the scheduler has
+                // let go of it: nothing of it can arrive any more.
+                if let Some(monitor) = retired
+                    && self
+                        .retired
+                        .get(&monitor)
+                        .is_some_and(|retired| !retired.awaits_a_result())
+                {
+                    self.retired.remove(&monitor);
+                }
             }
             Input::External(External {
                 result,
@@ -279,7 +343,22 @@ impl Recorder {
                 let _ = reply.send(answer);
             }
             Input::Reload(reload) => self.reload(reload),
+            Input::Unscheduled(unscheduled) => {
+                for (monitor, last_probe) in unscheduled {
+                    if let Some(retired) = self.retired.get_mut(&monitor) {
+                        retired.last_probe = Some(last_probe);
+                    }
+                }
+                self.forget_retired();
+            }
         }
+    }
+
+    /// Forgets the removed monitors of which no result can arrive any more:
+    /// after [`Input::Unscheduled`], once their last probe is over (taken
+    /// here, or its task died on the way, which the flush ticker notices).
+    fn forget_retired(&mut self) {
+        self.retired.retain(|_, retired| retired.awaits_a_result());
     }
 
     /// Puts the reloaded monitors on the board and gives each its metrics;
@@ -308,7 +387,13 @@ impl Recorder {
             .with_all(|views| views.iter().map(|view| view.spec.id.clone()).collect());
         for view in self.board.replace(&monitors, states, recent) {
             self.metrics.remove_monitor(&view.spec.id);
-            self.retired.insert(view.spec.id.clone(), view.status);
+            self.retired.insert(
+                view.spec.id.clone(),
+                Retired {
+                    status: view.status,
+                    last_probe: None,
+                },
+            );
         }
         for spec in &monitors {
             self.retired.remove(&spec.id);
@@ -325,6 +410,13 @@ impl Recorder {
             }
         });
         self.metrics.set_monitor_count(monitors.len());
+        let capacity = self.buffer_bound.capacity(&monitors, self.batch_size);
+        if self.buffer.set_capacity(capacity) {
+            tracing::debug!(
+                buffer_capacity = capacity,
+                "the write buffer's bound follows the monitors"
+            );
+        }
         let _ = applied.send(());
     }
 
@@ -350,7 +442,7 @@ impl Recorder {
             }
             None => match self.retired.get_mut(&result.monitor) {
                 // Removed by a reload while this probe ran: stored, not shown.
-                Some(status) => {
+                Some(Retired { status, .. }) => {
                     let change = transition(status.as_ref(), &result);
                     if let Some(change) = &change {
                         *status = Some(change.status_after());
@@ -425,122 +517,4 @@ fn log_change(change: &StateChange) {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use watchkeeper_domain::check::MonitorStatus;
-    use watchkeeper_domain::id::MonitorId;
-    use watchkeeper_domain::monitor::{ProbeSpec, TcpSpec};
-    use watchkeeper_domain::schedule::Schedule;
-    use watchkeeper_domain::storage::StorageConfig;
-
-    use super::*;
-
-    fn every(id: &str, interval: Duration) -> Arc<MonitorSpec> {
-        Arc::new(MonitorSpec {
-            id: MonitorId::parse(id).unwrap(),
-            name: id.to_owned(),
-            component: None,
-            schedule: Schedule::Every(interval),
-            timeout: Duration::from_secs(1),
-            probe: ProbeSpec::Tcp(TcpSpec {
-                host: "127.0.0.1".to_owned(),
-                port: 9,
-                send: None,
-                expect: None,
-            }),
-            expect: Vec::new(),
-            degraded_if: Vec::new(),
-        })
-    }
-
-    #[test]
-    fn a_minute_of_results_is_the_sum_over_monitors_rounded_up() {
-        let monitors = [
-            every("a", Duration::from_secs(1)),
-            every("b", Duration::from_secs(10)),
-            every("c", Duration::from_secs(7)),
-            every("d", Duration::from_secs(3600)),
-        ];
-        // 60 + 6 + ceil(60 / 7) = 9 + one daily result.
-        assert_eq!(results_within(WRITE_BUFFER_WINDOW, &monitors), 76);
-        let fleet: Vec<_> = (0..10_000)
-            .map(|n| every(&format!("m{n}"), Duration::from_secs(10)))
-            .collect();
-        assert_eq!(results_within(WRITE_BUFFER_WINDOW, &fleet), 60_000);
-        assert_eq!(results_within(WRITE_BUFFER_WINDOW, &[]), 0);
-    }
-
-    #[test]
-    fn unwritten_since_round_trips_and_clears() {
-        let unwritten = UnwrittenSince::default();
-        assert_eq!(unwritten.get(), None);
-        let at: Timestamp = "2026-01-01T09:52:30.123Z".parse().unwrap();
-        unwritten.set(Some(at));
-        assert_eq!(unwritten.get(), Some(at));
-        unwritten.set(None);
-        assert_eq!(unwritten.get(), None);
-    }
-
-    #[tokio::test]
-    async fn gauges_start_from_the_state_loaded_at_start() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&StorageConfig::sqlite(dir.path().join("watchkeeper.db")))
-            .await
-            .unwrap();
-        let spec = Arc::new(MonitorSpec {
-            id: MonitorId::parse("db").unwrap(),
-            name: "db".to_owned(),
-            component: None,
-            schedule: Schedule::Every(Duration::from_secs(3600)),
-            timeout: Duration::from_secs(5),
-            probe: ProbeSpec::Tcp(TcpSpec {
-                host: "127.0.0.1".to_owned(),
-                port: 5432,
-                send: None,
-                expect: None,
-            }),
-            expect: Vec::new(),
-            degraded_if: Vec::new(),
-        });
-        let mut states = HashMap::new();
-        states.insert(
-            spec.id.clone(),
-            MonitorStatus {
-                health: Health::Degraded,
-                since: Timestamp::UNIX_EPOCH,
-                reason: Some("slow".to_owned()),
-            },
-        );
-        let board = Board::new(std::slice::from_ref(&spec), states, HashMap::new());
-        let (registry, metrics) = crate::metrics::for_tests();
-        let _recorder = Recorder::new(
-            RecorderParts {
-                store,
-                clock: Arc::new(crate::SystemClock::new()),
-                board,
-                metrics: metrics.clone(),
-                health: StoreHealth::new(10),
-                unwritten: UnwrittenSince::default(),
-                committed: tokio::sync::watch::channel(None).0,
-                committed_alerts: tokio::sync::watch::channel(None).0,
-                alerts: Default::default(),
-                rules: Default::default(),
-                progress: RecorderProgress::new(Timestamp::UNIX_EPOCH),
-                batch_size: 10,
-                flush_interval: Duration::from_secs(1),
-                buffer_capacity: 10,
-            },
-            std::slice::from_ref(&spec),
-        );
-        let text = crate::metrics::encode(&registry);
-        assert!(
-            text.contains("watchkeeper_monitor_up{monitor=\"db\"} 1"),
-            "{text}"
-        );
-        assert!(
-            text.contains("watchkeeper_monitor_degraded{monitor=\"db\"} 1"),
-            "{text}"
-        );
-    }
-}
+mod tests;

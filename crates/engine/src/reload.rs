@@ -3,7 +3,9 @@
 //! new monitors are registered in the store and their state read from it,
 //! then the recorder puts the new list on the board (between two results,
 //! through its input channel, so no result is dropped or recorded against
-//! the wrong list), then the scheduler queues it. One reload at a time.
+//! the wrong list), then the scheduler queues it, and last the recorder
+//! hears which removed monitors the scheduler has let go of (so it can
+//! forget them once their last probe is over). One reload at a time.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -108,7 +110,16 @@ impl Reloads {
             })
             .await
             .map_err(|_| EngineError::Stopped)?;
-        done.await.map_err(|_| EngineError::Stopped)?;
+        let unscheduled = done.await.map_err(|_| EngineError::Stopped)?;
+        // Now no probe of a removed monitor starts again: the recorder may
+        // forget each one's state once its last probe is over. The reload
+        // is applied whether or not this arrives (it does not, only when
+        // the engine is stopping).
+        if !unscheduled.is_empty()
+            && let Some(recorder) = inner.inputs.upgrade()
+        {
+            let _ = recorder.send(Input::Unscheduled(unscheduled)).await;
+        }
 
         *inner
             .monitors

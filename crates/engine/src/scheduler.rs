@@ -17,7 +17,8 @@
 //! times: an unchanged schedule keeps its next due time, a changed or new
 //! one starts on its first due time from now (an interval at its phase, as
 //! after a restart), and a removed monitor is dropped from the queues while
-//! a probe of it in flight finishes and is recorded.
+//! a probe of it in flight finishes and is recorded; the reload's answer
+//! names each removed monitor with its [`LastProbe`].
 
 mod in_flight;
 
@@ -37,7 +38,7 @@ use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::schedule::{self, Schedule};
 
 use in_flight::Slot;
-pub use in_flight::{InFlight, ProbesInFlight};
+pub use in_flight::{InFlight, LastProbe, ProbesInFlight};
 
 use crate::Checker;
 use crate::input::Input;
@@ -70,11 +71,11 @@ struct Entry {
 }
 
 /// New monitors for a running scheduler; `applied` answers once they are
-/// queued.
+/// queued, with the monitors it no longer schedules and their last probe.
 #[derive(Debug)]
 pub struct SchedulerReload {
     pub monitors: Vec<Arc<MonitorSpec>>,
-    pub applied: oneshot::Sender<()>,
+    pub applied: oneshot::Sender<Vec<(MonitorId, LastProbe)>>,
 }
 
 /// When a queued monitor is due, on the clock reading its schedule uses.
@@ -337,7 +338,11 @@ impl<C: Checker> Scheduler<C> {
             removed = old.len(),
             "scheduler reloaded"
         );
-        let _ = applied.send(());
+        let unscheduled = old
+            .into_iter()
+            .map(|(id, entry)| (id, entry.slot.unschedule()))
+            .collect();
+        let _ = applied.send(unscheduled);
     }
 }
 

@@ -38,7 +38,7 @@ pub struct StoreHealthSnapshot {
     /// write that has not finished).
     pub buffered_results: usize,
     /// How many results the buffer holds before back-pressure (or, while
-    /// writes fail, dropping) starts.
+    /// writes fail, dropping) starts, for the monitors of the moment.
     pub buffer_capacity: usize,
     /// Raw results dropped unwritten since start, because writes kept
     /// failing past the buffer's capacity.
@@ -56,7 +56,8 @@ pub struct StoreHealth {
 
 #[derive(Debug)]
 struct Inner {
-    buffer_capacity: usize,
+    /// Set again when a reload changes the monitors.
+    buffer_capacity: AtomicUsize,
     /// Updated on every result, so an atomic rather than under the lock.
     buffered: AtomicUsize,
     dropped: AtomicU64,
@@ -75,7 +76,7 @@ impl StoreHealth {
     pub fn new(buffer_capacity: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
-                buffer_capacity,
+                buffer_capacity: AtomicUsize::new(buffer_capacity),
                 buffered: AtomicUsize::new(0),
                 dropped: AtomicU64::new(0),
                 failure: Mutex::new(None),
@@ -98,9 +99,13 @@ impl StoreHealth {
                 .is_some_and(|failure| dropped > failure.dropped_before),
             last_error: failure.map(|failure| failure.last_error),
             buffered_results: self.inner.buffered.load(Ordering::Acquire),
-            buffer_capacity: self.inner.buffer_capacity,
+            buffer_capacity: self.inner.buffer_capacity.load(Ordering::Acquire),
             dropped_results: dropped,
         }
+    }
+
+    pub(crate) fn set_buffer_capacity(&self, results: usize) {
+        self.inner.buffer_capacity.store(results, Ordering::Release);
     }
 
     pub(crate) fn set_buffered(&self, results: usize) {

@@ -31,7 +31,7 @@ pub use raw_target::{RawBehaviour, RawTarget};
 pub use small_filesystem::{Filler, SmallFilesystem};
 pub use temp_config::{CONFIG_FILE_NAME, TempConfig};
 pub use test_storage::{Engine, SQLITE_FILE_NAME, TestStorage, sqlite_path, storage_toml};
-pub use tls_target::{Served, TlsTargetError, private_key, spawn_tls_target};
+pub use tls_target::{Served, TestCa, TlsTargetError, leaf_params, private_key, spawn_tls_target};
 pub use watchkeeper_demo::{DemoConfig, DemoHandle, Mode, spawn as spawn_demo};
 pub use watchkeeper_domain::{Clock, ManualClock};
 pub use write_lock::WriteLock;

@@ -18,6 +18,10 @@
 //! A test never skips: when no server can be had, [`fresh_database`]
 //! panics with the reason (the binaries missing, initdb's or the server's
 //! own words).
+//!
+//! The cluster trusts every connection, except those of the members of
+//! [`PASSWORD_ROLES`], which must give their password (SCRAM): what
+//! [`database_with_password`] makes, for tests of password handling.
 
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Output, Stdio};
@@ -34,6 +38,10 @@ pub const POSTGRES_URL_VARIABLE: &str = "WATCHKEEPER_TEST_POSTGRES_URL";
 /// How many times a start is tried on another port, should the free port
 /// picked have been taken by someone else in between.
 const START_ATTEMPTS: usize = 3;
+
+/// The group whose members the cluster asks for a password (the
+/// `pg_hba.conf` line [`Server::start`] writes before the trust lines).
+pub const PASSWORD_ROLES: &str = "watchkeeper_password_roles";
 
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
 static DATABASES: AtomicU64 = AtomicU64::new(0);
@@ -80,6 +88,73 @@ pub async fn fresh_database() -> PostgresUrl {
         panic!("cannot create test database {name} on {admin}: {error}");
     }
     admin.with_database(&name)
+}
+
+/// A new, empty database owned by a new role that must log in with
+/// `password` (SCRAM), as a URL holding that password. Checked before it is
+/// returned: a wrong password is refused, so a test that succeeds with it
+/// really gave the password.
+///
+/// # Panics
+///
+/// As [`fresh_database`]; also when the server lets the role in with a
+/// wrong password (a server named by [`POSTGRES_URL_VARIABLE`] whose
+/// `pg_hba.conf` trusts everyone: give it a line
+/// `host all +watchkeeper_password_roles all scram-sha-256` before those).
+pub async fn database_with_password(password: &str) -> PostgresUrl {
+    let admin = admin_url();
+    let name = format!(
+        "watchkeeper_pw_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::Relaxed)
+    );
+    let created = async {
+        let mut connection = PgConnection::connect(&connect_text(&admin)).await?;
+        // Tests running at once may both create the group: either way it is there.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DO $$ BEGIN CREATE ROLE {PASSWORD_ROLES} NOLOGIN; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )))
+        .execute(&mut connection)
+        .await?;
+        // `name` is ours (letters, digits, underscores); the password is a
+        // test's constant, quoted as a literal.
+        let literal = password.replace('\'', "''");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE ROLE {name} LOGIN PASSWORD '{literal}' IN ROLE {PASSWORD_ROLES}"
+        )))
+        .execute(&mut connection)
+        .await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} OWNER {name} TEMPLATE template0"
+        )))
+        .execute(&mut connection)
+        .await?;
+        connection.close().await
+    };
+    if let Err(error) = created.await {
+        panic!("cannot create role and database {name} on {admin}: {error}");
+    }
+    let mut text = admin.with_database(&name).without_password().clone();
+    // Cannot fail: the admin URL has a user, so it can have another.
+    let _ = text.set_username(&name);
+    let without = PostgresUrl::parse(text.as_str())
+        .unwrap_or_else(|error| panic!("the URL of {name}: {error}"));
+    let wrong = without
+        .clone()
+        .with_password(format!("not-{password}"))
+        .unwrap_or_else(|error| panic!("the URL of {name}: {error}"));
+    if let Ok(connection) = PgConnection::connect(&connect_text(&wrong)).await {
+        let _ = connection.close().await;
+        panic!(
+            "{admin} let {name} in with a wrong password: its pg_hba.conf trusts \
+             {PASSWORD_ROLES}; add `host all +{PASSWORD_ROLES} all scram-sha-256` before \
+             its trust lines"
+        );
+    }
+    without
+        .with_password(password.to_owned())
+        .unwrap_or_else(|error| panic!("the URL of {name}: {error}"))
 }
 
 /// The superuser URL of this binary's server, starting it if needed (for
@@ -134,6 +209,7 @@ impl Server {
                 .args(["--locale=C", "--no-sync"]),
             "initdb",
         )?;
+        ask_password_roles_for_a_password(&data)?;
         let mut failures = Vec::new();
         for _ in 0..START_ATTEMPTS {
             let port = free_port()?;
@@ -170,6 +246,19 @@ impl Server {
         }
         Err(failures.join("\n"))
     }
+}
+
+/// Puts a line before initdb's trust lines in `pg_hba.conf`, so that the
+/// members of [`PASSWORD_ROLES`] must give their password over TCP (the
+/// first line that matches a connection decides).
+fn ask_password_roles_for_a_password(data: &Path) -> Result<(), String> {
+    let path = data.join("pg_hba.conf");
+    let trusting = std::fs::read_to_string(&path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let line = format!("host all +{PASSWORD_ROLES} all scram-sha-256\n");
+    // Rewritten in place: the file keeps its owner, the server's user.
+    std::fs::write(&path, format!("{line}{trusting}"))
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))
 }
 
 /// The directory holding `initdb` and `pg_ctl`: the newest version under

@@ -1,6 +1,6 @@
 //! An https target for tests: serves `ok` over TLS with whatever chain it is
-//! given (certificates made at test time with rcgen), speaking just enough
-//! HTTP/1.1, on `127.0.0.1:0`.
+//! given (certificates made at test time with rcgen, by a [`TestCa`] or
+//! self-signed), speaking just enough HTTP/1.1, on `127.0.0.1:0`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +29,68 @@ impl Served {
             key: private_key(&key),
         })
     }
+}
+
+/// A certificate authority made at test time: its certificate (DER for a
+/// prober's extra roots, PEM for `SSL_CERT_FILE`) and the leaves it issues.
+pub struct TestCa {
+    params: rcgen::CertificateParams,
+    key: rcgen::KeyPair,
+    certificate: rcgen::Certificate,
+}
+
+impl TestCa {
+    /// A CA named `name`, valid 2020–2040.
+    pub fn new(name: &str) -> Result<Self, rcgen::Error> {
+        let key = rcgen::KeyPair::generate()?;
+        let mut params = rcgen::CertificateParams::new(Vec::new())?;
+        let mut subject = rcgen::DistinguishedName::new();
+        subject.push(rcgen::DnType::CommonName, name);
+        params.distinguished_name = subject;
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        let certificate = params.self_signed(&key)?;
+        Ok(TestCa {
+            params,
+            key,
+            certificate,
+        })
+    }
+
+    pub fn der(&self) -> &CertificateDer<'static> {
+        self.certificate.der()
+    }
+
+    /// The certificate as a PEM file holds it.
+    pub fn pem(&self) -> String {
+        self.certificate.pem()
+    }
+
+    /// A leaf made from `params` and signed by this CA, served with the
+    /// CA's certificate after it.
+    pub fn issue(&self, params: rcgen::CertificateParams) -> Result<Served, rcgen::Error> {
+        let key = rcgen::KeyPair::generate()?;
+        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
+        let leaf = params.signed_by(&key, &issuer)?;
+        Ok(Served {
+            chain: vec![leaf.der().clone(), self.der().clone()],
+            key: private_key(&key),
+        })
+    }
+}
+
+/// Server certificate parameters for `names`, valid 2020–2035.
+pub fn leaf_params(names: &[&str]) -> Result<rcgen::CertificateParams, rcgen::Error> {
+    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    let mut params = rcgen::CertificateParams::new(names)?;
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2035, 1, 1);
+    Ok(params)
 }
 
 /// The DER private key rustls takes, of an rcgen key pair.

@@ -112,7 +112,8 @@ enum StoreCommand {
     /// every table, with progress on stderr.
     Copy {
         /// The target: postgres://USER[:PASSWORD]@HOST:PORT/DATABASE (the
-        /// password may also come from PGPASSWORD).
+        /// password may also come from PGPASSWORD or a pgpass file:
+        /// PGPASSFILE, ~/.pgpass).
         #[arg(long)]
         to: String,
         /// Rows per batch.

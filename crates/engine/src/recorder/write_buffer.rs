@@ -5,7 +5,8 @@
 //! probing, the board and the metrics go on.
 //!
 //! The buffer is bounded (`capacity`, counted over every result not written
-//! yet, the batch in flight included). Past the bound:
+//! yet, the batch in flight included; the recorder sets it again when a
+//! reload changes the monitors). Past the bound:
 //! - while the last write succeeded (the store is slow but making
 //!   progress), the recorder stops taking results until the write in flight
 //!   finishes: back-pressure reaches the scheduler as skipped slots;
@@ -178,6 +179,32 @@ impl WriteBuffer {
     /// Nothing but results is waiting.
     fn no_changes(&self) -> bool {
         self.changes.is_empty() && self.alerts.is_empty()
+    }
+
+    /// A new bound (after a reload), also shown by `/health`; true if it
+    /// changed. A smaller one applies at once: while writes fail, the
+    /// oldest results past it are dropped now.
+    pub(crate) fn set_capacity(&mut self, capacity: usize) -> bool {
+        let capacity = capacity.max(1);
+        if capacity == self.capacity {
+            return false;
+        }
+        self.capacity = capacity;
+        self.shared.health.set_buffer_capacity(capacity);
+        self.drop_past_the_bound();
+        self.publish();
+        true
+    }
+
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// State changes recorded and not in a write yet.
+    #[cfg(test)]
+    pub(crate) fn buffered_changes(&self) -> &[StateChange] {
+        &self.changes
     }
 
     /// Results not written yet, the batch in flight included.

@@ -4,7 +4,10 @@
 //! costs one atomic store each. Maintenance reads the oldest start, so a
 //! minute is not rolled up while a probe that started in it can still add
 //! a result — also a probe of a monitor a reload removed, since its
-//! [`InFlight`] mark keeps the slot alive until the result is taken.
+//! [`InFlight`] mark keeps the slot alive until the result is taken. When a
+//! reload removes a monitor, the scheduler gives up its slot for a
+//! [`LastProbe`], which tells the recorder when the monitor's last probe
+//! is over.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -68,6 +71,26 @@ impl Slot {
         self.0.store(at.as_millisecond(), Ordering::Release);
         InFlight(self.0.clone())
     }
+
+    /// The scheduler no longer schedules this monitor (a reload removed
+    /// it): no probe of it starts after this. What is left tells whether
+    /// the last one is still in flight.
+    pub(crate) fn unschedule(self) -> LastProbe {
+        LastProbe(Arc::downgrade(&self.0))
+    }
+}
+
+/// The last probe of a monitor the scheduler no longer schedules: in flight
+/// until its [`InFlight`] mark is dropped (by the recorder once it has
+/// taken the result, or on the way if the probe task died), and then never
+/// again — the slot is held only by that mark now.
+#[derive(Debug, Clone)]
+pub struct LastProbe(Weak<AtomicI64>);
+
+impl LastProbe {
+    pub fn in_flight(&self) -> bool {
+        self.0.strong_count() > 0
+    }
 }
 
 /// Marks a monitor's probe as in flight until dropped — by the recorder once
@@ -118,5 +141,19 @@ mod tests {
         drop(mark);
         assert_eq!(in_flight.oldest(), None);
         assert!(in_flight.lock().is_empty(), "a dead slot is forgotten");
+    }
+
+    #[test]
+    fn an_unscheduled_monitors_last_probe_is_in_flight_until_its_mark_goes() {
+        let in_flight = ProbesInFlight::new();
+        let idle = in_flight.slot().unschedule();
+        assert!(!idle.in_flight(), "no probe was running");
+
+        let slot = in_flight.slot();
+        let mark = slot.start(at("2026-01-01T00:00:05Z"));
+        let last = slot.unschedule();
+        assert!(last.in_flight());
+        drop(mark);
+        assert!(!last.in_flight());
     }
 }

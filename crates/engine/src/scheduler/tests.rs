@@ -1,7 +1,8 @@
 //! The scheduler under tokio's paused clock: simulated hours run in
 //! milliseconds, and `SystemClock` follows the simulated time. Interval
 //! monitors, slow and panicking probes, the concurrency bound, and the
-//! in-flight marks; calendar schedules and reloads are in `live_tests`.
+//! in-flight marks (a removed monitor's last probe too); calendar
+//! schedules and reloads are in `live_tests`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -379,8 +380,8 @@ pub(super) fn at(raw: &str) -> Timestamp {
 struct Held {
     clock: Arc<dyn Clock>,
     in_flight: ProbesInFlight,
-    /// Kept open, as the engine keeps it, though these tests never reload.
-    _reloads: mpsc::Sender<SchedulerReload>,
+    /// Kept open, as the engine keeps it.
+    reloads: mpsc::Sender<SchedulerReload>,
     results: mpsc::Receiver<Input>,
     cancel: CancellationToken,
     task: tokio::task::JoinHandle<()>,
@@ -411,7 +412,7 @@ fn run_held(monitors: Vec<Arc<MonitorSpec>>, delays: &[(&str, Duration)]) -> Hel
     let cancel = CancellationToken::new();
     let task = tokio::spawn(scheduler.run(tx, reload_rx, cancel.clone()));
     Held {
-        _reloads: reloads,
+        reloads,
         clock,
         in_flight,
         results,
@@ -470,6 +471,49 @@ async fn a_monitor_waits_for_the_recorder_before_its_next_probe() {
     // Taken: the next due slot runs again.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(held.results.try_recv().is_ok());
+
+    held.cancel.cancel();
+    held.task.await.unwrap();
+}
+
+/// A reload names each monitor it removes with its last probe: in flight
+/// for the one whose ten-minute probe runs, until the recorder takes its
+/// result; over for the one with nothing running.
+#[tokio::test(start_paused = true)]
+async fn a_reload_answers_each_removed_monitor_with_its_last_probe() {
+    let hour = Duration::from_secs(3600);
+    let slow = spec("slow", hour, hour);
+    let idle = spec("idle", hour, Duration::from_secs(1));
+    let phase = schedule::phase(&slow.id, hour);
+    let mut held = run_held(vec![slow, idle], &[("slow", Duration::from_secs(600))]);
+    tokio::time::sleep(phase + Duration::from_secs(1)).await;
+    // `idle` may have run meanwhile: take its result, as the recorder would.
+    while let Ok(input) = held.results.try_recv() {
+        assert_eq!(probe(input).result.monitor.as_str(), "idle");
+    }
+    assert!(held.in_flight.oldest().is_some(), "`slow` is probing");
+
+    let (applied, done) = oneshot::channel();
+    held.reloads
+        .send(SchedulerReload {
+            monitors: Vec::new(),
+            applied,
+        })
+        .await
+        .unwrap();
+    let mut unscheduled = done.await.unwrap();
+    unscheduled.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let names: Vec<(&str, bool)> = unscheduled
+        .iter()
+        .map(|(id, last)| (id.as_str(), last.in_flight()))
+        .collect();
+    assert_eq!(names, [("idle", false), ("slow", true)]);
+
+    let finished = probe(held.results.recv().await.unwrap());
+    assert_eq!(finished.result.monitor.as_str(), "slow");
+    assert!(unscheduled[1].1.in_flight(), "not taken yet");
+    drop(finished);
+    assert!(!unscheduled[1].1.in_flight());
 
     held.cancel.cancel();
     held.task.await.unwrap();

@@ -1,7 +1,7 @@
 //! The engine as a whole, with a real store and a scripted checker: what
 //! its own maintenance task writes. The tests of what the engine stores run
-//! on both engines (`<test>::sqlite`, `<test>::postgres`); the full disk and
-//! the held write lock are SQLite's.
+//! on both engines (`<test>::sqlite`, `<test>::postgres`), the held write
+//! lock too; the full disk is SQLite's (a tmpfs under the file).
 
 // Helpers here are test code too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -4,8 +4,8 @@
 //! counted, never a state change; writing resumes by itself when space
 //! returns; and a shutdown while the disk is still full reports what it
 //! could not write. Its write lock held by another process for less than
-//! the busy timeout (slow, but the write succeeds): past the bound the
-//! recorder holds probes back instead of dropping anything.
+//! the busy timeout (slow, but the write succeeds; on both engines): past
+//! the bound the recorder holds probes back instead of dropping anything.
 //!
 //! Real time: the store's IO runs on SQLite's own threads. The buffer is
 //! made small so it fills in a second or two.
@@ -23,12 +23,12 @@ use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::storage::StorageConfig;
 use watchkeeper_engine::{
-    Checker, Engine, EngineConfig, EngineHandle, Metrics, SystemClock, Writing,
+    Checker, Engine, EngineConfig, EngineHandle, Metrics, SystemClock, WriteBufferBound, Writing,
 };
 use watchkeeper_store::Store;
-use watchkeeper_testkit::{SmallFilesystem, WriteLock, poll_until};
+use watchkeeper_testkit::{SmallFilesystem, TestStorage, WriteLock, on_both_engines, poll_until};
 
-use crate::monitor;
+use crate::{monitor, open_store};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 const MONITORS: usize = 5;
@@ -86,7 +86,7 @@ async fn start(
         .collect();
     let mut config = EngineConfig::new(monitors);
     config.batch_size = 5;
-    config.write_buffer = buffer;
+    config.write_buffer = WriteBufferBound::Fixed(buffer);
     config.flush_interval = Duration::from_millis(200);
     config.shutdown_grace = Duration::from_millis(500);
     Engine::start(
@@ -250,48 +250,50 @@ fn skipped(registry: &prometheus_client::registry::Registry) -> f64 {
         .unwrap_or(0.0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn past_the_bound_a_slow_store_holds_probes_back_and_drops_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("watchkeeper.db");
-    let store = Store::open(&StorageConfig::sqlite(&path)).await.unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let checker = counted(clock.clone());
-    let (registry, metrics) = crate::metrics();
-    // One second of results: full a second into the lock, well within the
-    // store's 5 s busy timeout, so the write waits and then succeeds.
-    let engine = start(&store, checker.clone(), clock, MONITORS, metrics.clone()).await;
-    let health = engine.store_health();
-    poll_until(DEADLINE, "a first write", || async {
-        (stored_results(&store).await > 0).then_some(())
-    })
-    .await;
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn past_the_bound_a_slow_store_holds_probes_back_and_drops_nothing(engine) {
+        let storage = TestStorage::new(engine).await;
+        let store = open_store(&storage).await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+        let checker = counted(clock.clone());
+        let (registry, metrics) = crate::metrics();
+        // One second of results: full a second into the lock, well within
+        // SQLite's 5 s busy timeout (PostgreSQL waits for a lock as long as it
+        // is held), so the write waits and then succeeds.
+        let engine = start(&store, checker.clone(), clock, MONITORS, metrics.clone()).await;
+        let health = engine.store_health();
+        poll_until(DEADLINE, "a first write", || async {
+            (stored_results(&store).await > 0).then_some(())
+        })
+        .await;
 
-    let lock = WriteLock::hold(&path).await.unwrap();
-    poll_until(
-        DEADLINE,
-        "the buffer to fill and probes to wait",
-        || async {
-            let snapshot = health.snapshot();
-            assert!(
-                snapshot.buffered_results <= MONITORS,
-                "{} results buffered, bound {MONITORS}",
-                snapshot.buffered_results
-            );
-            (snapshot.buffered_results == MONITORS && skipped(&registry) > 0.0).then_some(())
-        },
-    )
-    .await;
-    let snapshot = health.snapshot();
-    lock.release().await.unwrap();
-    assert_eq!(snapshot.writing, Writing::Ok, "{snapshot:?}");
-    assert_eq!(snapshot.dropped_results, 0, "{snapshot:?}");
+        let lock = WriteLock::hold(&storage.config().database).await.unwrap();
+        poll_until(
+            DEADLINE,
+            "the buffer to fill and probes to wait",
+            || async {
+                let snapshot = health.snapshot();
+                assert!(
+                    snapshot.buffered_results <= MONITORS,
+                    "{} results buffered, bound {MONITORS}",
+                    snapshot.buffered_results
+                );
+                (snapshot.buffered_results == MONITORS && skipped(&registry) > 0.0).then_some(())
+            },
+        )
+        .await;
+        let snapshot = health.snapshot();
+        lock.release().await.unwrap();
+        assert_eq!(snapshot.writing, Writing::Ok, "{snapshot:?}");
+        assert_eq!(snapshot.dropped_results, 0, "{snapshot:?}");
 
-    let report = engine.shutdown().await;
-    assert!(report.is_clean(), "{report:?}");
-    assert_eq!(report.dropped_results, 0);
-    // Nothing was dropped: every check is in the store.
-    let checks = checker.checks.load(Ordering::SeqCst);
-    assert_eq!(stored_results(&store).await as u64, checks);
-    store.close().await;
+        let report = engine.shutdown().await;
+        assert!(report.is_clean(), "{report:?}");
+        assert_eq!(report.dropped_results, 0);
+        // Nothing was dropped: every check is in the store.
+        let checks = checker.checks.load(Ordering::SeqCst);
+        assert_eq!(stored_results(&store).await as u64, checks);
+        store.close().await;
+    }
 }

@@ -1,17 +1,14 @@
 //! https targets with certificates made at test time (rcgen): each way a
 //! certificate can be wrong fails with the reason docs/probes.md promises;
 //! with verification off the certificate is still observed, its expiry
-//! included. The prober trusts the test CA through `with_extra_roots`.
+//! included. The prober trusts the test CA (testkit's `TestCa`) through
+//! `with_extra_roots`; the binary's tests trust it through `SSL_CERT_FILE`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
-};
-use rustls::pki_types::CertificateDer;
+use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use watchkeeper_domain::ManualClock;
@@ -19,54 +16,26 @@ use watchkeeper_domain::monitor::ProbeSpec;
 use watchkeeper_domain::observation::{FailureKind, ObservationDetail, ProbeFailure};
 use watchkeeper_domain::target_policy::TargetPolicy;
 use watchkeeper_runner::Prober;
-use watchkeeper_testkit::{Served, private_key, spawn_tls_target};
+use watchkeeper_testkit::{Served, spawn_tls_target};
 
 use crate::support::{http_spec, prober, start_time};
 
 /// Leaf parameters: for `names`, a server certificate valid 2020–2035.
 fn leaf_params(names: &[&str]) -> CertificateParams {
-    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
-    let mut params = CertificateParams::new(names).unwrap();
-    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-    params.not_after = rcgen::date_time_ymd(2035, 1, 1);
-    params
+    watchkeeper_testkit::leaf_params(names).unwrap()
 }
 
 /// A test certificate authority, trusted by [`trusting_prober`].
-struct TestCa {
-    params: CertificateParams,
-    key: KeyPair,
-    der: CertificateDer<'static>,
-}
+struct TestCa(watchkeeper_testkit::TestCa);
 
 impl TestCa {
     fn new() -> Self {
-        Self::named("Watchkeeper Test CA")
-    }
-
-    fn named(name: &str) -> Self {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::new()).unwrap();
-        let mut subject = DistinguishedName::new();
-        subject.push(DnType::CommonName, name);
-        params.distinguished_name = subject;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
-        let der = params.self_signed(&key).unwrap().der().clone();
-        TestCa { params, key, der }
+        TestCa(watchkeeper_testkit::TestCa::new("Watchkeeper Test CA").unwrap())
     }
 
     /// A leaf signed by this CA, served with the CA's certificate after it.
     fn issue(&self, params: CertificateParams) -> Served {
-        let key = KeyPair::generate().unwrap();
-        let issuer = Issuer::from_params(&self.params, &self.key);
-        let leaf = params.signed_by(&key, &issuer).unwrap();
-        Served {
-            chain: vec![leaf.der().clone(), self.der.clone()],
-            key: private_key(&key),
-        }
+        self.0.issue(params).unwrap()
     }
 }
 
@@ -75,7 +44,7 @@ fn trusting_prober(ca: &TestCa) -> Prober {
     Prober::with_extra_roots(
         TargetPolicy::default(),
         Arc::new(ManualClock::new(start_time())),
-        vec![ca.der.to_vec()],
+        vec![ca.0.der().to_vec()],
     )
     .unwrap()
 }
@@ -130,6 +99,19 @@ async fn a_certificate_from_the_trusted_test_ca_is_accepted() {
         panic!("not http");
     };
     assert_eq!(http.status, 200);
+}
+
+/// The same CA's certificate, to a prober that was not given the CA (and
+/// whose system trust store does not hold it): not trusted, in words.
+#[tokio::test]
+async fn a_certificate_from_a_ca_the_prober_was_not_given_is_not_trusted() {
+    let ca = TestCa::new();
+    assert_tls_reason(
+        &prober(),
+        ca.issue(leaf_params(&["localhost"])),
+        "certificate is not trusted (unknown issuer; self-signed?)",
+    )
+    .await;
 }
 
 #[tokio::test]

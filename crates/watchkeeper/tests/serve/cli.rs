@@ -1,6 +1,6 @@
-//! The `watchkeeper` binary as a user runs it: `validate`, `check`, `store copy` and
+//! The `watchkeeper` binary as a user runs it: `validate`, `check` and
 //! `serve` (until SIGTERM or SIGINT), their output and their exit codes (0
-//! good, 1 failed, 2 config).
+//! good, 1 failed, 2 config); `store copy` is in `store_copy`.
 
 use std::fmt;
 use std::path::Path;
@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use nix::sys::signal::Signal;
 use serde_json::Value;
 use watchkeeper_testkit::{
-    DemoConfig, Engine, Mode, Served, TempConfig, on_both_engines, spawn_demo_on_loopback,
-    spawn_tls_target,
+    DemoConfig, Engine, Mode, Served, TempConfig, TestCa, leaf_params, on_both_engines,
+    spawn_demo_on_loopback, spawn_tls_target,
 };
 
 use crate::process::{ServeProcess, Stopped, watchkeeper};
@@ -22,11 +22,11 @@ use crate::support::{STORAGE, db_path, monitor_id, open_store, storage};
 const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
 
 /// What a finished command did; printed whole when an assertion fails.
-struct Finished {
-    command: String,
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub struct Finished {
+    pub command: String,
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl fmt::Display for Finished {
@@ -40,19 +40,30 @@ impl fmt::Display for Finished {
 }
 
 impl Finished {
-    fn code(&self) -> Option<i32> {
+    pub fn code(&self) -> Option<i32> {
         self.status.code()
     }
 }
 
-async fn run(config: &Path, args: &[&str]) -> Finished {
-    let output = tokio::time::timeout(COMMAND_DEADLINE, watchkeeper(config, args).output())
+pub async fn run(config: &Path, args: &[&str]) -> Finished {
+    run_with_env(config, args, &[]).await
+}
+
+/// [`run`] with `env` set for the command (and shown with it on failure).
+pub async fn run_with_env(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let mut command = watchkeeper(config, args);
+    command.envs(env.iter().copied());
+    let output = tokio::time::timeout(COMMAND_DEADLINE, command.output())
         .await
         .unwrap_or_else(|_| panic!("watchkeeper {args:?} still running after {COMMAND_DEADLINE:?}"))
         .unwrap();
+    let env: String = env
+        .iter()
+        .map(|(name, value)| format!("{name}={value} "))
+        .collect();
     Finished {
         command: format!(
-            "watchkeeper --config {} {}",
+            "{env}watchkeeper --config {} {}",
             config.display(),
             args.join(" ")
         ),
@@ -252,6 +263,101 @@ async fn check_of_a_self_signed_target_prints_only_its_table() {
     }
 }
 
+/// `check --json` on `config` with `SSL_CERT_FILE` naming `ca_file`, or
+/// with neither it nor `SSL_CERT_DIR` set: each monitor's health and reason.
+async fn check_trusting(
+    config: &Path,
+    ca_file: Option<&Path>,
+) -> (Finished, Vec<(String, String)>) {
+    let mut command = watchkeeper(config, &["check", "--json"]);
+    command
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR");
+    if let Some(ca_file) = ca_file {
+        command.env("SSL_CERT_FILE", ca_file);
+    }
+    let output = tokio::time::timeout(COMMAND_DEADLINE, command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let finished = Finished {
+        command: format!("SSL_CERT_FILE={ca_file:?} watchkeeper check --json"),
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let lines: Value = serde_json::from_str(&finished.stdout)
+        .unwrap_or_else(|error| panic!("not JSON ({error}):\n{finished}"));
+    let rows = lines
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array:\n{finished}"))
+        .iter()
+        .map(|line| {
+            (
+                line["health"].as_str().unwrap_or_default().to_owned(),
+                line["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (finished, rows)
+}
+
+/// The way docs/probes.md tells a user to trust a private CA: its
+/// certificate in `SSL_CERT_FILE`. With it, a target whose certificate the
+/// CA issued for `localhost` is up and one issued for another name is down
+/// with the name-mismatch reason; without it, the first is down as not
+/// trusted. Reasons in words, as documented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_trusts_a_private_ca_named_by_ssl_cert_file() {
+    let ca = TestCa::new("Watchkeeper CLI Test CA").unwrap();
+    let good = spawn_tls_target(ca.issue(leaf_params(&["localhost"]).unwrap()).unwrap())
+        .await
+        .unwrap();
+    let other = spawn_tls_target(ca.issue(leaf_params(&["other.test"]).unwrap()).unwrap())
+        .await
+        .unwrap();
+    let good_url = format!("https://localhost:{}/health", good.port());
+    let other_url = format!("https://localhost:{}/health", other.port());
+    let config = TempConfig::new(&format!(
+        "{STORAGE}\n\
+         [[monitor]]\nid = \"good\"\nhttp = {{ url = \"{good_url}\" }}\nexpect = ['status == 200']\n\n\
+         [[monitor]]\nid = \"other\"\nhttp = {{ url = \"{other_url}\" }}\nexpect = ['status == 200']\n"
+    ))
+    .unwrap();
+    let ca_file = config.dir().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+
+    let (finished, rows) = check_trusting(config.path(), Some(&ca_file)).await;
+    assert_eq!(finished.code(), Some(1), "{finished}");
+    assert_eq!(
+        rows,
+        [
+            ("up".to_owned(), String::new()),
+            (
+                "down".to_owned(),
+                format!(
+                    "GET {other_url}: tls: certificate is not valid for this host name \
+                     (it is for other.test)"
+                )
+            ),
+        ],
+        "{finished}"
+    );
+
+    let (finished, rows) = check_trusting(config.path(), None).await;
+    assert_eq!(finished.code(), Some(1), "{finished}");
+    assert_eq!(
+        rows[0],
+        (
+            "down".to_owned(),
+            format!(
+                "GET {good_url}: tls: certificate is not trusted (unknown issuer; self-signed?)"
+            )
+        ),
+        "{finished}"
+    );
+}
+
 #[tokio::test]
 async fn check_of_an_unknown_monitor_is_a_config_error() {
     let config = TempConfig::new(&demo_monitor("http://127.0.0.1:9/health")).unwrap();
@@ -308,101 +414,6 @@ on_both_engines! {
     async fn serve_runs_until_sigint_then_exits_cleanly_with_results_stored(engine) {
         serve_until(engine, Signal::SIGINT).await;
     }
-}
-
-/// `store copy`: the config's SQLite database (results, a state change,
-/// rollups) into an empty PostgreSQL database, with progress on stderr; a
-/// second copy into the same, now full, database is refused.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_copy_copies_the_sqlite_database_into_an_empty_postgres_one() {
-    use watchkeeper_domain::Health;
-    use watchkeeper_domain::check::{CheckResult, StateChange};
-    use watchkeeper_domain::storage::StorageConfig;
-    use watchkeeper_store::Store;
-
-    let config = TempConfig::new(STORAGE).unwrap();
-    let sqlite = Store::open(&StorageConfig::sqlite(db_path(&config)))
-        .await
-        .unwrap();
-    sqlite
-        .register_monitors(&[monitor_id("api")])
-        .await
-        .unwrap();
-    let start: Timestamp = "2026-03-02T10:00:00Z".parse().unwrap();
-    let results: Vec<CheckResult> = (0..12i64)
-        .map(|n| CheckResult {
-            monitor: monitor_id("api"),
-            due_at: start + jiff::SignedDuration::from_secs(n * 10),
-            started_at: start + jiff::SignedDuration::from_secs(n * 10),
-            latency: Duration::from_millis(3),
-            evaluation: Duration::ZERO,
-            health: Health::Up,
-            reason: None,
-            fallback: None,
-        })
-        .collect();
-    let went_up = StateChange {
-        monitor: monitor_id("api"),
-        from: None,
-        to: Health::Up,
-        at: start,
-        reason: None,
-    };
-    sqlite
-        .write_batch(&results, std::slice::from_ref(&went_up))
-        .await
-        .unwrap();
-    while sqlite
-        .roll_up(start + jiff::SignedDuration::from_mins(2))
-        .await
-        .unwrap()
-        > 0
-    {}
-    sqlite.close().await;
-
-    let target = watchkeeper_testkit::postgres::fresh_database().await;
-    let to = watchkeeper_testkit::postgres::connect_text(&target);
-    let finished = run(
-        config.path(),
-        &["store", "copy", "--to", &to, "--batch", "5"],
-    )
-    .await;
-    assert_eq!(finished.code(), Some(0), "{finished}");
-    for line in [
-        "results: 5 rows copied",
-        "results: 10 rows copied",
-        "results: 12 rows copied",
-        "copied 1 monitors, 12 results, 1 state changes, 2 rollups",
-    ] {
-        assert!(finished.stderr.contains(line), "no {line:?} in\n{finished}");
-    }
-
-    let copied = Store::open(&StorageConfig::postgres(target)).await.unwrap();
-    let stored = copied
-        .results_between(&monitor_id("api"), Timestamp::MIN, Timestamp::MAX)
-        .await
-        .unwrap();
-    assert_eq!(stored, results);
-    assert_eq!(
-        copied.state_changes(&monitor_id("api"), 10).await.unwrap(),
-        vec![went_up]
-    );
-    let rollups = copied
-        .rollups(&monitor_id("api"), Timestamp::MIN, Timestamp::MAX)
-        .await
-        .unwrap();
-    assert_eq!(
-        rollups
-            .iter()
-            .map(|rollup| rollup.count)
-            .collect::<Vec<_>>(),
-        vec![6, 6]
-    );
-    copied.close().await;
-
-    let again = run(config.path(), &["store", "copy", "--to", &to]).await;
-    assert_eq!(again.code(), Some(1), "{again}");
-    assert!(again.stderr.contains("is not empty"), "{again}");
 }
 
 /// The block of `help` from its `Exit codes:` line to its end.

@@ -1,10 +1,10 @@
 //! Integration tests of the whole Watchkeeper: the app in-process on
 //! 127.0.0.1:0 (state changes, restarts, rollups, metrics, misbehaving
 //! targets, the read API) and the `watchkeeper` binary as a process
-//! (`validate`, `check`, `serve` until SIGTERM or SIGINT, its logs), reload
-//! and supervision (a killed task, a failing store behind `/health`), and
-//! clients that try to hold the HTTP server's connections. Every target is
-//! on loopback.
+//! (`validate`, `check`, `store copy`, `serve` until SIGTERM or SIGINT, its
+//! logs), reload and supervision (a killed task, a failing store behind
+//! `/health`), and clients that try to hold the HTTP server's connections.
+//! Every target is on loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -21,5 +21,6 @@ mod reload;
 mod rollups;
 mod slow_clients;
 mod states;
+mod store_copy;
 mod supervision;
 mod support;

@@ -161,11 +161,6 @@ impl TestApp {
         .await
     }
 
-    /// The directory holding the config (and, with [`STORAGE`], the database).
-    pub fn dir(&self) -> &std::path::Path {
-        self.config.dir()
-    }
-
     /// Stops the app, asserts it stopped cleanly and in time, and gives back
     /// the directory (so a test can open the store or start it again).
     pub async fn stop(self) -> TempConfig {
@@ -174,6 +169,14 @@ impl TestApp {
             panic!("the app stopped with an error: {error}");
         }
         config
+    }
+
+    /// The database the app's config names, on either engine.
+    pub fn database(&self) -> Database {
+        watchkeeper_config::load(self.config.path())
+            .unwrap_or_else(|errors| panic!("the test config is invalid:\n{errors}"))
+            .storage
+            .database
     }
 
     /// The config file the app was started from (a reload reads it again).
