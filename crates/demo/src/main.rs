@@ -46,6 +46,14 @@ async fn main() -> ExitCode {
         slow_delay,
     } = Cli::parse();
 
+    // Before saying it listens: whoever reads that line may signal at once.
+    let mut signals = match ShutdownSignals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::error!(error = %error, "cannot wait for signals");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match TcpListener::bind(listen).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -71,30 +79,51 @@ async fn main() -> ExitCode {
         "watchkeeper-demo listening; GET / lists the endpoints"
     );
 
-    let outcome = shutdown_signal().await;
-    match &outcome {
-        Ok(signal) => tracing::info!(signal, "shutting down"),
-        Err(error) => tracing::error!(error = %error, "cannot wait for signals; shutting down"),
-    }
+    let signal = signals.wait().await;
+    tracing::info!(signal, "shutting down");
     demo.shutdown().await;
-    if outcome.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    ExitCode::SUCCESS
+}
+
+/// SIGTERM and SIGINT, handled from the moment this is made (a signal
+/// that arrives before [`ShutdownSignals::wait`] is polled is kept).
+#[cfg(unix)]
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
 }
 
 #[cfg(unix)]
-async fn shutdown_signal() -> std::io::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| "SIGINT"),
-        _ = terminate.recv() => Ok("SIGTERM"),
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn wait(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn shutdown_signal() -> std::io::Result<&'static str> {
-    tokio::signal::ctrl_c().await.map(|()| "ctrl-c")
+struct ShutdownSignals;
+
+#[cfg(not(unix))]
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn wait(&mut self) -> &'static str {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "ctrl-c",
+            Err(_) => "an error waiting for ctrl-c",
+        }
+    }
 }
