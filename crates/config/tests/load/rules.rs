@@ -1,4 +1,7 @@
-//! One test per rule: the error text and its exact position.
+//! One test per rule: the error text and its exact position. Longer than
+//! 600 lines on purpose: one short test per validation rule of the monitor
+//! and settings sections, read as a list; the alerting rules have their own
+//! file (`alerting_errors.rs`).
 
 use std::time::Duration;
 
