@@ -325,6 +325,14 @@ def fleet_capacity(seconds=5):
 # ---------------------------------------------------------------- Watchkeeper
 
 
+# Alerting in the benchmark's config: "own" (the default: every monitor's
+# own threshold alert), "none" (`alert = false` on every monitor), or
+# "rule" (its own alert plus one `[[alert]]` with a CEL `when` per
+# monitor). bench/alert_cost.py sets it.
+ALERTS = "own"
+ALERT_RULE_WHEN = "error_rate > 0.05 && samples >= 3"
+
+
 def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None, storage_url=None):
     with open(path, "w") as f:
         f.write(f'[server]\nlisten = "127.0.0.1:{WK_PORT}"\nregion = "bench"\n\n')
@@ -340,8 +348,12 @@ def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None, sto
             f.write(
                 f'[[monitor]]\nid = "m{i}"\ninterval = "{INTERVAL_S}s"\ntimeout = "{TIMEOUT_S}s"\n'
                 f'http = {{ url = "{url}" }}\n'
-                "expect = ['status == 200', 'json.status == \"ok\"']\n\n"
+                "expect = ['status == 200', 'json.status == \"ok\"']\n"
+                + ("alert = false\n" if ALERTS == "none" else "")
+                + "\n"
             )
+            if ALERTS == "rule":
+                f.write(f'[[alert]]\nid = "errors-m{i}"\nmonitors = ["m{i}"]\nwindow = "1m"\nwhen = \'{ALERT_RULE_WHEN}\'\n\n')
 
 
 def start_watchkeeper(tmp, n, monitor_urls=None, raw_retention=None, storage_url=None):
