@@ -492,10 +492,16 @@ fn log_alert(change: &watchkeeper_domain::alert::AlertChange) {
             alert = %change.rule, monitor = %change.monitor, fingerprint = %change.fingerprint,
             transition, reason, "alert firing"
         ),
-        Transition::Resolved => tracing::info!(
-            alert = %change.rule, monitor = %change.monitor, fingerprint = %change.fingerprint,
-            transition, reason, "alert resolved"
-        ),
+        Transition::Resolved => match &change.reason {
+            Some(reason) => tracing::info!(
+                alert = %change.rule, monitor = %change.monitor, fingerprint = %change.fingerprint,
+                transition, reason, "alert resolved"
+            ),
+            None => tracing::info!(
+                alert = %change.rule, monitor = %change.monitor, fingerprint = %change.fingerprint,
+                transition, "alert resolved"
+            ),
+        },
         Transition::Pending | Transition::PendingCleared => tracing::debug!(
             alert = %change.rule, monitor = %change.monitor, transition, "alert pending"
         ),
