@@ -35,6 +35,9 @@ struct Instance {
     window: Window,
     state: AlertState,
     with_percentiles: bool,
+    /// Its last evaluation failed: the reason was logged once, not again
+    /// for every result until it evaluates again.
+    unevaluable: bool,
 }
 
 /// What the API shows of one alert.
@@ -126,6 +129,7 @@ impl Alerts {
                     labels,
                     fingerprint,
                     state,
+                    unevaluable: false,
                 });
             }
         }
@@ -194,14 +198,20 @@ impl Alerts {
             instance.window.record(result);
             let stats = instance.window.stats(instance.with_percentiles);
             let verdict = match instance.rule.judge(&stats) {
-                Ok(verdict) => Some(verdict),
+                Ok(verdict) => {
+                    instance.unevaluable = false;
+                    Some(verdict)
+                }
                 Err(reason) => {
-                    tracing::warn!(
-                        rule = %instance.rule.name,
-                        monitor = %instance.monitor,
-                        %reason,
-                        "an alert rule could not be evaluated; the alert keeps its state"
-                    );
+                    if !std::mem::replace(&mut instance.unevaluable, true) {
+                        tracing::warn!(
+                            rule = %instance.rule.name,
+                            monitor = %instance.monitor,
+                            %reason,
+                            "an alert rule could not be evaluated; the alert keeps its state \
+                             (said once until it evaluates again)"
+                        );
+                    }
                     None
                 }
             };
