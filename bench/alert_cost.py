@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What alert rules cost per probe: N HTTP monitors at 10 s against
-bench.py's nginx fleet, alternating three configs in each round (a fresh
-fleet and database each run):
+bench.py's nginx fleet, alternating three configs in each round, in an
+order rotated from round to round (a fresh fleet and database each run):
 
   none  every monitor says `alert = false`: no alert is evaluated;
   own   the default: every monitor's own alert (3 failures fire it,
@@ -38,7 +38,10 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory(prefix="wk-alert-cost-") as tmp:
         for r in range(args.rounds):
-            for variant in VARIANTS:
+            # Rotated each round, so a machine that slows down over the run
+            # does not count against one config alone.
+            shift = r % len(VARIANTS)
+            for variant in VARIANTS[shift:] + VARIANTS[:shift]:
                 work = tempfile.mkdtemp(dir=tmp, prefix=f"{variant}-")
                 bench.log(f"round {r + 1}/{args.rounds}: alerts {variant}, {args.monitors} monitors")
                 bench.ALERTS = variant
