@@ -40,16 +40,6 @@ struct Instance {
     unevaluable: bool,
 }
 
-/// What the API shows of one alert.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertView {
-    pub fingerprint: String,
-    pub rule: String,
-    pub monitor: MonitorId,
-    pub labels: Labels,
-    pub state: AlertState,
-}
-
 /// Every alert, by monitor.
 #[derive(Debug, Default)]
 pub struct Alerts {
@@ -235,26 +225,14 @@ impl Alerts {
         }
     }
 
-    /// Every alert, in rule then monitor order.
-    pub fn views(&self) -> Vec<AlertView> {
+    /// Every alert's labels and state, in rule then monitor order (the
+    /// API reads the store, which has what is committed).
+    #[cfg(test)]
+    fn views(&self) -> Vec<(&Labels, &AlertState)> {
         self.instances
             .iter()
-            .map(|instance| AlertView {
-                fingerprint: instance.fingerprint.clone(),
-                rule: instance.rule.name.clone(),
-                monitor: instance.monitor.clone(),
-                labels: instance.labels.clone(),
-                state: instance.state.clone(),
-            })
+            .map(|instance| (&instance.labels, &instance.state))
             .collect()
-    }
-
-    pub fn len(&self) -> usize {
-        self.instances.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.instances.is_empty()
     }
 }
 

@@ -235,7 +235,7 @@ impl Recorder {
                 restore_gauges(view, handles);
             }
         });
-        let buffer = WriteBuffer::new(
+        let mut buffer = WriteBuffer::new(
             write_buffer::Shared {
                 store,
                 clock: clock.clone(),
@@ -248,7 +248,6 @@ impl Recorder {
             buffer_bound.capacity(monitors, batch_size),
             batch_size,
         );
-        let mut buffer = buffer;
         for change in gone {
             log_alert(&change);
             buffer.push_alert(change);

@@ -183,6 +183,8 @@ impl StoredEventRow {
 pub(crate) trait AlertRows {
     async fn alerts(&self) -> Result<Vec<StoredAlertRow>, sqlx::Error>;
 
+    async fn alert(&self, fingerprint: &str) -> Result<Option<StoredAlertRow>, sqlx::Error>;
+
     /// Up to `limit` events of one alert, newest first.
     async fn alert_events(
         &self,
@@ -206,6 +208,14 @@ impl Store {
         let rows = backend!(self, engine => engine.alerts().await)
             .map_err(|source| StoreError::Read { what: WHAT, source })?;
         rows.into_iter().map(|row| row.decode(WHAT)).collect()
+    }
+
+    /// One stored alert, by fingerprint.
+    pub async fn alert(&self, fingerprint: &str) -> Result<Option<StoredAlert>, StoreError> {
+        const WHAT: &str = "an alert";
+        let row = backend!(self, engine => engine.alert(fingerprint).await)
+            .map_err(|source| StoreError::Read { what: WHAT, source })?;
+        row.map(|row| row.decode(WHAT)).transpose()
     }
 
     /// Up to `limit` changes of one alert, newest first.

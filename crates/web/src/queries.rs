@@ -36,6 +36,11 @@ impl Queries {
         self.store.alerts().await
     }
 
+    /// One stored alert, by fingerprint.
+    pub async fn alert(&self, fingerprint: &str) -> Result<Option<StoredAlert>, StoreError> {
+        self.store.alert(fingerprint).await
+    }
+
     /// Up to `limit` changes of one alert, newest first.
     pub async fn alert_events(
         &self,

@@ -110,7 +110,7 @@ fn a_firing_alert_comes_back_firing_after_a_restart_and_is_neither_fired_again_n
         feed(&mut again, &[down(100), down(110), down(120), down(130)]),
         []
     );
-    assert_eq!(again.views()[0].state.phase, AlertPhase::Firing);
+    assert_eq!(again.views()[0].1.phase, AlertPhase::Firing);
 
     // Recovered while Watchkeeper was down: resolved, once.
     let (mut again, _) = Alerts::new(&threshold(), &monitors(), vec![stored], at(100));
@@ -137,7 +137,7 @@ fn a_stored_firing_alert_whose_rule_is_gone_is_resolved_at_start_with_the_reason
         updated_at: fired.at,
     };
     let (alerts, gone) = Alerts::new(&RuleSet::default(), &monitors(), vec![stored], at(500));
-    assert!(alerts.is_empty());
+    assert!(alerts.views().is_empty());
     let [resolved]: [AlertChange; 1] = gone.try_into().unwrap();
     assert_eq!(resolved.transition, Transition::Resolved);
     assert_eq!(resolved.at, at(500));
@@ -210,12 +210,12 @@ fn a_when_over_the_window_fires_after_for_and_labels_name_the_alert() {
             (ended(70), Transition::Resolved)
         ]
     );
-    let view = &alerts.views()[0];
-    assert_eq!(view.labels["alertname"], "ApiErrors");
-    assert_eq!(view.labels["monitor"], "api");
-    assert_eq!(view.labels["component"], "edge");
-    assert_eq!(view.labels["severity"], "P1");
-    assert_eq!(view.labels["team"], "payments", "the monitor's own labels");
+    let (labels, _) = alerts.views()[0];
+    assert_eq!(labels["alertname"], "ApiErrors");
+    assert_eq!(labels["monitor"], "api");
+    assert_eq!(labels["component"], "edge");
+    assert_eq!(labels["severity"], "P1");
+    assert_eq!(labels["team"], "payments", "the monitor's own labels");
 }
 
 #[test]

@@ -76,6 +76,17 @@ impl AlertRows for PostgresStore {
         .await
     }
 
+    async fn alert(&self, fingerprint: &str) -> Result<Option<StoredAlertRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE fingerprint = $1"
+        ))
+        .bind(fingerprint)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
     async fn alert_events(
         &self,
         fingerprint: &str,

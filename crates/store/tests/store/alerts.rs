@@ -96,6 +96,8 @@ on_both_engines! {
         assert_eq!(api.updated_at, at(50_000));
         let db_alert = alerts.iter().find(|a| a.fingerprint == db_pending.fingerprint).unwrap();
         assert_eq!(db_alert.state.phase, AlertPhase::Pending);
+        assert_eq!(store.alert(&fired.fingerprint).await.unwrap().as_ref(), Some(api));
+        assert_eq!(store.alert("0123456789abcdef").await.unwrap(), None);
 
         // One alert's timeline, newest first.
         let events = store.alert_events(&fired.fingerprint, 10).await.unwrap();

@@ -112,10 +112,8 @@ pub(crate) async fn get_alert(
 ) -> Result<Json<AlertDetail>, ApiError> {
     let alert = state
         .queries
-        .alerts()
+        .alert(&fingerprint)
         .await?
-        .into_iter()
-        .find(|alert| alert.fingerprint == fingerprint)
         .ok_or(ApiError::UnknownAlert(fingerprint))?;
     let events = state
         .queries
