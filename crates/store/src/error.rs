@@ -71,6 +71,11 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot write the notification outbox: {source}")]
+    Outbox {
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("cannot measure the database size: {source}")]
     Size {
         #[source]

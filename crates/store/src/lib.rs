@@ -46,6 +46,7 @@ mod error;
 mod meta;
 mod monitor_keys;
 mod monitors;
+mod outbox;
 mod postgres;
 mod recent;
 mod results;
@@ -59,6 +60,10 @@ use watchkeeper_domain::storage::{Database, StorageConfig};
 pub use alerts::AlertEvent;
 pub use copy::{CopyProgress, CopyReport, DEFAULT_COPY_BATCH};
 pub use error::StoreError;
+pub use outbox::{
+    AttemptRecord, Delivery, DeliveryAttempt, DeliveryStatus, DisabledNotifier, DispatchCommit,
+    GroupRecord, NewDelivery,
+};
 pub use results::{Batch, Committed, PruneReport};
 
 #[cfg(doc)]

@@ -11,6 +11,9 @@ pub(crate) enum MetaKey {
     /// Milliseconds: the saved recent results account for every result that
     /// started before this instant.
     RecentCoveredUntil,
+    /// The id of the last alert event the notification dispatcher
+    /// accounted for.
+    DispatchCursor,
 }
 
 impl MetaKey {
@@ -18,6 +21,7 @@ impl MetaKey {
         match self {
             MetaKey::RollupWatermark => "rollup_watermark",
             MetaKey::RecentCoveredUntil => "recent_covered_until",
+            MetaKey::DispatchCursor => "dispatch_cursor",
         }
     }
 }

@@ -24,6 +24,7 @@ mod alerts;
 mod copy;
 mod meta;
 mod monitors;
+mod outbox;
 mod recent;
 mod results;
 mod rollups;
@@ -52,7 +53,7 @@ const CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The tables `size_bytes` measures: every table the migrations create.
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 12] = [
     "monitors",
     "results",
     "state_changes",
@@ -61,6 +62,10 @@ const TABLES: [&str; 8] = [
     "meta",
     "alerts",
     "alert_events",
+    "notification_groups",
+    "deliveries",
+    "delivery_attempts",
+    "disabled_notifiers",
 ];
 
 /// Advisory lock keys (transaction-scoped), one per kind of write that

@@ -28,6 +28,7 @@ mod alerts;
 mod copy;
 mod meta;
 mod monitors;
+mod outbox;
 mod recent;
 mod release;
 mod results;

@@ -13,6 +13,7 @@ mod alerts;
 mod copy;
 mod disk_full;
 mod lifecycle;
+mod outbox;
 mod postgres;
 mod recent;
 mod results;
