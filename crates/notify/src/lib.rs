@@ -1,9 +1,13 @@
-//! Notification delivery. It depends on `domain` (and, with the outbox
-//! worker, `store`), never on `engine`: the engine writes a delivery to the
-//! outbox in the same transaction as the alert transition that causes it,
-//! and this crate delivers it.
+//! Notification delivery. It depends on `domain`, `store` (the outbox) and
+//! `runner` (outbound requests go through the probes' target policy), never
+//! on `engine`.
 //!
-//! So far, the pure parts every channel shares:
+//! - [`dispatch`]: the dispatcher's decisions, pure: routes, groups and
+//!   their timing, quieting (silences, inhibitions, maintenance, parents
+//!   down), the notifications a flush makes;
+//! - [`outbox`]: the dispatcher and the senders at run time, over the
+//!   store's outbox tables;
+//! - [`channel`]: delivery over each channel;
 //! - [`payload`]: what each channel is sent (our webhook JSON v1,
 //!   Alertmanager's v4, Slack, Discord, Teams, ntfy, PagerDuty);
 //! - [`signature`]: Standard Webhooks signing (`webhook-id`,
@@ -13,8 +17,13 @@
 //!   templates checked at load;
 //! - [`retry`]: what an attempt's outcome means (delivered, retry when,
 //!   give up, disable the notifier) under exponential backoff with jitter
-//!   for at least 24 hours, honouring `Retry-After`.
+//!   for at least 24 hours, honouring `Retry-After`;
+//! - [`metrics`]: notifications and attempts in `/metrics`.
 
+pub mod channel;
+pub mod dispatch;
+pub mod metrics;
+pub mod outbox;
 pub mod payload;
 pub mod retry;
 pub mod signature;

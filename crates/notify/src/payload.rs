@@ -17,11 +17,13 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub type Labels = BTreeMap<String, String>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AlertStatus {
     Firing,
     Resolved,
@@ -37,7 +39,7 @@ impl AlertStatus {
 }
 
 /// One alert as a notification shows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertMessage {
     pub fingerprint: String,
     /// The rule's id (Alertmanager's `alertname` label).
@@ -57,8 +59,9 @@ pub struct AlertMessage {
     pub url: String,
 }
 
-/// One flush of one route group, to one notifier.
-#[derive(Debug, Clone, PartialEq)]
+/// One flush of one route group, to one notifier. Stored in the outbox as
+/// its serde JSON (not a wire format: only this crate reads it back).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     /// The delivery's id: `webhook-id`, the same on every attempt.
     pub id: String,

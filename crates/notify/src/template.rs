@@ -121,13 +121,19 @@ impl AnnotationTemplate {
     /// `labels` (the rule's own), so a name the alert will not have is an
     /// error now.
     pub fn compile(source: &str, labels: &Labels) -> Result<Self, TemplateError> {
+        let template = Self::compile_unchecked(source)?;
+        template.render(&sample_alert(labels))?;
+        Ok(template)
+    }
+
+    /// Compiles `source` without the check against a sample: for a source
+    /// the config already checked.
+    pub fn compile_unchecked(source: &str) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.add_template_owned("annotation", source.to_owned())
             .map_err(|error| TemplateError::new("annotation", &error))?;
-        let template = Self { env };
-        template.render(&sample_alert(labels))?;
-        Ok(template)
+        Ok(Self { env })
     }
 
     /// Renders it for one alert (a context shaped as documented above).

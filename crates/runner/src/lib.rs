@@ -51,12 +51,14 @@
 //! the environment are not used, for the same reason.
 
 pub use http::ClientError;
+pub use outbound::{check_outbound_url, describe_outbound_error, outbound_client};
 
 mod check;
 mod command;
 mod dns;
 mod http;
 mod net;
+mod outbound;
 mod parity;
 mod tcp;
 mod units;

@@ -1,10 +1,13 @@
 //! When a group of alerts notifies, as Alertmanager's aggregation groups
-//! decide it: a new group waits `group_wait`, then every `group_interval`
-//! it notifies if its firing alerts changed (one joined, or one resolved)
-//! and otherwise only once `repeat_interval` has passed since it last
-//! notified. A pure function of the group's state, its alerts and the
-//! instant, so the dispatcher stores the state and a restart continues the
-//! same timing.
+//! and notification log decide it: a new group waits `group_wait`, then at
+//! every `group_interval` it notifies if an alert fires that its last
+//! notification did not announce, or one it announced has resolved, and
+//! otherwise only once `repeat_interval` has passed since it last notified
+//! (while anything fires). An alert that is quieted (silenced, inhibited, in
+//! maintenance, its parent down) is neither announced nor counted; when the
+//! quiet ends it is announced if it still fires. A pure function of the
+//! group's state, the alerts firing and resolved, and the instant, so the
+//! dispatcher stores the state and a restart continues the same timing.
 
 use std::collections::BTreeSet;
 
@@ -24,7 +27,7 @@ pub struct GroupState {
 }
 
 /// One notification of a group: the alerts firing now, and those that
-/// were in the last notification but have resolved since.
+/// were announced firing but have resolved since.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flush {
     pub firing: Vec<String>,
@@ -42,40 +45,47 @@ impl GroupState {
     }
 
     /// The group's flush at `now` (due when `now >= next_flush`), given the
-    /// fingerprints firing in it now. Returns the new state and, when it
-    /// notifies, what; `None` as the state when the group is done (nothing
-    /// firing and nothing left to announce).
+    /// fingerprints of its alerts that fire and are not quieted, and of
+    /// those that have resolved (quieted or not). Returns the new state and,
+    /// when it notifies, what: the firing alerts, and the resolved ones its
+    /// last notification announced firing (a resolution nobody was told
+    /// of the firing of is not news).
     pub fn flush(
         &self,
         timing: &GroupTiming,
-        firing_now: &BTreeSet<String>,
+        firing: &BTreeSet<String>,
+        resolved: &BTreeSet<String>,
         now: Timestamp,
-    ) -> (Option<GroupState>, Option<Flush>) {
-        let resolved: Vec<String> = self.sent_firing.difference(firing_now).cloned().collect();
-        let changed = *firing_now != self.sent_firing;
-        let repeat_due = !firing_now.is_empty()
+    ) -> (GroupState, Option<Flush>) {
+        let announced_resolved: Vec<String> =
+            self.sent_firing.intersection(resolved).cloned().collect();
+        let new_firing = !firing.is_subset(&self.sent_firing);
+        let repeat_due = !firing.is_empty()
             && self
                 .last_sent
                 .is_some_and(|sent| later(sent, timing.repeat_interval) <= now);
-        let notify = changed || repeat_due;
-        let flush = notify.then(|| Flush {
-            firing: firing_now.iter().cloned().collect(),
-            resolved,
-        });
-        if firing_now.is_empty() && (notify || self.sent_firing.is_empty()) {
-            // everything announced resolved (or never announced): done
-            return (None, flush);
+        let notify = new_firing || !announced_resolved.is_empty() || repeat_due;
+        let next_flush = later(now, timing.group_interval);
+        if !notify {
+            // resolved alerts leave the record unannounced; the rest stays
+            let sent_firing = self.sent_firing.difference(resolved).cloned().collect();
+            let state = GroupState {
+                next_flush,
+                last_sent: self.last_sent,
+                sent_firing,
+            };
+            return (state, None);
         }
         let state = GroupState {
-            next_flush: later(now, timing.group_interval),
-            last_sent: if notify { Some(now) } else { self.last_sent },
-            sent_firing: if notify {
-                firing_now.clone()
-            } else {
-                self.sent_firing.clone()
-            },
+            next_flush,
+            last_sent: Some(now),
+            sent_firing: firing.clone(),
         };
-        (Some(state), flush)
+        let flush = Flush {
+            firing: firing.iter().cloned().collect(),
+            resolved: announced_resolved,
+        };
+        (state, Some(flush))
     }
 }
 
@@ -110,12 +120,16 @@ mod tests {
         repeat_interval: Duration::from_secs(4 * 3600),
     };
 
+    fn none() -> BTreeSet<String> {
+        BTreeSet::new()
+    }
+
     #[test]
     fn a_new_group_waits_then_notifies_once_per_change() {
         let group = GroupState::new(&TIMING, at(0));
         assert_eq!(group.next_flush, at(30));
         // alerts that fired within group_wait go out together
-        let (group, flush) = group.flush(&TIMING, &set(&["a", "b"]), at(30));
+        let (group, flush) = group.flush(&TIMING, &set(&["a", "b"]), &none(), at(30));
         assert_eq!(
             flush,
             Some(Flush {
@@ -123,13 +137,12 @@ mod tests {
                 resolved: Vec::new()
             })
         );
-        let group = group.unwrap();
         assert_eq!(group.next_flush, at(330));
         // nothing changed: no notification at the next interval
-        let (group, flush) = group.flush(&TIMING, &set(&["a", "b"]), at(330));
+        let (group, flush) = group.flush(&TIMING, &set(&["a", "b"]), &none(), at(330));
         assert_eq!(flush, None);
         // c joined, b resolved: one notification with both
-        let (group, flush) = group.unwrap().flush(&TIMING, &set(&["a", "c"]), at(630));
+        let (group, flush) = group.flush(&TIMING, &set(&["a", "c"]), &set(&["b"]), at(630));
         assert_eq!(
             flush,
             Some(Flush {
@@ -137,8 +150,8 @@ mod tests {
                 resolved: strings(&["b"])
             })
         );
-        // everything resolved: a last notification, then the group is done
-        let (group, flush) = group.unwrap().flush(&TIMING, &set(&[]), at(930));
+        // everything resolved: a last notification
+        let (group, flush) = group.flush(&TIMING, &none(), &set(&["a", "c"]), at(930));
         assert_eq!(
             flush,
             Some(Flush {
@@ -146,23 +159,22 @@ mod tests {
                 resolved: strings(&["a", "c"])
             })
         );
-        assert_eq!(group, None);
+        assert!(group.sent_firing.is_empty());
     }
 
     #[test]
     fn an_unchanged_group_repeats_after_the_repeat_interval() {
         let group = GroupState::new(&TIMING, at(0));
-        let (group, _) = group.flush(&TIMING, &set(&["a"]), at(30));
-        let mut group = group.unwrap();
+        let (mut group, _) = group.flush(&TIMING, &set(&["a"]), &none(), at(30));
         let mut sent = Vec::new();
         let mut now = 30;
         for _ in 0..100 {
             now += 300;
-            let (next, flush) = group.flush(&TIMING, &set(&["a"]), at(now));
+            let (next, flush) = group.flush(&TIMING, &set(&["a"]), &none(), at(now));
             if flush.is_some() {
                 sent.push(now);
             }
-            group = next.unwrap();
+            group = next;
             if sent.len() == 2 {
                 break;
             }
@@ -172,9 +184,32 @@ mod tests {
     }
 
     #[test]
-    fn a_group_whose_alert_resolved_before_it_ever_notified_stays_silent() {
+    fn a_resolution_nobody_was_told_of_is_not_sent() {
         let group = GroupState::new(&TIMING, at(0));
-        let (group, flush) = group.flush(&TIMING, &set(&[]), at(30));
-        assert_eq!((group, flush), (None, None));
+        let (group, flush) = group.flush(&TIMING, &none(), &set(&["a"]), at(30));
+        assert_eq!(flush, None);
+        assert!(group.sent_firing.is_empty());
+    }
+
+    #[test]
+    fn a_quieted_alert_is_not_news_and_is_announced_when_the_quiet_ends() {
+        let group = GroupState::new(&TIMING, at(0));
+        let (group, _) = group.flush(&TIMING, &set(&["a", "b"]), &none(), at(30));
+        // b is silenced: the caller leaves it out of firing; not a resolution
+        let (group, flush) = group.flush(&TIMING, &set(&["a"]), &none(), at(330));
+        assert_eq!(flush, None);
+        assert_eq!(group.sent_firing, set(&["a", "b"]));
+        // c fires while silenced from the start: nothing
+        let (group, flush) = group.flush(&TIMING, &set(&["a"]), &none(), at(630));
+        assert_eq!(flush, None);
+        // the silence ends and c still fires: announced
+        let (_, flush) = group.flush(&TIMING, &set(&["a", "b", "c"]), &none(), at(930));
+        assert_eq!(
+            flush,
+            Some(Flush {
+                firing: strings(&["a", "b", "c"]),
+                resolved: Vec::new()
+            })
+        );
     }
 }

@@ -7,8 +7,8 @@ mod certificate;
 mod client;
 mod failure;
 mod redirect;
-mod resolver;
-mod tls;
+pub(crate) mod resolver;
+pub(crate) mod tls;
 mod tls_reason;
 
 use std::time::Duration;
@@ -22,7 +22,8 @@ use watchkeeper_domain::observation::{
 };
 
 pub use client::ClientError;
-pub(crate) use client::HttpClients;
+pub(crate) use client::{HttpClients, check_url};
+pub(crate) use failure::describe as describe_failure;
 
 use crate::units;
 

@@ -1,0 +1,4 @@
+//! The channels a notification is delivered over: [`http`] (webhook,
+//! Slack, Discord, Teams, ntfy, PagerDuty).
+
+pub mod http;

@@ -1,0 +1,538 @@
+//! The outbox at run time: one dispatcher and one sender per notifier, all
+//! in one task ([`Notifications::run`]) that the binary supervises.
+//!
+//! - The dispatcher is woken by the engine's committed alert events. It
+//!   reads the events after its cursor, lets [`Dispatcher`] decide, and
+//!   commits the cursor, the changed groups and the new deliveries in one
+//!   transaction ([`Store::commit_dispatch`]). It also wakes when a group's
+//!   next flush is due.
+//! - Each notifier's sender takes its due deliveries in order, makes one
+//!   attempt each (15 s at most), and records the attempt and the
+//!   delivery's new state at once ([`Store::record_attempt`]). A slow or
+//!   hanging receiver holds up only its own notifier's queue; probes and
+//!   the other notifiers go on.
+//! - A store error ends the task; the supervisor restarts it from what is
+//!   stored, so nothing committed is lost, and an attempt in flight at a
+//!   crash is made again with the same delivery id.
+//! - A reload replaces the configuration: the task starts over with it
+//!   (an attempt in flight is dropped and made again).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+use watchkeeper_domain::alert::Transition;
+use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::notifier::{Channel, NotifierSpec};
+use watchkeeper_domain::target_policy::TargetPolicy;
+use watchkeeper_store::{
+    AttemptRecord, Delivery, DeliveryStatus, DisabledNotifier, DispatchCommit, NewDelivery, Store,
+    StoreError,
+};
+
+use crate::channel::http;
+use crate::dispatch::{AlertInfo, DispatchConfig, Dispatcher, Outgoing};
+use crate::metrics::NotifyMetrics;
+use crate::payload::{AlertStatus, Notification};
+use crate::retry::{Attempt, Decision, Outcome, RetryPolicy};
+use crate::template::MessageTemplates;
+
+/// How long one attempt may take, connect to last byte.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Events read per store query.
+const EVENTS_PER_READ: u32 = 500;
+/// Deliveries a sender takes per query.
+const DELIVERIES_PER_READ: u32 = 20;
+/// The longest a sender or the dispatcher sleeps without looking again.
+const LONGEST_SLEEP: Duration = Duration::from_secs(3_600);
+
+/// Everything the outbox needs besides its configuration.
+pub struct Notifications {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub policy: Arc<TargetPolicy>,
+    pub retry: RetryPolicy,
+    pub metrics: NotifyMetrics,
+}
+
+impl Notifications {
+    /// Runs until `cancel`, or until a store error (then it returns, for
+    /// the supervisor to start it again). `config` changes on reload;
+    /// `events` is the engine's last committed alert event id.
+    pub async fn run(
+        self: Arc<Self>,
+        mut config: watch::Receiver<Arc<DispatchConfig>>,
+        events: watch::Receiver<Option<i64>>,
+        cancel: CancellationToken,
+    ) {
+        loop {
+            let current = config.borrow_and_update().clone();
+            let round = self.round(current, events.clone());
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                ended = round => {
+                    if let Err(error) = ended {
+                        tracing::error!(error = %error, "notifications stopped; they start again from the store");
+                    }
+                    return;
+                }
+                changed = config.changed() => {
+                    if changed.is_err() {
+                        // The reloader is gone: keep the config we have.
+                        cancel.cancelled().await;
+                        return;
+                    }
+                    tracing::info!("notifications start again with the reloaded config");
+                }
+            }
+        }
+    }
+
+    async fn round(
+        &self,
+        config: Arc<DispatchConfig>,
+        events: watch::Receiver<Option<i64>>,
+    ) -> Result<(), NotifyError> {
+        let client = watchkeeper_runner::outbound_client(self.policy.clone(), &[], ATTEMPT_TIMEOUT)
+            .map_err(|error| NotifyError::Client(error.to_string()))?;
+        let wakers: BTreeMap<String, Arc<Notify>> = config
+            .notifiers
+            .iter()
+            .map(|spec| (spec.id.to_string(), Arc::new(Notify::new())))
+            .collect();
+        let senders = config.notifiers.iter().map(|spec| {
+            let wake = wakers
+                .get(spec.id.as_str())
+                .cloned()
+                .unwrap_or_else(|| Arc::new(Notify::new()));
+            self.send_loop(spec, &client, wake)
+        });
+        let senders = async {
+            for ended in join_all(senders).await {
+                ended?;
+            }
+            // No notifier: nothing to send, only to dispatch.
+            std::future::pending::<Result<(), NotifyError>>().await
+        };
+        tokio::select! {
+            ended = self.dispatch_loop(config.clone(), events, &wakers) => ended,
+            ended = senders => ended,
+        }
+    }
+
+    async fn dispatch_loop(
+        &self,
+        config: Arc<DispatchConfig>,
+        mut events: watch::Receiver<Option<i64>>,
+        wakers: &BTreeMap<String, Arc<Notify>>,
+    ) -> Result<(), NotifyError> {
+        let store = &self.store;
+        let mut cursor = store.dispatch_cursor().await?;
+        let alerts = store
+            .alerts()
+            .await?
+            .iter()
+            .map(|alert| AlertInfo::of(alert, None))
+            .collect();
+        let groups = store.notification_groups().await?;
+        let mut dispatcher = Dispatcher::new(config, alerts, groups, self.clock.now());
+        let mut engine_gone = false;
+        loop {
+            events.borrow_and_update();
+            let read_from = cursor;
+            cursor = self.read_events(&mut dispatcher, cursor).await?;
+            let now = self.clock.now();
+            let outgoing = dispatcher.flush_due(now);
+            let (groups, finished_groups) = dispatcher.take_changes();
+            if cursor != read_from
+                || !groups.is_empty()
+                || !finished_groups.is_empty()
+                || !outgoing.is_empty()
+            {
+                let deliveries = outgoing
+                    .iter()
+                    .map(|out| new_delivery(out, now))
+                    .collect::<Result<Vec<_>, _>>()?;
+                store
+                    .commit_dispatch(&DispatchCommit {
+                        cursor,
+                        groups,
+                        finished_groups,
+                        deliveries,
+                    })
+                    .await?;
+                for out in &outgoing {
+                    self.metrics.notification_created(&out.notifier);
+                    if let Some(wake) = wakers.get(&out.notifier) {
+                        wake.notify_one();
+                    }
+                }
+            }
+            let sleep = dispatcher
+                .next_flush()
+                .map_or(LONGEST_SLEEP, |at| until(self.clock.now(), at));
+            tokio::select! {
+                changed = events.changed(), if !engine_gone => {
+                    engine_gone = changed.is_err();
+                }
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// Feeds every event after `cursor` to the dispatcher; returns the new
+    /// cursor.
+    async fn read_events(
+        &self,
+        dispatcher: &mut Dispatcher,
+        mut cursor: i64,
+    ) -> Result<i64, NotifyError> {
+        loop {
+            let events = self
+                .store
+                .alert_events_after(cursor, EVENTS_PER_READ)
+                .await?;
+            let Some(last) = events.last() else {
+                return Ok(cursor);
+            };
+            let last_id = last.id;
+            let mut rows = HashMap::new();
+            for event in &events {
+                if !rows.contains_key(&event.fingerprint) {
+                    let row = self.store.alert(&event.fingerprint).await?;
+                    rows.insert(event.fingerprint.clone(), row);
+                }
+            }
+            for event in events {
+                let Some(Some(row)) = rows.get(&event.fingerprint) else {
+                    continue;
+                };
+                let mut alert = AlertInfo::of(row, None);
+                match event.transition {
+                    Transition::Fired => {
+                        alert.firing = true;
+                        alert.fired_at = Some(event.at);
+                        alert.resolved_at = None;
+                        alert.reason = event.reason.clone();
+                    }
+                    Transition::Resolved => {
+                        alert.firing = false;
+                        alert.resolved_at = Some(event.at);
+                    }
+                    // pending and its clearing are not news
+                    Transition::Pending | Transition::PendingCleared => continue,
+                }
+                dispatcher.observe(alert, self.clock.now());
+            }
+            cursor = last_id;
+        }
+    }
+
+    async fn send_loop(
+        &self,
+        spec: &NotifierSpec,
+        client: &reqwest::Client,
+        wake: Arc<Notify>,
+    ) -> Result<(), NotifyError> {
+        let id = spec.id.to_string();
+        let digest = digest(spec);
+        let mut disabled = self.check_disabled(&id, &digest).await?;
+        let templates = MessageTemplates::compile(
+            spec.templates.title.as_deref(),
+            spec.templates.text.as_deref(),
+        )
+        .map_err(|error| NotifyError::Template(id.clone(), error.to_string()))?;
+        loop {
+            if let Some(reason) = &disabled {
+                let dropped = self
+                    .store
+                    .disable_notifier(&DisabledNotifier {
+                        notifier: id.clone(),
+                        digest: digest.clone(),
+                        at: self.clock.now(),
+                        reason: reason.clone(),
+                    })
+                    .await?;
+                if dropped > 0 {
+                    tracing::warn!(notifier = %id, dropped, reason = %reason, "deliveries dropped: the notifier is disabled until its config changes");
+                }
+                wake.notified().await;
+                continue;
+            }
+            let due = self
+                .store
+                .due_deliveries(&id, self.clock.now(), DELIVERIES_PER_READ)
+                .await?;
+            let full = due.len() == DELIVERIES_PER_READ as usize;
+            for delivery in due {
+                if let Some(reason) = self.attempt(spec, client, &templates, &delivery).await? {
+                    disabled = Some(reason);
+                    break;
+                }
+            }
+            self.metrics
+                .set_pending(&self.store.pending_deliveries().await?);
+            if full || disabled.is_some() {
+                continue;
+            }
+            let sleep = self
+                .store
+                .next_delivery_due(&id)
+                .await?
+                .map_or(LONGEST_SLEEP, |at| until(self.clock.now(), at));
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// A disabled notifier stays disabled while its config is the same;
+    /// a changed config enables it again.
+    async fn check_disabled(&self, id: &str, digest: &str) -> Result<Option<String>, NotifyError> {
+        let stored = self.store.disabled_notifiers().await?;
+        let Some(disabled) = stored.into_iter().find(|d| d.notifier == id) else {
+            return Ok(None);
+        };
+        if disabled.digest == digest {
+            tracing::warn!(notifier = %id, reason = %disabled.reason, "the notifier is disabled until its config changes");
+            return Ok(Some(disabled.reason));
+        }
+        self.store.enable_notifier(id).await?;
+        tracing::info!(notifier = %id, "the notifier's config changed: it is enabled again");
+        Ok(None)
+    }
+
+    /// One attempt at one delivery, recorded. Returns the reason when the
+    /// receiver disabled the notifier.
+    async fn attempt(
+        &self,
+        spec: &NotifierSpec,
+        client: &reqwest::Client,
+        templates: &MessageTemplates,
+        delivery: &Delivery,
+    ) -> Result<Option<String>, NotifyError> {
+        let started = self.clock.now();
+        let number = delivery.attempts.saturating_add(1);
+        let (answer, decision) = match serde_json::from_str::<Notification>(&delivery.notification)
+        {
+            Ok(notification) => {
+                let answer = self
+                    .send(spec, client, templates, &notification, started)
+                    .await;
+                let decision = self.retry.decide(
+                    Attempt {
+                        delivery: &delivery.id,
+                        number,
+                        first_attempt_at: delivery.created_at,
+                        now: self.clock.now(),
+                    },
+                    &answer.outcome,
+                );
+                (answer, decision)
+            }
+            Err(error) => {
+                let reason = format!("the stored notification cannot be read: {error}");
+                let answer = http::Answer {
+                    outcome: Outcome::Failed {
+                        reason: reason.clone(),
+                    },
+                    summary: reason.clone(),
+                    body: None,
+                };
+                (answer, Decision::GiveUp { reason })
+            }
+        };
+        let finished = self.clock.now();
+        let (status, next_attempt_at, decided, disable) = match &decision {
+            Decision::Delivered => (
+                DeliveryStatus::Delivered,
+                None,
+                "delivered".to_owned(),
+                None,
+            ),
+            Decision::RetryAt { at, reason } => (
+                DeliveryStatus::Pending,
+                Some(*at),
+                format!("retry at {at:.0}: {reason}"),
+                None,
+            ),
+            Decision::GiveUp { reason } => (
+                DeliveryStatus::Failed,
+                None,
+                format!("gave up: {reason}"),
+                None,
+            ),
+            Decision::Disable { reason } => (
+                DeliveryStatus::Failed,
+                None,
+                format!("disabled: {reason}"),
+                Some(reason.clone()),
+            ),
+        };
+        match &decision {
+            Decision::Delivered => {
+                tracing::info!(notifier = %spec.id, delivery = %delivery.id, attempt = number, "notification delivered");
+            }
+            _ => {
+                tracing::warn!(notifier = %spec.id, delivery = %delivery.id, attempt = number, outcome = %answer.summary, decision = %decided, "notification not delivered");
+            }
+        }
+        self.store
+            .record_attempt(&AttemptRecord {
+                delivery_seq: delivery.seq,
+                number,
+                at: started,
+                duration: finished.duration_since(started).unsigned_abs(),
+                outcome: answer.summary.clone(),
+                decision: decided,
+                status,
+                next_attempt_at,
+            })
+            .await?;
+        self.metrics
+            .attempt(spec.id.as_str(), status_label(&decision));
+        Ok(disable)
+    }
+
+    /// Sends one notification over its channel.
+    pub async fn send(
+        &self,
+        spec: &NotifierSpec,
+        client: &reqwest::Client,
+        templates: &MessageTemplates,
+        notification: &Notification,
+        now: Timestamp,
+    ) -> http::Answer {
+        let message = match templates.render(notification) {
+            Ok(message) => message,
+            Err(error) => {
+                let reason = format!("the message template did not render: {error}");
+                return http::Answer {
+                    outcome: Outcome::Failed {
+                        reason: reason.clone(),
+                    },
+                    summary: reason,
+                    body: None,
+                };
+            }
+        };
+        if let Some(answer) = http::send(
+            client,
+            &self.policy,
+            &spec.channel,
+            notification,
+            &message,
+            now,
+        )
+        .await
+        {
+            return answer;
+        }
+        let reason = match &spec.channel {
+            Channel::Email(_) => "email notifiers are not delivered by this build yet",
+            Channel::Command(_) => "command notifiers are not delivered by this build yet",
+            _ => "this channel is not delivered by this build",
+        };
+        http::Answer {
+            outcome: Outcome::Failed {
+                reason: reason.to_owned(),
+            },
+            summary: reason.to_owned(),
+            body: None,
+        }
+    }
+}
+
+fn status_label(decision: &Decision) -> &'static str {
+    match decision {
+        Decision::Delivered => "delivered",
+        Decision::RetryAt { .. } => "retry",
+        Decision::GiveUp { .. } => "failed",
+        Decision::Disable { .. } => "disabled",
+    }
+}
+
+fn new_delivery(out: &Outgoing, now: Timestamp) -> Result<NewDelivery, NotifyError> {
+    let kind = match out.notification.status() {
+        AlertStatus::Firing => "alert.firing",
+        AlertStatus::Resolved => "alert.resolved",
+    };
+    Ok(NewDelivery {
+        id: out.notification.id.clone(),
+        notifier: out.notifier.clone(),
+        group_key: out.notification.group_key.clone(),
+        kind: kind.to_owned(),
+        created_at: now,
+        notification: serde_json::to_string(&out.notification)
+            .map_err(|error| NotifyError::Encode(error.to_string()))?,
+    })
+}
+
+/// How long from `now` until `at` (zero when it has passed).
+fn until(now: Timestamp, at: Timestamp) -> Duration {
+    let ahead = at.duration_since(now);
+    if ahead <= SignedDuration::ZERO {
+        Duration::ZERO
+    } else {
+        ahead.unsigned_abs().min(LONGEST_SLEEP)
+    }
+}
+
+/// A digest of everything a notifier is configured with, secrets included
+/// (hashed, never shown): a disabled notifier is enabled again when it
+/// changes.
+pub fn digest(spec: &NotifierSpec) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{spec:?}").as_bytes());
+    let exposed: Vec<&str> = match &spec.channel {
+        Channel::Webhook(webhook) => {
+            let mut exposed = vec![webhook.url.expose().as_str()];
+            exposed.extend(webhook.secret.as_ref().map(|secret| secret.expose()));
+            exposed.extend(webhook.headers.iter().map(|(_, value)| value.expose()));
+            exposed
+        }
+        Channel::Slack(chat) | Channel::Discord(chat) | Channel::Teams(chat) => {
+            vec![chat.url.expose().as_str()]
+        }
+        Channel::Ntfy(ntfy) => {
+            let mut exposed = vec![ntfy.url.expose().as_str()];
+            exposed.extend(ntfy.token.as_ref().map(|token| token.expose()));
+            exposed
+        }
+        Channel::PagerDuty(pagerduty) => vec![pagerduty.routing_key.expose()],
+        Channel::Email(email) => email
+            .credentials
+            .iter()
+            .map(|credentials| credentials.password.expose())
+            .collect(),
+        Channel::Command(_) => Vec::new(),
+    };
+    for value in exposed {
+        hasher.update([0]);
+        hasher.update(value.as_bytes());
+    }
+    let digest = hasher.finalize();
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Why the outbox stopped (the supervisor starts it again).
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot build the HTTP client for notifications: {0}")]
+    Client(String),
+    #[error("notifier {0}: its template does not compile: {1}")]
+    Template(String, String),
+    #[error("cannot encode a notification: {0}")]
+    Encode(String),
+}
