@@ -10,6 +10,7 @@
 
 pub mod check_command;
 pub mod logging;
+pub mod notifications;
 pub mod open_files;
 pub mod reload;
 
@@ -28,7 +29,12 @@ use watchkeeper_runner::Prober;
 use watchkeeper_store::Store;
 use watchkeeper_web::{AppState, ServerLimits};
 
+use crate::notifications::{DispatchUpdates, dispatch_config};
 use crate::reload::{ConfigReloader, StartSettings};
+use watchkeeper_notify::dispatch::DispatchConfig;
+use watchkeeper_notify::metrics::NotifyMetrics;
+use watchkeeper_notify::outbox::Notifications;
+use watchkeeper_notify::retry::RetryPolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -65,6 +71,8 @@ pub struct App {
     reloader: Arc<ConfigReloader>,
     supervisor: Supervisor,
     store: Store,
+    notifications: Arc<Notifications>,
+    dispatch: tokio::sync::watch::Receiver<Arc<DispatchConfig>>,
     cancel: CancellationToken,
 }
 
@@ -89,10 +97,22 @@ impl App {
         let config_path = files.into_iter().next().unwrap_or_default();
         let local_addr = listener.local_addr().map_err(AppError::Listener)?;
         let store = Store::open(&storage).await?;
+        let policy = Arc::new(probes.policy.clone());
         let prober = Arc::new(Prober::new(probes.policy, clock.clone())?);
         // The binary's registry; each crate registers its own metrics in it.
         let mut registry = Registry::with_prefix("watchkeeper");
         let metrics = Metrics::register(&mut registry);
+        let notify_metrics = NotifyMetrics::register(&mut registry);
+        let external_url = format!("http://{local_addr}");
+        let (dispatch_updates, dispatch) =
+            DispatchUpdates::new(dispatch_config(&alerting, &external_url));
+        let notifications = Arc::new(Notifications {
+            store: store.clone(),
+            clock: clock.clone(),
+            policy,
+            retry: RetryPolicy::default(),
+            metrics: notify_metrics,
+        });
         let cancel = CancellationToken::new();
         let supervisor = Supervisor::new(cancel.clone());
         let budget =
@@ -144,7 +164,12 @@ impl App {
         )
         .await?;
         let control = engine.control();
-        let reloader = Arc::new(ConfigReloader::new(config_path, control.clone(), started));
+        let reloader = Arc::new(ConfigReloader::new(
+            config_path,
+            control.clone(),
+            started,
+            dispatch_updates,
+        ));
         let state = AppState::new(
             control.board(),
             store.clone(),
@@ -163,12 +188,23 @@ impl App {
             reloader,
             supervisor,
             store,
+            notifications,
+            dispatch,
             cancel,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Replaces the notifications' retry policy before the app runs (tests
+    /// shorten its delays).
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        if let Some(notifications) = Arc::get_mut(&mut self.notifications) {
+            notifications.retry = retry;
+        }
+        self
     }
 
     /// The running engine: board, health, outside results, reloads.
@@ -200,6 +236,8 @@ impl App {
             reloader,
             supervisor,
             store,
+            notifications,
+            dispatch,
             cancel,
         } = self;
         tracing::info!(address = %local_addr, "watchkeeper is serving http://{local_addr}/");
@@ -211,6 +249,13 @@ impl App {
                 limits,
                 server_cancel.clone(),
             )
+        });
+        let events = engine.control().committed_alert_events();
+        let notify_cancel = cancel.clone();
+        let notify = supervisor.spawn_restarting("notifications", move || {
+            notifications
+                .clone()
+                .run(dispatch.clone(), events.clone(), notify_cancel.clone())
         });
         let signal_cancel = cancel.clone();
         let signal = supervisor.spawn_restarting("reload-signal", move || {
@@ -225,6 +270,7 @@ impl App {
         cancel.cancel();
         let report = engine.shutdown().await;
         let served = server.await;
+        let _ = notify.await;
         let _ = signal.await;
         store.close().await;
         tracing::info!("shutdown complete");

@@ -14,6 +14,8 @@ use watchkeeper_config::{Config, ProbesConfig, ServerConfig, StorageConfig};
 use watchkeeper_engine::EngineControl;
 use watchkeeper_web::{ReloadApplied, ReloadOutcome, Reloader};
 
+use crate::notifications::DispatchUpdates;
+
 /// The settings the process started with that a reload cannot change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartSettings {
@@ -37,14 +39,21 @@ pub struct ConfigReloader {
     path: PathBuf,
     engine: EngineControl,
     started: StartSettings,
+    dispatch: DispatchUpdates,
 }
 
 impl ConfigReloader {
-    pub fn new(path: PathBuf, engine: EngineControl, started: StartSettings) -> Self {
+    pub fn new(
+        path: PathBuf,
+        engine: EngineControl,
+        started: StartSettings,
+        dispatch: DispatchUpdates,
+    ) -> Self {
         Self {
             path,
             engine,
             started,
+            dispatch,
         }
     }
 
@@ -86,13 +95,16 @@ impl ConfigReloader {
             .reload(config.monitors.clone(), Some(config.alerting.rule_set()))
             .await
         {
-            Ok(plan) => ReloadOutcome::Applied(ReloadApplied {
-                added: plan.added.iter().map(ToString::to_string).collect(),
-                removed: plan.removed.iter().map(ToString::to_string).collect(),
-                changed: plan.changed.iter().map(|c| c.id.to_string()).collect(),
-                unchanged: plan.unchanged,
-                restart_required,
-            }),
+            Ok(plan) => {
+                self.dispatch.replace(&config.alerting);
+                ReloadOutcome::Applied(ReloadApplied {
+                    added: plan.added.iter().map(ToString::to_string).collect(),
+                    removed: plan.removed.iter().map(ToString::to_string).collect(),
+                    changed: plan.changed.iter().map(|c| c.id.to_string()).collect(),
+                    unchanged: plan.unchanged,
+                    restart_required,
+                })
+            }
             Err(error) => {
                 tracing::error!(error = %error, "cannot apply the reloaded configuration");
                 ReloadOutcome::Failed {

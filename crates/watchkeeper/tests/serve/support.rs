@@ -18,6 +18,7 @@ use watchkeeper_domain::MonitorId;
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::storage::Database;
 use watchkeeper_engine::{Supervisor, SystemClock};
+use watchkeeper_notify::retry::RetryPolicy;
 use watchkeeper_store::Store;
 use watchkeeper_testkit::{Engine, TempConfig, poll_until, storage_toml};
 
@@ -69,10 +70,32 @@ pub async fn spawn_app_in(config: TempConfig) -> TestApp {
 
 /// Runs Watchkeeper on `config` with `clock` (a test may move it).
 pub async fn spawn_app_with_clock(config: TempConfig, clock: Arc<dyn Clock>) -> TestApp {
+    spawn_app_with(config, clock, RetryPolicy::default()).await
+}
+
+/// A notification retry policy whose delays are tenths of a second.
+pub fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        first_delay: Duration::from_millis(100),
+        max_delay: Duration::from_millis(400),
+        ..RetryPolicy::default()
+    }
+}
+
+/// Runs Watchkeeper on `config` with `clock` and a retry policy for its
+/// notifications.
+pub async fn spawn_app_with(
+    config: TempConfig,
+    clock: Arc<dyn Clock>,
+    retry: RetryPolicy,
+) -> TestApp {
     let loaded = watchkeeper_config::load(config.path())
         .unwrap_or_else(|errors| panic!("the test config is invalid:\n{errors}"));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = App::build(loaded, listener, clock).await.unwrap();
+    let app = App::build(loaded, listener, clock)
+        .await
+        .unwrap()
+        .with_retry_policy(retry);
     let base = format!("http://{}", app.local_addr());
     let supervisor = app.supervisor();
     let (shutdown, stop) = oneshot::channel::<()>();

@@ -1,0 +1,188 @@
+//! Notifications end to end, against webhook receivers on loopback: a
+//! failing target is announced once firing and once resolved, signed; a
+//! receiver that fails is retried with the same `webhook-id` until it
+//! accepts; a receiver that hangs holds up neither probes nor the other
+//! notifier; a restart sends nothing again.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use watchkeeper_engine::SystemClock;
+use watchkeeper_notify::signature::SigningSecret;
+use watchkeeper_testkit::{
+    DemoConfig, Mode, TempConfig, on_both_engines, poll_until, spawn_demo_on_loopback,
+};
+
+use crate::sink::{Received, WebhookSink};
+use crate::support::{DEADLINE, quick_retries, spawn_app_in, spawn_app_with, storage};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn config(storage: &str, target: &str, notifiers: &[(&str, &str)]) -> String {
+    let mut toml = format!(
+        r#"
+{storage}
+[alerting]
+failure_threshold = 2
+success_threshold = 2
+
+[[monitor]]
+id = "demo"
+interval = "1s"
+timeout = "900ms"
+http = {{ url = "{target}" }}
+expect = ['status == 200']
+
+[[route]]
+notify = [{names}]
+group_wait = "1s"
+group_interval = "1s"
+repeat_interval = "1h"
+"#,
+        names = notifiers
+            .iter()
+            .map(|(id, _)| format!("\"{id}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (id, url) in notifiers {
+        toml.push_str(&format!(
+            "\n[[notifier]]\nid = \"{id}\"\nwebhook = {{ url = \"{url}\", secret = \"{SECRET}\" }}\n"
+        ));
+    }
+    toml
+}
+
+/// Checks a request's Standard Webhooks signature as a receiver would.
+fn verify(received: &Received) {
+    let secret = SigningSecret::parse(SECRET).unwrap();
+    secret
+        .verify(
+            received.header("webhook-id"),
+            received.header("webhook-timestamp"),
+            received.header("webhook-signature"),
+            &received.raw,
+            Timestamp::now(),
+        )
+        .unwrap_or_else(|error| panic!("signature does not verify: {error}: {received:?}"));
+}
+
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn a_failing_target_is_announced_once_firing_and_once_resolved(engine) {
+        let storage = storage(engine).await;
+        let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+        let sink = WebhookSink::spawn().await;
+        let toml = config(&storage, &demo.url("/health"), &[("hook", &sink.url)]);
+        let app = spawn_app_with(
+            TempConfig::new(&toml).unwrap(),
+            std::sync::Arc::new(SystemClock::new()),
+            quick_retries(),
+        )
+        .await;
+        app.wait_for_state("demo", "up").await;
+
+        demo.set_mode(Mode::Fail);
+        let firing = sink.wait_for(1, "the firing notification").await;
+        verify(&firing[0]);
+        let body = &firing[0].body;
+        assert_eq!(body["type"], "alert.firing", "{body}");
+        assert_eq!(body["data"]["version"], "1");
+        assert_eq!(body["data"]["receiver"], "hook");
+        let alert = &body["data"]["alerts"][0];
+        assert_eq!(alert["rule"], "MonitorDown");
+        assert_eq!(alert["status"], "firing");
+        assert_eq!(alert["labels"]["monitor"], "demo");
+        assert_eq!(alert["reason"], "status == 200 failed: status was 500");
+        let fingerprint = alert["fingerprint"].as_str().unwrap().to_owned();
+        assert!(alert["url"].as_str().unwrap().ends_with(&format!("/api/v1/alerts/{fingerprint}")));
+
+        demo.set_mode(Mode::Ok);
+        let both = sink.wait_for(2, "the resolved notification").await;
+        verify(&both[1]);
+        assert_eq!(both[1].body["type"], "alert.resolved", "{}", both[1].body);
+        assert_eq!(both[1].body["data"]["alerts"][0]["status"], "resolved");
+        assert_ne!(both[0].header("webhook-id"), both[1].header("webhook-id"));
+        let config = app.stop().await;
+
+        // A restart over the same database sends nothing again: the group
+        // was finished and the cursor is past both events.
+        let app = spawn_app_in(config).await;
+        app.wait_for_state("demo", "up").await;
+        // Several group intervals, bounded: nothing may arrive.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(sink.received().len(), 2, "{:?}", sink.received());
+        app.stop().await;
+    }
+}
+
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn a_failing_receiver_is_retried_with_the_same_id_until_it_accepts(engine) {
+        let storage = storage(engine).await;
+        let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+        let sink = WebhookSink::spawn().await;
+        sink.answer(&[500, 500, 500]);
+        let toml = config(&storage, &demo.url("/health"), &[("hook", &sink.url)]);
+        let app = spawn_app_with(
+            TempConfig::new(&toml).unwrap(),
+            std::sync::Arc::new(SystemClock::new()),
+            quick_retries(),
+        )
+        .await;
+        app.wait_for_state("demo", "up").await;
+        demo.set_mode(Mode::Fail);
+        let attempts = sink.wait_for(4, "three failures and a success").await;
+        let answered: Vec<u16> = attempts.iter().map(|r| r.answered).collect();
+        assert_eq!(answered, [500, 500, 500, 204]);
+        let id = attempts[0].header("webhook-id");
+        assert!(attempts.iter().all(|r| r.header("webhook-id") == id), "{attempts:?}");
+        for attempt in &attempts {
+            verify(attempt);
+        }
+        // each attempt is signed at its own time, the body unchanged
+        assert!(attempts.iter().all(|r| r.raw == attempts[0].raw));
+        let metrics = app.get_text("/metrics").await;
+        poll_until(DEADLINE, "the attempts in /metrics", || async {
+            let metrics = app.get_text("/metrics").await;
+            metrics
+                .contains(r#"watchkeeper_notification_attempts_total{notifier="hook",result="delivered"} 1"#)
+                .then_some(())
+        })
+        .await;
+        assert!(
+            metrics.contains(r#"watchkeeper_notification_attempts_total{notifier="hook",result="retry"} 3"#),
+            "{metrics}"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_receiver_holds_up_neither_probes_nor_the_other_notifier() {
+    let storage = storage(watchkeeper_testkit::Engine::Sqlite).await;
+    let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+    let hanging = WebhookSink::spawn().await;
+    hanging.hang(true);
+    let good = WebhookSink::spawn().await;
+    let toml = config(
+        &storage,
+        &demo.url("/health"),
+        &[("stuck", &hanging.url), ("hook", &good.url)],
+    );
+    let app = spawn_app_with(
+        TempConfig::new(&toml).unwrap(),
+        std::sync::Arc::new(SystemClock::new()),
+        quick_retries(),
+    )
+    .await;
+    app.wait_for_state("demo", "up").await;
+    demo.set_mode(Mode::Fail);
+    hanging.wait_for(1, "the hanging receiver's request").await;
+    good.wait_for(1, "the other receiver's notification").await;
+    // probes go on while the attempt hangs: the recovery is seen and sent
+    demo.set_mode(Mode::Ok);
+    let received = good.wait_for(2, "the resolution, past the hang").await;
+    assert_eq!(received[1].body["type"], "alert.resolved");
+    app.stop().await;
+}
