@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
+use watchkeeper_domain::clock::Clock;
 use watchkeeper_engine::SystemClock;
 use watchkeeper_notify::signature::SigningSecret;
 use watchkeeper_testkit::{
@@ -62,7 +62,7 @@ fn verify(received: &Received) {
             received.header("webhook-timestamp"),
             received.header("webhook-signature"),
             &received.raw,
-            Timestamp::now(),
+            SystemClock::new().wall(),
         )
         .unwrap_or_else(|error| panic!("signature does not verify: {error}: {received:?}"));
 }
