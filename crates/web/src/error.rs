@@ -25,6 +25,11 @@ pub enum ApiError {
     UnknownMonitor(String),
     #[error("no alert with fingerprint `{0}`")]
     UnknownAlert(String),
+    #[error("no delivery with id `{0}`")]
+    UnknownDelivery(String),
+    /// A request's parameter or body field is wrong: `field` names it.
+    #[error("`{field}`: {message}")]
+    BadRequest { field: String, message: String },
     #[error("no route for {0}")]
     NoRoute(String),
     #[error("{method} is not allowed on {path}")]
@@ -70,9 +75,11 @@ pub struct ErrorDetail {
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::UnknownMonitor(_) | ApiError::UnknownAlert(_) | ApiError::NoRoute(_) => {
-                (StatusCode::NOT_FOUND, "not_found")
-            }
+            ApiError::UnknownMonitor(_)
+            | ApiError::UnknownAlert(_)
+            | ApiError::UnknownDelivery(_)
+            | ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
             }

@@ -123,6 +123,8 @@ pub fn api_routes() -> Router<AppState> {
         .route("/monitors/{id}", get(api::get_monitor))
         .route("/alerts", get(api::alerts::list_alerts))
         .route("/alerts/{fingerprint}", get(api::alerts::get_alert))
+        .route("/deliveries", get(api::deliveries::list_deliveries))
+        .route("/deliveries/{id}", get(api::deliveries::get_delivery))
         .method_not_allowed_fallback(error::method_not_allowed)
 }
 

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use watchkeeper_domain::alert::StoredAlert;
 use watchkeeper_domain::check::StateChange;
 use watchkeeper_domain::id::MonitorId;
-use watchkeeper_store::{AlertEvent, Store, StoreError};
+use watchkeeper_store::{AlertEvent, Delivery, DeliveryAttempt, Store, StoreError};
 
 #[derive(Clone)]
 pub struct Queries {
@@ -48,6 +48,23 @@ impl Queries {
         limit: u32,
     ) -> Result<Vec<AlertEvent>, StoreError> {
         self.store.alert_events(fingerprint, limit).await
+    }
+
+    /// Up to `limit` deliveries, newest first, of one notifier or all.
+    pub async fn deliveries(
+        &self,
+        notifier: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.store.deliveries(notifier, limit).await
+    }
+
+    /// One delivery with its attempts.
+    pub async fn delivery(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Delivery, Vec<DeliveryAttempt>)>, StoreError> {
+        self.store.delivery(id).await
     }
 
     /// Fraction of checks since `since` that were not down.

@@ -154,6 +154,31 @@ on_both_engines! {
             metrics.contains(r#"watchkeeper_notification_attempts_total{notifier="hook",result="retry"} 3"#),
             "{metrics}"
         );
+        // the outbox as the API shows it
+        let (status, list) = app.get_json("/api/v1/deliveries?notifier=hook").await;
+        assert_eq!(status, 200, "{list}");
+        let delivery = &list["deliveries"][0];
+        assert_eq!(delivery["id"], id);
+        assert_eq!(delivery["status"], "delivered", "{list}");
+        assert_eq!(delivery["attempts"], 4);
+        assert_eq!(delivery["kind"], "alert.firing");
+        assert_eq!(delivery["alerts"][0]["rule"], "MonitorDown");
+        let (status, detail) = app.get_json(&format!("/api/v1/deliveries/{id}")).await;
+        assert_eq!(status, 200, "{detail}");
+        let outcomes: Vec<&str> = detail["attempt_log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes, ["HTTP 500", "HTTP 500", "HTTP 500", "HTTP 204"]);
+        assert!(detail["attempt_log"][0]["decision"].as_str().unwrap().starts_with("retry at "));
+        let (status, error) = app.get_json("/api/v1/deliveries?limit=lots").await;
+        assert_eq!(status, 400);
+        assert_eq!(error["error"]["code"], "bad_request");
+        assert!(error["error"]["message"].as_str().unwrap().contains("`limit`"), "{error}");
+        let (status, _) = app.get_json("/api/v1/deliveries/msg_nothing").await;
+        assert_eq!(status, 404);
         app.stop().await;
     }
 }
