@@ -2,7 +2,8 @@
 //! failing target is announced once firing and once resolved, signed; a
 //! receiver that fails is retried with the same `webhook-id` until it
 //! accepts; a receiver that hangs holds up neither probes nor the other
-//! notifier; a restart sends nothing again.
+//! notifier; a restart sends nothing again; a `kill -9` in the middle of a
+//! delivery loses nothing and repeats only the attempt in flight.
 
 use std::time::Duration;
 
@@ -13,6 +14,9 @@ use watchkeeper_testkit::{
     DemoConfig, Mode, TempConfig, on_both_engines, poll_until, spawn_demo_on_loopback,
 };
 
+use nix::sys::signal::Signal;
+
+use crate::process::ServeProcess;
 use crate::sink::{Received, WebhookSink};
 use crate::support::{DEADLINE, quick_retries, spawn_app_in, spawn_app_with, storage};
 
@@ -210,4 +214,44 @@ async fn a_hanging_receiver_holds_up_neither_probes_nor_the_other_notifier() {
     let received = good.wait_for(2, "the resolution, past the hang").await;
     assert_eq!(received[1].body["type"], "alert.resolved");
     app.stop().await;
+}
+
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn a_kill_during_delivery_loses_nothing_and_repeats_only_the_attempt_in_flight(engine) {
+        let storage = storage(engine).await;
+        let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+        let sink = WebhookSink::spawn().await;
+        sink.hang(true);
+        let config = TempConfig::new(&config(&storage, &demo.url("/health"), &[("hook", &sink.url)]))
+            .unwrap();
+        let serve = ServeProcess::start(config.path(), &[]).await;
+        serve.wait_for_state("demo", "up").await;
+        demo.set_mode(Mode::Fail);
+        // the firing notification is in flight (the receiver is hanging)
+        let in_flight = sink.wait_for(1, "the attempt in flight").await;
+        let id = in_flight[0].header("webhook-id").to_owned();
+        let killed = serve.stop_with(Signal::SIGKILL).await;
+        assert!(!killed.status.success());
+
+        sink.hang(false);
+        let serve = ServeProcess::start(config.path(), &[]).await;
+        let again = sink.wait_for(2, "the attempt made again after the restart").await;
+        assert_eq!(again[1].header("webhook-id"), id, "the same delivery, not a new one");
+        assert_eq!(again[1].raw, again[0].raw, "the same notification");
+        assert_eq!(again[1].answered, 204);
+        verify(&again[1]);
+
+        demo.set_mode(Mode::Ok);
+        let all = sink.wait_for(3, "the resolution").await;
+        assert_eq!(all[2].body["type"], "alert.resolved");
+        let firing: Vec<&str> = all
+            .iter()
+            .filter(|r| r.body["type"] == "alert.firing")
+            .map(|r| r.header("webhook-id"))
+            .collect();
+        assert_eq!(firing, [id.as_str(), id.as_str()], "nothing sent twice but the attempt in flight");
+        let stopped = serve.stop_with(Signal::SIGTERM).await;
+        assert!(stopped.status.success(), "{}", stopped.stderr);
+    }
 }
