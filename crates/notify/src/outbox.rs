@@ -35,7 +35,7 @@ use watchkeeper_store::{
     StoreError,
 };
 
-use crate::channel::http;
+use crate::channel::{self, Answer};
 use crate::dispatch::{AlertInfo, DispatchConfig, Dispatcher, Outgoing};
 use crate::metrics::NotifyMetrics;
 use crate::payload::{AlertStatus, Notification};
@@ -322,9 +322,15 @@ impl Notifications {
         let (answer, decision) = match serde_json::from_str::<Notification>(&delivery.notification)
         {
             Ok(notification) => {
-                let answer = self
-                    .send(spec, client, templates, &notification, started)
-                    .await;
+                let answer = channel::deliver(
+                    client,
+                    &self.policy,
+                    spec,
+                    templates,
+                    &notification,
+                    started,
+                )
+                .await;
                 let decision = self.retry.decide(
                     Attempt {
                         delivery: &delivery.id,
@@ -338,7 +344,7 @@ impl Notifications {
             }
             Err(error) => {
                 let reason = format!("the stored notification cannot be read: {error}");
-                let answer = http::Answer {
+                let answer = Answer {
                     outcome: Outcome::Failed {
                         reason: reason.clone(),
                     },
@@ -398,54 +404,6 @@ impl Notifications {
         self.metrics
             .attempt(spec.id.as_str(), status_label(&decision));
         Ok(disable)
-    }
-
-    /// Sends one notification over its channel.
-    pub async fn send(
-        &self,
-        spec: &NotifierSpec,
-        client: &reqwest::Client,
-        templates: &MessageTemplates,
-        notification: &Notification,
-        now: Timestamp,
-    ) -> http::Answer {
-        let message = match templates.render(notification) {
-            Ok(message) => message,
-            Err(error) => {
-                let reason = format!("the message template did not render: {error}");
-                return http::Answer {
-                    outcome: Outcome::Failed {
-                        reason: reason.clone(),
-                    },
-                    summary: reason,
-                    body: None,
-                };
-            }
-        };
-        if let Some(answer) = http::send(
-            client,
-            &self.policy,
-            &spec.channel,
-            notification,
-            &message,
-            now,
-        )
-        .await
-        {
-            return answer;
-        }
-        let reason = match &spec.channel {
-            Channel::Email(_) => "email notifiers are not delivered by this build yet",
-            Channel::Command(_) => "command notifiers are not delivered by this build yet",
-            _ => "this channel is not delivered by this build",
-        };
-        http::Answer {
-            outcome: Outcome::Failed {
-                reason: reason.to_owned(),
-            },
-            summary: reason.to_owned(),
-            body: None,
-        }
     }
 }
 

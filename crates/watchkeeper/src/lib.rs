@@ -11,6 +11,7 @@
 pub mod check_command;
 pub mod logging;
 pub mod notifications;
+pub mod notify_command;
 pub mod open_files;
 pub mod reload;
 

@@ -104,6 +104,22 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
+    /// Work with notifiers.
+    Notify {
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NotifyCommand {
+    /// Send a test notification (alert WatchkeeperTest, severity P3) to one
+    /// notifier now and print the receiver's answer. Exit 0 when it was
+    /// delivered, 1 when not, 2 for a config error or an unknown notifier.
+    Test {
+        /// The [[notifier]]'s id.
+        notifier: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +163,9 @@ fn main() -> ExitCode {
             Command::Store {
                 command: StoreCommand::Copy { to, batch },
             } => store_copy(&cli.config, &to, batch).await,
+            Command::Notify {
+                command: NotifyCommand::Test { notifier },
+            } => notify_test(&cli.config, &notifier).await,
         }
     })
 }
@@ -236,6 +255,32 @@ async fn check(path: &Path, json: bool, wanted: &[String]) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILED)
+    }
+}
+
+async fn notify_test(path: &Path, notifier: &str) -> ExitCode {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    match watchkeeper::notify_command::run(&config, notifier, clock).await {
+        Ok(report) => {
+            print!("{}", report.render(notifier));
+            if report.delivered() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAILED)
+            }
+        }
+        Err(error @ watchkeeper::notify_command::NotifyTestError::UnknownNotifier { .. }) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
     }
 }
 

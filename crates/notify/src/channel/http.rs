@@ -13,22 +13,13 @@ use url::Url;
 use watchkeeper_domain::notifier::{Channel, WebhookFormat};
 use watchkeeper_domain::target_policy::TargetPolicy;
 
+use crate::channel::Answer;
 use crate::payload::{self, Message, Notification};
 use crate::retry::Outcome;
 use crate::signature::SigningSecret;
 
 /// How much of a receiver's answer is kept.
 const ANSWER_EXCERPT: usize = 1024;
-
-/// One attempt's outcome and the receiver's words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub outcome: Outcome,
-    /// `HTTP 204`, or why there was no answer.
-    pub summary: String,
-    /// The start of the answer's body, when there was one.
-    pub body: Option<String>,
-}
 
 /// One request to make.
 struct Request {

@@ -16,9 +16,9 @@ use watchkeeper_testkit::{
 
 use nix::sys::signal::Signal;
 
-use crate::process::ServeProcess;
+use crate::process::{ServeProcess, watchkeeper};
 use crate::sink::{Received, WebhookSink};
-use crate::support::{DEADLINE, quick_retries, spawn_app_in, spawn_app_with, storage};
+use crate::support::{DEADLINE, STORAGE, quick_retries, spawn_app_in, spawn_app_with, storage};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -254,4 +254,58 @@ on_both_engines! {
         let stopped = serve.stop_with(Signal::SIGTERM).await;
         assert!(stopped.status.success(), "{}", stopped.stderr);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_test_sends_one_signed_message_and_prints_the_answer() {
+    let sink = WebhookSink::spawn().await;
+    let toml = config(STORAGE, "http://127.0.0.1:9/health", &[("hook", &sink.url)]);
+    let config = TempConfig::new(&toml).unwrap();
+    let output = watchkeeper(config.path(), &["notify", "test", "hook"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("answer: HTTP 204"), "{stdout}");
+    assert!(stdout.contains("result: delivered"), "{stdout}");
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    verify(&received[0]);
+    assert_eq!(
+        received[0].body["data"]["alerts"][0]["rule"],
+        "WatchkeeperTest"
+    );
+    assert!(
+        stdout.contains(received[0].header("webhook-id")),
+        "{stdout}"
+    );
+
+    // a receiver that refuses: exit 1, and what the outbox would do
+    sink.answer(&[410]);
+    let output = watchkeeper(config.path(), &["notify", "test", "hook"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("answer: HTTP 410"), "{stdout}");
+    assert!(stdout.contains("410 Gone"), "{stdout}");
+
+    // a typo: exit 2 with the closest id
+    let output = watchkeeper(config.path(), &["notify", "test", "hok"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unknown notifier `hok` (did you mean `hook`?)"),
+        "{stderr}"
+    );
+    assert_eq!(sink.received().len(), 2, "nothing sent for the typo");
 }
