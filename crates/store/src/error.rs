@@ -76,6 +76,11 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot write silences: {source}")]
+    Silences {
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("cannot measure the database size: {source}")]
     Size {
         #[source]

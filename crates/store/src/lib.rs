@@ -51,6 +51,7 @@ mod postgres;
 mod recent;
 mod results;
 mod rollups;
+mod silences;
 mod sqlite;
 mod state_changes;
 
@@ -65,6 +66,7 @@ pub use outbox::{
     GroupRecord, NewDelivery,
 };
 pub use results::{Batch, Committed, PruneReport};
+pub use silences::StoredSilence;
 
 #[cfg(doc)]
 use {

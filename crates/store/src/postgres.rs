@@ -28,6 +28,7 @@ mod outbox;
 mod recent;
 mod results;
 mod rollups;
+mod silences;
 mod state_changes;
 
 use std::str::FromStr as _;
@@ -53,7 +54,7 @@ const CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The tables `size_bytes` measures: every table the migrations create.
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "monitors",
     "results",
     "state_changes",
@@ -66,6 +67,7 @@ const TABLES: [&str; 12] = [
     "deliveries",
     "delivery_attempts",
     "disabled_notifiers",
+    "silences",
 ];
 
 /// Advisory lock keys (transaction-scoped), one per kind of write that

@@ -33,6 +33,7 @@ mod recent;
 mod release;
 mod results;
 mod rollups;
+mod silences;
 mod state_changes;
 
 use std::path::{Path, PathBuf};

@@ -18,6 +18,7 @@ mod postgres;
 mod recent;
 mod results;
 mod rollups;
+mod silences;
 
 use std::collections::HashMap;
 use std::path::Path;
