@@ -48,6 +48,8 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 const EVENTS_PER_READ: u32 = 500;
 /// Deliveries a sender takes per query.
 const DELIVERIES_PER_READ: u32 = 20;
+/// How stale the published quiet of alerts may get.
+const QUIET_REFRESH: Duration = Duration::from_secs(10);
 /// The longest a sender or the dispatcher sleeps without looking again.
 const LONGEST_SLEEP: Duration = Duration::from_secs(3_600);
 
@@ -58,21 +60,26 @@ pub struct Notifications {
     pub policy: Arc<TargetPolicy>,
     pub retry: RetryPolicy,
     pub metrics: NotifyMetrics,
+    /// Where the dispatcher publishes why each quieted firing alert is
+    /// not sent (fingerprint → reason), for the API.
+    pub quiet: watch::Sender<Arc<BTreeMap<String, String>>>,
 }
 
 impl Notifications {
     /// Runs until `cancel`, or until a store error (then it returns, for
     /// the supervisor to start it again). `config` changes on reload;
-    /// `events` is the engine's last committed alert event id.
+    /// `events` is the engine's last committed alert event id; `silences`
+    /// changes whenever a silence is added or expired.
     pub async fn run(
         self: Arc<Self>,
         mut config: watch::Receiver<Arc<DispatchConfig>>,
         events: watch::Receiver<Option<i64>>,
+        silences: watch::Receiver<u64>,
         cancel: CancellationToken,
     ) {
         loop {
             let current = config.borrow_and_update().clone();
-            let round = self.round(current, events.clone());
+            let round = self.round(current, events.clone(), silences.clone());
             tokio::select! {
                 () = cancel.cancelled() => return,
                 ended = round => {
@@ -97,6 +104,7 @@ impl Notifications {
         &self,
         config: Arc<DispatchConfig>,
         events: watch::Receiver<Option<i64>>,
+        silences: watch::Receiver<u64>,
     ) -> Result<(), NotifyError> {
         let client = watchkeeper_runner::outbound_client(self.policy.clone(), &[], ATTEMPT_TIMEOUT)
             .map_err(|error| NotifyError::Client(error.to_string()))?;
@@ -120,7 +128,7 @@ impl Notifications {
             std::future::pending::<Result<(), NotifyError>>().await
         };
         tokio::select! {
-            ended = self.dispatch_loop(config.clone(), events, &wakers) => ended,
+            ended = self.dispatch_loop(config.clone(), events, silences, &wakers) => ended,
             ended = senders => ended,
         }
     }
@@ -129,6 +137,7 @@ impl Notifications {
         &self,
         config: Arc<DispatchConfig>,
         mut events: watch::Receiver<Option<i64>>,
+        mut silences: watch::Receiver<u64>,
         wakers: &BTreeMap<String, Arc<Notify>>,
     ) -> Result<(), NotifyError> {
         let store = &self.store;
@@ -142,8 +151,22 @@ impl Notifications {
         let groups = store.notification_groups().await?;
         let mut dispatcher = Dispatcher::new(config, alerts, groups, self.clock.now());
         let mut engine_gone = false;
+        let mut writers_gone = false;
+        let mut silences_changed = true;
         loop {
             events.borrow_and_update();
+            if silences_changed {
+                silences.borrow_and_update();
+                let now = self.clock.now();
+                let active = store
+                    .silences(now)
+                    .await?
+                    .into_iter()
+                    .map(|stored| stored.silence)
+                    .collect();
+                dispatcher.set_silences(active);
+                silences_changed = false;
+            }
             let read_from = cursor;
             cursor = self.read_events(&mut dispatcher, cursor).await?;
             let now = self.clock.now();
@@ -173,16 +196,40 @@ impl Notifications {
                     }
                 }
             }
+            self.publish_quiet(&dispatcher);
+            // Silences and maintenance windows end by themselves: look again
+            // at least every QUIET_REFRESH so the API's view follows.
             let sleep = dispatcher
                 .next_flush()
-                .map_or(LONGEST_SLEEP, |at| until(self.clock.now(), at));
+                .map_or(LONGEST_SLEEP, |at| until(self.clock.now(), at))
+                .min(QUIET_REFRESH);
             tokio::select! {
                 changed = events.changed(), if !engine_gone => {
                     engine_gone = changed.is_err();
                 }
+                changed = silences.changed(), if !writers_gone => {
+                    writers_gone = changed.is_err();
+                    silences_changed = !writers_gone;
+                }
                 () = tokio::time::sleep(sleep) => {}
             }
         }
+    }
+
+    /// Publishes which firing alerts are quiet and why, when it changed.
+    fn publish_quiet(&self, dispatcher: &Dispatcher) {
+        let quiet: BTreeMap<String, String> = dispatcher
+            .quieted(self.clock.now())
+            .into_iter()
+            .map(|(fingerprint, quiet)| (fingerprint, quiet.describe()))
+            .collect();
+        self.quiet.send_if_modified(|current| {
+            if **current == quiet {
+                return false;
+            }
+            *current = Arc::new(quiet);
+            true
+        });
     }
 
     /// Feeds every event after `cursor` to the dispatcher; returns the new

@@ -74,6 +74,7 @@ pub struct App {
     store: Store,
     notifications: Arc<Notifications>,
     dispatch: tokio::sync::watch::Receiver<Arc<DispatchConfig>>,
+    silences: tokio::sync::watch::Receiver<u64>,
     cancel: CancellationToken,
 }
 
@@ -107,12 +108,20 @@ impl App {
         let external_url = format!("http://{local_addr}");
         let (dispatch_updates, dispatch) =
             DispatchUpdates::new(dispatch_config(&alerting, &external_url));
+        let (quiet, quiet_view) = tokio::sync::watch::channel(Arc::default());
+        let (silences_changed, silences) = tokio::sync::watch::channel(0u64);
         let notifications = Arc::new(Notifications {
             store: store.clone(),
             clock: clock.clone(),
             policy,
             retry: RetryPolicy::default(),
             metrics: notify_metrics,
+            quiet,
+        });
+        let silence_writer = Arc::new(notifications::StoreSilences {
+            store: store.clone(),
+            clock: clock.clone(),
+            changed: silences_changed,
         });
         let cancel = CancellationToken::new();
         let supervisor = Supervisor::new(cancel.clone());
@@ -179,7 +188,9 @@ impl App {
             clock,
             server.region,
         )
-        .with_reloader(reloader.clone());
+        .with_reloader(reloader.clone())
+        .with_silences(silence_writer)
+        .with_quiet(quiet_view);
         Ok(App {
             listener: Arc::new(listener),
             local_addr,
@@ -191,6 +202,7 @@ impl App {
             store,
             notifications,
             dispatch,
+            silences,
             cancel,
         })
     }
@@ -239,6 +251,7 @@ impl App {
             store,
             notifications,
             dispatch,
+            silences,
             cancel,
         } = self;
         tracing::info!(address = %local_addr, "watchkeeper is serving http://{local_addr}/");
@@ -254,9 +267,12 @@ impl App {
         let events = engine.control().committed_alert_events();
         let notify_cancel = cancel.clone();
         let notify = supervisor.spawn_restarting("notifications", move || {
-            notifications
-                .clone()
-                .run(dispatch.clone(), events.clone(), notify_cancel.clone())
+            notifications.clone().run(
+                dispatch.clone(),
+                events.clone(),
+                silences.clone(),
+                notify_cancel.clone(),
+            )
         });
         let signal_cancel = cancel.clone();
         let signal = supervisor.spawn_restarting("reload-signal", move || {

@@ -3,6 +3,7 @@
 //! supervised like every other task.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -85,4 +86,54 @@ fn same(current: &DispatchConfig, next: &DispatchConfig) -> bool {
         && current.notifiers == next.notifiers
         && current.depends_on == next.depends_on
         && rules(current) == rules(next)
+}
+
+/// Silences made over the API: written to the store, then the dispatcher
+/// is told to read them again.
+pub struct StoreSilences {
+    pub store: watchkeeper_store::Store,
+    pub clock: Arc<dyn watchkeeper_domain::clock::Clock>,
+    pub changed: watch::Sender<u64>,
+}
+
+impl StoreSilences {
+    fn bump(&self) {
+        self.changed.send_modify(|generation| *generation += 1);
+    }
+}
+
+impl watchkeeper_web::SilenceWriter for StoreSilences {
+    fn add(
+        &self,
+        silence: watchkeeper_domain::alert::silence::Silence,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move {
+            let now = self.clock.wall();
+            self.store
+                .add_silence(&silence, now)
+                .await
+                .map_err(|error| error.to_string())?;
+            tracing::info!(silence = %silence.id, created_by = %silence.created_by, "silence added");
+            self.bump();
+            Ok(())
+        })
+    }
+
+    fn expire(
+        &self,
+        id: String,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<bool, String>> + Send + '_>> {
+        Box::pin(async move {
+            let expired = self
+                .store
+                .expire_silence(&id, self.clock.wall())
+                .await
+                .map_err(|error| error.to_string())?;
+            if expired {
+                tracing::info!(silence = %id, "silence expired");
+                self.bump();
+            }
+            Ok(expired)
+        })
+    }
 }

@@ -27,6 +27,8 @@ pub enum ApiError {
     UnknownAlert(String),
     #[error("no delivery with id `{0}`")]
     UnknownDelivery(String),
+    #[error("no silence with id `{0}`")]
+    UnknownSilence(String),
     /// A request's parameter or body field is wrong: `field` names it.
     #[error("`{field}`: {message}")]
     BadRequest { field: String, message: String },
@@ -78,6 +80,7 @@ impl ApiError {
             ApiError::UnknownMonitor(_)
             | ApiError::UnknownAlert(_)
             | ApiError::UnknownDelivery(_)
+            | ApiError::UnknownSilence(_)
             | ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::MethodNotAllowed { .. } => {

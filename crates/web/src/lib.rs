@@ -33,6 +33,7 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_engine::{Board, EngineHealth};
 use watchkeeper_store::Store;
 
+pub use api::silences::SilenceWriter;
 pub use queries::Queries;
 pub use reload::{ReloadApplied, ReloadOutcome, Reloader};
 pub use server::{DEFAULT_REQUEST_TIMEOUT, ServerLimits};
@@ -56,6 +57,12 @@ pub struct AppState {
     pub list_cache: api::ListCache,
     /// What `POST /-/reload` calls; `None`: reloading is not offered.
     pub reloader: Option<Arc<dyn Reloader>>,
+    /// What `POST` and `DELETE /api/v1/silences` write through; `None`:
+    /// silences are not taken.
+    pub silences: Option<Arc<dyn api::silences::SilenceWriter>>,
+    /// Why each quieted firing alert is not sent (fingerprint → reason),
+    /// as the dispatcher last decided.
+    pub quiet: tokio::sync::watch::Receiver<Arc<std::collections::BTreeMap<String, String>>>,
 }
 
 impl AppState {
@@ -78,7 +85,24 @@ impl AppState {
             availability_cache: api::AvailabilityCache::default(),
             list_cache: api::ListCache::default(),
             reloader: None,
+            silences: None,
+            quiet: tokio::sync::watch::channel(Arc::default()).1,
         }
+    }
+
+    /// Takes silences, written through `writer`.
+    pub fn with_silences(mut self, writer: Arc<dyn api::silences::SilenceWriter>) -> Self {
+        self.silences = Some(writer);
+        self
+    }
+
+    /// Shows each alert's quiet, as the dispatcher publishes it.
+    pub fn with_quiet(
+        mut self,
+        quiet: tokio::sync::watch::Receiver<Arc<std::collections::BTreeMap<String, String>>>,
+    ) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     /// Offers `POST /-/reload` through `reloader`.
@@ -125,6 +149,14 @@ pub fn api_routes() -> Router<AppState> {
         .route("/alerts/{fingerprint}", get(api::alerts::get_alert))
         .route("/deliveries", get(api::deliveries::list_deliveries))
         .route("/deliveries/{id}", get(api::deliveries::get_delivery))
+        .route(
+            "/silences",
+            get(api::silences::list_silences).post(api::silences::create_silence),
+        )
+        .route(
+            "/silences/{id}",
+            get(api::silences::get_silence).delete(api::silences::expire_silence),
+        )
         .method_not_allowed_fallback(error::method_not_allowed)
 }
 

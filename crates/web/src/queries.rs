@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use watchkeeper_domain::alert::StoredAlert;
 use watchkeeper_domain::check::StateChange;
 use watchkeeper_domain::id::MonitorId;
-use watchkeeper_store::{AlertEvent, Delivery, DeliveryAttempt, Store, StoreError};
+use watchkeeper_store::{AlertEvent, Delivery, DeliveryAttempt, Store, StoreError, StoredSilence};
 
 #[derive(Clone)]
 pub struct Queries {
@@ -65,6 +65,15 @@ impl Queries {
         id: &str,
     ) -> Result<Option<(Delivery, Vec<DeliveryAttempt>)>, StoreError> {
         self.store.delivery(id).await
+    }
+
+    /// Silences that end after `after` (`Timestamp::MIN`: all).
+    pub async fn silences(&self, after: Timestamp) -> Result<Vec<StoredSilence>, StoreError> {
+        self.store.silences(after).await
+    }
+
+    pub async fn silence(&self, id: &str) -> Result<Option<StoredSilence>, StoreError> {
+        self.store.silence(id).await
     }
 
     /// Fraction of checks since `since` that were not down.

@@ -19,6 +19,7 @@ mod notifications;
 mod observability;
 mod process;
 mod quickstart;
+mod quieting;
 mod reload;
 mod rollups;
 mod sink;

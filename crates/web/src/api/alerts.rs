@@ -38,6 +38,11 @@ pub struct AlertBody {
     pub fired_at: Option<String>,
     pub resolved_at: Option<String>,
     pub updated_at: String,
+    /// Why a firing alert is not being sent (`silenced by sil_…`, `in
+    /// maintenance window …`, `inhibited by alert …`, `suppressed: db,
+    /// which it depends on, is down`); absent when it is sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,6 +74,7 @@ impl From<StoredAlert> for AlertBody {
             labels: alert.labels,
             fingerprint: alert.fingerprint,
             rule: alert.rule,
+            quiet: None,
         }
     }
 }
@@ -82,6 +88,13 @@ impl From<AlertEvent> for EventBody {
             reason: event.reason,
         }
     }
+}
+
+fn with_quiet(mut body: AlertBody, quiet: &BTreeMap<String, String>) -> AlertBody {
+    if body.state == "firing" {
+        body.quiet = quiet.get(&body.fingerprint).cloned();
+    }
+    body
 }
 
 /// Firing first: what a person opening the list needs to see.
@@ -101,8 +114,12 @@ pub(crate) async fn list_alerts(
     alerts.sort_by(|a, b| {
         (rank(a.state.phase), &a.rule, &a.monitor).cmp(&(rank(b.state.phase), &b.rule, &b.monitor))
     });
+    let quiet = state.quiet.borrow().clone();
     Ok(Json(AlertList {
-        alerts: alerts.into_iter().map(AlertBody::from).collect(),
+        alerts: alerts
+            .into_iter()
+            .map(|alert| with_quiet(AlertBody::from(alert), &quiet))
+            .collect(),
     }))
 }
 
@@ -119,8 +136,9 @@ pub(crate) async fn get_alert(
         .queries
         .alert_events(&alert.fingerprint, TIMELINE)
         .await?;
+    let quiet = state.quiet.borrow().clone();
     Ok(Json(AlertDetail {
-        alert: alert.into(),
+        alert: with_quiet(alert.into(), &quiet),
         events: events.into_iter().map(EventBody::from).collect(),
     }))
 }

@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod deliveries;
+pub mod silences;
 pub mod wire;
 
 use std::collections::HashMap;
