@@ -20,6 +20,7 @@ pub mod route;
 pub mod rule;
 pub mod silence;
 pub mod slo;
+pub mod slo_tracker;
 pub mod state;
 pub mod variables;
 pub mod window;

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod recorder;
 mod reload;
 pub mod scheduler;
+pub mod slos;
 pub mod store_health;
 pub mod supervisor;
 
@@ -290,8 +291,12 @@ impl Engine {
         let states = store.current_states().await?;
         let recent = store.load_recent(board::RECENT_RESULTS).await?;
         let board = Board::new(&monitors, states, recent);
-        let alerts =
-            alerts::Alerts::new(&alert_rules, &monitors, store.alerts().await?, clock.now());
+        let alerts = alerts::Alerts::new(
+            &alert_rules,
+            &monitors,
+            rule_alerts(store.alerts().await?),
+            clock.now(),
+        );
         metrics.set_monitor_count(monitors.len());
 
         // Shared by the scheduler and recorder (which know which probes are
@@ -458,4 +463,20 @@ impl EngineHandle {
         maintenance::save_recent(&self.store, &board, &self.metrics, self.clock.now()).await;
         report
     }
+}
+
+/// The stored alerts the recorder's rules own: not the SLOs' burn-rate
+/// alerts, which `slos` evaluates (the recorder would take them for
+/// alerts of a removed rule and resolve them).
+fn rule_alerts(
+    alerts: Vec<watchkeeper_domain::alert::StoredAlert>,
+) -> Vec<watchkeeper_domain::alert::StoredAlert> {
+    alerts
+        .into_iter()
+        .filter(|alert| {
+            !alert
+                .labels
+                .contains_key(watchkeeper_domain::alert::slo_tracker::SLO)
+        })
+        .collect()
 }

@@ -32,6 +32,7 @@ use watchkeeper_web::{AppState, ServerLimits};
 
 use crate::notifications::{DispatchUpdates, dispatch_config};
 use crate::reload::{ConfigReloader, StartSettings};
+use watchkeeper_engine::slos::{SloEvaluator, SloMetrics};
 use watchkeeper_notify::dispatch::DispatchConfig;
 use watchkeeper_notify::metrics::NotifyMetrics;
 use watchkeeper_notify::outbox::Notifications;
@@ -75,6 +76,7 @@ pub struct App {
     notifications: Arc<Notifications>,
     dispatch: tokio::sync::watch::Receiver<Arc<DispatchConfig>>,
     silences: tokio::sync::watch::Receiver<u64>,
+    slo_evaluator: Arc<SloEvaluator>,
     cancel: CancellationToken,
 }
 
@@ -118,6 +120,13 @@ impl App {
             metrics: notify_metrics,
             quiet,
         });
+        let (slo_evaluator, slo_board) = SloEvaluator::new(
+            store.clone(),
+            clock.clone(),
+            notifications::slo_specs(&alerting),
+            SloMetrics::register(&mut registry),
+        );
+        let slo_evaluator = Arc::new(slo_evaluator);
         let silence_writer = Arc::new(notifications::StoreSilences {
             store: store.clone(),
             clock: clock.clone(),
@@ -190,7 +199,8 @@ impl App {
         )
         .with_reloader(reloader.clone())
         .with_silences(silence_writer)
-        .with_quiet(quiet_view);
+        .with_quiet(quiet_view)
+        .with_slos(slo_board);
         Ok(App {
             listener: Arc::new(listener),
             local_addr,
@@ -203,6 +213,7 @@ impl App {
             notifications,
             dispatch,
             silences,
+            slo_evaluator,
             cancel,
         })
     }
@@ -252,6 +263,7 @@ impl App {
             notifications,
             dispatch,
             silences,
+            slo_evaluator,
             cancel,
         } = self;
         tracing::info!(address = %local_addr, "watchkeeper is serving http://{local_addr}/");
@@ -274,6 +286,10 @@ impl App {
                 notify_cancel.clone(),
             )
         });
+        let slo_cancel = cancel.clone();
+        let slos = supervisor.spawn_restarting("slos", move || {
+            slo_evaluator.clone().run(slo_cancel.clone())
+        });
         let signal_cancel = cancel.clone();
         let signal = supervisor.spawn_restarting("reload-signal", move || {
             reload_on_sighup(reloader.clone(), signal_cancel.clone())
@@ -288,6 +304,7 @@ impl App {
         let report = engine.shutdown().await;
         let served = server.await;
         let _ = notify.await;
+        let _ = slos.await;
         let _ = signal.await;
         store.close().await;
         tracing::info!("shutdown complete");

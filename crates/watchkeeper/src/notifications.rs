@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use watchkeeper_config::AlertingConfig;
+use watchkeeper_domain::alert::slo_tracker::SloSpec;
 use watchkeeper_notify::dispatch::DispatchConfig;
 
 /// The dispatcher's view of the alerting config. `external_url` is where
@@ -27,6 +28,22 @@ pub fn dispatch_config(alerting: &AlertingConfig, external_url: &str) -> Dispatc
             .collect::<HashMap<_, _>>(),
         external_url: external_url.trim_end_matches('/').to_owned(),
     }
+}
+
+/// The `[[slo]]`s as the evaluator tracks them. They are read at start; a
+/// reload that changes them says a restart is needed.
+pub fn slo_specs(alerting: &AlertingConfig) -> Vec<SloSpec> {
+    alerting
+        .slos
+        .iter()
+        .map(|slo| SloSpec {
+            id: slo.id.to_string(),
+            monitors: slo.monitors.clone(),
+            objective: slo.objective.clone(),
+            severity: slo.severity.clone(),
+            labels: slo.labels.clone(),
+        })
+        .collect()
 }
 
 /// Where a reload sends the new configuration.

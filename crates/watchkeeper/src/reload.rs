@@ -11,17 +11,20 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use watchkeeper_config::{Config, ProbesConfig, ServerConfig, StorageConfig};
+use watchkeeper_domain::alert::slo_tracker::SloSpec;
 use watchkeeper_engine::EngineControl;
 use watchkeeper_web::{ReloadApplied, ReloadOutcome, Reloader};
 
 use crate::notifications::DispatchUpdates;
 
 /// The settings the process started with that a reload cannot change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartSettings {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub probes: ProbesConfig,
+    /// The SLOs the evaluator tracks, read at start.
+    pub slos: Vec<SloSpec>,
 }
 
 impl StartSettings {
@@ -30,6 +33,7 @@ impl StartSettings {
             server: config.server.clone(),
             storage: config.storage.clone(),
             probes: config.probes.clone(),
+            slos: crate::notifications::slo_specs(&config.alerting),
         }
     }
 }
@@ -142,6 +146,7 @@ pub fn restart_required(running: &StartSettings, new: &StartSettings) -> Vec<Str
             policy,
             concurrency,
         },
+        slos,
     } = running;
     let mut changed = Vec::new();
     let mut check = |differs: bool, key: &str| {
@@ -173,5 +178,6 @@ pub fn restart_required(running: &StartSettings, new: &StartSettings) -> Vec<Str
         *concurrency != new.probes.concurrency,
         "[probes] concurrency",
     );
+    check(*slos != new.slos, "[[slo]]");
     changed
 }

@@ -63,6 +63,8 @@ pub struct AppState {
     /// Why each quieted firing alert is not sent (fingerprint → reason),
     /// as the dispatcher last decided.
     pub quiet: tokio::sync::watch::Receiver<Arc<std::collections::BTreeMap<String, String>>>,
+    /// Each SLO as last evaluated.
+    pub slos: watchkeeper_engine::slos::SloBoard,
 }
 
 impl AppState {
@@ -87,7 +89,14 @@ impl AppState {
             reloader: None,
             silences: None,
             quiet: tokio::sync::watch::channel(Arc::default()).1,
+            slos: tokio::sync::watch::channel(Arc::default()).1,
         }
+    }
+
+    /// Shows the SLOs the evaluator publishes.
+    pub fn with_slos(mut self, slos: watchkeeper_engine::slos::SloBoard) -> Self {
+        self.slos = slos;
+        self
     }
 
     /// Takes silences, written through `writer`.
@@ -149,6 +158,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/alerts/{fingerprint}", get(api::alerts::get_alert))
         .route("/deliveries", get(api::deliveries::list_deliveries))
         .route("/deliveries/{id}", get(api::deliveries::get_delivery))
+        .route("/slos", get(api::slos::list_slos))
         .route(
             "/silences",
             get(api::silences::list_silences).post(api::silences::create_silence),

@@ -10,6 +10,7 @@ mod alerts;
 mod inputs;
 mod recent;
 mod rollups;
+mod slos;
 mod state_changes;
 mod store_trouble;
 

@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod deliveries;
 pub mod silences;
+pub mod slos;
 pub mod wire;
 
 use std::collections::HashMap;
