@@ -13,7 +13,10 @@ Subcommands (see bench/README.md):
              a temporary directory on a loopback port, as the tests do), and
              its CPU and RSS are reported beside Watchkeeper's.
   detection  100 monitors; one target is broken at a random moment; the time
-             from the outage to the stored state change.
+             from the outage to the stored state change, and to the first
+             notification a webhook receiver (in this script) is sent,
+             with each monitor's own alert at threshold 1 and a route
+             with group_wait 0.
   soak       one long run of Watchkeeper alone, sampling store size every
              minute, to show that growth stays flat.
   all        scale, then detection; writes bench/RESULTS.md.
@@ -333,8 +336,9 @@ ALERTS = "own"
 ALERT_RULE_WHEN = "error_rate > 0.05 && samples >= 3"
 
 
-def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None, storage_url=None):
+def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None, storage_url=None, extra=""):
     with open(path, "w") as f:
+        f.write(extra)
         f.write(f'[server]\nlisten = "127.0.0.1:{WK_PORT}"\nregion = "bench"\n\n')
         if raw_retention or storage_url:
             f.write("[storage]\n")
@@ -356,9 +360,9 @@ def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None, sto
                 f.write(f'[[alert]]\nid = "errors-m{i}"\nmonitors = ["m{i}"]\nwindow = "1m"\nwhen = \'{ALERT_RULE_WHEN}\'\n\n')
 
 
-def start_watchkeeper(tmp, n, monitor_urls=None, raw_retention=None, storage_url=None):
+def start_watchkeeper(tmp, n, monitor_urls=None, raw_retention=None, storage_url=None, extra=""):
     config = os.path.join(tmp, "watchkeeper.toml")
-    write_watchkeeper_config(config, n, monitor_urls, raw_retention, storage_url)
+    write_watchkeeper_config(config, n, monitor_urls, raw_retention, storage_url, extra)
     wk = Process("watchkeeper", [WK, "--config", config, "--log-format", "json", "serve"], os.path.join(tmp, "watchkeeper.log"))
     startup = wait_http(f"http://127.0.0.1:{WK_PORT}/health", 300, wk)
     return wk, startup, os.path.join(tmp, "watchkeeper.db")
@@ -935,14 +939,69 @@ def summary_line(tool, n, f):
 # ---------------------------------------------------------------- detection
 
 
+class WebhookSink:
+    """A webhook receiver on 127.0.0.1: records the wall time and type of
+    every notification it is sent, answers 204."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        sink = self
+        self.received = []
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                at = time.time()
+                try:
+                    kind = json.loads(body).get("type", "")
+                except ValueError:
+                    kind = ""
+                with sink.lock:
+                    sink.received.append((at, kind, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def count(self, kind):
+        with self.lock:
+            return sum(1 for _, k, _ in self.received if k == kind)
+
+    def wait_for(self, kind, index, deadline_s):
+        """The wall time of the `index`-th notification of `kind` (0-based)."""
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            with self.lock:
+                times = [at for at, k, _ in self.received if k == kind]
+            if len(times) > index:
+                return times[index]
+            time.sleep(0.01)
+        raise SystemExit(f"no {kind} notification #{index + 1} within {deadline_s} s")
+
+    def stop(self):
+        self.server.shutdown()
+
+
 def detection(args):
     """One monitor of `monitors` watches a demo API that is broken at a random
-    moment; the time until its state change to down is in the store."""
+    moment; the time until its state change to down is in the store, and
+    until its alert's first notification reaches a webhook receiver."""
     n = args.monitors
     watched = n - 1
     results = []
     with tempfile.TemporaryDirectory(prefix="wk-detect-") as tmp:
         nginx = start_fleet(tmp)
+        sink = WebhookSink()
         demo = Process("demo", [DEMO, "--listen", f"127.0.0.1:{DEMO_PORT}"], os.path.join(tmp, "demo.log"))
         wk = None
         try:
@@ -952,19 +1011,35 @@ def detection(args):
                 # Every other monitor watches a fast, healthy fleet target.
                 return f"http://127.0.0.1:{DEMO_PORT}/health" if i == watched else f"http://127.0.0.1:{FLEET_PORT}/ok/{i}"
 
-            wk, _, db = start_watchkeeper(tmp, n, urls)
+            # Threshold 1: the first failed probe fires; group_wait 0: the
+            # dispatcher sends at once. group_interval 1s lets each trial's
+            # resolution go out before the next trial.
+            extra = (
+                "[alerting]\nfailure_threshold = 1\nsuccess_threshold = 1\n\n"
+                f'[[route]]\nnotify = ["sink"]\ngroup_by = ["monitor"]\ngroup_wait = "0s"\ngroup_interval = "1s"\n\n'
+                f'[[notifier]]\nid = "sink"\nwebhook = {{ url = "{sink.url}" }}\n\n'
+            )
+            wk, _, db = start_watchkeeper(tmp, n, urls, extra=extra)
             con = open_store(db)
             key = wait_for_key(con, f"m{watched}")
             rng = random.Random(args.seed)
             for trial in range(args.trials):
                 wait_for_state(con, key, 0, deadline_s=60)
+                if trial > 0:
+                    # the previous trial's resolution was sent
+                    sink.wait_for("alert.resolved", trial - 1, 4 * INTERVAL_S)
                 time.sleep(rng.uniform(0, INTERVAL_S))
                 last_id = con.execute("SELECT COALESCE(MAX(id), 0) FROM state_changes").fetchone()[0]
+                firing_before = sink.count("alert.firing")
                 outage = time.time()
                 control(f"/control/mode/fail")
                 stored, at = wait_for_change(con, key, 2, last_id, deadline_s=4 * INTERVAL_S)
-                results.append({"stored_s": stored - outage, "probed_s": at / 1000 - outage})
-                log(f"  trial {trial + 1}: stored after {stored - outage:.2f} s (the probe that saw it started after {at / 1000 - outage:.2f} s)")
+                notified = sink.wait_for("alert.firing", firing_before, 4 * INTERVAL_S)
+                results.append({"stored_s": stored - outage, "probed_s": at / 1000 - outage, "notified_s": notified - outage})
+                log(
+                    f"  trial {trial + 1}: stored after {stored - outage:.2f} s, notified after {notified - outage:.2f} s "
+                    f"(the probe that saw it started after {at / 1000 - outage:.2f} s)"
+                )
                 control("/control/mode/ok")
             con.close()
         finally:
@@ -972,6 +1047,7 @@ def detection(args):
                 wk.stop()
             demo.stop()
             nginx.stop()
+            sink.stop()
     return {"monitors": n, "trials": results}
 
 
@@ -1318,18 +1394,22 @@ def ratio_rows(lines, n, ours, engine, runs):
 
 
 def detection_table(data):
-    stored = sorted(t["stored_s"] for t in data["trials"])
-    probed = sorted(t["probed_s"] for t in data["trials"])
-    return "\n".join(
-        [
-            f"{data['monitors']} monitors at a {INTERVAL_S} s interval; one target (a demo API) starts answering 500 at a random moment, "
-            f"{len(stored)} trials. Time from the outage to:\n",
-            "| | p50 | p90 | max | mean |",
-            "|---|---|---|---|---|",
-            f"| the probe that saw it started | {percentile(probed, 0.5):.2f} s | {percentile(probed, 0.9):.2f} s | {probed[-1]:.2f} s | {statistics.mean(probed):.2f} s |",
-            f"| its state change stored | {percentile(stored, 0.5):.2f} s | {percentile(stored, 0.9):.2f} s | {stored[-1]:.2f} s | {statistics.mean(stored):.2f} s |",
-        ]
-    )
+    rows = [("the probe that saw it started", "probed_s"), ("its state change stored", "stored_s"), ("the first notification received", "notified_s")]
+    lines = [
+        f"{data['monitors']} monitors at a {INTERVAL_S} s interval; one target (a demo API) starts answering 500 at a random moment, "
+        f"{len(data['trials'])} trials; its own alert at threshold 1, a route with group_wait 0 to a webhook receiver on loopback. Time from the outage to:\n",
+        "| | p50 | p90 | p99 | max | mean |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, key in rows:
+        values = sorted(t[key] for t in data["trials"] if key in t)
+        if not values:
+            continue
+        lines.append(
+            f"| {label} | {percentile(values, 0.5):.2f} s | {percentile(values, 0.9):.2f} s | {percentile(values, 0.99):.2f} s | "
+            f"{values[-1]:.2f} s | {statistics.mean(values):.2f} s |"
+        )
+    return "\n".join(lines)
 
 
 def write_results(path, command, scale_data=None, detection_data=None, soak_data=None):

@@ -51,7 +51,7 @@
 //! the environment are not used, for the same reason.
 
 pub use http::ClientError;
-pub use outbound::{check_outbound_url, describe_outbound_error, outbound_client};
+pub use outbound::{api_client, check_outbound_url, describe_outbound_error, outbound_client};
 
 mod check;
 mod command;

@@ -48,3 +48,19 @@ pub fn check_outbound_url(policy: &TargetPolicy, url: &Url) -> Result<(), Target
 pub fn describe_outbound_error(target: &str, error: reqwest::Error) -> String {
     describe_failure(target, error).message
 }
+
+/// A client for Watchkeeper's own CLI talking to a Watchkeeper server the
+/// operator names (`--server`): TLS verified against the system's trust
+/// store, no proxy, no redirect, `timeout` per request. No target policy:
+/// the operator chose the address.
+pub fn api_client(timeout: Duration) -> Result<reqwest::Client, ClientError> {
+    let tls = tls::client_config(true, &[]).map_err(ClientError::Tls)?;
+    reqwest::Client::builder()
+        .user_agent(concat!("watchkeeper/", env!("CARGO_PKG_VERSION")))
+        .no_proxy()
+        .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .map_err(ClientError::Http)
+}

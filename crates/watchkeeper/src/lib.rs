@@ -9,6 +9,7 @@
 //! built here and passed to each crate that registers metrics.
 
 pub mod check_command;
+pub mod client;
 pub mod logging;
 pub mod notifications;
 pub mod notify_command;

@@ -207,3 +207,113 @@ async fn a_bad_silence_is_a_400_naming_its_field() {
     assert_eq!(response.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_commands_list_alerts_and_add_list_and_expire_silences() {
+    let storage = storage(watchkeeper_testkit::Engine::Sqlite).await;
+    let app = crate::support::spawn_app(&storage).await;
+    let run = |args: Vec<String>| {
+        let config = app.config_path().to_owned();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let output = crate::process::watchkeeper(&config, &args)
+                .env_remove("WATCHKEEPER_SERVER")
+                .env_remove("WATCHKEEPER_TOKEN")
+                .output()
+                .await
+                .unwrap();
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        }
+    };
+    let server = |args: &[&str]| {
+        let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        all.extend(["--server".to_owned(), app.base.clone()]);
+        all
+    };
+    let (code, stdout, stderr) = run(server(&["alert", "list"])).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "no alerts\n");
+
+    let (code, stdout, stderr) = run(server(&[
+        "silence",
+        "add",
+        "--match",
+        "severity=P2",
+        "--match",
+        "team=~pay.*",
+        "--for",
+        "2h",
+        "--comment",
+        "deploying payments",
+        "--author",
+        "alice",
+    ]))
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.starts_with("ID "), "{stdout}");
+    let id = stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(id.starts_with("sil_"), "{stdout}");
+    assert!(
+        stdout.contains("active") && stdout.contains("alice"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = run(server(&["silence", "list"])).await;
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains(&id) && stdout.contains("deploying payments"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = run(server(&["silence", "expire", &id])).await;
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("expired"), "{stdout}");
+    let (_, stdout, _) = run(server(&["silence", "list"])).await;
+    assert_eq!(stdout, "no silences\n");
+    let (_, stdout, _) = run(server(&["silence", "list", "--all", "--json"])).await;
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(listed["silences"][0]["state"], "expired");
+
+    // the server's refusal, in its words
+    let (code, _, stderr) = run(server(&[
+        "silence",
+        "add",
+        "--match",
+        "severity=~.*",
+        "--for",
+        "1h",
+        "--comment",
+        "x",
+    ]))
+    .await;
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("400") && stderr.contains("`matchers`"),
+        "{stderr}"
+    );
+    // a server that is not there
+    let (code, _, stderr) = run(vec![
+        "alert".to_owned(),
+        "list".to_owned(),
+        "--server".to_owned(),
+        "http://127.0.0.1:9".to_owned(),
+    ])
+    .await;
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("cannot reach http://127.0.0.1:9"),
+        "{stderr}"
+    );
+    app.stop().await;
+}
