@@ -309,3 +309,31 @@ async fn notify_test_sends_one_signed_message_and_prints_the_answer() {
     );
     assert_eq!(sink.received().len(), 2, "nothing sent for the typo");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_answers_garbage_is_a_failed_attempt_with_a_reason_retried() {
+    let storage = storage(watchkeeper_testkit::Engine::Sqlite).await;
+    let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+    let garbage = crate::support::ReplyingGarbage::spawn(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+    let url = format!("http://{}/hook", garbage.addr);
+    let toml = config(&storage, &demo.url("/health"), &[("hook", &url)]);
+    let app = spawn_app_with(
+        TempConfig::new(&toml).unwrap(),
+        std::sync::Arc::new(SystemClock::new()),
+        quick_retries(),
+    )
+    .await;
+    app.wait_for_state("demo", "up").await;
+    demo.set_mode(Mode::Fail);
+    let delivery = poll_until(DEADLINE, "two failed attempts", || async {
+        let (_, list) = app.get_json("/api/v1/deliveries").await;
+        let delivery = list["deliveries"][0].clone();
+        (delivery["attempts"].as_u64() >= Some(2)).then_some(delivery)
+    })
+    .await;
+    assert_eq!(delivery["status"], "pending", "{delivery}");
+    let outcome = delivery["last_outcome"].as_str().unwrap();
+    assert!(outcome.starts_with(&format!("POST http://{}", garbage.addr)), "{outcome}");
+    assert!(!outcome.contains("/hook"), "the URL's path is not shown: {outcome}");
+    app.stop().await;
+}
