@@ -33,6 +33,7 @@ mod release;
 mod results;
 mod rollups;
 mod state_changes;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
