@@ -12,6 +12,7 @@ pub mod check_command;
 pub mod logging;
 pub mod open_files;
 pub mod reload;
+pub mod token_command;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
-use watchkeeper_config::{Config, ProbesConfig, ServerConfig, StorageConfig};
+use watchkeeper_config::{ApiConfig, Config, ProbesConfig, ServerConfig, StorageConfig};
 use watchkeeper_engine::EngineControl;
 use watchkeeper_web::{ReloadApplied, ReloadOutcome, Reloader};
 
@@ -20,6 +20,7 @@ pub struct StartSettings {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub probes: ProbesConfig,
+    pub api: ApiConfig,
 }
 
 impl StartSettings {
@@ -28,6 +29,7 @@ impl StartSettings {
             server: config.server.clone(),
             storage: config.storage.clone(),
             probes: config.probes.clone(),
+            api: config.api,
         }
     }
 }
@@ -130,6 +132,7 @@ pub fn restart_required(running: &StartSettings, new: &StartSettings) -> Vec<Str
             policy,
             concurrency,
         },
+        api: ApiConfig { public_read },
     } = running;
     let mut changed = Vec::new();
     let mut check = |differs: bool, key: &str| {
@@ -161,5 +164,6 @@ pub fn restart_required(running: &StartSettings, new: &StartSettings) -> Vec<Str
         *concurrency != new.probes.concurrency,
         "[probes] concurrency",
     );
+    check(*public_read != new.api.public_read, "[api] public_read");
     changed
 }
