@@ -84,6 +84,7 @@ impl App {
             monitors,
             files,
             alerting,
+            api,
             ..
         } = config;
         // Reloads read the main file again.
@@ -154,6 +155,7 @@ impl App {
             clock,
             server.region,
         )
+        .with_public_read(api.public_read)
         .with_reloader(reloader.clone());
         Ok(App {
             listener: Arc::new(listener),

@@ -6,6 +6,7 @@
 //! encoding a second, not one per request.
 
 pub mod alerts;
+pub mod routes;
 pub mod wire;
 
 use std::collections::HashMap;
