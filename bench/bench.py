@@ -336,6 +336,9 @@ ALERT_RULE_WHEN = "error_rate > 0.05 && samples >= 3"
 def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None, storage_url=None):
     with open(path, "w") as f:
         f.write(f'[server]\nlisten = "127.0.0.1:{WK_PORT}"\nregion = "bench"\n\n')
+        # Loopback only: the API latency figures read without a token, as
+        # the quickstart does (docs/api.md).
+        f.write("[api]\npublic_read = true\n\n")
         if raw_retention or storage_url:
             f.write("[storage]\n")
             if raw_retention:

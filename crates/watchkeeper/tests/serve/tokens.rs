@@ -1,13 +1,15 @@
 //! `watchkeeper token create | list | revoke` as a user runs them, on the
 //! config's store (SQLite and PostgreSQL): the token printed once and
 //! stored as its hash, a taken name, an unknown role or name refused with
-//! their exit codes, revoking at once (and again, harmlessly).
+//! their exit codes, revoking at once (and again, harmlessly). And a real
+//! server over TCP: reads refused without a token unless `public_read`,
+//! an admin's reload over the API audited with the client's address.
 
 use watchkeeper_domain::access::{Role, parse_presented};
 use watchkeeper_testkit::{TempConfig, on_both_engines};
 
 use crate::cli::{Finished, run};
-use crate::support::{open_store, storage};
+use crate::support::{open_store, spawn_app, storage};
 
 async fn token(config: &TempConfig, args: &[&str]) -> Finished {
     let mut all = vec!["token"];
@@ -100,4 +102,69 @@ on_both_engines! {
         assert_eq!(tokens[0].role, Role::Responder);
         store.close().await;
     }
+}
+
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn a_real_server_wants_a_token_and_audits_a_reload_with_the_clients_address(engine) {
+        let app = spawn_app(&storage(engine).await).await;
+        let anonymous = watchkeeper_testkit::loopback_client_builder().build().unwrap();
+        let refused = anonymous.get(format!("{}/api/v1/monitors", app.base)).send().await.unwrap();
+        assert_eq!(refused.status(), 401);
+        assert_eq!(
+            refused.headers()["www-authenticate"].to_str().unwrap(),
+            "Bearer realm=\"watchkeeper\""
+        );
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized");
+        // /health and /metrics take no token.
+        let health = anonymous.get(format!("{}/health", app.base)).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+
+        let (status, _) = app.get_json("/api/v1/monitors").await;
+        assert_eq!(status, 200);
+        let (status, reloaded) = app.post_json("/api/v1/reload").await;
+        assert_eq!(status, 200, "{reloaded}");
+        let (status, log) = app.get_json("/api/v1/audit").await;
+        assert_eq!(status, 200, "{log}");
+        let entry = &log["entries"][0];
+        assert_eq!(entry["action"], "config.reload", "{log}");
+        assert_eq!(entry["role"], "admin", "{log}");
+        assert!(entry["actor"].as_str().unwrap().starts_with("test-admin-"), "{log}");
+        let remote: std::net::SocketAddr = entry["remote"].as_str().unwrap().parse().unwrap();
+        assert!(remote.ip().is_loopback(), "{log}");
+        assert_ne!(remote.port(), 0, "{log}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_public_read_anyone_reads_but_only_a_token_changes() {
+    let app = spawn_app(&format!(
+        "{}\n[api]\npublic_read = true\n",
+        crate::support::STORAGE
+    ))
+    .await;
+    let anonymous = watchkeeper_testkit::loopback_client_builder()
+        .build()
+        .unwrap();
+    let read = anonymous
+        .get(format!("{}/api/v1/monitors", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let audit = anonymous
+        .get(format!("{}/api/v1/audit", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(audit.status(), 401);
+    let reload = anonymous
+        .post(format!("{}/api/v1/reload", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), 401);
+    app.stop().await;
 }
