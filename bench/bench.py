@@ -340,6 +340,9 @@ def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None, sto
     with open(path, "w") as f:
         f.write(extra)
         f.write(f'[server]\nlisten = "127.0.0.1:{WK_PORT}"\nregion = "bench"\n\n')
+        # Loopback only: the API latency figures read without a token, as
+        # the quickstart does (docs/api.md).
+        f.write("[api]\npublic_read = true\n\n")
         if raw_retention or storage_url:
             f.write("[storage]\n")
             if raw_retention:

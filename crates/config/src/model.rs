@@ -63,6 +63,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub probes: ProbesConfig,
+    /// Who may use `/api/v1` without a token.
+    pub api: ApiConfig,
     /// In the order written (main file first, then included files).
     pub components: Vec<Component>,
     /// In the order written (main file first, then included files).
@@ -96,6 +98,14 @@ pub struct ServerConfig {
     /// At most this many HTTP connections are open at once (more than
     /// zero); `None`: a share of the open-files limit, decided at start.
     pub max_connections: Option<usize>,
+}
+
+/// `[api]`: the REST API's access rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Reads (`GET`) under `/api/v1` need no token; the audit log and
+    /// every change still do. Default `false`.
+    pub public_read: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

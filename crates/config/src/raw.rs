@@ -55,6 +55,7 @@ raw_table! {
         storage: RawStorage = "storage",
         probes: RawProbes = "probes",
         alerting: RawAlerting = "alerting",
+        api: RawApi = "api",
     }
 }
 
@@ -88,6 +89,13 @@ raw_table! {
         password: Text = "password",
         raw_retention: Text = "raw_retention",
         rollup_retention: Text = "rollup_retention",
+    }
+}
+
+raw_table! {
+    pub(crate) struct RawApi in "[api]" {
+        /// Whether `/api/v1` reads need no token.
+        public_read: Flag = "public_read",
     }
 }
 
@@ -362,6 +370,7 @@ mod tests {
                 "[storage]",
                 "[probes]",
                 "[alerting]",
+                "[api]",
                 "[[component]]",
                 "[[monitor]]",
                 "[[alert]]",

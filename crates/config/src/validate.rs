@@ -3,7 +3,7 @@
 //! reported, not only the first.
 //!
 //! Validation runs in three passes. First each section is checked on its
-//! own, in its own submodule (`server`, `settings` for `[storage]` and
+//! own, in its own submodule (`server`, `api`, `settings` for `[storage]` and
 //! `[probes]`, `alerting` for `[alerting]` and a monitor's alerting keys,
 //! `component`, `monitor` with a submodule per probe kind, `conditions`,
 //! `rule` for `[[alert]]` and `[[slo]]`, `route` for `[[route]]` and
@@ -15,6 +15,7 @@
 //! module runs the passes and holds the helpers every section shares.
 
 mod alerting;
+mod api;
 mod command;
 mod component;
 mod conditions;
@@ -78,12 +79,14 @@ pub(crate) fn config(
                 storage,
                 probes,
                 alerting,
+                api,
             },
         sections,
     } = main;
     let server = server::validate_server(server, &mut problems);
     let storage = settings::validate_storage(storage, &dir, &mut problems);
     let probes = settings::validate_probes(probes, &mut problems);
+    let api = api::validate_api(api);
     // First: every section's severities are checked against it.
     let settings = alerting::validate_alerting(alerting, &mut problems);
 
@@ -209,6 +212,7 @@ pub(crate) fn config(
         server,
         storage,
         probes,
+        api,
         components,
         monitors,
         alerting: AlertingConfig {

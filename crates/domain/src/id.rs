@@ -20,7 +20,7 @@ pub enum IdError {
     InvalidCharacter { id: String },
 }
 
-fn check_id(raw: &str) -> Result<(), IdError> {
+pub(crate) fn check_id(raw: &str) -> Result<(), IdError> {
     if raw.is_empty() {
         return Err(IdError::Empty);
     }

@@ -6,6 +6,7 @@
 //! changes a monitor's state ([`health`]) and how results roll up per minute
 //! ([`rollup`]). Time enters only through a [`clock::Clock`].
 
+pub mod access;
 pub mod alert;
 pub mod check;
 pub mod clock;

@@ -3,7 +3,7 @@
 //! history: every table, in batches read by key order from SQLite and
 //! written with one statement per table per batch to PostgreSQL, all in one
 //! PostgreSQL transaction (a failed copy leaves the target empty, to try
-//! again). Monitor keys, state change ids and alert event ids are kept, so every row means
+//! again). Monitor keys, state change ids, alert event ids and audit ids are kept, so every row means
 //! what it meant; the target's sequences are moved past them.
 //!
 //! Here: the order of the tables, the refusal of a target that holds data,
@@ -56,6 +56,8 @@ pub struct CopyReport {
     pub meta: u64,
     pub alerts: u64,
     pub alert_events: u64,
+    pub tokens: u64,
+    pub audit: u64,
 }
 
 /// Where a copy is: `copied` rows of `table` so far.
@@ -206,6 +208,37 @@ impl Store {
             progress(CopyProgress {
                 table: "alert_events",
                 copied: report.alert_events,
+            });
+        }
+
+        // A handful: one per person or program that uses the API.
+        let tokens = from.copy_tokens().await.map_err(copy_error("tokens"))?;
+        for chunk in tokens.chunks(batch) {
+            crate::postgres::insert_token_copies(&mut tx, chunk)
+                .await
+                .map_err(copy_error("tokens"))?;
+            report.tokens += chunk.len() as u64;
+            progress(CopyProgress {
+                table: "tokens",
+                copied: report.tokens,
+            });
+        }
+
+        let mut after = 0;
+        loop {
+            let rows = from
+                .copy_audit(after, batch)
+                .await
+                .map_err(copy_error("audit"))?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            crate::postgres::insert_audit_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("audit"))?;
+            report.audit += rows.len() as u64;
+            progress(CopyProgress {
+                table: "audit",
+                copied: report.audit,
             });
         }
 

@@ -86,6 +86,22 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot write token {name}: {source}")]
+    WriteToken {
+        name: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error(
+        "a token named {name} exists already (revoked tokens keep their names); choose another name"
+    )]
+    TokenNameTaken { name: String },
+    #[error("cannot write the audit entry for {action}: {source}")]
+    WriteAudit {
+        action: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("cannot copy a {from} store into a {to} one: copy goes from SQLite to PostgreSQL")]
     CopyEngines {
         from: &'static str,

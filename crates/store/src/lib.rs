@@ -9,7 +9,8 @@
 //! # One module per aggregate, one per engine
 //!
 //! Each aggregate — `monitors`, `results`, `state_changes`, `rollups`,
-//! `recent` (the saved recent results), `meta` and `alerts` — has
+//! `recent` (the saved recent results), `meta`, `alerts` and `tokens`
+//! (API tokens and the audit log) — has
 //!
 //! - a shared module, `src/<aggregate>.rs`: the row-level trait every
 //!   backend implements (`ResultRows`, `RollupRows`, …: integer keys,
@@ -54,6 +55,7 @@ mod rollups;
 mod silences;
 mod sqlite;
 mod state_changes;
+mod tokens;
 
 use monitor_keys::MonitorKeys;
 use watchkeeper_domain::storage::{Database, StorageConfig};
@@ -67,6 +69,7 @@ pub use outbox::{
 };
 pub use results::{Batch, Committed, PruneReport};
 pub use silences::StoredSilence;
+pub use tokens::{AuditEntry, NewAuditEntry, Revoked, StoredToken};
 
 #[cfg(doc)]
 use {

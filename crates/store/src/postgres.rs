@@ -30,6 +30,7 @@ mod results;
 mod rollups;
 mod silences;
 mod state_changes;
+mod tokens;
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -42,8 +43,8 @@ use crate::results::PRUNE_CHUNK;
 
 pub(crate) use copy::{
     finish_copy, first_table_with_rows, insert_alert_copies, insert_alert_event_copies,
-    insert_meta, insert_monitors, insert_rollup_copies, insert_state_change_copies,
-    insert_stored_results,
+    insert_audit_copies, insert_meta, insert_monitors, insert_rollup_copies,
+    insert_state_change_copies, insert_stored_results, insert_token_copies,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -54,7 +55,7 @@ const CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The tables `size_bytes` measures: every table the migrations create.
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 15] = [
     "monitors",
     "results",
     "state_changes",
@@ -68,6 +69,8 @@ const TABLES: [&str; 13] = [
     "delivery_attempts",
     "disabled_notifiers",
     "silences",
+    "tokens",
+    "audit",
 ];
 
 /// Advisory lock keys (transaction-scoped), one per kind of write that
@@ -77,6 +80,8 @@ const TABLES: [&str; 13] = [
 enum AdvisoryLock {
     RollUp = 0x5741_5443_0001,
     SaveRecent = 0x5741_5443_0002,
+    /// Audit entries get their ids in commit order.
+    Audit = 0x5741_5443_0003,
 }
 
 #[derive(Debug, Clone)]

@@ -35,6 +35,7 @@ mod results;
 mod rollups;
 mod silences;
 mod state_changes;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod notify_command;
 pub mod open_files;
 pub mod reload;
+pub mod token_command;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -96,6 +97,7 @@ impl App {
             monitors,
             files,
             alerting,
+            api,
             ..
         } = config;
         // Reloads read the main file again.
@@ -198,6 +200,7 @@ impl App {
             clock,
             server.region,
         )
+        .with_public_read(api.public_read)
         .with_reloader(reloader.clone())
         .with_silences(silence_writer)
         .with_quiet(quiet_view)

@@ -1,9 +1,10 @@
-//! The `watchkeeper` command line: `serve`, `validate`, `check` and
-//! `store copy`.
+//! The `watchkeeper` command line: `serve`, `validate`, `check`,
+//! `store copy` and `token create | list | revoke`.
 //!
 //! Exit codes: 0 all good; 1 a monitor failed (`check`) or the daemon could
 //! not run (`serve`); 2 the configuration (or the command line) is invalid;
-//! 3 a task `serve` cannot run without (the scheduler, the recorder) died.
+//! 3 a task `serve` cannot run without (the scheduler, the recorder) died;
+//! 4 a token name that is taken (`token create`) or unknown (`token revoke`).
 //! Each command's `--help` lists its own ([`CHECK_EXITS`] and beside it).
 
 use std::net::SocketAddr;
@@ -17,11 +18,14 @@ use tokio::net::TcpListener;
 use watchkeeper::check_command;
 use watchkeeper::client;
 use watchkeeper::logging::{self, LogFormat};
+use watchkeeper::token_command::{self, TOKEN_EXITS, TokenCommandError};
 use watchkeeper_config::Config;
+use watchkeeper_domain::access::{Role, TokenName};
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_domain::storage::{Database, PostgresUrl, StorageConfig};
 use watchkeeper_engine::SystemClock;
 use watchkeeper_runner::Prober;
+use watchkeeper_store::Revoked;
 use watchkeeper_store::Store;
 
 /// What the binary does today, the first line of `--help`. It names only
@@ -104,6 +108,12 @@ enum Command {
     Store {
         #[command(subcommand)]
         command: StoreCommand,
+    },
+    /// API tokens, on the config's store directly (no server needed).
+    #[command(after_help = TOKEN_EXITS)]
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
     },
     /// Alerts on a running server (GET /api/v1/alerts).
     Alert {
@@ -192,6 +202,40 @@ enum NotifyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make a token; print it once on stdout (it is stored only as a hash).
+    #[command(after_help = TOKEN_EXITS)]
+    Create {
+        /// Who or what will use it, as the audit log will name it:
+        /// lowercase letters, digits, '-', '_', '.'.
+        #[arg(long, value_parser = parse_token_name)]
+        name: TokenName,
+        /// viewer (reads), responder (acknowledges, silences) or admin
+        /// (everything).
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Show every token: name, role, created, last used, revoked.
+    #[command(after_help = TOKEN_EXITS)]
+    List,
+    /// Refuse a token from now on (the API checks the store on every
+    /// request).
+    #[command(after_help = TOKEN_EXITS)]
+    Revoke {
+        #[arg(value_parser = parse_token_name)]
+        name: TokenName,
+    },
+}
+
+fn parse_token_name(raw: &str) -> Result<TokenName, String> {
+    TokenName::parse(raw).map_err(|error| error.to_string())
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    raw.parse::<Role>().map_err(|error| error.to_string())
+}
+
+#[derive(Debug, Subcommand)]
 enum StoreCommand {
     /// Copy the config's SQLite database into an empty PostgreSQL database,
     /// every table, with progress on stderr.
@@ -237,6 +281,7 @@ fn main() -> ExitCode {
             } => notify_test(&cli.config, &notifier).await,
             Command::Alert { command } => alert_command(&cli.config, command).await,
             Command::Silence { command } => silence_command(&cli.config, command).await,
+            Command::Token { command } => token(&cli.config, command).await,
         }
     })
 }
@@ -498,7 +543,7 @@ async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()
     to.close().await;
     let report = report?;
     eprintln!(
-        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} alerts, {} alert events, {} meta values",
+        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} alerts, {} alert events, {} meta values, {} tokens, {} audit entries",
         report.monitors,
         report.results,
         report.state_changes,
@@ -506,8 +551,59 @@ async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()
         report.recent_results,
         report.alerts,
         report.alert_events,
-        report.meta
+        report.meta,
+        report.tokens,
+        report.audit
     );
+    Ok(())
+}
+
+async fn token(path: &Path, command: TokenCommand) -> ExitCode {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let store = match Store::open(&config.storage).await {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let clock = SystemClock::new();
+    let done = run_token_command(&store, command, clock.wall()).await;
+    store.close().await;
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+async fn run_token_command(
+    store: &Store,
+    command: TokenCommand,
+    now: jiff::Timestamp,
+) -> Result<(), TokenCommandError> {
+    match command {
+        TokenCommand::Create { name, role } => {
+            let token = token_command::create(store, &name, role, now).await?;
+            // The token alone on stdout, so `TOKEN=$(watchkeeper token create …)` works.
+            println!("{}", token.reveal());
+            eprintln!(
+                "created token {name} ({role}); this is the only time it is shown: keep it now"
+            );
+        }
+        TokenCommand::List => {
+            print!("{}", token_command::render_list(&store.tokens().await?));
+        }
+        TokenCommand::Revoke { name } => match token_command::revoke(store, &name, now).await? {
+            Revoked::Already(at) => eprintln!("token {name} was revoked already, at {at}"),
+            _ => eprintln!("revoked token {name}; the API refuses it from now on"),
+        },
+    }
     Ok(())
 }
 

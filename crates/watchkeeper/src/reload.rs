@@ -10,7 +10,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
-use watchkeeper_config::{Config, ProbesConfig, ServerConfig, StorageConfig};
+use watchkeeper_config::{ApiConfig, Config, ProbesConfig, ServerConfig, StorageConfig};
 use watchkeeper_domain::alert::slo_tracker::SloSpec;
 use watchkeeper_engine::EngineControl;
 use watchkeeper_web::{ReloadApplied, ReloadOutcome, Reloader};
@@ -25,6 +25,7 @@ pub struct StartSettings {
     pub probes: ProbesConfig,
     /// The SLOs the evaluator tracks, read at start.
     pub slos: Vec<SloSpec>,
+    pub api: ApiConfig,
 }
 
 impl StartSettings {
@@ -34,6 +35,7 @@ impl StartSettings {
             storage: config.storage.clone(),
             probes: config.probes.clone(),
             slos: crate::notifications::slo_specs(&config.alerting),
+            api: config.api,
         }
     }
 }
@@ -147,6 +149,7 @@ pub fn restart_required(running: &StartSettings, new: &StartSettings) -> Vec<Str
             concurrency,
         },
         slos,
+        api: ApiConfig { public_read },
     } = running;
     let mut changed = Vec::new();
     let mut check = |differs: bool, key: &str| {
@@ -179,5 +182,6 @@ pub fn restart_required(running: &StartSettings, new: &StartSettings) -> Vec<Str
         "[probes] concurrency",
     );
     check(*slos != new.slos, "[[slo]]");
+    check(*public_read != new.api.public_read, "[api] public_read");
     changed
 }

@@ -49,6 +49,16 @@ pub enum ApiError {
     /// This server does not offer what was asked.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// No token, or one that lets nobody in (answered with
+    /// `WWW-Authenticate: Bearer`).
+    #[error("{}", .0.message())]
+    Unauthorized(crate::auth::Unauthorized),
+    /// A token whose role is too weak for what was asked.
+    #[error("this needs a token with the {needed} role; this one is {role}")]
+    Forbidden {
+        needed: watchkeeper_domain::access::Role,
+        role: watchkeeper_domain::access::Role,
+    },
     /// The handler did not answer within the server's request timeout.
     #[error("no answer within {} s", .0.as_secs_f64())]
     TooSlow(std::time::Duration),
@@ -63,8 +73,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize)]
 pub struct ErrorDetail {
     /// Stable, for programs: `not_found`, `method_not_allowed`, `internal`,
-    /// `timeout`, `invalid_config`, `unavailable`, and with later issues
-    /// `bad_request`, `unauthorized`….
+    /// `timeout`, `invalid_config`, `unavailable`, `unauthorized`,
+    /// `forbidden`, `bad_request`.
     pub code: &'static str,
     /// For people; never carries an internal error's text.
     pub message: String,
@@ -92,6 +102,8 @@ impl ApiError {
             ApiError::TooSlow(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::InvalidConfig(_) => (StatusCode::BAD_REQUEST, "invalid_config"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
         }
     }
 
@@ -117,11 +129,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let message = self.public_message();
+        // RFC 6750: a 401 names the scheme the client should use.
+        let challenge = matches!(self, ApiError::Unauthorized(_));
         let details = match self {
             ApiError::InvalidConfig(errors) => errors,
             _ => Vec::new(),
         };
-        (
+        let mut response = (
             status,
             Json(ErrorBody {
                 error: ErrorDetail {
@@ -131,7 +145,14 @@ impl IntoResponse for ApiError {
                 },
             }),
         )
-            .into_response()
+            .into_response();
+        if challenge {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"watchkeeper\""),
+            );
+        }
+        response
     }
 }
 

@@ -3,18 +3,22 @@
 //!
 //! - [`public_routes`]: `/health` and `/metrics` (next: the status page,
 //!   badges and heartbeat pings), for anyone who can reach the port;
-//! - [`api_routes`]: the REST API under `/api/v1` (authenticated by token
-//!   from the next issue on);
+//! - [`api_routes`]: the REST API under `/api/v1`, every route from one
+//!   table (`api::routes`) behind the token layer (`auth`): a bearer token
+//!   of the route's role, or none for reads under `[api] public_read`;
 //! - [`ops_routes`]: operations under `/-/` (reload), for operators.
 //!
-//! Handlers read through [`Queries`], never the store itself, and every
-//! error answers one JSON shape ([`error`]). Wire types live here, not in
+//! Handlers read through [`Queries`], never the store itself; the only
+//! writes are an audit entry ([`audit::Audit`]) and a token's last use;
+//! every error answers one JSON shape ([`error`]). Wire types live here, not in
 //! `domain`, so the JSON contract can stay stable while the model evolves.
-//! Until authentication lands `serve` binds 127.0.0.1 by default. `server`
+//! `serve` binds 127.0.0.1 by default. `server`
 //! serves the routers with a header timeout, a request timeout and a cap on
 //! open connections.
 
 pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod error;
 mod health;
 mod queries;
@@ -65,6 +69,10 @@ pub struct AppState {
     pub quiet: tokio::sync::watch::Receiver<Arc<std::collections::BTreeMap<String, String>>>,
     /// Each SLO as last evaluated.
     pub slos: watchkeeper_engine::slos::SloBoard,
+    /// Tokens: looked up on every API request; whether reads are public.
+    pub auth: auth::Authority,
+    /// Where changes made over the API are recorded.
+    pub audit: audit::Audit,
 }
 
 impl AppState {
@@ -78,6 +86,8 @@ impl AppState {
     ) -> Self {
         Self {
             board,
+            auth: auth::Authority::new(store.clone(), clock.clone()),
+            audit: audit::Audit::new(store.clone(), clock.clone()),
             queries: Queries::new(store),
             registry,
             health,
@@ -114,7 +124,18 @@ impl AppState {
         self
     }
 
-    /// Offers `POST /-/reload` through `reloader`.
+    /// Lets anyone read `/api/v1` without a token (`[api] public_read`).
+    pub fn with_public_read(mut self, public_read: bool) -> Self {
+        self.auth = self.auth.with_public_read(public_read);
+        self
+    }
+
+    /// The audit log's recorder, for handlers that change something.
+    pub fn audit(&self) -> &audit::Audit {
+        &self.audit
+    }
+
+    /// Offers `POST /-/reload` and `POST /api/v1/reload` through `reloader`.
     pub fn with_reloader(mut self, reloader: Arc<dyn Reloader>) -> Self {
         self.reloader = Some(reloader);
         self
@@ -134,7 +155,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public_routes())
-        .nest("/api/v1", api_routes())
+        .nest("/api/v1", api_routes(&state))
         .merge(ops_routes())
         .fallback(error::not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -149,25 +170,18 @@ pub fn public_routes() -> Router<AppState> {
         .method_not_allowed_fallback(error::method_not_allowed)
 }
 
-/// The REST API, mounted under `/api/v1`.
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/monitors", get(api::list_monitors))
-        .route("/monitors/{id}", get(api::get_monitor))
-        .route("/alerts", get(api::alerts::list_alerts))
-        .route("/alerts/{fingerprint}", get(api::alerts::get_alert))
-        .route("/deliveries", get(api::deliveries::list_deliveries))
-        .route("/deliveries/{id}", get(api::deliveries::get_delivery))
-        .route("/slos", get(api::slos::list_slos))
-        .route(
-            "/silences",
-            get(api::silences::list_silences).post(api::silences::create_silence),
-        )
-        .route(
-            "/silences/{id}",
-            get(api::silences::get_silence).delete(api::silences::expire_silence),
-        )
-        .method_not_allowed_fallback(error::method_not_allowed)
+/// The REST API, mounted under `/api/v1`: every route of
+/// [`api::routes::API_ROUTES`], each behind the token layer with its
+/// route's [`auth::Access`] (`state` gives the layer the store and
+/// `public_read`).
+pub fn api_routes(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for entry in api::routes::API_ROUTES {
+        let layer =
+            axum::middleware::from_fn_with_state((state.clone(), entry.access), auth::enforce);
+        router = router.route(entry.path, entry.method_router().route_layer(layer));
+    }
+    router.method_not_allowed_fallback(error::method_not_allowed)
 }
 
 /// Operations under `/-/`, Prometheus's prefix for them: `POST

@@ -1,7 +1,9 @@
 //! The read-only view of the store that handlers get. `AppState` holds a
-//! [`Queries`], never the [`Store`] itself, so no handler can write, roll
-//! up or prune: writing is the engine's recorder's alone, and an HTTP
-//! request (which anyone reaching the port can make) cannot start it.
+//! [`Queries`], never the [`Store`] itself, so no handler can write results,
+//! roll up or prune: that is the engine's recorder's alone, and an HTTP
+//! request (which anyone reaching the port can make) cannot start it. The
+//! only writes from HTTP are an audit entry (`audit::Audit`) and a token's
+//! last use (`auth::Authority`), each behind its own narrow handle.
 //! A route that needs another read adds one method here.
 
 use std::collections::HashMap;
@@ -10,7 +12,9 @@ use jiff::Timestamp;
 use watchkeeper_domain::alert::StoredAlert;
 use watchkeeper_domain::check::StateChange;
 use watchkeeper_domain::id::MonitorId;
-use watchkeeper_store::{AlertEvent, Delivery, DeliveryAttempt, Store, StoreError, StoredSilence};
+use watchkeeper_store::{
+    AlertEvent, AuditEntry, Delivery, DeliveryAttempt, Store, StoreError, StoredSilence,
+};
 
 #[derive(Clone)]
 pub struct Queries {
@@ -91,5 +95,14 @@ impl Queries {
         since: Timestamp,
     ) -> Result<HashMap<MonitorId, f64>, StoreError> {
         self.store.availability_all(since).await
+    }
+
+    /// Up to `limit` audit entries with an id below `before`, newest first.
+    pub async fn audit(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.store.audit(before, limit).await
     }
 }

@@ -1,6 +1,7 @@
-//! `POST /-/reload` (Prometheus's path): re-reads the config and applies it
-//! to the running engine, through the [`Reloader`] the binary gives, the
-//! same path `SIGHUP` takes. Answers 200 with what changed; otherwise the
+//! `POST /-/reload` (Prometheus's path, for operators who can reach the
+//! port) and `POST /api/v1/reload` (an admin token, audited): re-read the
+//! config and apply it to the running engine, through the [`Reloader`] the
+//! binary gives, the same path `SIGHUP` takes. Answers 200 with what changed; otherwise the
 //! one error shape: 400 `invalid_config` with every error of the config in
 //! `details` (the running one is untouched), 500 `internal` when the engine
 //! could not apply a valid one, 503 `unavailable` when this server does not
@@ -13,7 +14,10 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
+use watchkeeper_domain::access::Role;
+
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// Reloads the config; implemented by the binary, which knows the file.
@@ -56,11 +60,60 @@ pub(crate) enum ReloadBody {
 
 pub(crate) async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, ApiError> {
     let Some(reloader) = state.reloader.clone() else {
-        return Err(ApiError::Unavailable(
-            "this server cannot reload its configuration",
-        ));
+        return Err(unavailable());
     };
-    match reloader.reload().await {
+    answer(reloader.reload().await)
+}
+
+/// `POST /api/v1/reload`: the same reload, for an admin token from
+/// anywhere, written to the audit log (`config.reload`) with its outcome,
+/// whatever it was. A refused token never reaches the reloader.
+pub(crate) async fn api_reload(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ReloadBody>, ApiError> {
+    caller.require(Role::Admin)?;
+    let Some(reloader) = state.reloader.clone() else {
+        return Err(unavailable());
+    };
+    let outcome = reloader.reload().await;
+    let detail = match &outcome {
+        ReloadOutcome::Applied(applied) => serde_json::json!({
+            "outcome": "applied",
+            "added": applied.added,
+            "removed": applied.removed,
+            "changed": applied.changed,
+            "restart_required": applied.restart_required,
+        }),
+        ReloadOutcome::Rejected { errors } => {
+            serde_json::json!({ "outcome": "rejected", "errors": errors.len() })
+        }
+        ReloadOutcome::Failed { .. } => serde_json::json!({ "outcome": "failed" }),
+    };
+    // The reload happened whatever the log says: a failed audit write is
+    // logged with the entry's particulars and the reload answered as it went.
+    if let Err(error) = state
+        .audit
+        .record(&caller, "config.reload", "-", detail.clone())
+        .await
+    {
+        tracing::error!(
+            error = %error,
+            actor = caller.actor(),
+            remote = ?caller.remote,
+            detail = %detail,
+            "cannot write the audit entry of a reload"
+        );
+    }
+    answer(outcome)
+}
+
+fn unavailable() -> ApiError {
+    ApiError::Unavailable("this server cannot reload its configuration")
+}
+
+fn answer(outcome: ReloadOutcome) -> Result<Json<ReloadBody>, ApiError> {
+    match outcome {
         ReloadOutcome::Applied(applied) => Ok(Json(ReloadBody::Applied(applied))),
         ReloadOutcome::Rejected { errors } => Err(ApiError::InvalidConfig(errors)),
         ReloadOutcome::Failed { error } => Err(ApiError::Internal(format!(

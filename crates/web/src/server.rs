@@ -23,11 +23,13 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use hyper::Request;
 use hyper::body::Incoming;
@@ -80,6 +82,7 @@ pub(crate) async fn serve_router(
     let service = AnswerWithin {
         routes: TowerToHyperService::new(router),
         limit: request_timeout,
+        peer: None,
     };
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -101,7 +104,7 @@ pub(crate) async fn serve_router(
                 Err(_) => break,
             },
         };
-        let Some(stream) = accept(&listener, &shutdown).await else {
+        let Some((stream, peer)) = accept(&listener, &shutdown).await else {
             break;
         };
         while let Some(ended) = connections.try_join_next() {
@@ -109,7 +112,7 @@ pub(crate) async fn serve_router(
         }
         connections.spawn(serve_connection(
             stream,
-            service.clone(),
+            service.from(peer),
             Arc::clone(&http),
             shutdown.clone(),
             permit,
@@ -120,8 +123,11 @@ pub(crate) async fn serve_router(
     finish(connections, request_timeout).await;
 }
 
-/// The next connection, or `None` once `shutdown` is cancelled.
-async fn accept(listener: &TcpListener, shutdown: &CancellationToken) -> Option<TcpStream> {
+/// The next connection and its peer, or `None` once `shutdown` is cancelled.
+async fn accept(
+    listener: &TcpListener,
+    shutdown: &CancellationToken,
+) -> Option<(TcpStream, SocketAddr)> {
     loop {
         let accepted = tokio::select! {
             biased;
@@ -129,7 +135,7 @@ async fn accept(listener: &TcpListener, shutdown: &CancellationToken) -> Option<
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _peer)) => return Some(stream),
+            Ok(accepted) => return Some(accepted),
             // The peer gave up before we accepted: nothing to serve.
             Err(error) if is_the_peers_doing(&error) => {}
             Err(error) => {
@@ -193,6 +199,19 @@ fn log_connection_end(ended: Result<(), hyper::Error>) {
 struct AnswerWithin {
     routes: TowerToHyperService<Router>,
     limit: Duration,
+    /// The connection's client, given to handlers as axum's `ConnectInfo`
+    /// (the audit log records it).
+    peer: Option<SocketAddr>,
+}
+
+impl AnswerWithin {
+    /// This service for the connection from `peer`.
+    fn from(&self, peer: SocketAddr) -> AnswerWithin {
+        AnswerWithin {
+            peer: Some(peer),
+            ..self.clone()
+        }
+    }
 }
 
 impl hyper::service::Service<Request<Incoming>> for AnswerWithin {
@@ -201,7 +220,10 @@ impl hyper::service::Service<Request<Incoming>> for AnswerWithin {
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
     /// The handler's answer, or a 503 once `limit` has passed.
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(ConnectInfo(peer));
+        }
         let answer = self.routes.call(request);
         let limit = self.limit;
         Box::pin(async move {

@@ -72,7 +72,27 @@ fn unknown_keys_without_a_close_match_list_what_is_allowed() {
     );
     assert_error(
         "[[runbook]]\nid = \"x\"\n",
-        "watchkeeper.toml:1:3: unknown key `runbook` in the top level; expected one of: include, server, storage, probes, alerting, component, monitor, alert, slo, route, inhibit, maintenance, notifier",
+        "watchkeeper.toml:1:3: unknown key `runbook` in the top level; expected one of: include, server, storage, probes, alerting, api, component, monitor, alert, slo, route, inhibit, maintenance, notifier",
+    );
+}
+
+#[test]
+fn api_reads_need_a_token_unless_public_read_is_set() {
+    assert!(!load("").unwrap().api.public_read);
+    assert!(
+        !load("[api]\npublic_read = false\n")
+            .unwrap()
+            .api
+            .public_read
+    );
+    assert!(load("[api]\npublic_read = true\n").unwrap().api.public_read);
+    assert_error(
+        "[api]\npublic_read = \"yes\"\n",
+        "watchkeeper.toml:2:15: `public_read` must be true or false, found string",
+    );
+    assert_error(
+        "[api]\npublic = true\n",
+        "watchkeeper.toml:2:1: unknown key `public` in [api]; expected one of: public_read",
     );
 }
 

@@ -9,6 +9,7 @@ use super::results::{ResultColumns, result_columns_of};
 use crate::alerts::{StoredAlertRow, StoredEventRow};
 use crate::copy::{MonitorCopy, RollupCopy, StateChangeCopy};
 use crate::results::StoredResult;
+use crate::tokens::{AuditRow, TokenRow};
 
 impl PostgresStore {
     pub(crate) async fn begin_copy(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
@@ -212,6 +213,56 @@ pub(crate) async fn insert_alert_event_copies(
     Ok(())
 }
 
+pub(crate) async fn insert_token_copies(
+    connection: &mut PgConnection,
+    rows: &[TokenRow],
+) -> Result<(), sqlx::Error> {
+    let text = |field: fn(&TokenRow) -> &str| -> Vec<&str> { rows.iter().map(field).collect() };
+    let optional = |field: fn(&TokenRow) -> Option<i64>| -> Vec<Option<i64>> {
+        rows.iter().map(field).collect()
+    };
+    sqlx::query(
+        "INSERT INTO tokens (name, role, hash, created_at, last_used_at, revoked_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
+         $6::int8[])",
+    )
+    .bind(text(|row| &row.name))
+    .bind(text(|row| &row.role))
+    .bind(text(|row| &row.hash))
+    .bind(rows.iter().map(|row| row.created_at).collect::<Vec<_>>())
+    .bind(optional(|row| row.last_used_at))
+    .bind(optional(|row| row.revoked_at))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_audit_copies(
+    connection: &mut PgConnection,
+    rows: &[AuditRow],
+) -> Result<(), sqlx::Error> {
+    let text = |field: fn(&AuditRow) -> &str| -> Vec<&str> { rows.iter().map(field).collect() };
+    let optional = |field: fn(&AuditRow) -> Option<&str>| -> Vec<Option<&str>> {
+        rows.iter().map(field).collect()
+    };
+    sqlx::query(
+        "INSERT INTO audit (id, at, actor, role, action, target, detail, remote) \
+         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], \
+         $6::text[], $7::text[], $8::text[])",
+    )
+    .bind(rows.iter().map(|row| row.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.at).collect::<Vec<_>>())
+    .bind(text(|row| &row.actor))
+    .bind(optional(|row| row.role.as_deref()))
+    .bind(text(|row| &row.action))
+    .bind(text(|row| &row.target))
+    .bind(text(|row| &row.detail))
+    .bind(optional(|row| row.remote.as_deref()))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 /// A phase or transition code (0–3) for a SMALLINT column.
 fn small(code: i64) -> i16 {
     i16::try_from(code).unwrap_or(i16::MAX)
@@ -223,6 +274,7 @@ pub(crate) async fn finish_copy(mut tx: Transaction<'static, Postgres>) -> Resul
         ("monitors", "key"),
         ("state_changes", "id"),
         ("alert_events", "id"),
+        ("audit", "id"),
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \

@@ -5,6 +5,7 @@
 use super::SqliteStore;
 use crate::copy::{MonitorCopy, RollupCopy, StateChangeCopy};
 use crate::results::StoredResult;
+use crate::tokens::{AuditRow, TokenRow};
 
 const RESULT_COLUMNS: &str = "monitor, started_at, lag_ms, latency_us, health, reason, \
      fallback_health, fallback_latency_us, fallback_reason";
@@ -84,5 +85,26 @@ impl SqliteStore {
         sqlx::query_as("SELECT key, value FROM meta ORDER BY key")
             .fetch_all(&self.reader)
             .await
+    }
+
+    /// Every token, by name (a handful).
+    pub(crate) async fn copy_tokens(&self) -> Result<Vec<TokenRow>, sqlx::Error> {
+        crate::tokens::TokenRows::tokens(self).await
+    }
+
+    /// Audit entries after `after`, oldest first.
+    pub(crate) async fn copy_audit(
+        &self,
+        after: i64,
+        batch: usize,
+    ) -> Result<Vec<AuditRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, at, actor, role, action, target, detail, remote FROM audit \
+             WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .bind(after)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
     }
 }

@@ -1,11 +1,12 @@
 //! `Store::copy_to`: a SQLite database with results, state changes,
-//! rollups and a recent-results save, copied into an empty PostgreSQL
+//! rollups, a recent-results save, tokens and audit entries, copied into an empty PostgreSQL
 //! database, reads back the same; a target with data is refused.
 
 use jiff::Timestamp;
 use watchkeeper_domain::Health;
+use watchkeeper_domain::access::{NewToken, Role, TokenName};
 use watchkeeper_domain::alert::Transition;
-use watchkeeper_store::{Batch, CopyProgress, Store, StoreError};
+use watchkeeper_store::{Batch, CopyProgress, NewAuditEntry, Store, StoreError};
 use watchkeeper_testkit::Engine;
 
 use crate::alerts::alert_change;
@@ -51,6 +52,43 @@ async fn sqlite_with_history() -> (TestDatabase, Store) {
     while store.roll_up(at(4 * MINUTE)).await.unwrap() > 0 {}
     let recent: Vec<_> = results.iter().rev().take(4).cloned().collect();
     store.save_recent([recent], at(300_000)).await.unwrap();
+    let admin = TokenName::parse("alice").unwrap();
+    let bot = TokenName::parse("ci-bot").unwrap();
+    store
+        .create_token(
+            &admin,
+            Role::Admin,
+            &NewToken::from_random([1; 32]).hash(),
+            at(0),
+        )
+        .await
+        .unwrap();
+    store
+        .create_token(
+            &bot,
+            Role::Viewer,
+            &NewToken::from_random([2; 32]).hash(),
+            at(0),
+        )
+        .await
+        .unwrap();
+    store.touch_token(&admin, at(60_000)).await.unwrap();
+    store.revoke_token(&bot, at(90_000)).await.unwrap();
+    for n in 0..3 {
+        let detail = serde_json::json!({ "n": n });
+        store
+            .record_audit(&NewAuditEntry {
+                at: at(n * 1_000),
+                actor: "alice",
+                role: Some(Role::Admin),
+                action: "config.reload",
+                target: "-",
+                detail: &detail,
+                remote: Some("127.0.0.1:4000"),
+            })
+            .await
+            .unwrap();
+    }
     (db, store)
 }
 
@@ -74,9 +112,11 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
             report.recent_results,
             report.alerts,
             report.alert_events,
-            report.meta
+            report.meta,
+            report.tokens,
+            report.audit
         ),
-        (3, 60, 4, 8, 4, 2, 3, 2)
+        (3, 60, 4, 8, 4, 2, 3, 2, 2, 3)
     );
     // Progress after every batch, counting up to the table's total.
     let results_progress: Vec<u64> = seen
@@ -130,6 +170,16 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
         to.alert_events_after(0, 100).await.unwrap(),
         from.alert_events_after(0, 100).await.unwrap()
     );
+    assert_eq!(to.tokens().await.unwrap(), from.tokens().await.unwrap());
+    let alice = NewToken::from_random([1; 32]).hash();
+    assert_eq!(
+        to.token_by_hash(&alice).await.unwrap(),
+        from.token_by_hash(&alice).await.unwrap()
+    );
+    assert_eq!(
+        to.audit(None, 100).await.unwrap(),
+        from.audit(None, 100).await.unwrap()
+    );
     // The watermark came along: nothing is rolled up twice.
     assert_eq!(to.roll_up(at(4 * MINUTE)).await.unwrap(), 0);
 
@@ -166,6 +216,25 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
     assert!(
         next.alert_event > Some(copied_last),
         "alert event ids go on past the copied ones"
+    );
+    // And audit ids go on past the copied ones.
+    let copied_audit = from.audit(None, 1).await.unwrap()[0].id;
+    let detail = serde_json::json!({});
+    let next_audit = to
+        .record_audit(&NewAuditEntry {
+            at: at(400_000),
+            actor: "alice",
+            role: Some(Role::Admin),
+            action: "config.reload",
+            target: "-",
+            detail: &detail,
+            remote: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        next_audit > copied_audit,
+        "{next_audit} after {copied_audit}"
     );
     from.close().await;
     to.close().await;

@@ -19,6 +19,7 @@ mod recent;
 mod results;
 mod rollups;
 mod silences;
+mod tokens;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -147,5 +148,29 @@ impl TestDatabase {
         let ids: Vec<MonitorId> = monitors.iter().map(|raw| id(raw)).collect();
         store.register_monitors(&ids).await.unwrap();
         store
+    }
+
+    /// Every stored row of `tokens` as `name role hash`, read with SQL of
+    /// its own (not through the store), to see what is really on disk.
+    async fn raw_token_rows(&self) -> Vec<String> {
+        const QUERY: &str = "SELECT name || ' ' || role || ' ' || hash FROM tokens ORDER BY name";
+        match &self.storage_config().database {
+            watchkeeper_domain::storage::Database::Sqlite { path } => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap();
+                let rows = sqlx::query_scalar(QUERY).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+            watchkeeper_domain::storage::Database::Postgres(url) => {
+                let pool = sqlx::PgPool::connect(&watchkeeper_testkit::postgres::connect_text(url))
+                    .await
+                    .unwrap();
+                let rows = sqlx::query_scalar(QUERY).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows
+            }
+        }
     }
 }

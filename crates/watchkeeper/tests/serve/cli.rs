@@ -429,6 +429,13 @@ fn exit_codes_of(help: &Finished) -> &str {
 async fn each_command_s_help_lists_its_exit_codes() {
     let unused = Path::new("unused.toml");
 
+    let token = run(unused, &["token", "create", "--help"]).await;
+    assert_eq!(token.code(), Some(0), "{token}");
+    assert_eq!(
+        exit_codes_of(&token),
+        watchkeeper::token_command::TOKEN_EXITS
+    );
+
     let check = run(unused, &["check", "--help"]).await;
     assert_eq!(check.code(), Some(0), "{check}");
     assert_eq!(

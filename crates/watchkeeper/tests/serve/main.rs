@@ -1,7 +1,7 @@
 //! Integration tests of the whole Watchkeeper: the app in-process on
 //! 127.0.0.1:0 (state changes, restarts, rollups, metrics, misbehaving
 //! targets, the read API) and the `watchkeeper` binary as a process
-//! (`validate`, `check`, `store copy`, `serve` until SIGTERM or SIGINT, its
+//! (`validate`, `check`, `store copy`, `token`, `serve` until SIGTERM or SIGINT, its
 //! logs), reload and supervision (a killed task, a failing store behind
 //! `/health`), and clients that try to hold the HTTP server's connections.
 //! Every target is on loopback.
@@ -28,3 +28,4 @@ mod states;
 mod store_copy;
 mod supervision;
 mod support;
+mod tokens;

@@ -333,7 +333,13 @@ async fn a_receiver_that_answers_garbage_is_a_failed_attempt_with_a_reason_retri
     .await;
     assert_eq!(delivery["status"], "pending", "{delivery}");
     let outcome = delivery["last_outcome"].as_str().unwrap();
-    assert!(outcome.starts_with(&format!("POST http://{}", garbage.addr)), "{outcome}");
-    assert!(!outcome.contains("/hook"), "the URL's path is not shown: {outcome}");
+    assert!(
+        outcome.starts_with(&format!("POST http://{}", garbage.addr)),
+        "{outcome}"
+    );
+    assert!(
+        !outcome.contains("/hook"),
+        "the URL's path is not shown: {outcome}"
+    );
     app.stop().await;
 }

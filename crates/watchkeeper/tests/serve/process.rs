@@ -14,7 +14,7 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 use watchkeeper_testkit::poll_until;
 
-use crate::support::{DEADLINE, http_client};
+use crate::support::{DEADLINE, authorized_client};
 
 /// How long `serve` may take to exit after SIGTERM or SIGINT.
 const SIGNAL_DEADLINE: Duration = Duration::from_secs(10);
@@ -41,7 +41,8 @@ async fn read_all(mut pipe: impl AsyncRead + Unpin) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// `watchkeeper serve` running on a free loopback port.
+/// `watchkeeper serve` running on a free loopback port, with a client that
+/// sends an admin token made by `watchkeeper token create`.
 pub struct ServeProcess {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
@@ -68,6 +69,21 @@ impl ServeProcess {
             .unwrap()
             .port();
         let listen = format!("127.0.0.1:{port}");
+        // An admin token made the way a user makes one, for the API.
+        let name = format!("serve-test-{port}");
+        let created = watchkeeper(
+            config,
+            &["token", "create", "--name", &name, "--role", "admin"],
+        )
+        .output()
+        .await
+        .unwrap();
+        assert!(
+            created.status.success(),
+            "token create failed: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        let token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
         let mut args = extra_args.to_vec();
         args.extend(["serve", "--listen", &listen]);
         let mut child = watchkeeper(config, &args)
@@ -77,7 +93,7 @@ impl ServeProcess {
         let stderr = tokio::spawn(read_all(child.stderr.take().unwrap()));
         let serve = Self {
             base: format!("http://{listen}"),
-            client: http_client(),
+            client: authorized_client(&token),
             child,
             stderr,
         };

@@ -212,16 +212,18 @@ async fn a_bad_silence_is_a_400_naming_its_field() {
 async fn the_client_commands_list_alerts_and_add_list_and_expire_silences() {
     let storage = storage(watchkeeper_testkit::Engine::Sqlite).await;
     let app = crate::support::spawn_app(&storage).await;
-    let run = |args: Vec<String>| {
+    let run_as = |token: Option<String>, args: Vec<String>| {
         let config = app.config_path().to_owned();
         async move {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let output = crate::process::watchkeeper(&config, &args)
+            let mut command = crate::process::watchkeeper(&config, &args);
+            command
                 .env_remove("WATCHKEEPER_SERVER")
-                .env_remove("WATCHKEEPER_TOKEN")
-                .output()
-                .await
-                .unwrap();
+                .env_remove("WATCHKEEPER_TOKEN");
+            if let Some(token) = token {
+                command.env("WATCHKEEPER_TOKEN", token);
+            }
+            let output = command.output().await.unwrap();
             (
                 output.status.code(),
                 String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -229,11 +231,16 @@ async fn the_client_commands_list_alerts_and_add_list_and_expire_silences() {
             )
         }
     };
+    let run = |args: Vec<String>| run_as(Some(app.admin_token.clone()), args);
     let server = |args: &[&str]| {
         let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         all.extend(["--server".to_owned(), app.base.clone()]);
         all
     };
+    // without a token the server says why
+    let (code, _, stderr) = run_as(None, server(&["alert", "list"])).await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("401"), "{stderr}");
     let (code, stdout, stderr) = run(server(&["alert", "list"])).await;
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stdout, "no alerts\n");

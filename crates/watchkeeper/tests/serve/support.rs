@@ -47,7 +47,11 @@ pub async fn storage(engine: Engine) -> String {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
+    /// Sends an admin token, made in the store before the app started,
+    /// with every request.
     pub client: reqwest::Client,
+    /// That admin token, for a client that is not `client` (the CLI).
+    pub admin_token: String,
     /// Every task of the app; tests use its kill hook.
     pub supervisor: Supervisor,
     /// Owns the directory holding the config and the database.
@@ -91,6 +95,7 @@ pub async fn spawn_app_with(
 ) -> TestApp {
     let loaded = watchkeeper_config::load(config.path())
         .unwrap_or_else(|errors| panic!("the test config is invalid:\n{errors}"));
+    let admin_token = admin_token_in(&loaded.storage).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = App::build(loaded, listener, clock)
         .await
@@ -105,7 +110,8 @@ pub async fn spawn_app_with(
     }));
     TestApp {
         base,
-        client: http_client(),
+        client: authorized_client(&admin_token),
+        admin_token,
         supervisor,
         config,
         shutdown,
@@ -113,10 +119,40 @@ pub async fn spawn_app_with(
     }
 }
 
-/// A client that never goes through a proxy: every request is to loopback.
-pub fn http_client() -> reqwest::Client {
+/// A new admin token in the store `storage` names (a fresh name each
+/// time, so a restart on the same store makes another): the API's tests
+/// run behind the token layer, as a real client does.
+pub async fn admin_token_in(storage: &watchkeeper_domain::storage::StorageConfig) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use watchkeeper_domain::access::{NewToken, Role, TokenName};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut random = [0u8; 32];
+    random[..4].copy_from_slice(&n.to_le_bytes());
+    random[4..8].copy_from_slice(&std::process::id().to_le_bytes());
+    let token = NewToken::from_random(random);
+    let store = Store::open(storage).await.unwrap();
+    let name = TokenName::parse(&format!("test-admin-{n}")).unwrap();
+    let at = jiff::Timestamp::from_second(1_772_000_000).unwrap();
+    match store
+        .create_token(&name, Role::Admin, &token.hash(), at)
+        .await
+    {
+        Ok(()) => {}
+        Err(error) => panic!("cannot make the test's admin token: {error}"),
+    }
+    store.close().await;
+    token.reveal().to_owned()
+}
+
+/// [`http_client`] sending `Authorization: Bearer token` with every request.
+pub fn authorized_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+    headers.insert(reqwest::header::AUTHORIZATION, value);
     watchkeeper_testkit::loopback_client_builder()
         .timeout(Duration::from_secs(5))
+        .default_headers(headers)
         .build()
         .unwrap()
 }

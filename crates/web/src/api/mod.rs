@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod deliveries;
+pub mod routes;
 pub mod silences;
 pub mod slos;
 pub mod wire;

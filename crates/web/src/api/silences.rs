@@ -25,7 +25,9 @@ use watchkeeper_store::StoredSilence;
 
 use crate::AppState;
 use crate::api::wire::time;
+use crate::auth::Caller;
 use crate::error::ApiError;
+use watchkeeper_domain::access::Role;
 
 /// Writes silences; implemented by the binary over the store.
 pub trait SilenceWriter: Send + Sync + 'static {
@@ -106,10 +108,14 @@ fn instant(field: &str, text: &str) -> Result<Timestamp, ApiError> {
         .map_err(|error| bad(field, format!("not an RFC 3339 time ({text:?}): {error}")))
 }
 
-/// A new silence's id: `sil_` and 16 hex digits of its content and the
-/// instant it was made.
+/// A new silence's id: `sil_` and 16 hex digits of its content, the
+/// instant it was made and a per-process random key (two equal silences
+/// made at the same instant get two ids).
 fn silence_id(silence: &Silence, now: Timestamp) -> String {
+    use std::hash::BuildHasher;
+    let salt = std::collections::hash_map::RandomState::new().hash_one(now.as_nanosecond());
     let mut hasher = Sha256::new();
+    hasher.update(salt.to_be_bytes());
     for matcher in &silence.matchers {
         hasher.update(matcher.to_string().as_bytes());
         hasher.update([0]);
@@ -231,17 +237,46 @@ pub(crate) async fn get_silence(
     Ok(Json(body(silence, now)))
 }
 
+/// Writes the audit entry of a change; a failed write is logged with the
+/// entry (the change has happened either way).
+async fn audit(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    if let Err(error) = state
+        .audit
+        .record(caller, action, target, detail.clone())
+        .await
+    {
+        tracing::error!(error = %error, actor = caller.actor(), action, target, detail = %detail, "cannot write an audit entry");
+    }
+}
+
 pub(crate) async fn create_silence(
     State(state): State<AppState>,
+    caller: Caller,
     raw: Bytes,
 ) -> Result<(StatusCode, Json<SilenceBody>), ApiError> {
+    caller.require(Role::Responder)?;
     let Some(writer) = state.silences.clone() else {
         return Err(ApiError::Unavailable("this server does not take silences"));
     };
     let now = state.clock.wall();
-    let silence = parse_new(&raw, now, None)?;
+    // A token names its holder; without one (an open server) the body may.
+    let author = caller.role().map(|_| caller.actor().to_owned());
+    let silence = parse_new(&raw, now, author.as_deref())?;
     let id = silence.id.clone();
+    let detail = serde_json::json!({
+        "matchers": silence.matchers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "starts_at": time(silence.starts_at),
+        "ends_at": time(silence.ends_at),
+        "comment": silence.comment,
+    });
     writer.add(silence).await.map_err(ApiError::Internal)?;
+    audit(&state, &caller, "silence.create", &id, detail).await;
     let stored = state.queries.silence(&id).await?.ok_or_else(|| {
         ApiError::Internal(format!("silence {id} was written but cannot be read"))
     })?;

@@ -14,7 +14,12 @@ use watchkeeper_testkit::{monitor, result};
 
 use crate::support::{Fixture, History, at, fixture};
 
-fn change(rule: &str, monitor: &str, transition: Transition, minutes_ago: i64) -> AlertChange {
+pub(crate) fn change(
+    rule: &str,
+    monitor: &str,
+    transition: Transition,
+    minutes_ago: i64,
+) -> AlertChange {
     let labels: Labels = [
         ("alertname", rule),
         ("monitor", monitor),

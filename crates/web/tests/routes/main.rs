@@ -4,6 +4,7 @@
 // Test helpers unwrap: a panic there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod alerts;
 mod errors;
 mod health;

@@ -11,7 +11,7 @@ use watchkeeper_web::{ReloadApplied, ReloadOutcome, Reloader};
 use crate::support::{Fixture, History, fixture};
 
 /// Answers every reload with the same outcome.
-struct Answers(ReloadOutcome);
+pub(crate) struct Answers(pub(crate) ReloadOutcome);
 
 impl Reloader for Answers {
     fn reload(&self) -> Pin<Box<dyn Future<Output = ReloadOutcome> + Send + '_>> {
@@ -20,11 +20,10 @@ impl Reloader for Answers {
     }
 }
 
-async fn reloading(outcome: ReloadOutcome) -> Fixture {
-    let mut app = fixture(vec![], History::default()).await;
+pub(crate) async fn reloading(outcome: ReloadOutcome) -> Fixture {
+    let app = fixture(vec![], History::default()).await;
     let state = app.state.clone().with_reloader(Arc::new(Answers(outcome)));
-    app.router = watchkeeper_web::router(state);
-    app
+    app.with_state(state)
 }
 
 #[tokio::test]

@@ -1,7 +1,10 @@
 //! A router over a real SQLite store in a temporary directory and a real
 //! engine started on it (so the board is seeded as after a restart) whose
 //! probes never finish, under a manual clock: nothing changes while a
-//! test reads.
+//! test reads. Every request carries an admin token made in the store
+//! (`Fixture::admin_token`) unless a test says otherwise
+//! (`Fixture::request_as`), so the API's own tests run behind the token
+//! layer as a real client does.
 
 use std::sync::Arc;
 
@@ -13,6 +16,7 @@ use jiff::Timestamp;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+use watchkeeper_domain::access::{NewToken, Role, TokenName};
 use watchkeeper_domain::alert::{AlertChange, RuleSet};
 use watchkeeper_domain::check::{CheckResult, StateChange};
 use watchkeeper_domain::clock::Clock;
@@ -43,6 +47,8 @@ pub struct Fixture {
     pub metrics: Metrics,
     /// The running engine's controls: outside results, reloads.
     pub control: EngineControl,
+    /// `Bearer …` of the admin token every request sends by default.
+    pub admin_token: String,
     _engine: EngineHandle,
     _dir: tempfile::TempDir,
 }
@@ -111,15 +117,40 @@ pub async fn fixture(monitors: Vec<MonitorSpec>, history: History) -> Fixture {
         clock,
         Some("eu-west".to_owned()),
     );
+    let admin_token = format!(
+        "Bearer {}",
+        make_token(&store, "test-admin", Role::Admin).await
+    );
     Fixture {
         router: watchkeeper_web::router(state.clone()),
         state,
         store,
         metrics,
         control,
+        admin_token,
         _engine: engine,
         _dir: dir,
     }
+}
+
+/// A new token named `name` with `role`, stored; returns its text.
+pub async fn make_token(store: &Store, name: &str, role: Role) -> String {
+    let token = NewToken::from_random(random_bytes(name));
+    store
+        .create_token(&TokenName::parse(name).unwrap(), role, &token.hash(), now())
+        .await
+        .unwrap();
+    token.reveal().to_owned()
+}
+
+/// Distinct bytes per name (tests need distinct tokens, not secret ones).
+fn random_bytes(name: &str) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    for (slot, byte) in bytes.iter_mut().zip(name.bytes().cycle()) {
+        *slot = byte;
+    }
+    bytes[31] = u8::try_from(name.len()).unwrap();
+    bytes
 }
 
 /// One answer, its body read whole.
@@ -168,12 +199,50 @@ impl Answer {
 }
 
 impl Fixture {
+    /// The router rebuilt over `state` (a reloader, public reads).
+    pub fn with_state(mut self, state: AppState) -> Self {
+        self.router = watchkeeper_web::router(state.clone());
+        self.state = state;
+        self
+    }
+
+    /// `method path` with the admin token.
     pub async fn request(&self, method: Method, path: &str) -> Answer {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .body(Body::empty())
-            .unwrap();
+        let authorization = self.admin_token.clone();
+        self.request_as(method, path, Some(&authorization)).await
+    }
+
+    /// `method path` with this `Authorization` header, or none.
+    pub async fn request_as(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> Answer {
+        self.request_with_body(method, path, authorization, None)
+            .await
+    }
+
+    /// `method path` with this `Authorization` header (or none) and this
+    /// JSON body (or none).
+    pub async fn request_with_body(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        json: Option<&str>,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let request = match json {
+            Some(json) => request
+                .header("content-type", "application/json")
+                .body(Body::from(json.to_owned()))
+                .unwrap(),
+            None => request.body(Body::empty()).unwrap(),
+        };
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

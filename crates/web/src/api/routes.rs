@@ -1,0 +1,123 @@
+//! The route table of `/api/v1`: every route once, as data — its method,
+//! path and [`Access`] — which both [`api_routes`](crate::api_routes)
+//! builds the router from and the token matrix test
+//! (`tests/routes/access.rs`) walks. A route exists only by being listed
+//! here, so it cannot be served without the token layer, and the test
+//! covers it the day it is added.
+
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use watchkeeper_domain::access::Role;
+
+use crate::auth::Access;
+use crate::{AppState, api, audit, reload};
+
+/// One route of `/api/v1`.
+pub struct ApiRoute {
+    pub method: Method,
+    /// Relative to `/api/v1`, with axum's `{param}` captures.
+    pub path: &'static str,
+    pub access: Access,
+    /// The handler on `method` (given as a filter, so the method is written
+    /// once, in `method`).
+    handler: fn(MethodFilter) -> MethodRouter<AppState>,
+}
+
+impl ApiRoute {
+    pub(crate) fn method_router(&self) -> MethodRouter<AppState> {
+        let filter = MethodFilter::try_from(self.method.clone()).unwrap_or(MethodFilter::GET);
+        (self.handler)(filter)
+    }
+}
+
+fn route<H, T>(filter: MethodFilter, handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    on(filter, handler)
+}
+
+/// Every route of `/api/v1`. Reads are [`Access::Read`]; a change names
+/// the role it needs.
+pub static API_ROUTES: &[ApiRoute] = &[
+    ApiRoute {
+        method: Method::GET,
+        path: "/monitors",
+        access: Access::Read,
+        handler: |filter| route(filter, api::list_monitors),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/monitors/{id}",
+        access: Access::Read,
+        handler: |filter| route(filter, api::get_monitor),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/alerts",
+        access: Access::Read,
+        handler: |filter| route(filter, api::alerts::list_alerts),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/alerts/{fingerprint}",
+        access: Access::Read,
+        handler: |filter| route(filter, api::alerts::get_alert),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/deliveries",
+        access: Access::Read,
+        handler: |filter| route(filter, api::deliveries::list_deliveries),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/deliveries/{delivery}",
+        access: Access::Read,
+        handler: |filter| route(filter, api::deliveries::get_delivery),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/slos",
+        access: Access::Read,
+        handler: |filter| route(filter, api::slos::list_slos),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/silences",
+        access: Access::Read,
+        handler: |filter| route(filter, api::silences::list_silences),
+    },
+    ApiRoute {
+        method: Method::POST,
+        path: "/silences",
+        access: Access::Role(Role::Responder),
+        handler: |filter| route(filter, api::silences::create_silence),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/silences/{silence}",
+        access: Access::Read,
+        handler: |filter| route(filter, api::silences::get_silence),
+    },
+    ApiRoute {
+        method: Method::DELETE,
+        path: "/silences/{silence}",
+        access: Access::Role(Role::Responder),
+        handler: |filter| route(filter, api::silences::expire_silence),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/audit",
+        access: Access::Role(Role::Admin),
+        handler: |filter| route(filter, audit::list_audit),
+    },
+    ApiRoute {
+        method: Method::POST,
+        path: "/reload",
+        access: Access::Role(Role::Admin),
+        handler: |filter| route(filter, reload::api_reload),
+    },
+];
