@@ -103,8 +103,11 @@ def authenticator_for(user, password):
         ok = isinstance(auth_data, LoginPassword) and auth_data == expected
         if not ok:
             sys.stderr.write(f"smtp_sink: refused AUTH {mechanism}\n")
-        # Kept on the session (`session.auth_data`) for the record's auth_user.
-        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+        if ok:
+            # Kept on the session (`session.auth_data`) for the record's auth_user.
+            return AuthResult(success=True, auth_data=auth_data)
+        # Not handled here: aiosmtpd answers `535 5.7.8` itself.
+        return AuthResult(success=False, handled=False)
 
     return authenticator
 

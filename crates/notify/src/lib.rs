@@ -11,10 +11,12 @@
 //!   and its verification, for the demo's receiver and our tests;
 //! - [`template`]: the title and text a person reads, from minijinja
 //!   templates checked at load;
+//! - [`channel`]: delivery over each channel that is not HTTP (email);
 //! - [`retry`]: what an attempt's outcome means (delivered, retry when,
 //!   give up, disable the notifier) under exponential backoff with jitter
 //!   for at least 24 hours, honouring `Retry-After`.
 
+pub mod channel;
 pub mod payload;
 pub mod retry;
 pub mod signature;
