@@ -11,7 +11,7 @@
 //!   and its verification, for the demo's receiver and our tests;
 //! - [`template`]: the title and text a person reads, from minijinja
 //!   templates checked at load;
-//! - [`channel`]: delivery over each channel that is not HTTP (email);
+//! - [`channel`]: delivery over each channel that is not HTTP (email, command);
 //! - [`retry`]: what an attempt's outcome means (delivered, retry when,
 //!   give up, disable the notifier) under exponential backoff with jitter
 //!   for at least 24 hours, honouring `Retry-After`.

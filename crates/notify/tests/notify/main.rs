@@ -4,5 +4,6 @@
 // Helpers here are test code too: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod command;
 mod email;
 mod signature_reference;
