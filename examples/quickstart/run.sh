@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quickstart: build Watchkeeper and the demo API, start the demo API twice
-# (primary on 127.0.0.1:9001, fallback on 127.0.0.1:9002), then run
+# (primary on 127.0.0.1:9001, fallback on 127.0.0.1:9002, which also
+# receives and prints the notifications), then run
 # `watchkeeper serve` on 127.0.0.1:8686 with examples/quickstart/watchkeeper.toml.
 #
 # Ctrl-C, or SIGTERM to this script alone (`kill PID`), stops everything it
@@ -73,15 +74,19 @@ listening() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Starts a demo API on port $1 (region $2) and waits until it listens; exits
-# non-zero (stopping what was started) if it cannot.
+# The webhook receiver's secret, the one the config's notifier signs with.
+receiver_secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+
+# Starts a demo API on port $1 (region $2, extra arguments after) and waits
+# until it listens; exits non-zero (stopping what was started) if it cannot.
 start_demo() {
   local port=$1 region=$2 pid
+  shift 2
   if listening "$port"; then
     say "cannot start the $region demo API: port $port on 127.0.0.1 is already in use"
     exit 1
   fi
-  "$bin/watchkeeper-demo" --listen "127.0.0.1:$port" --region "$region" &
+  "$bin/watchkeeper-demo" --listen "127.0.0.1:$port" --region "$region" "$@" &
   pid=$!
   children+=("$pid")
   # Bounded: 200 tries, 10 s.
@@ -100,7 +105,9 @@ start_demo() {
 }
 
 start_demo "$primary_port" primary
-start_demo "$fallback_port" fallback
+# The fallback also receives the notifications (it is not the one a
+# person breaks), verifies them and prints each on stdout.
+start_demo "$fallback_port" fallback --receiver-secret "$receiver_secret"
 
 # In the background and waited for, so a signal to this script is handled
 # at once (bash runs a trap only after a foreground command ends).

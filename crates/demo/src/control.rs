@@ -40,6 +40,10 @@ GET  /health                   the endpoint to watch; answers according to the m
 GET  /control                  current mode, slow delay and /health request counts (JSON)
 PUT  /control/mode             body: a mode name; optional ?delay=2500ms for slow
 POST /control/mode/<name>      same, without a body
+POST /hooks/watchkeeper        a webhook receiver for Watchkeeper's notifications: checks
+                               the Standard Webhooks signature (--receiver-secret) and
+                               prints one line per notification
+GET  /hooks/watchkeeper        the last 50 notifications received (JSON)
 GET  /                         this page
 
 modes: ok, degraded, fail, slow, hang, garbage, huge

@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
-use watchkeeper_demo::{DemoConfig, Mode, parse_delay, spawn};
+use watchkeeper_demo::{
+    DemoConfig, Mode, RECEIVER_PATH, parse_delay, parse_receiver_secret, spawn,
+};
 
 /// A pretend API to point Watchkeeper at: `GET /health` answers according to
 /// a mode you switch with curl (see `GET /` once it runs).
@@ -27,6 +29,11 @@ struct Cli {
     /// How long `slow` waits before answering, e.g. 2500ms or 2.5s.
     #[arg(long, default_value = "2500ms", value_parser = parse_delay)]
     slow_delay: Duration,
+    /// The Standard Webhooks secret (whsec_…) notifications posted to
+    /// /hooks/watchkeeper are verified with; without it they are taken
+    /// unsigned.
+    #[arg(long, env = "DEMO_RECEIVER_SECRET", value_parser = parse_receiver_secret, hide_env_values = true)]
+    receiver_secret: Option<String>,
 }
 
 #[tokio::main]
@@ -44,6 +51,7 @@ async fn main() -> ExitCode {
         region,
         mode,
         slow_delay,
+        receiver_secret,
     } = Cli::parse();
 
     // Before saying it listens: whoever reads that line may signal at once.
@@ -65,6 +73,8 @@ async fn main() -> ExitCode {
         region,
         initial_mode: mode,
         slow_delay,
+        receiver_secret,
+        print_received: true,
     };
     let demo = match spawn(listener, config).await {
         Ok(demo) => demo,
@@ -76,6 +86,7 @@ async fn main() -> ExitCode {
     tracing::info!(
         url = %demo.url("/health"),
         mode = %demo.mode(),
+        receiver = %demo.url(RECEIVER_PATH),
         "watchkeeper-demo listening; GET / lists the endpoints"
     );
 

@@ -1,4 +1,5 @@
-//! Serving the demo: binding the routes, one task per connection, and a
+//! Serving the demo: binding the routes (the pretend API and the webhook
+//! receiver), one task per connection, and a
 //! shutdown that finishes even while `hang` requests are in flight.
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::control;
 use crate::health;
 use crate::mode::Mode;
+use crate::receiver::{self, Received, Receiver};
 use crate::state::{ControlSnapshot, DemoState};
 
 /// How long shutdown lets an in-flight (non-hanging) request finish, e.g. a
@@ -37,6 +39,12 @@ pub struct DemoConfig {
     pub initial_mode: Mode,
     /// How long [`Mode::Slow`] waits before answering.
     pub slow_delay: Duration,
+    /// The webhook receiver's Standard Webhooks secret (`whsec_…`);
+    /// without it notifications are taken unsigned.
+    pub receiver_secret: Option<String>,
+    /// Whether the receiver prints a line per notification to stdout (the
+    /// binary does; tests read [`DemoHandle::received`] instead).
+    pub print_received: bool,
 }
 
 impl Default for DemoConfig {
@@ -45,6 +53,8 @@ impl Default for DemoConfig {
             region: "eu-west".to_owned(),
             initial_mode: Mode::Ok,
             slow_delay: Duration::from_millis(2500),
+            receiver_secret: None,
+            print_received: false,
         }
     }
 }
@@ -55,6 +65,7 @@ impl Default for DemoConfig {
 pub struct DemoHandle {
     pub addr: SocketAddr,
     state: Arc<DemoState>,
+    receiver: Arc<Receiver>,
     stop: CancellationToken,
     /// `None` only after `shutdown` has taken it.
     server: Option<JoinHandle<()>>,
@@ -88,6 +99,12 @@ impl DemoHandle {
         self.state.health_requests()
     }
 
+    /// The notifications the receiver has kept, oldest first (what
+    /// `GET /hooks/watchkeeper` shows).
+    pub fn received(&self) -> Vec<Received> {
+        self.receiver.kept()
+    }
+
     /// The same picture `GET /control` shows.
     pub fn control(&self) -> ControlSnapshot {
         self.state.snapshot()
@@ -112,30 +129,41 @@ impl Drop for DemoHandle {
 }
 
 /// Serves the demo on `listener` (bind `127.0.0.1:0` in tests) until the
-/// returned handle is shut down or dropped.
+/// returned handle is shut down or dropped. A receiver secret that is not
+/// `whsec_` base64 is an `InvalidInput` error.
 pub async fn spawn(listener: TcpListener, config: DemoConfig) -> std::io::Result<DemoHandle> {
     let addr = listener.local_addr()?;
     let DemoConfig {
         region,
         initial_mode,
         slow_delay,
+        receiver_secret,
+        print_received,
     } = config;
+    let receiver = Arc::new(
+        Receiver::new(receiver_secret.as_deref(), print_received)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?,
+    );
     let state = Arc::new(DemoState::new(region, initial_mode, slow_delay));
     let stop = CancellationToken::new();
     let server = tokio::spawn(accept_connections(
         listener,
-        routes(Arc::clone(&state)),
+        routes(Arc::clone(&state), Arc::clone(&receiver)),
         stop.clone(),
     ));
     Ok(DemoHandle {
         addr,
         state,
+        receiver,
         stop,
         server: Some(server),
     })
 }
 
-fn routes(state: Arc<DemoState>) -> Router {
+fn routes(state: Arc<DemoState>, receiver: Arc<Receiver>) -> Router {
+    let hooks = Router::new()
+        .route(receiver::PATH, post(receiver::receive).get(receiver::list))
+        .with_state(receiver);
     Router::new()
         .route("/", get(control::index))
         .route("/health", get(health::health))
@@ -144,6 +172,7 @@ fn routes(state: Arc<DemoState>) -> Router {
         .route("/control/mode/{name}", post(control::post_mode))
         .fallback(control::not_found)
         .with_state(state)
+        .merge(hooks)
 }
 
 async fn accept_connections(listener: TcpListener, routes: Router, stop: CancellationToken) {

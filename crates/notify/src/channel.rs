@@ -1,8 +1,13 @@
 //! The channels a notification is delivered over: [`http`] (webhook,
-//! Slack, Discord, Teams, ntfy, PagerDuty); [`deliver`] picks the channel
-//! and renders the message first. [`test_notification`] is what
-//! `watchkeeper notify test` sends.
+//! Slack, Discord, Teams, ntfy, PagerDuty), [`email`] (SMTP) and
+//! [`command`] (a program, the event on its stdin). Each returns a
+//! [`crate::retry::Outcome`] — a failing receiver is data, never an `Err` —
+//! for the retry policy to decide on. [`deliver`] renders the message and
+//! picks the channel. [`test_notification`] is what `watchkeeper notify
+//! test` sends.
 
+pub mod command;
+pub mod email;
 pub mod http;
 
 use std::collections::BTreeMap;

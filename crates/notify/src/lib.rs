@@ -7,7 +7,7 @@
 //!   down), the notifications a flush makes;
 //! - [`outbox`]: the dispatcher and the senders at run time, over the
 //!   store's outbox tables;
-//! - [`channel`]: delivery over each channel;
+//! - [`channel`]: delivery over each channel (HTTP ones, email, command);
 //! - [`payload`]: what each channel is sent (our webhook JSON v1,
 //!   Alertmanager's v4, Slack, Discord, Teams, ntfy, PagerDuty);
 //! - [`signature`]: Standard Webhooks signing (`webhook-id`,

@@ -8,6 +8,10 @@
 //!   until its config changes, as Standard Webhooks asks.
 //! - A failure to connect, a timeout, or an answer that is not HTTP is
 //!   retried.
+//! - Channels that are not HTTP say what happened in their own terms:
+//!   accepted (an SMTP server took the message, a command exited 0)
+//!   delivers; rejected (an SMTP 5xx) is final; failed (an SMTP 4xx, a
+//!   command's non-zero exit or timeout, no connection) is retried.
 //! - Retries back off exponentially (5 s, 10 s, 20 s, … up to 1 h between
 //!   attempts) with ±20 % jitter, for at least 24 hours after the first
 //!   attempt; the first failure after that gives up. The jitter is derived
@@ -29,9 +33,18 @@ pub enum Outcome {
         status: u16,
         retry_after: Option<String>,
     },
-    /// No usable answer: connection refused, timed out, not HTTP. The
-    /// reason says which.
+    /// No usable answer: connection refused, timed out, not HTTP; or a
+    /// channel that is not HTTP failed in a way worth retrying (an SMTP
+    /// 4xx, a command's non-zero exit). The reason says which.
     Failed { reason: String },
+    /// A channel that is not HTTP delivered (an SMTP server took the
+    /// message, a command exited 0); `answer` is the receiver's own words,
+    /// for `notify test` to print.
+    Accepted { answer: String },
+    /// A channel that is not HTTP refused the message for good (an SMTP
+    /// 5xx: an unknown mailbox, bad credentials): sending it again will not
+    /// change that.
+    Rejected { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +105,12 @@ impl RetryPolicy {
         let (reason, retry_after) = match outcome {
             Outcome::Answered { status, .. } if (200..300).contains(status) => {
                 return Decision::Delivered;
+            }
+            Outcome::Accepted { .. } => return Decision::Delivered,
+            Outcome::Rejected { reason } => {
+                return Decision::GiveUp {
+                    reason: reason.clone(),
+                };
             }
             Outcome::Answered { status: 410, .. } => {
                 return Decision::Disable {
@@ -246,6 +265,45 @@ mod tests {
         assert_eq!(
             reason,
             "the receiver answered 302, a redirect, which is not followed"
+        );
+    }
+
+    #[test]
+    fn accepted_delivers_rejected_is_final_and_failed_is_retried() {
+        let policy = RetryPolicy::default();
+        let now = "2026-05-01T00:00:00Z";
+        assert_eq!(
+            policy.decide(
+                attempt(1, now),
+                &Outcome::Accepted {
+                    answer: "250 2.0.0 queued as 4F2A".into()
+                }
+            ),
+            Decision::Delivered
+        );
+        assert_eq!(
+            policy.decide(
+                attempt(3, now),
+                &Outcome::Rejected {
+                    reason: "the SMTP server refused: 550 5.1.1 mailbox unavailable".into()
+                }
+            ),
+            Decision::GiveUp {
+                reason: "the SMTP server refused: 550 5.1.1 mailbox unavailable".into()
+            }
+        );
+        let Decision::RetryAt { at, reason } = policy.decide(
+            attempt(1, now),
+            &Outcome::Failed {
+                reason: "the command exited with 3".into(),
+            },
+        ) else {
+            panic!("a failed command is retried");
+        };
+        assert_eq!(reason, "the command exited with 3");
+        assert_eq!(
+            Duration::try_from(at.duration_since(ts(now))).unwrap(),
+            policy.backoff("msg_1", 1)
         );
     }
 

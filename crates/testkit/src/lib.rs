@@ -5,7 +5,8 @@
 //! with a deadline instead of sleeping, throwaway config files, a small real
 //! filesystem to fill, a database write lock held from outside, and a
 //! fresh database on either engine for each test (a throwaway PostgreSQL
-//! cluster per test binary, `on_both_engines!`).
+//! cluster per test binary, `on_both_engines!`), and the Python
+//! notification sinks of `tests/sinks/` as child processes (`PySink`).
 //!
 //! A normal crate, used only as a dev-dependency by the others.
 
@@ -16,6 +17,7 @@ mod http_client;
 mod poll;
 mod port;
 pub mod postgres;
+mod py_sink;
 mod raw_target;
 mod small_filesystem;
 mod temp_config;
@@ -27,6 +29,7 @@ pub use builders::{MonitorBuilder, ResultBuilder, http_probe, monitor, result};
 pub use http_client::loopback_client_builder;
 pub use poll::{POLL_INTERVAL, poll_until};
 pub use port::closed_port;
+pub use py_sink::{PySink, PySinkError, SINK_START_DEADLINE, sinks_dir};
 pub use raw_target::{RawBehaviour, RawTarget};
 pub use small_filesystem::{Filler, SmallFilesystem};
 pub use temp_config::{CONFIG_FILE_NAME, TempConfig};

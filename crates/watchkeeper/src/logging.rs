@@ -6,14 +6,17 @@
 //! at ERROR, through `log`. A target's bad certificate is data, not our
 //! error: the probe's result already says why (`tls: certificate has
 //! expired …`), once per state change in `serve` and in `check`'s table, so
-//! the verifier's line would only repeat it on every probe, raw.
+//! the verifier's line would only repeat it on every probe, raw. rustls
+//! itself is silenced for the same reason: the email channel's lettre
+//! builds it with its `logging` feature, after which every handshake of
+//! every probe logs at DEBUG and every refused certificate at WARN.
 
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
 /// Targets whose logs are off unless `RUST_LOG` mentions them.
-const QUIET_TARGETS: &[&str] = &["rustls_platform_verifier"];
+const QUIET_TARGETS: &[&str] = &["rustls_platform_verifier", "rustls"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -36,7 +39,8 @@ pub fn init(format: LogFormat) {
 }
 
 /// `RUST_LOG`'s directives (or `info`), with [`QUIET_TARGETS`] off unless
-/// they are named there. A `RUST_LOG` that does not parse falls back to
+/// they are named there (a target is named by any directive that contains
+/// it: `rustls_platform_verifier=error` lets rustls through too). A `RUST_LOG` that does not parse falls back to
 /// `info`, as before.
 fn filter(rust_log: Option<&str>) -> EnvFilter {
     let given = rust_log.filter(|directives| !directives.trim().is_empty());
@@ -87,6 +91,7 @@ mod tests {
             .finish();
         tracing::subscriber::with_default(subscriber, || {
             tracing::error!(target: "rustls_platform_verifier::verification::others", "failed to verify TLS certificate");
+            tracing::debug!(target: "rustls::client::hs", "No cached session for localhost");
             tracing::error!(target: "watchkeeper_engine::recorder", "cannot write results");
             tracing::warn!(target: "watchkeeper", "cannot raise the open-files limit");
         });
@@ -100,6 +105,10 @@ mod tests {
             let logged = logged(rust_log);
             assert!(
                 !logged.contains("failed to verify"),
+                "{rust_log:?}: {logged}"
+            );
+            assert!(
+                !logged.contains("No cached session"),
                 "{rust_log:?}: {logged}"
             );
             assert!(
@@ -117,7 +126,13 @@ mod tests {
     fn naming_the_verifier_in_rust_log_lets_it_through() {
         let logged = logged(Some("info,rustls_platform_verifier=error"));
         assert!(logged.contains("failed to verify"), "{logged}");
+        let logged = logged_debug_named_rustls();
+        assert!(logged.contains("No cached session"), "{logged}");
         assert!(logged.contains("cannot write results"), "{logged}");
+    }
+
+    fn logged_debug_named_rustls() -> String {
+        logged(Some("info,rustls=debug"))
     }
 
     #[test]

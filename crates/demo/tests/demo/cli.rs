@@ -20,7 +20,13 @@ fn help_describes_the_flags() {
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let help = String::from_utf8(output.stdout).unwrap();
-    for flag in ["--listen", "--region", "--mode", "--slow-delay"] {
+    for flag in [
+        "--listen",
+        "--region",
+        "--mode",
+        "--slow-delay",
+        "--receiver-secret",
+    ] {
         assert!(help.contains(flag), "help lacks {flag}:\n{help}");
     }
 }

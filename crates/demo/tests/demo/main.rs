@@ -1,5 +1,5 @@
 //! Integration tests of the demo service: every mode over real HTTP on
-//! 127.0.0.1:0, the control endpoints, and the binary.
+//! 127.0.0.1:0, the control endpoints, the webhook receiver, and the binary.
 
 // Helpers here are test code too: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,6 +7,7 @@
 mod cli;
 mod control;
 mod modes;
+mod receiver;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -25,6 +26,8 @@ async fn start(mode: Mode) -> DemoHandle {
             region: "test-region".to_owned(),
             initial_mode: mode,
             slow_delay: TEST_SLOW_DELAY,
+            receiver_secret: None,
+            print_received: false,
         },
     )
     .await
