@@ -31,8 +31,7 @@ use watchkeeper_store::Store;
 /// What the binary does today, the first line of `--help`. It names only
 /// what is built: when alerting, incidents or runbooks land, they join it
 /// (and the CLI test that pins it changes with them).
-const TAGLINE: &str =
-    "Monitors services from one TOML file: probes, state history, Prometheus metrics, a JSON API";
+const TAGLINE: &str = "Monitors services and alerts people from one TOML file: probes, state history, alert rules and SLOs, notifications, Prometheus metrics, a JSON API";
 
 /// `serve --help`: how the daemon ends.
 const SERVE_EXITS: &str = "\

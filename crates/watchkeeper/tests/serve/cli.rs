@@ -501,8 +501,8 @@ async fn a_wrong_command_line_and_serve_of_an_invalid_config_exit_2() {
     assert!(serve.stderr.contains("unknown key `regoin`"), "{serve}");
 }
 
-/// The tagline names what the binary does today. When alerting, incidents,
-/// runbooks or the status page land, they join it and this test with them.
+/// The tagline names what the binary does today. When incidents, runbooks,
+/// on-call or the status page land, they join it and this test with them.
 #[tokio::test]
 async fn the_tagline_promises_only_what_is_built() {
     let help = run(Path::new("unused.toml"), &["--help"]).await;
@@ -510,10 +510,10 @@ async fn the_tagline_promises_only_what_is_built() {
     let tagline = help.stdout.lines().next().unwrap_or_default();
     assert_eq!(
         tagline,
-        "Monitors services from one TOML file: probes, state history, Prometheus metrics, a JSON API",
+        "Monitors services and alerts people from one TOML file: probes, state history, alert rules and SLOs, notifications, Prometheus metrics, a JSON API",
         "{help}"
     );
-    for not_yet in ["alert", "incident", "runbook", "status page", "on-call"] {
+    for not_yet in ["incident", "runbook", "status page", "on-call"] {
         assert!(
             !help.stdout.to_lowercase().contains(not_yet),
             "the help promises {not_yet:?}, which is not built yet:\n{help}"
