@@ -45,6 +45,17 @@ pub(crate) struct RollupCopy {
     pub rollup: StoredRollup,
 }
 
+/// One row of `delivery_attempts`, with its delivery.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AttemptCopy {
+    pub delivery: i64,
+    pub number: i64,
+    pub at: i64,
+    pub duration_ms: i64,
+    pub outcome: String,
+    pub decision: String,
+}
+
 /// What [`Store::copy_to`] copied, table by table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CopyReport {
@@ -58,6 +69,11 @@ pub struct CopyReport {
     pub alert_events: u64,
     pub tokens: u64,
     pub audit: u64,
+    pub notification_groups: u64,
+    pub deliveries: u64,
+    pub delivery_attempts: u64,
+    pub disabled_notifiers: u64,
+    pub silences: u64,
 }
 
 /// Where a copy is: `copied` rows of `table` so far.
@@ -239,6 +255,78 @@ impl Store {
             progress(CopyProgress {
                 table: "audit",
                 copied: report.audit,
+            });
+        }
+
+        // The outbox: a few groups and disabled notifiers; deliveries and
+        // their attempts by key, in batches; then the silences.
+        let groups = crate::outbox::OutboxRows::notification_groups(from)
+            .await
+            .map_err(copy_error("notification_groups"))?;
+        crate::postgres::insert_group_copies(&mut tx, &groups)
+            .await
+            .map_err(copy_error("notification_groups"))?;
+        report.notification_groups = groups.len() as u64;
+        progress(CopyProgress {
+            table: "notification_groups",
+            copied: report.notification_groups,
+        });
+        let mut after = 0;
+        loop {
+            let rows = from
+                .copy_deliveries(after, batch)
+                .await
+                .map_err(copy_error("deliveries"))?;
+            let Some(last) = rows.last() else { break };
+            after = last.seq;
+            crate::postgres::insert_delivery_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("deliveries"))?;
+            report.deliveries += rows.len() as u64;
+            progress(CopyProgress {
+                table: "deliveries",
+                copied: report.deliveries,
+            });
+        }
+        let mut after = (0, 0);
+        loop {
+            let rows = from
+                .copy_delivery_attempts(after, batch)
+                .await
+                .map_err(copy_error("delivery_attempts"))?;
+            let Some(last) = rows.last() else { break };
+            after = (last.delivery, last.number);
+            crate::postgres::insert_attempt_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("delivery_attempts"))?;
+            report.delivery_attempts += rows.len() as u64;
+            progress(CopyProgress {
+                table: "delivery_attempts",
+                copied: report.delivery_attempts,
+            });
+        }
+        let disabled = crate::outbox::OutboxRows::disabled_notifiers(from)
+            .await
+            .map_err(copy_error("disabled_notifiers"))?;
+        crate::postgres::insert_disabled_copies(&mut tx, &disabled)
+            .await
+            .map_err(copy_error("disabled_notifiers"))?;
+        report.disabled_notifiers = disabled.len() as u64;
+        progress(CopyProgress {
+            table: "disabled_notifiers",
+            copied: report.disabled_notifiers,
+        });
+        let silences = crate::silences::SilenceRows::silences_ending_after(from, i64::MIN)
+            .await
+            .map_err(copy_error("silences"))?;
+        for chunk in silences.chunks(batch) {
+            crate::postgres::insert_silence_copies(&mut tx, chunk)
+                .await
+                .map_err(copy_error("silences"))?;
+            report.silences += chunk.len() as u64;
+            progress(CopyProgress {
+                table: "silences",
+                copied: report.silences,
             });
         }
 

@@ -43,7 +43,8 @@ use crate::results::PRUNE_CHUNK;
 
 pub(crate) use copy::{
     finish_copy, first_table_with_rows, insert_alert_copies, insert_alert_event_copies,
-    insert_audit_copies, insert_meta, insert_monitors, insert_rollup_copies,
+    insert_attempt_copies, insert_audit_copies, insert_delivery_copies, insert_disabled_copies,
+    insert_group_copies, insert_meta, insert_monitors, insert_rollup_copies, insert_silence_copies,
     insert_state_change_copies, insert_stored_results, insert_token_copies,
 };
 

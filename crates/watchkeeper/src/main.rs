@@ -542,7 +542,7 @@ async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()
     to.close().await;
     let report = report?;
     eprintln!(
-        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} alerts, {} alert events, {} meta values, {} tokens, {} audit entries",
+        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} alerts, {} alert events, {} meta values, {} tokens, {} audit entries, {} notification groups, {} deliveries, {} delivery attempts, {} disabled notifiers, {} silences",
         report.monitors,
         report.results,
         report.state_changes,
@@ -552,7 +552,12 @@ async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()
         report.alert_events,
         report.meta,
         report.tokens,
-        report.audit
+        report.audit,
+        report.notification_groups,
+        report.deliveries,
+        report.delivery_attempts,
+        report.disabled_notifiers,
+        report.silences
     );
     Ok(())
 }

@@ -7,8 +7,10 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use super::PostgresStore;
 use super::results::{ResultColumns, result_columns_of};
 use crate::alerts::{StoredAlertRow, StoredEventRow};
-use crate::copy::{MonitorCopy, RollupCopy, StateChangeCopy};
+use crate::copy::{AttemptCopy, MonitorCopy, RollupCopy, StateChangeCopy};
+use crate::outbox::{DeliveryRow, DisabledRow, GroupRow};
 use crate::results::StoredResult;
+use crate::silences::SilenceRow;
 use crate::tokens::{AuditRow, TokenRow};
 
 impl PostgresStore {
@@ -263,6 +265,135 @@ pub(crate) async fn insert_audit_copies(
     Ok(())
 }
 
+/// The copied route groups (a handful: one per group with alerts).
+pub(crate) async fn insert_group_copies(
+    connection: &mut PgConnection,
+    rows: &[GroupRow],
+) -> Result<(), sqlx::Error> {
+    for row in rows {
+        sqlx::query(
+            "INSERT INTO notification_groups (group_key, next_flush, last_sent, sent_firing, \
+             members) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&row.group_key)
+        .bind(row.next_flush)
+        .bind(row.last_sent)
+        .bind(&row.sent_firing)
+        .bind(&row.members)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_delivery_copies(
+    connection: &mut PgConnection,
+    rows: &[DeliveryRow],
+) -> Result<(), sqlx::Error> {
+    let text = |field: fn(&DeliveryRow) -> &str| -> Vec<&str> { rows.iter().map(field).collect() };
+    let number = |field: fn(&DeliveryRow) -> i64| -> Vec<i64> { rows.iter().map(field).collect() };
+    let optional = |field: fn(&DeliveryRow) -> Option<i64>| -> Vec<Option<i64>> {
+        rows.iter().map(field).collect()
+    };
+    sqlx::query(
+        "INSERT INTO deliveries (seq, id, notifier, group_key, kind, created_at, status, \
+         attempts, next_attempt_at, last_attempt_at, last_outcome, finished_at, notification) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], \
+         $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::int8[], \
+         $13::text[])",
+    )
+    .bind(number(|row| row.seq))
+    .bind(text(|row| &row.id))
+    .bind(text(|row| &row.notifier))
+    .bind(text(|row| &row.group_key))
+    .bind(text(|row| &row.kind))
+    .bind(number(|row| row.created_at))
+    .bind(number(|row| row.status))
+    .bind(number(|row| row.attempts))
+    .bind(optional(|row| row.next_attempt_at))
+    .bind(optional(|row| row.last_attempt_at))
+    .bind(
+        rows.iter()
+            .map(|row| row.last_outcome.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(optional(|row| row.finished_at))
+    .bind(text(|row| &row.notification))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_attempt_copies(
+    connection: &mut PgConnection,
+    rows: &[AttemptCopy],
+) -> Result<(), sqlx::Error> {
+    let number = |field: fn(&AttemptCopy) -> i64| -> Vec<i64> { rows.iter().map(field).collect() };
+    sqlx::query(
+        "INSERT INTO delivery_attempts (delivery, number, at, duration_ms, outcome, decision) \
+         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::text[], \
+         $6::text[])",
+    )
+    .bind(number(|row| row.delivery))
+    .bind(number(|row| row.number))
+    .bind(number(|row| row.at))
+    .bind(number(|row| row.duration_ms))
+    .bind(
+        rows.iter()
+            .map(|row| row.outcome.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|row| row.decision.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_disabled_copies(
+    connection: &mut PgConnection,
+    rows: &[DisabledRow],
+) -> Result<(), sqlx::Error> {
+    for row in rows {
+        sqlx::query(
+            "INSERT INTO disabled_notifiers (notifier, digest, at, reason) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&row.notifier)
+        .bind(&row.digest)
+        .bind(row.at)
+        .bind(&row.reason)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_silence_copies(
+    connection: &mut PgConnection,
+    rows: &[SilenceRow],
+) -> Result<(), sqlx::Error> {
+    let text = |field: fn(&SilenceRow) -> &str| -> Vec<&str> { rows.iter().map(field).collect() };
+    let number = |field: fn(&SilenceRow) -> i64| -> Vec<i64> { rows.iter().map(field).collect() };
+    sqlx::query(
+        "INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], \
+         $6::text[], $7::int8[])",
+    )
+    .bind(text(|row| &row.id))
+    .bind(text(|row| &row.matchers))
+    .bind(number(|row| row.starts_at))
+    .bind(number(|row| row.ends_at))
+    .bind(text(|row| &row.created_by))
+    .bind(text(|row| &row.comment))
+    .bind(number(|row| row.created_at))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 /// A phase or transition code (0–3) for a SMALLINT column.
 fn small(code: i64) -> i16 {
     i16::try_from(code).unwrap_or(i16::MAX)
@@ -275,6 +406,7 @@ pub(crate) async fn finish_copy(mut tx: Transaction<'static, Postgres>) -> Resul
         ("state_changes", "id"),
         ("alert_events", "id"),
         ("audit", "id"),
+        ("deliveries", "seq"),
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \

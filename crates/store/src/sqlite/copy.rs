@@ -107,4 +107,39 @@ impl SqliteStore {
         .fetch_all(&self.reader)
         .await
     }
+
+    /// Deliveries after `after` (their `seq`), in order.
+    pub(crate) async fn copy_deliveries(
+        &self,
+        after: i64,
+        batch: usize,
+    ) -> Result<Vec<crate::outbox::DeliveryRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            crate::outbox::delivery_columns!(),
+            " FROM deliveries WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))
+        .bind(after)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Attempts after `after` (delivery, number), in key order.
+    pub(crate) async fn copy_delivery_attempts(
+        &self,
+        after: (i64, i64),
+        batch: usize,
+    ) -> Result<Vec<crate::copy::AttemptCopy>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT delivery, number, at, duration_ms, outcome, decision FROM delivery_attempts \
+             WHERE delivery > ?1 OR (delivery = ?1 AND number > ?2) \
+             ORDER BY delivery, number LIMIT ?3",
+        )
+        .bind(after.0)
+        .bind(after.1)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
 }

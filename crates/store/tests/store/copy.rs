@@ -6,6 +6,11 @@ use jiff::Timestamp;
 use watchkeeper_domain::Health;
 use watchkeeper_domain::access::{NewToken, Role, TokenName};
 use watchkeeper_domain::alert::Transition;
+use watchkeeper_domain::alert::matcher::Matcher;
+use watchkeeper_domain::alert::silence::Silence;
+use watchkeeper_store::{
+    AttemptRecord, DeliveryStatus, DisabledNotifier, DispatchCommit, GroupRecord, NewDelivery,
+};
 use watchkeeper_store::{Batch, CopyProgress, NewAuditEntry, Store, StoreError};
 use watchkeeper_testkit::Engine;
 
@@ -89,6 +94,73 @@ async fn sqlite_with_history() -> (TestDatabase, Store) {
             .await
             .unwrap();
     }
+    // The outbox: a group, nine deliveries (two batches of seven), three
+    // attempts, a disabled notifier; and two silences.
+    store
+        .commit_dispatch(&DispatchCommit {
+            cursor: 2,
+            groups: vec![GroupRecord {
+                key: "0{}".to_owned(),
+                next_flush: at(300_000),
+                last_sent: Some(at(0)),
+                sent_firing: vec!["aaaa".to_owned()],
+                members: vec!["aaaa".to_owned()],
+            }],
+            finished_groups: Vec::new(),
+            deliveries: (0..9)
+                .map(|n| NewDelivery {
+                    id: format!("msg_{n}"),
+                    notifier: "hook".to_owned(),
+                    group_key: "0{}".to_owned(),
+                    kind: "alert.firing".to_owned(),
+                    created_at: at(n * 1_000),
+                    notification: format!(r#"{{"n":{n}}}"#),
+                })
+                .collect(),
+        })
+        .await
+        .unwrap();
+    let first = store.due_deliveries("hook", at(0), 1).await.unwrap()[0].seq;
+    for (number, status) in [(1, DeliveryStatus::Pending), (2, DeliveryStatus::Delivered)] {
+        store
+            .record_attempt(&AttemptRecord {
+                delivery_seq: first,
+                number,
+                at: at(i64::from(number) * 10_000),
+                duration: std::time::Duration::from_millis(5),
+                outcome: format!("HTTP {}", if number == 1 { 500 } else { 204 }),
+                decision: "…".to_owned(),
+                status,
+                next_attempt_at: (status == DeliveryStatus::Pending).then(|| at(15_000)),
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .disable_notifier(&DisabledNotifier {
+            notifier: "gone".to_owned(),
+            digest: "d1".to_owned(),
+            at: at(5_000),
+            reason: "410".to_owned(),
+        })
+        .await
+        .unwrap();
+    for (n, end) in [(1, 60_000), (2, 9_000_000)] {
+        store
+            .add_silence(
+                &Silence {
+                    id: format!("sil_{n}"),
+                    matchers: vec![Matcher::parse("monitor=api").unwrap()],
+                    starts_at: at(0),
+                    ends_at: at(end),
+                    created_by: "alice".to_owned(),
+                    comment: "copy".to_owned(),
+                },
+                at(0),
+            )
+            .await
+            .unwrap();
+    }
     (db, store)
 }
 
@@ -116,7 +188,17 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
             report.tokens,
             report.audit
         ),
-        (3, 60, 4, 8, 4, 2, 3, 2, 2, 3)
+        (3, 60, 4, 8, 4, 2, 3, 3, 2, 3)
+    );
+    assert_eq!(
+        (
+            report.notification_groups,
+            report.deliveries,
+            report.delivery_attempts,
+            report.disabled_notifiers,
+            report.silences
+        ),
+        (1, 9, 2, 1, 2)
     );
     // Progress after every batch, counting up to the table's total.
     let results_progress: Vec<u64> = seen
@@ -179,6 +261,48 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
     assert_eq!(
         to.audit(None, 100).await.unwrap(),
         from.audit(None, 100).await.unwrap()
+    );
+    assert_eq!(to.dispatch_cursor().await.unwrap(), 2);
+    assert_eq!(
+        to.notification_groups().await.unwrap(),
+        from.notification_groups().await.unwrap()
+    );
+    assert_eq!(
+        to.deliveries(None, 100).await.unwrap(),
+        from.deliveries(None, 100).await.unwrap()
+    );
+    assert_eq!(
+        to.delivery("msg_0").await.unwrap(),
+        from.delivery("msg_0").await.unwrap()
+    );
+    assert_eq!(
+        to.disabled_notifiers().await.unwrap(),
+        from.disabled_notifiers().await.unwrap()
+    );
+    assert_eq!(
+        to.silences(Timestamp::MIN).await.unwrap(),
+        from.silences(Timestamp::MIN).await.unwrap()
+    );
+    // A new delivery on the target gets a seq past the copied ones.
+    to.commit_dispatch(&DispatchCommit {
+        cursor: 3,
+        deliveries: vec![NewDelivery {
+            id: "msg_new".to_owned(),
+            notifier: "hook".to_owned(),
+            group_key: "0{}".to_owned(),
+            kind: "alert.resolved".to_owned(),
+            created_at: at(400_000),
+            notification: "{}".to_owned(),
+        }],
+        ..DispatchCommit::default()
+    })
+    .await
+    .unwrap();
+    let newest = to.deliveries(None, 1).await.unwrap();
+    let copied_max = from.deliveries(None, 1).await.unwrap()[0].seq;
+    assert!(
+        newest[0].id == "msg_new" && newest[0].seq > copied_max,
+        "{newest:?}"
     );
     // The watermark came along: nothing is rolled up twice.
     assert_eq!(to.roll_up(at(4 * MINUTE)).await.unwrap(), 0);

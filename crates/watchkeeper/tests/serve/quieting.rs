@@ -274,7 +274,10 @@ async fn the_client_commands_list_alerts_and_add_list_and_expire_silences() {
     assert!(stdout.contains("active"), "{stdout}");
     // a token names its holder: the author the command line gave does not
     // replace it
-    assert!(!stdout.contains("alice") && stdout.contains("test-admin"), "{stdout}");
+    assert!(
+        !stdout.contains("alice") && stdout.contains("test-admin"),
+        "{stdout}"
+    );
 
     let (code, stdout, _) = run(server(&["silence", "list"])).await;
     assert_eq!(code, Some(0));
