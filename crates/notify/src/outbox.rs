@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::future::try_join_all;
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, watch};
@@ -120,11 +120,10 @@ impl Notifications {
                 .unwrap_or_else(|| Arc::new(Notify::new()));
             self.send_loop(spec, &client, wake)
         });
+        // The first sender to fail ends them all (each runs until then);
+        // with no notifier there is nothing to send, only to dispatch.
         let senders = async {
-            for ended in join_all(senders).await {
-                ended?;
-            }
-            // No notifier: nothing to send, only to dispatch.
+            try_join_all(senders).await?;
             std::future::pending::<Result<(), NotifyError>>().await
         };
         tokio::select! {
