@@ -1,0 +1,170 @@
+//! The client commands of the binary (`alert list`, `silence add | list |
+//! expire`): their command lines, and running them against a server with
+//! `watchkeeper::client`, printing tables or JSON, exit codes as `main`'s.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use watchkeeper::client;
+
+use crate::{EXIT_FAILED, load};
+
+/// Where the client commands find the server, and with which token.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServerArgs {
+    /// The server's base URL; default: WATCHKEEPER_SERVER, else the
+    /// config's [server] listen address.
+    #[arg(long, env = "WATCHKEEPER_SERVER")]
+    server: Option<String>,
+    /// Print the server's JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertCommand {
+    /// List every alert, firing first, with why a quiet one is not sent.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SilenceCommand {
+    /// Silence the alerts the matchers select, from now.
+    Add {
+        /// A matcher (`severity=P2`, `team=~"pay.*"`); repeat for more, all must match.
+        #[arg(long = "match", required = true)]
+        matchers: Vec<String>,
+        /// How long: `2h`, `90m`.
+        #[arg(long = "for", conflicts_with = "until")]
+        duration: Option<String>,
+        /// Until this RFC 3339 instant.
+        #[arg(long)]
+        until: Option<String>,
+        /// Why (required).
+        #[arg(long)]
+        comment: String,
+        /// Who (default: the token's name, or "api").
+        #[arg(long)]
+        author: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List active and pending silences (--all: expired too).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// End a silence now.
+    Expire {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// The client for `args`: its `--server`, else the config's listen
+/// address (the config is read only for that).
+fn client_for(path: &Path, args: &ServerArgs) -> Result<client::Client, ExitCode> {
+    let server = match &args.server {
+        Some(server) => server.clone(),
+        None => match load(path) {
+            Ok(config) => format!("http://{}", config.server.listen),
+            Err(code) => return Err(code),
+        },
+    };
+    let token = std::env::var("WATCHKEEPER_TOKEN").ok();
+    client::Client::new(&server, token).map_err(|error| {
+        eprintln!("error: {error}");
+        ExitCode::from(EXIT_FAILED)
+    })
+}
+
+/// Prints a client command's answer (`render` unless `--json`).
+fn print_answer(
+    answer: Result<serde_json::Value, client::ClientError>,
+    json: bool,
+    render: fn(&serde_json::Value) -> String,
+) -> ExitCode {
+    match answer {
+        Ok(body) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&body).unwrap_or_default()
+                );
+            } else {
+                print!("{}", render(&body));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+pub(crate) async fn alert_command(path: &Path, command: AlertCommand) -> ExitCode {
+    let AlertCommand::List { server } = command;
+    let client = match client_for(path, &server) {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
+    print_answer(client.alerts().await, server.json, client::render_alerts)
+}
+
+pub(crate) async fn silence_command(path: &Path, command: SilenceCommand) -> ExitCode {
+    match command {
+        SilenceCommand::Add {
+            matchers,
+            duration,
+            until,
+            comment,
+            author,
+            server,
+        } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            let answer = client
+                .add_silence(
+                    &matchers,
+                    duration.as_deref(),
+                    until.as_deref(),
+                    &comment,
+                    author.as_deref(),
+                )
+                .await;
+            print_answer(answer, server.json, client::render_silence)
+        }
+        SilenceCommand::List { all, server } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            print_answer(
+                client.silences(all).await,
+                server.json,
+                client::render_silences,
+            )
+        }
+        SilenceCommand::Expire { id, server } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            print_answer(
+                client.expire_silence(&id).await,
+                server.json,
+                client::render_silence,
+            )
+        }
+    }
+}
