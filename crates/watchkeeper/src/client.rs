@@ -101,7 +101,6 @@ impl Client {
         duration: Option<&str>,
         until: Option<&str>,
         comment: &str,
-        author: Option<&str>,
     ) -> Result<Value, ClientError> {
         let mut body = json!({ "matchers": matchers, "comment": comment });
         if let Some(duration) = duration {
@@ -109,9 +108,6 @@ impl Client {
         }
         if let Some(until) = until {
             body["ends_at"] = json!(until);
-        }
-        if let Some(author) = author {
-            body["created_by"] = json!(author);
         }
         self.send(self.http.post(self.url("/silences")).json(&body))
             .await

@@ -33,7 +33,8 @@ pub(crate) enum AlertCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum SilenceCommand {
-    /// Silence the alerts the matchers select, from now.
+    /// Silence the alerts the matchers select, from now (the token's name
+    /// is recorded as its author).
     Add {
         /// A matcher (`severity=P2`, `team=~"pay.*"`); repeat for more, all must match.
         #[arg(long = "match", required = true)]
@@ -47,9 +48,6 @@ pub(crate) enum SilenceCommand {
         /// Why (required).
         #[arg(long)]
         comment: String,
-        /// Who (default: the token's name, or "api").
-        #[arg(long)]
-        author: Option<String>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -126,7 +124,6 @@ pub(crate) async fn silence_command(path: &Path, command: SilenceCommand) -> Exi
             duration,
             until,
             comment,
-            author,
             server,
         } => {
             let client = match client_for(path, &server) {
@@ -134,13 +131,7 @@ pub(crate) async fn silence_command(path: &Path, command: SilenceCommand) -> Exi
                 Err(code) => return code,
             };
             let answer = client
-                .add_silence(
-                    &matchers,
-                    duration.as_deref(),
-                    until.as_deref(),
-                    &comment,
-                    author.as_deref(),
-                )
+                .add_silence(&matchers, duration.as_deref(), until.as_deref(), &comment)
                 .await;
             print_answer(answer, server.json, client::render_silence)
         }
