@@ -65,14 +65,39 @@ pub async fn deliver(
     {
         return answer;
     }
-    match &spec.channel {
-        Channel::Email(_) => {
-            Answer::failed("email notifiers are not delivered by this build yet".to_owned())
+    let outcome = match &spec.channel {
+        Channel::Email(email) => {
+            email::send(
+                email,
+                &message,
+                notification,
+                crate::outbox::ATTEMPT_TIMEOUT,
+            )
+            .await
         }
-        Channel::Command(_) => {
-            Answer::failed("command notifiers are not delivered by this build yet".to_owned())
+        // The event on stdin is the webhook payload, version 1.
+        Channel::Command(command) => {
+            command::run(
+                command,
+                notification,
+                &crate::payload::webhook(notification),
+            )
+            .await
         }
-        _ => Answer::failed("this channel is not delivered by this build".to_owned()),
+        // Every HTTP channel was sent above.
+        _ => Outcome::Rejected {
+            reason: "this channel has no sender".to_owned(),
+        },
+    };
+    let summary = match &outcome {
+        Outcome::Accepted { answer } => answer.clone(),
+        Outcome::Rejected { reason } | Outcome::Failed { reason } => reason.clone(),
+        Outcome::Answered { status, .. } => format!("HTTP {status}"),
+    };
+    Answer {
+        outcome,
+        summary,
+        body: None,
     }
 }
 

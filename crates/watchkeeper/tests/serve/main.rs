@@ -20,6 +20,7 @@ mod observability;
 mod process;
 mod quickstart;
 mod quieting;
+mod reference_sinks;
 mod reload;
 mod rollups;
 mod sink;
