@@ -117,8 +117,14 @@ impl Maintenance {
             .await
         {
             Ok(report) => {
-                self.metrics.pruned_rows(report.results + report.rollups);
-                tracing::debug!(results = report.results, rollups = report.rollups, "pruned");
+                self.metrics
+                    .pruned_rows(report.results + report.rollups + report.deliveries);
+                tracing::debug!(
+                    results = report.results,
+                    rollups = report.rollups,
+                    deliveries = report.deliveries,
+                    "pruned"
+                );
             }
             Err(error) => {
                 self.metrics.store_error();

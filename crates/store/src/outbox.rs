@@ -363,6 +363,10 @@ pub(crate) trait OutboxRows {
     async fn disable_notifier(&self, row: &DisabledRow) -> Result<u64, sqlx::Error>;
 
     async fn enable_notifier(&self, notifier: &str) -> Result<(), sqlx::Error>;
+
+    /// In one transaction: finished deliveries (not pending) that finished
+    /// before `before` (ms) deleted, with their attempts; how many.
+    async fn prune_deliveries(&self, before: i64) -> Result<u64, sqlx::Error>;
 }
 
 fn write_error(source: sqlx::Error) -> StoreError {

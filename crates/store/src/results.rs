@@ -37,6 +37,8 @@ pub struct PruneReport {
     pub results: u64,
     /// Rollup rows deleted.
     pub rollups: u64,
+    /// Finished deliveries deleted, with their attempts.
+    pub deliveries: u64,
 }
 
 /// One row of `results` (and of `recent_results`) as it is written: monitor
@@ -323,10 +325,19 @@ impl Store {
         let rollups_bound = seconds_ceil(millis(rollups_before));
         let rollups = backend!(self, engine => engine.prune_rollups(rollups_bound).await)
             .map_err(prune_error)?;
-        let report = PruneReport { results, rollups };
+        // A finished delivery (delivered, failed, dropped) is kept as long
+        // as rollups; a pending one is never pruned.
+        let deliveries = backend!(self, engine => crate::outbox::OutboxRows::prune_deliveries(engine, millis(rollups_before)).await)
+            .map_err(prune_error)?;
+        let report = PruneReport {
+            results,
+            rollups,
+            deliveries,
+        };
         tracing::debug!(
             results = report.results,
             rollups = report.rollups,
+            deliveries = report.deliveries,
             "pruned old rows"
         );
         Ok(report)

@@ -223,4 +223,22 @@ impl OutboxRows for SqliteStore {
             .await?;
         Ok(())
     }
+
+    async fn prune_deliveries(&self, before: i64) -> Result<u64, sqlx::Error> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "DELETE FROM delivery_attempts WHERE delivery IN \
+             (SELECT seq FROM deliveries WHERE status <> 0 AND finished_at < ?1)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM deliveries WHERE status <> 0 AND finished_at < ?1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
 }

@@ -171,3 +171,49 @@ on_both_engines! {
         assert!(store.deliveries(Some("chat"), 10).await.unwrap().is_empty());
     }
 }
+
+on_both_engines! {
+    async fn pruning_deletes_finished_deliveries_past_the_rollup_retention_never_pending_ones(engine) {
+        let db = TestDatabase::new(engine).await;
+        let store = db.open_with(&["api"]).await;
+        store
+            .commit_dispatch(&DispatchCommit {
+                cursor: 1,
+                deliveries: vec![
+                    delivery("msg_old", "hook", 1_000),
+                    delivery("msg_new", "hook", 1_000),
+                    delivery("msg_waiting", "hook", 1_000),
+                ],
+                ..DispatchCommit::default()
+            })
+            .await
+            .unwrap();
+        let due = store.due_deliveries("hook", at(1_000), 10).await.unwrap();
+        for (delivery, finished_ms) in [(&due[0], 2_000), (&due[1], 90_000)] {
+            store
+                .record_attempt(&AttemptRecord {
+                    delivery_seq: delivery.seq,
+                    number: 1,
+                    at: at(finished_ms),
+                    duration: Duration::from_millis(3),
+                    outcome: "HTTP 204".to_owned(),
+                    decision: "delivered".to_owned(),
+                    status: DeliveryStatus::Delivered,
+                    next_attempt_at: None,
+                })
+                .await
+                .unwrap();
+        }
+        // rollups kept from 60 s on: the delivery finished at 2 s goes
+        let report = store.prune(at(0), at(60_000)).await.unwrap();
+        assert_eq!(report.deliveries, 1);
+        assert_eq!(store.delivery("msg_old").await.unwrap(), None);
+        let (kept, attempts) = store.delivery("msg_new").await.unwrap().unwrap();
+        assert_eq!((kept.status, attempts.len()), (DeliveryStatus::Delivered, 1));
+        // a pending delivery is never pruned, however old
+        let report = store.prune(at(0), at(10_000_000)).await.unwrap();
+        assert_eq!(report.deliveries, 1);
+        let (waiting, _) = store.delivery("msg_waiting").await.unwrap().unwrap();
+        assert_eq!(waiting.status, DeliveryStatus::Pending);
+    }
+}
