@@ -39,7 +39,7 @@ use crate::channel::{self, Answer};
 use crate::dispatch::{AlertInfo, DispatchConfig, Dispatcher, Outgoing};
 use crate::metrics::NotifyMetrics;
 use crate::payload::{AlertStatus, Notification};
-use crate::retry::{Attempt, Decision, Outcome, RetryPolicy};
+use crate::retry::{Attempt, Decision, RetryPolicy};
 use crate::template::MessageTemplates;
 
 /// How long one attempt may take, connect to last byte.
@@ -390,14 +390,7 @@ impl Notifications {
             }
             Err(error) => {
                 let reason = format!("the stored notification cannot be read: {error}");
-                let answer = Answer {
-                    outcome: Outcome::Failed {
-                        reason: reason.clone(),
-                    },
-                    summary: reason.clone(),
-                    body: None,
-                };
-                (answer, Decision::GiveUp { reason })
+                (Answer::failed(reason.clone()), Decision::GiveUp { reason })
             }
         };
         let finished = self.clock.now();

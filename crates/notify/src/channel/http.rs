@@ -41,15 +41,7 @@ pub async fn send(
     let requests = match requests(channel, notification, message, now) {
         Ok(Some(requests)) => requests,
         Ok(None) => return None,
-        Err(reason) => {
-            return Some(Answer {
-                outcome: Outcome::Failed {
-                    reason: reason.clone(),
-                },
-                summary: reason,
-                body: None,
-            });
-        }
+        Err(reason) => return Some(Answer::failed(reason)),
     };
     let mut last = None;
     for request in requests {
@@ -66,14 +58,7 @@ pub async fn send(
 async fn post(client: &reqwest::Client, policy: &TargetPolicy, request: Request) -> Answer {
     let target = format!("POST {}", shown(&request.url));
     if let Err(refused) = watchkeeper_runner::check_outbound_url(policy, &request.url) {
-        let reason = format!("{target}: {refused}");
-        return Answer {
-            outcome: Outcome::Failed {
-                reason: reason.clone(),
-            },
-            summary: reason,
-            body: None,
-        };
+        return Answer::failed(format!("{target}: {refused}"));
     }
     let sent = client
         .post(request.url)
@@ -84,14 +69,7 @@ async fn post(client: &reqwest::Client, policy: &TargetPolicy, request: Request)
     let response = match sent {
         Ok(response) => response,
         Err(error) => {
-            let reason = watchkeeper_runner::describe_outbound_error(&target, error);
-            return Answer {
-                outcome: Outcome::Failed {
-                    reason: reason.clone(),
-                },
-                summary: reason,
-                body: None,
-            };
+            return Answer::failed(watchkeeper_runner::describe_outbound_error(&target, error));
         }
     };
     let status = response.status().as_u16();
