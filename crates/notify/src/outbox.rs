@@ -14,10 +14,12 @@
 //! - A store error ends the task; the supervisor restarts it from what is
 //!   stored, so nothing committed is lost, and an attempt in flight at a
 //!   crash is made again with the same delivery id.
-//! - A reload replaces the configuration: the task starts over with it
-//!   (an attempt in flight is dropped and made again).
+//! - Stopping (shutdown, or a reload that replaces the configuration)
+//!   happens between two attempts: an attempt in flight gets up to 5 s to
+//!   end and be recorded, so a clean stop sends nothing twice; only one
+//!   that outlasts that (or a crash) is made again, with the same id.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,16 +81,23 @@ impl Notifications {
     ) {
         loop {
             let current = config.borrow_and_update().clone();
-            let round = self.round(current, events.clone(), silences.clone());
+            // Ends the round between two attempts, never in the middle of one.
+            let stop = cancel.child_token();
+            let round = self.round(current, events.clone(), silences.clone(), stop.clone());
+            tokio::pin!(round);
             tokio::select! {
-                () = cancel.cancelled() => return,
-                ended = round => {
+                () = cancel.cancelled() => {
+                    finish(round, &stop).await;
+                    return;
+                }
+                ended = &mut round => {
                     if let Err(error) = ended {
                         tracing::error!(error = %error, "notifications stopped; they start again from the store");
                     }
                     return;
                 }
                 changed = config.changed() => {
+                    finish(round, &stop).await;
                     if changed.is_err() {
                         // The reloader is gone: keep the config we have.
                         cancel.cancelled().await;
@@ -105,6 +114,7 @@ impl Notifications {
         config: Arc<DispatchConfig>,
         events: watch::Receiver<Option<i64>>,
         silences: watch::Receiver<u64>,
+        stop: CancellationToken,
     ) -> Result<(), NotifyError> {
         let client = watchkeeper_runner::outbound_client(self.policy.clone(), &[], ATTEMPT_TIMEOUT)
             .map_err(|error| NotifyError::Client(error.to_string()))?;
@@ -118,18 +128,14 @@ impl Notifications {
                 .get(spec.id.as_str())
                 .cloned()
                 .unwrap_or_else(|| Arc::new(Notify::new()));
-            self.send_loop(spec, &client, wake)
+            self.send_loop(spec, &client, wake, stop.clone())
         });
-        // The first sender to fail ends them all (each runs until then);
-        // with no notifier there is nothing to send, only to dispatch.
-        let senders = async {
-            try_join_all(senders).await?;
-            std::future::pending::<Result<(), NotifyError>>().await
-        };
-        tokio::select! {
-            ended = self.dispatch_loop(config.clone(), events, silences, &wakers) => ended,
-            ended = senders => ended,
-        }
+        // Everything runs until `stop`; the first to fail ends them all.
+        tokio::try_join!(
+            self.dispatch_loop(config.clone(), events, silences, &wakers, stop.clone()),
+            try_join_all(senders),
+        )
+        .map(|_| ())
     }
 
     async fn dispatch_loop(
@@ -138,6 +144,7 @@ impl Notifications {
         mut events: watch::Receiver<Option<i64>>,
         mut silences: watch::Receiver<u64>,
         wakers: &BTreeMap<String, Arc<Notify>>,
+        stop: CancellationToken,
     ) -> Result<(), NotifyError> {
         let store = &self.store;
         let mut cursor = store.dispatch_cursor().await?;
@@ -211,6 +218,7 @@ impl Notifications {
                     silences_changed = !writers_gone;
                 }
                 () = tokio::time::sleep(sleep) => {}
+                () = stop.cancelled() => return Ok(()),
             }
         }
     }
@@ -247,31 +255,30 @@ impl Notifications {
                 return Ok(cursor);
             };
             let last_id = last.id;
-            let mut rows = HashMap::new();
-            for event in &events {
-                if !rows.contains_key(&event.fingerprint) {
-                    let row = self.store.alert(&event.fingerprint).await?;
-                    rows.insert(event.fingerprint.clone(), row);
-                }
-            }
             for event in events {
-                let Some(Some(row)) = rows.get(&event.fingerprint) else {
+                // pending and its clearing are not news
+                if !matches!(event.transition, Transition::Fired | Transition::Resolved) {
                     continue;
+                }
+                // An alert's labels, rule and monitor never change (its
+                // fingerprint is theirs): the row is read only for one the
+                // dispatcher has not seen yet.
+                let known = dispatcher.alert(&event.fingerprint).cloned();
+                let mut alert = match known {
+                    Some(alert) => alert,
+                    None => match self.store.alert(&event.fingerprint).await? {
+                        Some(row) => AlertInfo::of(&row, None),
+                        None => continue,
+                    },
                 };
-                let mut alert = AlertInfo::of(row, None);
-                match event.transition {
-                    Transition::Fired => {
-                        alert.firing = true;
-                        alert.fired_at = Some(event.at);
-                        alert.resolved_at = None;
-                        alert.reason = event.reason.clone();
-                    }
-                    Transition::Resolved => {
-                        alert.firing = false;
-                        alert.resolved_at = Some(event.at);
-                    }
-                    // pending and its clearing are not news
-                    Transition::Pending | Transition::PendingCleared => continue,
+                if event.transition == Transition::Fired {
+                    alert.firing = true;
+                    alert.fired_at = Some(event.at);
+                    alert.resolved_at = None;
+                    alert.reason = event.reason.clone();
+                } else {
+                    alert.firing = false;
+                    alert.resolved_at = Some(event.at);
                 }
                 dispatcher.observe(alert, self.clock.now());
             }
@@ -284,6 +291,7 @@ impl Notifications {
         spec: &NotifierSpec,
         client: &reqwest::Client,
         wake: Arc<Notify>,
+        stop: CancellationToken,
     ) -> Result<(), NotifyError> {
         let id = spec.id.to_string();
         let digest = digest(spec);
@@ -307,8 +315,10 @@ impl Notifications {
                 if dropped > 0 {
                     tracing::warn!(notifier = %id, dropped, reason = %reason, "deliveries dropped: the notifier is disabled until its config changes");
                 }
-                wake.notified().await;
-                continue;
+                tokio::select! {
+                    () = wake.notified() => continue,
+                    () = stop.cancelled() => return Ok(()),
+                }
             }
             let due = self
                 .store
@@ -316,6 +326,9 @@ impl Notifications {
                 .await?;
             let full = due.len() == DELIVERIES_PER_READ as usize;
             for delivery in due {
+                if stop.is_cancelled() {
+                    return Ok(());
+                }
                 if let Some(reason) = self.attempt(spec, client, &templates, &delivery).await? {
                     disabled = Some(reason);
                     break;
@@ -334,6 +347,7 @@ impl Notifications {
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(sleep) => {}
+                () = stop.cancelled() => return Ok(()),
             }
         }
     }
@@ -443,6 +457,28 @@ impl Notifications {
         self.metrics
             .attempt(spec.id.as_str(), status_label(&decision));
         Ok(disable)
+    }
+}
+
+/// How long a stopping round may take to finish the attempts in flight
+/// (and record them) before it is dropped; an attempt dropped is made again
+/// after the restart, with the same delivery id.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Stops a round between two attempts: `stop` is cancelled (by its parent
+/// or here), and the round is given [`STOP_GRACE`] to end.
+async fn finish(
+    round: std::pin::Pin<&mut impl std::future::Future<Output = Result<(), NotifyError>>>,
+    stop: &CancellationToken,
+) {
+    stop.cancel();
+    match tokio::time::timeout(STOP_GRACE, round).await {
+        Ok(Err(error)) => tracing::error!(error = %error, "notifications stopped with an error"),
+        Ok(Ok(())) => {}
+        Err(_) => tracing::warn!(
+            "an attempt in flight did not end within {} s; it is made again after the restart",
+            STOP_GRACE.as_secs()
+        ),
     }
 }
 
