@@ -62,17 +62,20 @@ pub(crate) struct Bindings {
 }
 
 impl Bindings {
-    /// Bindings for `schema` with nothing bound yet and a budget meter, for
-    /// conditions whose owner binds the values (`Facts`).
-    pub(crate) fn empty(schema: &'static Schema) -> Bindings {
+    /// Bindings for `schema` with nothing bound yet and, when `metered`, a
+    /// budget meter, for conditions whose owner binds the values (`Facts`).
+    pub(crate) fn empty(schema: &'static Schema, metered: bool) -> Bindings {
         let mut context = Context::with_env(standard_env());
-        let meter = Arc::new(Meter::default());
-        meter::register(&mut context, &meter);
+        let meter = metered.then(|| {
+            let meter = Arc::new(Meter::default());
+            meter::register(&mut context, &meter);
+            meter
+        });
         Bindings {
             context,
             schema,
             json_error: None,
-            meter: Some(meter),
+            meter,
         }
     }
 

@@ -127,7 +127,7 @@ impl AlertRule {
                 clears: stats.consecutive_successes >= *successes,
             }),
             RuleCheck::When(condition) => {
-                match condition.test(&variables::facts(stats), Budget::default()) {
+                match condition.test(&variables::facts_for(condition, stats), Budget::default()) {
                     Truth::True => Ok(Verdict {
                         holds: true,
                         clears: false,

@@ -1,5 +1,6 @@
 //! What an alert rule's `when` may read: the [`SCHEMA`] of window
-//! statistics, and the [`facts`] one window's statistics bind.
+//! statistics, and the [`facts`] one window's statistics bind
+//! ([`facts_for`] one condition: only what it reads).
 //!
 //! | variable | type | |
 //! | --- | --- | --- |
@@ -54,10 +55,20 @@ pub fn reads_percentiles(conditions: &[&Condition]) -> bool {
         .any(|condition| PERCENTILES.iter().any(|name| condition.reads(name)))
 }
 
-/// The facts `stats` bind for a rule's conditions. Percentiles absent from
+/// The facts `stats` bind for any rule condition. Percentiles absent from
 /// `stats` (not asked for, or an empty window) are bound as null.
 pub fn facts(stats: &WindowStats) -> Facts {
-    let mut facts = Facts::new(&SCHEMA);
+    bind(Facts::new(&SCHEMA), stats)
+}
+
+/// The facts `stats` bind for `condition`: only the variables it reads,
+/// so a rule evaluated on every result builds only what it needs (no copy
+/// of the last reason for a rule over `availability`).
+pub fn facts_for(condition: &Condition, stats: &WindowStats) -> Facts {
+    bind(Facts::for_condition(condition), stats)
+}
+
+fn bind(mut facts: Facts, stats: &WindowStats) -> Facts {
     let count = |value: u64| Fact::Int(i64::try_from(value).unwrap_or(i64::MAX));
     facts
         .set("samples", count(stats.samples))
@@ -76,20 +87,22 @@ pub fn facts(stats: &WindowStats) -> Facts {
         .set("p50_latency", percentile(|p| p.p50))
         .set("p95_latency", percentile(|p| p.p95))
         .set("p99_latency", percentile(|p| p.p99));
-    let last = match &stats.last {
-        Some(last) => Fact::Fields(vec![
-            ("health", Fact::Text(last.health.as_str().to_owned())),
-            (
-                "reason",
-                last.reason
-                    .as_ref()
-                    .map_or(Fact::Null, |reason| Fact::Text(reason.clone())),
-            ),
-            ("latency", Fact::Duration(last.latency)),
-        ]),
-        None => Fact::Null,
-    };
-    facts.set("last", last);
+    if facts.wants("last") {
+        let last = match &stats.last {
+            Some(last) => Fact::Fields(vec![
+                ("health", Fact::Text(last.health.as_str().to_owned())),
+                (
+                    "reason",
+                    last.reason
+                        .as_ref()
+                        .map_or(Fact::Null, |reason| Fact::Text(reason.clone())),
+                ),
+                ("latency", Fact::Duration(last.latency)),
+            ]),
+            None => Fact::Null,
+        };
+        facts.set("last", last);
+    }
     facts
 }
 
@@ -128,7 +141,13 @@ mod tests {
     fn truth(source: &str, window: &Window) -> Truth {
         let condition = Condition::compile(source, &SCHEMA).unwrap();
         let stats = window.stats(reads_percentiles(&[&condition]));
-        condition.test(&facts(&stats), Budget::default())
+        let all = condition.test(&facts(&stats), Budget::default());
+        assert_eq!(
+            condition.test(&facts_for(&condition, &stats), Budget::default()),
+            all,
+            "{source}: the facts bound for it alone decide as all of them do"
+        );
+        all
     }
 
     #[test]
@@ -176,6 +195,26 @@ mod tests {
         assert!(matches!(
             truth(r#"last.health == "down""#, &empty),
             Truth::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn facts_for_one_condition_bind_only_what_it_reads_and_still_meter_its_loops() {
+        let window = window(&[Health::Up, Health::Down]);
+        let stats = window.stats(false);
+        let availability = Condition::compile("availability < 0.9", &SCHEMA).unwrap();
+        let bound = facts_for(&availability, &stats);
+        assert!(bound.wants("availability") && !bound.wants("last"));
+        assert_eq!(availability.test(&bound, Budget::default()), Truth::True);
+        let samples = Condition::compile("samples > 0", &SCHEMA).unwrap();
+        assert!(
+            matches!(samples.test(&bound, Budget::default()), Truth::Unknown(_)),
+            "samples was not bound for a condition that does not read it"
+        );
+        let looping = Condition::compile("[1, 2, 3].all(x, x > samples)", &SCHEMA).unwrap();
+        assert!(matches!(
+            looping.test(&facts_for(&looping, &stats), Budget { steps: 2 }),
+            Truth::Stopped(_)
         ));
     }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::condition::explanation::Outcome;
 use crate::condition::meter::Budget;
 use crate::condition::{Condition, Schema};
-use crate::condition_context::{Bindings, chrono_duration};
+use crate::condition_context::{Bindings, Variables, chrono_duration};
 
 /// One variable's value.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,19 +53,46 @@ impl Fact {
 /// The values one evaluation reads, bound by name.
 pub struct Facts {
     bindings: Bindings,
+    /// The variables worth binding: every one of the schema's, or only
+    /// those one condition reads ([`Facts::for_condition`]).
+    wanted: Option<Variables>,
 }
 
 impl Facts {
+    /// Facts for any condition compiled against `schema`.
     pub fn new(schema: &'static Schema) -> Facts {
         Facts {
-            bindings: Bindings::empty(schema),
+            bindings: Bindings::empty(schema, true),
+            wanted: None,
         }
     }
 
-    /// Binds `name` (a variable of the schema; other names are ignored, as
-    /// no compiled condition can read them).
+    /// Facts for `condition` alone: only the variables it reads are bound
+    /// (the rest are skipped by [`Facts::set`], and [`Facts::wants`] lets a
+    /// caller skip computing them), and a condition without loops gets no
+    /// budget meter. This is what an alert rule evaluated on every result
+    /// uses, so a rule over `availability` builds one value, not ten.
+    pub fn for_condition(condition: &Condition) -> Facts {
+        let compiled = &condition.0;
+        Facts {
+            bindings: Bindings::empty(compiled.schema, compiled.metered.is_some()),
+            wanted: Some(compiled.variables),
+        }
+    }
+
+    /// Whether binding `name` can matter: it is a variable of the schema
+    /// and, for facts made for one condition, one it reads.
+    pub fn wants(&self, name: &str) -> bool {
+        self.bindings
+            .schema
+            .variable(name)
+            .is_some_and(|(index, _)| self.wanted.is_none_or(|wanted| wanted.contains(index)))
+    }
+
+    /// Binds `name` when it [`wants`](Facts::wants) it; other names are
+    /// ignored, as no condition they are for can read them.
     pub fn set(&mut self, name: &str, fact: Fact) -> &mut Self {
-        if self.bindings.schema.variable(name).is_some() {
+        if self.wants(name) {
             self.bindings
                 .context
                 .add_variable_from_value(name, fact.value());
