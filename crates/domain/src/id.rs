@@ -1,5 +1,6 @@
 //! Identifiers of things a user names in the config: monitors, components,
-//! alert rules, SLOs, maintenance windows and notifiers.
+//! alert rules, SLOs, maintenance windows, notifiers, people, on-call
+//! schedules and escalation policies.
 //!
 //! Parse, don't validate: an id that exists is well formed (1–64 characters of
 //! `a-z`, `0-9`, `-`, `_`, `.`, starting with a letter or digit), so it is safe
@@ -96,6 +97,18 @@ id_type!(
 id_type!(
     /// The id of a `[[notifier]]`, which routes name in `notify`.
     NotifierId
+);
+id_type!(
+    /// The id of a `[[person]]`, who can be on call and be paged.
+    PersonId
+);
+id_type!(
+    /// The id of an on-call `[[schedule]]`.
+    ScheduleId
+);
+id_type!(
+    /// The id of an `[[escalation]]` policy, which routes name.
+    EscalationId
 );
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod id;
 pub mod monitor;
 pub mod notifier;
 pub mod observation;
+pub mod oncall;
 pub mod probe_variables;
 pub mod reload;
 pub mod rollup;
