@@ -1,8 +1,10 @@
 //! The validated config: what the rest of Watchkeeper works from. Every value
 //! here has passed validation; a [`Config`] can only come from
-//! [`crate::load`] and friends. The alerting part is in `alerting`.
+//! [`crate::load`] and friends. The alerting part is in `alerting`, the
+//! on-call part in `oncall`.
 
 mod alerting;
+mod oncall;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ pub use alerting::{
     DEFAULT_SEVERITY, DEFAULT_SUCCESS_THRESHOLD, MAX_THRESHOLD, MIN_SLO_PERIOD, MonitorAlerting,
     Severities, Slo, Targets,
 };
+pub use oncall::{DEFAULT_LINK_EXPIRY, OnCallConfig};
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
 /// How long a client may take to send a request's headers, and how long an
@@ -71,6 +74,8 @@ pub struct Config {
     pub monitors: Vec<Arc<MonitorSpec>>,
     /// Rules, SLOs, routes, inhibitions, maintenance windows, notifiers.
     pub alerting: AlertingConfig,
+    /// People, schedules, escalation policies, acknowledgement settings.
+    pub oncall: OnCallConfig,
     /// The main file and every included file, in load order (for reloads and
     /// messages).
     pub files: Vec<PathBuf>,

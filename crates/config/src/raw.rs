@@ -10,6 +10,7 @@
 //! docs/config.md (a test checks that every key declared here is there).
 
 mod alerting;
+mod oncall;
 
 use std::path::PathBuf;
 
@@ -27,6 +28,10 @@ pub(crate) use alerting::{
     RawAlert, RawAlerting, RawChannel, RawCommandChannel, RawEmailChannel, RawInhibit,
     RawMaintenance, RawMatch, RawNotifier, RawNtfyChannel, RawObjective, RawPagerDutyChannel,
     RawRoute, RawSelector, RawSlo, RawTemplates, RawWebhookChannel,
+};
+pub(crate) use oncall::{
+    RawEscalation, RawLayer, RawLevel, RawOnCall, RawOverride, RawPerson, RawRestriction,
+    RawSchedule,
 };
 
 /// Whether a file is the one given on the command line or an included one.
@@ -55,6 +60,7 @@ raw_table! {
         storage: RawStorage = "storage",
         probes: RawProbes = "probes",
         alerting: RawAlerting = "alerting",
+        oncall: RawOnCall = "oncall",
         api: RawApi = "api",
     }
 }
@@ -70,6 +76,9 @@ raw_table! {
         inhibits: Vec<RawInhibit> = "inhibit",
         maintenance: Vec<RawMaintenance> = "maintenance",
         notifiers: Vec<RawNotifier> = "notifier",
+        people: Vec<RawPerson> = "person",
+        schedules: Vec<RawSchedule> = "schedule",
+        escalations: Vec<RawEscalation> = "escalation",
     }
 }
 
@@ -370,6 +379,7 @@ mod tests {
                 "[storage]",
                 "[probes]",
                 "[alerting]",
+                "[oncall]",
                 "[api]",
                 "[[component]]",
                 "[[monitor]]",
@@ -379,6 +389,9 @@ mod tests {
                 "[[inhibit]]",
                 "[[maintenance]]",
                 "[[notifier]]",
+                "[[person]]",
+                "[[schedule]]",
+                "[[escalation]]",
             ]
         );
     }

@@ -7,7 +7,9 @@
 //! `[probes]`, `alerting` for `[alerting]` and a monitor's alerting keys,
 //! `component`, `monitor` with a submodule per probe kind, `conditions`,
 //! `rule` for `[[alert]]` and `[[slo]]`, `route` for `[[route]]` and
-//! `[[inhibit]]`, `maintenance`, `notifier`), defining its ids and noting
+//! `[[inhibit]]`, `maintenance`, `notifier`, `oncall` for `[oncall]`,
+//! `[[person]]` and `[[escalation]]`, `rotation` for `[[schedule]]`),
+//! defining its ids and noting
 //! the references it makes to other sections' ids. Then `references`
 //! resolves every reference at once, when every file's ids are known.
 //! Last, `targets` does what needs every monitor: components expanded to
@@ -24,7 +26,9 @@ mod http;
 mod maintenance;
 mod monitor;
 mod notifier;
+mod oncall;
 mod references;
+mod rotation;
 mod route;
 mod rule;
 mod schedule;
@@ -39,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::model::{AlertingConfig, Config};
+use crate::model::{AlertingConfig, Config, OnCallConfig};
 use crate::quantity::parse_size;
 use crate::raw::{RawDocument, RawMainFile, RawSections};
 use crate::raw_table::RawSize;
@@ -79,6 +83,7 @@ pub(crate) fn config(
                 storage,
                 probes,
                 alerting,
+                oncall,
                 api,
             },
         sections,
@@ -89,12 +94,16 @@ pub(crate) fn config(
     let api = api::validate_api(api);
     // First: every section's severities are checked against it.
     let settings = alerting::validate_alerting(alerting, &mut problems);
+    let (ack_targets, link_expiry) =
+        oncall::validate_oncall(oncall, &settings.severities, &mut problems);
 
     let mut all_components = Vec::new();
     let mut all_monitors = Vec::new();
     let (mut all_alerts, mut all_slos, mut all_routes, mut all_inhibits) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut all_maintenance, mut all_notifiers) = (Vec::new(), Vec::new());
+    let (mut all_people, mut all_schedules, mut all_escalations) =
+        (Vec::new(), Vec::new(), Vec::new());
     for (dir, sections) in std::iter::once((dir, sections)).chain(
         included
             .into_iter()
@@ -109,6 +118,9 @@ pub(crate) fn config(
             inhibits,
             maintenance,
             notifiers,
+            people,
+            schedules,
+            escalations,
         } = sections;
         all_components.push(components);
         all_monitors.push((dir, monitors));
@@ -118,6 +130,9 @@ pub(crate) fn config(
         all_inhibits.extend(inhibits);
         all_maintenance.extend(maintenance);
         all_notifiers.extend(notifiers);
+        all_people.extend(people);
+        all_schedules.extend(schedules);
+        all_escalations.extend(escalations);
     }
 
     let mut defined = references::Defined::default();
@@ -180,6 +195,24 @@ pub(crate) fn config(
         .into_iter()
         .filter_map(|raw| notifier::validate_notifier(raw, &mut defined, &mut problems))
         .collect();
+    let people = all_people
+        .into_iter()
+        .filter_map(|raw| {
+            oncall::validate_person(raw, &mut defined, &mut references, &mut problems)
+        })
+        .collect();
+    let schedules = all_schedules
+        .into_iter()
+        .filter_map(|raw| {
+            rotation::validate_schedule(raw, &mut defined, &mut references, &mut problems)
+        })
+        .collect();
+    let escalations = all_escalations
+        .into_iter()
+        .filter_map(|raw| {
+            oncall::validate_escalation(raw, &mut defined, &mut references, &mut problems)
+        })
+        .collect();
 
     // With an include missing, a reference or a component's monitors may
     // be in it: blame nothing that needs every file.
@@ -227,6 +260,13 @@ pub(crate) fn config(
                 .map(|checked| checked.window)
                 .collect(),
             notifiers,
+        },
+        oncall: OnCallConfig {
+            people,
+            schedules,
+            escalations,
+            ack_targets,
+            link_expiry,
         },
         files,
     }

@@ -67,6 +67,7 @@ raw_table! {
         repeat_interval: Text = "repeat_interval",
         /// `continue`, a keyword in Rust.
         continue_matching: Flag = "continue",
+        escalation: Text = "escalation",
     }
 }
 

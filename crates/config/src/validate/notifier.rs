@@ -438,7 +438,11 @@ fn smtp_server(
 
 /// An address as lettre will read it when sending: `ops@example.com` or
 /// `On-call <ops@example.com>`.
-fn mailbox(raw: Located<String>, key: &str, problems: &mut Problems<'_>) -> Option<String> {
+pub(super) fn mailbox(
+    raw: Located<String>,
+    key: &str,
+    problems: &mut Problems<'_>,
+) -> Option<String> {
     match raw.value.parse::<lettre::message::Mailbox>() {
         Ok(_) => Some(raw.value),
         Err(error) => {

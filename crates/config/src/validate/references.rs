@@ -1,7 +1,9 @@
 //! The cross-reference pass: after every section of every file is
 //! validated, each reference one section makes to another's ids (a
 //! monitor's `component` and `depends_on`, the monitors and components of
-//! rules, SLOs and maintenance windows, a route's notifiers) is resolved
+//! rules, SLOs and maintenance windows, a route's notifiers and escalation
+//! policy, a person's notifiers, a schedule's people, an escalation level's
+//! notifiers, people and schedules) is resolved
 //! against the ids defined anywhere.
 //! An unresolved one is an error at the referring value, with a "did you
 //! mean" among the known ids, or the list of them.
@@ -14,7 +16,10 @@
 
 use std::collections::HashMap;
 
-use watchkeeper_domain::id::{ComponentId, MaintenanceId, MonitorId, NotifierId, RuleId, SloId};
+use watchkeeper_domain::id::{
+    ComponentId, EscalationId, MaintenanceId, MonitorId, NotifierId, PersonId, RuleId, ScheduleId,
+    SloId,
+};
 
 use super::Problems;
 use crate::source::{Loc, Located};
@@ -33,6 +38,12 @@ pub(super) enum Target {
     Dependency,
     /// A `[[notifier]]`'s id.
     Notifier,
+    /// A `[[person]]`'s id.
+    Person,
+    /// An on-call `[[schedule]]`'s id.
+    Schedule,
+    /// An `[[escalation]]` policy's id.
+    Escalation,
 }
 
 impl Target {
@@ -47,6 +58,9 @@ impl Target {
                 "[[monitor]]",
             ),
             Target::Notifier => ("notifier", "notifiers", "[[notifier]]"),
+            Target::Person => ("person", "people", "[[person]]"),
+            Target::Schedule => ("schedule", "schedules", "[[schedule]]"),
+            Target::Escalation => ("escalation policy", "escalation policies", "[[escalation]]"),
         }
     }
 }
@@ -61,6 +75,9 @@ pub(super) struct Defined {
     pub slos: HashMap<SloId, Loc>,
     pub maintenance: HashMap<MaintenanceId, Loc>,
     pub notifiers: HashMap<NotifierId, Loc>,
+    pub people: HashMap<PersonId, Loc>,
+    pub schedules: HashMap<ScheduleId, Loc>,
+    pub escalations: HashMap<EscalationId, Loc>,
 }
 
 impl Defined {
@@ -76,6 +93,9 @@ impl Defined {
                 .chain(self.components.keys().map(ComponentId::as_str))
                 .collect(),
             Target::Notifier => self.notifiers.keys().map(NotifierId::as_str).collect(),
+            Target::Person => self.people.keys().map(PersonId::as_str).collect(),
+            Target::Schedule => self.schedules.keys().map(ScheduleId::as_str).collect(),
+            Target::Escalation => self.escalations.keys().map(EscalationId::as_str).collect(),
         };
         ids.sort_unstable();
         ids.dedup();

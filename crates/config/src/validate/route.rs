@@ -6,7 +6,7 @@
 use watchkeeper_domain::alert::matcher::{MatchOp, Matcher};
 use watchkeeper_domain::alert::route::{GroupBy, GroupTiming, Route};
 use watchkeeper_domain::alert::silence::Inhibition;
-use watchkeeper_domain::id::NotifierId;
+use watchkeeper_domain::id::{EscalationId, NotifierId};
 
 use super::Problems;
 use super::alerting::{duration, label_names, unknown_severity};
@@ -34,6 +34,7 @@ pub(super) fn validate_route(
         group_interval,
         repeat_interval,
         continue_matching,
+        escalation,
     } = raw;
     let before = problems.count();
     let mut selected = match_labels
@@ -80,6 +81,16 @@ pub(super) fn validate_route(
             .and_then(|raw| duration(raw, "repeat_interval", true, problems))
             .unwrap_or(defaults.repeat_interval),
     };
+    let escalation = escalation.and_then(|name| match EscalationId::parse(&name.value) {
+        Ok(id) => {
+            references.add(Target::Escalation, name);
+            Some(id)
+        }
+        Err(error) => {
+            problems.at(&name.at, format!("invalid escalation id: {error}"));
+            None
+        }
+    });
     if problems.count() > before {
         return None;
     }
@@ -89,8 +100,7 @@ pub(super) fn validate_route(
         notify,
         group_by,
         timing,
-        // The on-call issue adds escalation policies.
-        escalation: None,
+        escalation,
     })
 }
 

@@ -8,6 +8,7 @@ mod alerting;
 mod alerting_errors;
 mod cost;
 mod include;
+mod oncall;
 mod rules;
 mod secret_files;
 mod snapshot;

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use crate::alert::matcher::{Labels, Matcher, all_match};
+use crate::id::EscalationId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupTiming {
@@ -51,8 +52,8 @@ pub struct Route {
     pub notify: Vec<String>,
     pub group_by: GroupBy,
     pub timing: GroupTiming,
-    /// An escalation policy's id (the on-call issue walks it).
-    pub escalation: Option<String>,
+    /// The escalation policy an alert this route takes climbs.
+    pub escalation: Option<EscalationId>,
 }
 
 /// The indexes of the routes an alert with `labels` takes, in order.

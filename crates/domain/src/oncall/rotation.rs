@@ -1,6 +1,6 @@
 //! One rotation (a schedule's layer): members taking turns in order, each
 //! for `every` whole days, handing over at a wall-clock time in a time zone,
-//! optionally only inside a weekly restriction (weekdays 09:00–17:00).
+//! optionally only inside weekly restrictions (weekdays 09:00–17:00).
 //!
 //! Turns are counted in calendar days in the rotation's zone, so a weekly
 //! hand-off at "Mon 09:00 Europe/London" stays at 09:00 on the wall clock
@@ -116,7 +116,9 @@ pub struct Rotation {
     pub start: Date,
     /// In turn order; never empty (config refuses an empty rotation).
     pub members: Vec<PersonId>,
-    pub restriction: Option<Restriction>,
+    /// When not empty, the layer has someone on call only inside one of
+    /// these.
+    pub restrictions: Vec<Restriction>,
 }
 
 /// One member's turn on a rotation: `[start, end)`, by its number from the
@@ -176,16 +178,17 @@ impl Rotation {
         }
     }
 
-    /// Who this layer puts on call at `at`: the turn's member, unless the
-    /// restriction leaves the instant out.
+    /// Who this layer puts on call at `at`: the turn's member, unless its
+    /// restrictions leave the instant out.
     pub fn on_call(&self, at: Timestamp) -> Option<PersonId> {
         if self.members.is_empty() {
             return None;
         }
-        if let Some(restriction) = &self.restriction
-            && !restriction.admits(self.time_zone.to_datetime(at))
-        {
-            return None;
+        if !self.restrictions.is_empty() {
+            let local = self.time_zone.to_datetime(at);
+            if !self.restrictions.iter().any(|one| one.admits(local)) {
+                return None;
+            }
         }
         self.turn_at(at).map(|turn| turn.person)
     }
@@ -206,7 +209,7 @@ impl Rotation {
             }
             number += 1;
         }
-        if let Some(restriction) = &self.restriction {
+        for restriction in &self.restrictions {
             let first = self.time_zone.to_datetime(after).date();
             let last = self.time_zone.to_datetime(until).date();
             let mut date = add_days(first, -1);

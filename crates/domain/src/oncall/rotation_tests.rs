@@ -23,7 +23,7 @@ fn rotation(every_days: u32, handoff: &str, start: Date, members: &[&str]) -> Ro
         handoff: parse_handoff(handoff).unwrap(),
         start,
         members: members.iter().map(|id| person(id)).collect(),
-        restriction: None,
+        restrictions: Vec::new(),
     }
 }
 
@@ -126,7 +126,7 @@ fn a_hand_off_inside_the_spring_forward_gap_moves_to_the_gaps_end_and_one_in_the
 #[test]
 fn restrictions_leave_the_layer_empty_outside_their_hours_including_overnight_ones() {
     let mut business = rotation(7, "Mon 09:00", date(2026, 11, 30), &["alice", "bob"]);
-    business.restriction = Some(Restriction {
+    business.restrictions = vec![Restriction {
         days: vec![
             Weekday::Monday,
             Weekday::Tuesday,
@@ -136,7 +136,7 @@ fn restrictions_leave_the_layer_empty_outside_their_hours_including_overnight_on
         ],
         from: time(9, 0, 0, 0),
         to: time(17, 0, 0, 0),
-    });
+    }];
     assert_eq!(
         business.on_call(local("2026-12-02T10:00:00")),
         Some(person("alice"))
@@ -162,11 +162,11 @@ fn restrictions_leave_the_layer_empty_outside_their_hours_including_overnight_on
     );
 
     let mut nights = rotation(1, "18:00", date(2026, 11, 30), &["carol"]);
-    nights.restriction = Some(Restriction {
+    nights.restrictions = vec![Restriction {
         days: vec![Weekday::Friday],
         from: time(18, 0, 0, 0),
         to: time(8, 0, 0, 0),
-    });
+    }];
     assert_eq!(
         nights.on_call(local("2026-12-04T23:00:00")),
         Some(person("carol"))

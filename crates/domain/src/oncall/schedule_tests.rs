@@ -33,7 +33,7 @@ fn layer(name: &str, every_days: u32, handoff: &str, start: Date, members: &[&st
         handoff: parse_handoff(handoff).unwrap(),
         start,
         members: members.iter().map(|id| person(id)).collect(),
-        restriction: None,
+        restrictions: Vec::new(),
     }
 }
 
@@ -47,7 +47,7 @@ fn primary() -> OnCallSchedule {
         date(2026, 11, 30),
         &["carol", "dave"],
     );
-    business.restriction = Some(Restriction {
+    business.restrictions = vec![Restriction {
         days: vec![
             Weekday::Monday,
             Weekday::Tuesday,
@@ -57,7 +57,7 @@ fn primary() -> OnCallSchedule {
         ],
         from: time(9, 0, 0, 0),
         to: time(17, 0, 0, 0),
-    });
+    }];
     OnCallSchedule {
         id: ScheduleId::parse("primary").unwrap(),
         name: "Primary".to_owned(),
