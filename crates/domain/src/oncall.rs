@@ -62,3 +62,22 @@ impl AckTargets {
         self.0.get(severity).copied()
     }
 }
+
+/// What on-call reads of the config at any moment (replaced whole on
+/// reload): the people, the schedules, and the acknowledgement targets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Directory {
+    pub people: Vec<Person>,
+    pub schedules: Vec<schedule::OnCallSchedule>,
+    pub ack_targets: AckTargets,
+}
+
+impl Directory {
+    pub fn person(&self, id: &PersonId) -> Option<&Person> {
+        self.people.iter().find(|person| &person.id == id)
+    }
+
+    pub fn schedule(&self, id: &crate::id::ScheduleId) -> Option<&schedule::OnCallSchedule> {
+        self.schedules.iter().find(|schedule| &schedule.id == id)
+    }
+}

@@ -285,3 +285,33 @@ fn a_person_needs_a_valid_address_slack_id_and_notifiers() {
          watchkeeper.toml:3:15: `link_expiry` may be at most 7d: a link in an old message should not still acknowledge",
     );
 }
+
+/// The seeds' ladders in `examples/oncall/` load (`watchkeeper validate`
+/// runs the same `load`; the serve tests run the binary on them too).
+#[test]
+fn the_seeds_ladders_in_examples_load() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/oncall");
+    let mut loaded = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "toml") {
+            let config = watchkeeper_config::load(&path)
+                .unwrap_or_else(|errors| panic!("{}:\n{errors}", path.display()));
+            assert!(
+                !config.oncall.escalations.is_empty(),
+                "{} has no ladder",
+                path.display()
+            );
+            loaded.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    loaded.sort();
+    assert_eq!(
+        loaded,
+        [
+            "seed-000-l1-l4.toml",
+            "seed-001-l1-l3.toml",
+            "seed-003-p0-p3.toml"
+        ]
+    );
+}
