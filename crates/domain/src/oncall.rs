@@ -4,6 +4,8 @@
 //! (`escalation`), and how soon each severity must be acknowledged.
 
 pub mod escalation;
+pub mod link;
+pub mod page;
 pub mod rotation;
 pub mod schedule;
 
