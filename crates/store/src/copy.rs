@@ -3,8 +3,10 @@
 //! history: every table, in batches read by key order from SQLite and
 //! written with one statement per table per batch to PostgreSQL, all in one
 //! PostgreSQL transaction (a failed copy leaves the target empty, to try
-//! again). Monitor keys, state change ids, alert event ids and audit ids are kept, so every row means
-//! what it meant; the target's sequences are moved past them.
+//! again). Monitor keys and the ids of state changes, alert events, audit
+//! entries, deliveries, overrides, acks and escalation steps are kept, so
+//! every row means what it meant; the target's sequences are moved past
+//! them.
 //!
 //! Here: the order of the tables, the refusal of a target that holds data,
 //! and the rows as they travel; `sqlite/copy.rs` reads, `postgres/copy.rs`
@@ -56,6 +58,14 @@ pub(crate) struct AttemptCopy {
     pub decision: String,
 }
 
+/// One row of `meta`: an integer or a text.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct MetaCopy {
+    pub key: String,
+    pub value: Option<i64>,
+    pub text_value: Option<String>,
+}
+
 /// What [`Store::copy_to`] copied, table by table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CopyReport {
@@ -74,6 +84,11 @@ pub struct CopyReport {
     pub delivery_attempts: u64,
     pub disabled_notifiers: u64,
     pub silences: u64,
+    pub schedule_overrides: u64,
+    pub alert_acks: u64,
+    pub escalations: u64,
+    pub escalation_steps: u64,
+    pub used_links: u64,
 }
 
 /// Where a copy is: `copied` rows of `table` so far.
@@ -327,6 +342,91 @@ impl Store {
             progress(CopyProgress {
                 table: "silences",
                 copied: report.silences,
+            });
+        }
+
+        // On-call: overrides, acks and escalation steps by id in batches;
+        // the ladders (one per alert that escalated) at once; the used
+        // links by nonce.
+        let mut after = 0;
+        loop {
+            let rows = from
+                .copy_overrides(after, batch)
+                .await
+                .map_err(copy_error("schedule_overrides"))?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            crate::postgres::insert_override_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("schedule_overrides"))?;
+            report.schedule_overrides += rows.len() as u64;
+            progress(CopyProgress {
+                table: "schedule_overrides",
+                copied: report.schedule_overrides,
+            });
+        }
+        let mut after = 0;
+        loop {
+            let rows = from
+                .copy_acks(after, batch)
+                .await
+                .map_err(copy_error("alert_acks"))?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            crate::postgres::insert_ack_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("alert_acks"))?;
+            report.alert_acks += rows.len() as u64;
+            progress(CopyProgress {
+                table: "alert_acks",
+                copied: report.alert_acks,
+            });
+        }
+        let escalations = crate::oncall::OnCallRows::escalations(from, None)
+            .await
+            .map_err(copy_error("escalations"))?;
+        for chunk in escalations.chunks(batch) {
+            crate::postgres::insert_escalation_copies(&mut tx, chunk)
+                .await
+                .map_err(copy_error("escalations"))?;
+            report.escalations += chunk.len() as u64;
+            progress(CopyProgress {
+                table: "escalations",
+                copied: report.escalations,
+            });
+        }
+        let mut after = 0;
+        loop {
+            let rows = from
+                .copy_escalation_steps(after, batch)
+                .await
+                .map_err(copy_error("escalation_steps"))?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            crate::postgres::insert_step_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("escalation_steps"))?;
+            report.escalation_steps += rows.len() as u64;
+            progress(CopyProgress {
+                table: "escalation_steps",
+                copied: report.escalation_steps,
+            });
+        }
+        let mut after: Option<String> = None;
+        loop {
+            let rows = from
+                .copy_used_links(after.as_deref(), batch)
+                .await
+                .map_err(copy_error("used_links"))?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.nonce.clone());
+            crate::postgres::insert_used_link_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("used_links"))?;
+            report.used_links += rows.len() as u64;
+            progress(CopyProgress {
+                table: "used_links",
+                copied: report.used_links,
             });
         }
 

@@ -81,6 +81,13 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// `what`: `a schedule override`, `an acknowledgement`, ….
+    #[error("cannot write {what}: {source}")]
+    OnCall {
+        what: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("cannot measure the database size: {source}")]
     Size {
         #[source]

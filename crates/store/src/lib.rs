@@ -9,8 +9,10 @@
 //! # One module per aggregate, one per engine
 //!
 //! Each aggregate — `monitors`, `results`, `state_changes`, `rollups`,
-//! `recent` (the saved recent results), `meta`, `alerts` and `tokens`
-//! (API tokens and the audit log) — has
+//! `recent` (the saved recent results), `meta`, `alerts`, `outbox`,
+//! `silences`, `tokens` (API tokens and the audit log) and `oncall`
+//! (schedule overrides, acknowledgements, escalation ladders, ack links) —
+//! has
 //!
 //! - a shared module, `src/<aggregate>.rs`: the row-level trait every
 //!   backend implements (`ResultRows`, `RollupRows`, …: integer keys,
@@ -47,6 +49,7 @@ mod error;
 mod meta;
 mod monitor_keys;
 mod monitors;
+mod oncall;
 mod outbox;
 mod postgres;
 mod recent;
@@ -63,6 +66,10 @@ use watchkeeper_domain::storage::{Database, StorageConfig};
 pub use alerts::AlertEvent;
 pub use copy::{CopyProgress, CopyReport, DEFAULT_COPY_BATCH};
 pub use error::StoreError;
+pub use oncall::{
+    AckOutcome, AckVia, EscalationRecord, EscalationStep, NewAck, NewEscalationStep, NewOverride,
+    OverrideConflict, StoredAck, StoredOverride,
+};
 pub use outbox::{
     AttemptRecord, Delivery, DeliveryAttempt, DeliveryStatus, DisabledNotifier, DispatchCommit,
     GroupRecord, NewDelivery,

@@ -1,7 +1,9 @@
 //! The `meta` table: small bookkeeping values that other aggregates write in
 //! their own transactions (the roll-up watermark with a minute's rollups,
 //! the recent results' coverage with their save). Each engine's `meta`
-//! module reads and upserts them on a connection it is given.
+//! module reads and upserts them on a connection it is given. A few keys
+//! hold a text (`text_value`) instead of an integer (`value`): the on-call
+//! aggregate's link key.
 
 /// The keys of `meta`, each holding one integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,22 @@ impl MetaKey {
             MetaKey::RollupWatermark => "rollup_watermark",
             MetaKey::RecentCoveredUntil => "recent_covered_until",
             MetaKey::DispatchCursor => "dispatch_cursor",
+        }
+    }
+}
+
+/// The keys of `meta` that hold a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MetaTextKey {
+    /// 64 hex digits: the key that signs ack links, the same for every
+    /// instance sharing the database.
+    AckLinkKey,
+}
+
+impl MetaTextKey {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            MetaTextKey::AckLinkKey => "ack_link_key",
         }
     }
 }

@@ -24,6 +24,7 @@ mod alerts;
 mod copy;
 mod meta;
 mod monitors;
+mod oncall;
 mod outbox;
 mod recent;
 mod results;
@@ -42,10 +43,12 @@ use crate::error::StoreError;
 use crate::results::PRUNE_CHUNK;
 
 pub(crate) use copy::{
-    finish_copy, first_table_with_rows, insert_alert_copies, insert_alert_event_copies,
-    insert_attempt_copies, insert_audit_copies, insert_delivery_copies, insert_disabled_copies,
-    insert_group_copies, insert_meta, insert_monitors, insert_rollup_copies, insert_silence_copies,
-    insert_state_change_copies, insert_stored_results, insert_token_copies,
+    finish_copy, first_table_with_rows, insert_ack_copies, insert_alert_copies,
+    insert_alert_event_copies, insert_attempt_copies, insert_audit_copies, insert_delivery_copies,
+    insert_disabled_copies, insert_escalation_copies, insert_group_copies, insert_meta,
+    insert_monitors, insert_override_copies, insert_rollup_copies, insert_silence_copies,
+    insert_state_change_copies, insert_step_copies, insert_stored_results, insert_token_copies,
+    insert_used_link_copies,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -56,7 +59,7 @@ const CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The tables `size_bytes` measures: every table the migrations create.
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 20] = [
     "monitors",
     "results",
     "state_changes",
@@ -72,6 +75,11 @@ const TABLES: [&str; 15] = [
     "silences",
     "tokens",
     "audit",
+    "schedule_overrides",
+    "alert_acks",
+    "escalations",
+    "escalation_steps",
+    "used_links",
 ];
 
 /// Advisory lock keys (transaction-scoped), one per kind of write that
@@ -166,6 +174,40 @@ impl PostgresStore {
             tokio::task::yield_now().await;
         }
     }
+}
+
+/// Advisory locks keyed by a text (transaction-scoped), in the two-`int4`
+/// key space, apart from [`AdvisoryLock`]'s: `(class, hashtext(key))`. Two
+/// keys with the same hash share a lock, which only serialises them.
+#[derive(Debug, Clone, Copy)]
+#[repr(i32)]
+enum KeyedLock {
+    /// Adding an override to the schedule: the overlap check and the insert.
+    Schedule = 0x5741_0001,
+    /// Acknowledging the alert, and a dispatch commit moving its ladder.
+    Alert = 0x5741_0002,
+}
+
+/// Takes `lock` on each of `keys` until the end of the transaction
+/// `connection` is in, in the order of the keys' hashes, so two
+/// transactions taking several never wait for each other in a circle.
+async fn lock_keys_for_transaction(
+    connection: &mut sqlx::PgConnection,
+    lock: KeyedLock,
+    keys: &[&str],
+) -> Result<(), sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock($1, hash) FROM (SELECT DISTINCT hashtext(key) AS hash \
+         FROM UNNEST($2::text[]) AS key ORDER BY hash) AS hashes",
+    )
+    .bind(lock as i32)
+    .bind(keys)
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 /// Takes `lock` until the end of the transaction `connection` is in.

@@ -39,6 +39,8 @@ pub struct PruneReport {
     pub rollups: u64,
     /// Finished deliveries deleted, with their attempts.
     pub deliveries: u64,
+    /// Ack links' used marks deleted.
+    pub used_links: u64,
 }
 
 /// One row of `results` (and of `recent_results`) as it is written: monitor
@@ -306,7 +308,8 @@ impl Store {
     /// minutes that start before `rollups_before`, in bounded chunks so
     /// writers are not starved. Raw results not rolled up yet are kept
     /// whatever `raw_before` says, so no minute is lost from the rollups.
-    /// State changes are never deleted.
+    /// Finished deliveries and used ack links go with the rollups. State
+    /// changes are never deleted.
     pub async fn prune(
         &self,
         raw_before: Timestamp,
@@ -329,15 +332,22 @@ impl Store {
         // as rollups; a pending one is never pruned.
         let deliveries = backend!(self, engine => crate::outbox::OutboxRows::prune_deliveries(engine, millis(rollups_before)).await)
             .map_err(prune_error)?;
+        // A used ack link's mark is kept as long too: a link must expire
+        // well within the rollups' retention (a day at least), so no link
+        // works again once its mark is gone.
+        let used_links = backend!(self, engine => crate::oncall::OnCallRows::prune_used_links(engine, millis(rollups_before)).await)
+            .map_err(prune_error)?;
         let report = PruneReport {
             results,
             rollups,
             deliveries,
+            used_links,
         };
         tracing::debug!(
             results = report.results,
             rollups = report.rollups,
             deliveries = report.deliveries,
+            used_links = report.used_links,
             "pruned old rows"
         );
         Ok(report)

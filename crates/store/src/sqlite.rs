@@ -28,6 +28,7 @@ mod alerts;
 mod copy;
 mod meta;
 mod monitors;
+mod oncall;
 mod outbox;
 mod recent;
 mod release;

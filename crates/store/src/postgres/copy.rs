@@ -7,7 +7,8 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use super::PostgresStore;
 use super::results::{ResultColumns, result_columns_of};
 use crate::alerts::{StoredAlertRow, StoredEventRow};
-use crate::copy::{AttemptCopy, MonitorCopy, RollupCopy, StateChangeCopy};
+use crate::copy::{AttemptCopy, MetaCopy, MonitorCopy, RollupCopy, StateChangeCopy};
+use crate::oncall::{AckRow, EscalationRow, OverrideRow, StepRow, UsedLinkRow};
 use crate::outbox::{DeliveryRow, DisabledRow, GroupRow};
 use crate::results::StoredResult;
 use crate::silences::SilenceRow;
@@ -135,13 +136,21 @@ pub(crate) async fn insert_rollup_copies(
 
 pub(crate) async fn insert_meta(
     connection: &mut PgConnection,
-    rows: &[(String, i64)],
+    rows: &[MetaCopy],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO meta (key, value) SELECT * FROM UNNEST($1::text[], $2::int8[])")
-        .bind(rows.iter().map(|(key, _)| key.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, value)| *value).collect::<Vec<_>>())
-        .execute(connection)
-        .await?;
+    sqlx::query(
+        "INSERT INTO meta (key, value, text_value) \
+         SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[])",
+    )
+    .bind(rows.iter().map(|row| row.key.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.value).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|row| row.text_value.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .execute(connection)
+    .await?;
     Ok(())
 }
 
@@ -394,6 +403,144 @@ pub(crate) async fn insert_silence_copies(
     Ok(())
 }
 
+pub(crate) async fn insert_override_copies(
+    connection: &mut PgConnection,
+    rows: &[OverrideRow],
+) -> Result<(), sqlx::Error> {
+    let text = |field: fn(&OverrideRow) -> &str| -> Vec<&str> { rows.iter().map(field).collect() };
+    let number = |field: fn(&OverrideRow) -> i64| -> Vec<i64> { rows.iter().map(field).collect() };
+    sqlx::query(
+        "INSERT INTO schedule_overrides (id, schedule, person, start_at, end_at, author, comment, \
+         created_at, removed_at, removed_by) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
+         $6::text[], $7::text[], $8::int8[], $9::int8[], $10::text[])",
+    )
+    .bind(number(|row| row.id))
+    .bind(text(|row| &row.schedule))
+    .bind(text(|row| &row.person))
+    .bind(number(|row| row.start_at))
+    .bind(number(|row| row.end_at))
+    .bind(text(|row| &row.author))
+    .bind(text(|row| &row.comment))
+    .bind(number(|row| row.created_at))
+    .bind(rows.iter().map(|row| row.removed_at).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|row| row.removed_by.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_ack_copies(
+    connection: &mut PgConnection,
+    rows: &[AckRow],
+) -> Result<(), sqlx::Error> {
+    let text = |field: fn(&AckRow) -> &str| -> Vec<&str> { rows.iter().map(field).collect() };
+    let number = |field: fn(&AckRow) -> i64| -> Vec<i64> { rows.iter().map(field).collect() };
+    sqlx::query(
+        "INSERT INTO alert_acks (id, fingerprint, firing_since, acked_at, actor, via, comment, \
+         cleared_at, cleared_by) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], \
+         $6::text[], $7::text[], $8::int8[], $9::text[])",
+    )
+    .bind(number(|row| row.id))
+    .bind(text(|row| &row.fingerprint))
+    .bind(number(|row| row.firing_since))
+    .bind(number(|row| row.acked_at))
+    .bind(text(|row| &row.actor))
+    .bind(text(|row| &row.via))
+    .bind(text(|row| &row.comment))
+    .bind(rows.iter().map(|row| row.cleared_at).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|row| row.cleared_by.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_escalation_copies(
+    connection: &mut PgConnection,
+    rows: &[EscalationRow],
+) -> Result<(), sqlx::Error> {
+    let text =
+        |field: fn(&EscalationRow) -> &str| -> Vec<&str> { rows.iter().map(field).collect() };
+    let number =
+        |field: fn(&EscalationRow) -> i64| -> Vec<i64> { rows.iter().map(field).collect() };
+    sqlx::query(
+        "INSERT INTO escalations (fingerprint, policy, firing_since, level, round, next_due, \
+         stopped, updated_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], \
+         $6::int8[], $7::bool[], $8::int8[])",
+    )
+    .bind(text(|row| &row.fingerprint))
+    .bind(text(|row| &row.policy))
+    .bind(number(|row| row.firing_since))
+    .bind(number(|row| row.level))
+    .bind(number(|row| row.round))
+    .bind(rows.iter().map(|row| row.next_due).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.stopped).collect::<Vec<_>>())
+    .bind(number(|row| row.updated_at))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_step_copies(
+    connection: &mut PgConnection,
+    rows: &[StepRow],
+) -> Result<(), sqlx::Error> {
+    let text = |field: fn(&StepRow) -> &str| -> Vec<&str> { rows.iter().map(field).collect() };
+    let number = |field: fn(&StepRow) -> i64| -> Vec<i64> { rows.iter().map(field).collect() };
+    let optional = |field: fn(&StepRow) -> Option<&str>| -> Vec<Option<&str>> {
+        rows.iter().map(field).collect()
+    };
+    sqlx::query(
+        "INSERT INTO escalation_steps (id, fingerprint, firing_since, policy, level, round, at, \
+         target, person, notifier, delivery_id, note) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::text[], $5::int8[], \
+         $6::int8[], $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])",
+    )
+    .bind(number(|row| row.id))
+    .bind(text(|row| &row.fingerprint))
+    .bind(number(|row| row.firing_since))
+    .bind(text(|row| &row.policy))
+    .bind(number(|row| row.level))
+    .bind(number(|row| row.round))
+    .bind(number(|row| row.at))
+    .bind(text(|row| &row.target))
+    .bind(optional(|row| row.person.as_deref()))
+    .bind(optional(|row| row.notifier.as_deref()))
+    .bind(optional(|row| row.delivery_id.as_deref()))
+    .bind(text(|row| &row.note))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_used_link_copies(
+    connection: &mut PgConnection,
+    rows: &[UsedLinkRow],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO used_links (nonce, used_at) SELECT * FROM UNNEST($1::text[], $2::int8[])",
+    )
+    .bind(
+        rows.iter()
+            .map(|row| row.nonce.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|row| row.used_at).collect::<Vec<_>>())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 /// A phase or transition code (0–3) for a SMALLINT column.
 fn small(code: i64) -> i16 {
     i16::try_from(code).unwrap_or(i16::MAX)
@@ -407,6 +554,9 @@ pub(crate) async fn finish_copy(mut tx: Transaction<'static, Postgres>) -> Resul
         ("alert_events", "id"),
         ("audit", "id"),
         ("deliveries", "seq"),
+        ("schedule_overrides", "id"),
+        ("alert_acks", "id"),
+        ("escalation_steps", "id"),
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \

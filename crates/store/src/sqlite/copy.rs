@@ -3,7 +3,10 @@
 //! search, however far into the table it is).
 
 use super::SqliteStore;
-use crate::copy::{MonitorCopy, RollupCopy, StateChangeCopy};
+use crate::copy::{MetaCopy, MonitorCopy, RollupCopy, StateChangeCopy};
+use crate::oncall::{
+    AckRow, OverrideRow, StepRow, UsedLinkRow, ack_columns, override_columns, step_columns,
+};
 use crate::results::StoredResult;
 use crate::tokens::{AuditRow, TokenRow};
 
@@ -81,8 +84,8 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn copy_meta(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
-        sqlx::query_as("SELECT key, value FROM meta ORDER BY key")
+    pub(crate) async fn copy_meta(&self) -> Result<Vec<MetaCopy>, sqlx::Error> {
+        sqlx::query_as("SELECT key, value, text_value FROM meta ORDER BY key")
             .fetch_all(&self.reader)
             .await
     }
@@ -138,6 +141,73 @@ impl SqliteStore {
         )
         .bind(after.0)
         .bind(after.1)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Overrides (removed ones too) after id `after`, in order.
+    pub(crate) async fn copy_overrides(
+        &self,
+        after: i64,
+        batch: usize,
+    ) -> Result<Vec<OverrideRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            override_columns!(),
+            " FROM schedule_overrides WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))
+        .bind(after)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Acks (cleared ones too) after id `after`, in order.
+    pub(crate) async fn copy_acks(
+        &self,
+        after: i64,
+        batch: usize,
+    ) -> Result<Vec<AckRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            ack_columns!(),
+            " FROM alert_acks WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))
+        .bind(after)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Escalation steps after id `after`, in order.
+    pub(crate) async fn copy_escalation_steps(
+        &self,
+        after: i64,
+        batch: usize,
+    ) -> Result<Vec<StepRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM escalation_steps WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))
+        .bind(after)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Used links after nonce `after` (`None`: from the first), by nonce.
+    pub(crate) async fn copy_used_links(
+        &self,
+        after: Option<&str>,
+        batch: usize,
+    ) -> Result<Vec<UsedLinkRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT nonce, used_at FROM used_links WHERE ?1 IS NULL OR nonce > ?1 \
+             ORDER BY nonce LIMIT ?2",
+        )
+        .bind(after)
         .bind(limit(batch))
         .fetch_all(&self.reader)
         .await
