@@ -193,6 +193,9 @@ impl Notifications {
                         groups,
                         finished_groups,
                         deliveries,
+                        // Escalation ladders are not climbed yet.
+                        escalations: Vec::new(),
+                        escalation_steps: Vec::new(),
                     })
                     .await?;
                 for out in &outgoing {

@@ -9,7 +9,10 @@
 //! committed alert event is turned into deliveries exactly once, and a
 //! delivery, once written, stays pending until an attempt's outcome is
 //! recorded ([`Store::record_attempt`]). A crash between an attempt and its
-//! record repeats that one attempt, with the same delivery id.
+//! record repeats that one attempt, with the same delivery id. The
+//! escalation ladders the step moved and the steps they took (the on-call
+//! aggregate's `escalations` and `escalation_steps`) commit in the same
+//! transaction.
 //!
 //! The notification itself is opaque text here (JSON the notify crate
 //! writes and reads), as labels are for alerts.
@@ -21,6 +24,7 @@ use jiff::Timestamp;
 use crate::Store;
 use crate::column::{millis, timestamp_from_millis};
 use crate::error::StoreError;
+use crate::oncall::{EscalationRecord, EscalationRow, NewEscalationStep};
 
 /// A route group as the dispatcher keeps it between flushes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +62,23 @@ pub struct DispatchCommit {
     /// Keys of groups that are done.
     pub finished_groups: Vec<String>,
     pub deliveries: Vec<NewDelivery>,
+    /// Ladders started or moved, upserted by fingerprint: a ladder of
+    /// another episode is replaced whole, while a stopped one of the same
+    /// episode stays stopped (an ack may have come after this step was
+    /// computed), and a ladder of an acknowledged episode is stored stopped.
+    pub escalations: Vec<EscalationRecord>,
+    pub escalation_steps: Vec<NewEscalationStep>,
+}
+
+/// One dispatch step as the engines write it.
+#[derive(Debug)]
+pub(crate) struct DispatchWrite<'a> {
+    pub cursor: i64,
+    pub groups: &'a [GroupWrite],
+    pub finished: &'a [String],
+    pub deliveries: &'a [NewDelivery],
+    pub escalations: &'a [EscalationRow],
+    pub steps: &'a [NewEscalationStep],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,14 +340,9 @@ pub(crate) trait OutboxRows {
     async fn notification_groups(&self) -> Result<Vec<GroupRow>, sqlx::Error>;
 
     /// In one transaction: the cursor, the groups, the finished groups
-    /// removed, the deliveries inserted (pending, due at their creation).
-    async fn commit_dispatch(
-        &self,
-        cursor: i64,
-        groups: &[GroupWrite],
-        finished: &[String],
-        deliveries: &[NewDelivery],
-    ) -> Result<(), sqlx::Error>;
+    /// removed, the escalations upserted and their steps appended, the
+    /// deliveries inserted (pending, due at their creation).
+    async fn commit_dispatch(&self, write: &DispatchWrite<'_>) -> Result<(), sqlx::Error>;
 
     /// Pending deliveries of `notifier` due at `now` (ms), oldest first.
     async fn due_deliveries(
@@ -400,13 +416,20 @@ impl Store {
             .iter()
             .map(GroupRecord::encode)
             .collect::<Result<Vec<_>, _>>()?;
-        backend!(self, engine => engine.commit_dispatch(
-            commit.cursor,
-            &groups,
-            &commit.finished_groups,
-            &commit.deliveries,
-        ).await)
-        .map_err(write_error)
+        let escalations: Vec<EscalationRow> = commit
+            .escalations
+            .iter()
+            .map(EscalationRecord::encode)
+            .collect();
+        let write = DispatchWrite {
+            cursor: commit.cursor,
+            groups: &groups,
+            finished: &commit.finished_groups,
+            deliveries: &commit.deliveries,
+            escalations: &escalations,
+            steps: &commit.escalation_steps,
+        };
+        backend!(self, engine => engine.commit_dispatch(&write).await).map_err(write_error)
     }
 
     /// Up to `limit` pending deliveries of `notifier` whose next attempt is

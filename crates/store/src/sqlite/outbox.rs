@@ -1,13 +1,13 @@
 //! The notification outbox on SQLite: the dispatcher's commit (cursor,
-//! groups, deliveries) and each attempt's record in one transaction on the
-//! writer; the reads on the readers.
+//! groups, escalations and their steps, deliveries) and each attempt's
+//! record in one transaction on the writer; the reads on the readers.
 
 use super::SqliteStore;
-use super::meta;
+use super::{meta, oncall};
 use crate::meta::MetaKey;
 use crate::outbox::{
-    AttemptRow, AttemptWrite, DeliveryRow, DisabledRow, GroupRow, GroupWrite, NewDelivery,
-    OutboxRows, delivery_columns,
+    AttemptRow, AttemptWrite, DeliveryRow, DisabledRow, DispatchWrite, GroupRow, OutboxRows,
+    delivery_columns,
 };
 
 impl OutboxRows for SqliteStore {
@@ -25,16 +25,10 @@ impl OutboxRows for SqliteStore {
         .await
     }
 
-    async fn commit_dispatch(
-        &self,
-        cursor: i64,
-        groups: &[GroupWrite],
-        finished: &[String],
-        deliveries: &[NewDelivery],
-    ) -> Result<(), sqlx::Error> {
+    async fn commit_dispatch(&self, write: &DispatchWrite<'_>) -> Result<(), sqlx::Error> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        meta::upsert(&mut tx, MetaKey::DispatchCursor, cursor).await?;
-        for group in groups {
+        meta::upsert(&mut tx, MetaKey::DispatchCursor, write.cursor).await?;
+        for group in write.groups {
             sqlx::query(
                 "INSERT INTO notification_groups \
                  (group_key, next_flush, last_sent, sent_firing, members) \
@@ -51,13 +45,15 @@ impl OutboxRows for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        for key in finished {
+        for key in write.finished {
             sqlx::query("DELETE FROM notification_groups WHERE group_key = ?1")
                 .bind(key)
                 .execute(&mut *tx)
                 .await?;
         }
-        for delivery in deliveries {
+        oncall::upsert_escalations(&mut tx, write.escalations).await?;
+        oncall::insert_steps(&mut tx, write.steps).await?;
+        for delivery in write.deliveries {
             let created = delivery.created_at.as_millisecond();
             sqlx::query(
                 "INSERT INTO deliveries (id, notifier, group_key, kind, created_at, status, \

@@ -117,6 +117,7 @@ async fn sqlite_with_history() -> (TestDatabase, Store) {
                     notification: format!(r#"{{"n":{n}}}"#),
                 })
                 .collect(),
+            ..DispatchCommit::default()
         })
         .await
         .unwrap();

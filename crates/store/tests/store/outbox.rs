@@ -45,6 +45,7 @@ on_both_engines! {
                 groups: vec![group("0{}", 330_000, &["aaaa"]), group("1{}", 30_000, &[])],
                 finished_groups: Vec::new(),
                 deliveries: vec![delivery("msg_1", "hook", 1_000), delivery("msg_2", "chat", 1_000)],
+                ..DispatchCommit::default()
             })
             .await
             .unwrap();
@@ -59,6 +60,7 @@ on_both_engines! {
                 groups: vec![group("0{}", 630_000, &[])],
                 finished_groups: vec!["1{}".to_owned()],
                 deliveries: vec![delivery("msg_3", "hook", 2_000)],
+                ..DispatchCommit::default()
             })
             .await
             .unwrap();
