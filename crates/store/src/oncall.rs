@@ -2,24 +2,23 @@
 //! (`schedule_overrides`), acknowledgements of an alert's firing episode
 //! (`alert_acks`), each alert's escalation ladder (`escalations`) and the
 //! steps it took (`escalation_steps`), the key that signs ack links (in
-//! `meta`, as text) and the ack links already used (`used_links`). Here: the
-//! rows, their encoding and decoding, and the facade's methods; the SQL is in
-//! `sqlite/oncall.rs` and `postgres/oncall.rs`.
+//! `meta`, as text) and the ack links already used (`used_links`). Here:
+//! the overrides' and used links' rows, the row-level trait and the
+//! facade's methods; `acks` and `escalations` hold those records and their
+//! rows; the SQL is in `sqlite/oncall.rs` and `postgres/oncall.rs`.
 //!
 //! A firing episode is named by the alert's `fired_at` when it fired
 //! (`firing_since`): an ack belongs to one episode, and the alert firing
 //! again is a new episode, not acknowledged. The ladders and their steps are
 //! written by the dispatcher with its commit ([`crate::DispatchCommit`]); an
 //! ack stops its alert's ladder in the ack's transaction, and a dispatch
-//! commit never starts again a ladder of an episode that was acknowledged
-//! (the commit may have been computed before the ack).
+//! commit (which may have been computed before the ack) never starts a
+//! stopped ladder of the same episode again, nor one of an episode that was
+//! acknowledged.
 //!
 //! Nothing here is deleted but used links (pruned with the rollups): a
 //! removed override and a cleared ack are stamped, and kept as the record of
 //! who changed what.
-//!
-//! The overrides, the link key and the facade are here; `acks` and
-//! `escalations` hold those records and their rows.
 
 use jiff::Timestamp;
 

@@ -67,7 +67,7 @@ pub struct StoredAck {
     pub cleared_by: Option<String>,
 }
 
-/// What [`Store::acknowledge`] did.
+/// What [`crate::Store::acknowledge`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AckOutcome {
     /// Stored, and the alert's escalation stopped.

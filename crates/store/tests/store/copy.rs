@@ -1,6 +1,8 @@
 //! `Store::copy_to`: a SQLite database with results, state changes,
-//! rollups, a recent-results save, tokens and audit entries, copied into an empty PostgreSQL
-//! database, reads back the same; a target with data is refused.
+//! rollups, a recent-results save, tokens and audit entries, the outbox,
+//! silences and on-call (overrides, acks, ladders and their steps, used
+//! links, the link key), copied into an empty PostgreSQL database, reads
+//! back the same; a target with data is refused.
 
 use jiff::Timestamp;
 use watchkeeper_domain::Health;
@@ -162,6 +164,7 @@ async fn sqlite_with_history() -> (TestDatabase, Store) {
             .await
             .unwrap();
     }
+    crate::oncall::write_history(&store).await;
     (db, store)
 }
 
@@ -189,7 +192,7 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
             report.tokens,
             report.audit
         ),
-        (3, 60, 4, 8, 4, 2, 3, 3, 2, 3)
+        (3, 60, 4, 8, 4, 3, 4, 4, 2, 3)
     );
     assert_eq!(
         (
@@ -201,6 +204,22 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
         ),
         (1, 9, 2, 1, 2)
     );
+    assert_eq!(
+        (
+            report.schedule_overrides,
+            report.alert_acks,
+            report.escalations,
+            report.escalation_steps,
+            report.used_links
+        ),
+        (3, 2, 1, 2, 8)
+    );
+    let used_links_progress: Vec<u64> = seen
+        .iter()
+        .filter(|progress| progress.table == "used_links")
+        .map(|progress| progress.copied)
+        .collect();
+    assert_eq!(used_links_progress, vec![7, 8]);
     // Progress after every batch, counting up to the table's total.
     let results_progress: Vec<u64> = seen
         .iter()
@@ -305,6 +324,7 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
         newest[0].id == "msg_new" && newest[0].seq > copied_max,
         "{newest:?}"
     );
+    crate::oncall::assert_copied(&from, &to).await;
     // The watermark came along: nothing is rolled up twice.
     assert_eq!(to.roll_up(at(4 * MINUTE)).await.unwrap(), 0);
 

@@ -9,10 +9,13 @@
 // Helpers outside #[test] functions unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod acks;
 mod alerts;
 mod copy;
 mod disk_full;
+mod escalations;
 mod lifecycle;
+mod oncall;
 mod outbox;
 mod postgres;
 mod recent;
