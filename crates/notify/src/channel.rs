@@ -130,8 +130,10 @@ pub fn test_notification(notifier: &str, external_url: &str, now: Timestamp) -> 
             starts_at: now,
             ends_at: None,
             url: format!("{}/api/v1/alerts", external_url.trim_end_matches('/')),
+            ack_url: None,
         }],
         external_url: external_url.to_owned(),
         sent_at: now,
+        page: None,
     }
 }

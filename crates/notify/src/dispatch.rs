@@ -10,6 +10,7 @@
 //! ends (Alertmanager's behaviour).
 
 mod build;
+mod paging;
 #[cfg(test)]
 mod tests;
 
@@ -27,10 +28,13 @@ use watchkeeper_domain::alert::silence::{Inhibition, Silence};
 use watchkeeper_domain::alert::{AlertPhase, RuleSet, StoredAlert};
 use watchkeeper_domain::id::ComponentId;
 use watchkeeper_domain::notifier::NotifierSpec;
+use watchkeeper_domain::oncall::Directory;
+use watchkeeper_domain::oncall::escalation::EscalationPolicy;
 use watchkeeper_store::GroupRecord;
 
 use crate::payload::Notification;
 pub use build::delivery_id;
+pub use paging::Links;
 
 /// What the dispatcher is configured with; replaced whole on reload.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +49,12 @@ pub struct DispatchConfig {
     pub depends_on: HashMap<MonitorId, Vec<MonitorId>>,
     /// Where Watchkeeper is reached, for links (`http://host:port`).
     pub external_url: String,
+    /// The escalation policies routes name.
+    pub escalations: Vec<EscalationPolicy>,
+    /// People and schedules, for whom a level reaches.
+    pub directory: Directory,
+    /// How long an acknowledgement link works.
+    pub link_expiry: std::time::Duration,
 }
 
 /// What the dispatcher knows of one alert.
@@ -133,6 +143,9 @@ pub struct Dispatcher {
     /// Groups changed since [`Dispatcher::take_changes`].
     changed: BTreeSet<String>,
     finished: BTreeSet<String>,
+    /// How acknowledgement links are signed; none until the outbox has
+    /// read the store's key (then every firing alert sent carries one).
+    links: Option<Links>,
 }
 
 impl Dispatcher {
@@ -156,6 +169,7 @@ impl Dispatcher {
             silences: Vec::new(),
             changed: BTreeSet::new(),
             finished: BTreeSet::new(),
+            links: None,
         };
         for record in stored {
             dispatcher.restore(record);
@@ -241,6 +255,15 @@ impl Dispatcher {
     /// is added or expired).
     pub fn set_silences(&mut self, silences: Vec<Silence>) {
         self.silences = silences;
+    }
+
+    /// Signs acknowledgement links with `links` from now on.
+    pub fn set_links(&mut self, links: Links) {
+        self.links = Some(links);
+    }
+
+    pub fn links(&self) -> Option<&Links> {
+        self.links.as_ref()
     }
 
     pub fn knows(&self, fingerprint: &str) -> bool {

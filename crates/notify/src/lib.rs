@@ -4,7 +4,10 @@
 //!
 //! - [`dispatch`]: the dispatcher's decisions, pure: routes, groups and
 //!   their timing, quieting (silences, inhibitions, maintenance, parents
-//!   down), the notifications a flush makes;
+//!   down), the notifications a flush makes, and an escalation level's
+//!   pages with their acknowledgement links;
+//! - [`escalate`]: which alerts climb their escalation ladder and which
+//!   levels are due, pure;
 //! - [`outbox`]: the dispatcher and the senders at run time, over the
 //!   store's outbox tables;
 //! - [`channel`]: delivery over each channel (HTTP ones, email, command);
@@ -22,6 +25,7 @@
 
 pub mod channel;
 pub mod dispatch;
+pub mod escalate;
 pub mod metrics;
 pub mod outbox;
 pub mod payload;

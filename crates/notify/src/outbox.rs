@@ -5,7 +5,11 @@
 //!   reads the events after its cursor, lets [`Dispatcher`] decide, and
 //!   commits the cursor, the changed groups and the new deliveries in one
 //!   transaction ([`Store::commit_dispatch`]). It also wakes when a group's
-//!   next flush is due.
+//!   next flush is due, when an escalation level is due, and when a
+//!   silence or an acknowledgement changes. Escalation ladders
+//!   ([`Escalations`]), the pages they make and the steps recording them
+//!   commit in the same transaction, so a restart continues each ladder
+//!   where it was.
 //! - Each notifier's sender takes its due deliveries in order, makes one
 //!   attempt each (15 s at most), and records the attempt and the
 //!   delivery's new state at once ([`Store::record_attempt`]). A slow or
@@ -19,7 +23,7 @@
 //!   end and be recorded, so a clean stop sends nothing twice; only one
 //!   that outlasts that (or a crash) is made again, with the same id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +34,10 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use watchkeeper_domain::alert::Transition;
 use watchkeeper_domain::clock::Clock;
+use watchkeeper_domain::id::{PersonId, ScheduleId};
 use watchkeeper_domain::notifier::{Channel, NotifierSpec};
+use watchkeeper_domain::oncall::link::LinkKey;
+use watchkeeper_domain::oncall::schedule::Override;
 use watchkeeper_domain::target_policy::TargetPolicy;
 use watchkeeper_store::{
     AttemptRecord, Delivery, DeliveryStatus, DisabledNotifier, DispatchCommit, NewDelivery, Store,
@@ -38,7 +45,8 @@ use watchkeeper_store::{
 };
 
 use crate::channel::{self, Answer};
-use crate::dispatch::{AlertInfo, DispatchConfig, Dispatcher, Outgoing};
+use crate::dispatch::{AlertInfo, DispatchConfig, Dispatcher, Links, Outgoing};
+use crate::escalate::Escalations;
 use crate::metrics::NotifyMetrics;
 use crate::payload::{AlertStatus, Notification};
 use crate::retry::{Attempt, Decision, RetryPolicy};
@@ -65,6 +73,9 @@ pub struct Notifications {
     /// Where the dispatcher publishes why each quieted firing alert is
     /// not sent (fingerprint → reason), for the API.
     pub quiet: watch::Sender<Arc<BTreeMap<String, String>>>,
+    /// The store's key for acknowledgement links (`None`: notifications
+    /// carry none).
+    pub link_key: Option<LinkKey>,
 }
 
 impl Notifications {
@@ -155,7 +166,16 @@ impl Notifications {
             .map(|alert| AlertInfo::of(alert, None))
             .collect();
         let groups = store.notification_groups().await?;
+        let link_expiry = config.link_expiry;
         let mut dispatcher = Dispatcher::new(config, alerts, groups, self.clock.now());
+        if let Some(key) = &self.link_key {
+            dispatcher.set_links(Links {
+                key: key.clone(),
+                expiry: link_expiry,
+            });
+        }
+        let mut escalations = Escalations::restore(&store.escalations().await?);
+        let mut acknowledged = BTreeSet::new();
         let mut engine_gone = false;
         let mut writers_gone = false;
         let mut silences_changed = true;
@@ -171,17 +191,37 @@ impl Notifications {
                     .map(|stored| stored.silence)
                     .collect();
                 dispatcher.set_silences(active);
+                // Acknowledgements wake this loop the same way.
+                acknowledged = store
+                    .current_acks()
+                    .await?
+                    .into_iter()
+                    .map(|ack| (ack.fingerprint, ack.firing_since))
+                    .collect();
                 silences_changed = false;
             }
             let read_from = cursor;
             cursor = self.read_events(&mut dispatcher, cursor).await?;
             let now = self.clock.now();
-            let outgoing = dispatcher.flush_due(now);
+            let mut outgoing = dispatcher.flush_due(now);
             let (groups, finished_groups) = dispatcher.take_changes();
+            let due = escalations.step(&dispatcher.escalation_views(&acknowledged, now), now);
+            let mut escalation_steps = Vec::new();
+            if !due.is_empty() {
+                let overrides = self.overrides(now).await?;
+                for page in &due {
+                    let (pages, steps) = dispatcher.page(page, &overrides, dispatcher.links(), now);
+                    outgoing.extend(pages);
+                    escalation_steps.extend(steps);
+                }
+            }
+            let ladders = escalations.take_changes(now);
             if cursor != read_from
                 || !groups.is_empty()
                 || !finished_groups.is_empty()
                 || !outgoing.is_empty()
+                || !ladders.is_empty()
+                || !escalation_steps.is_empty()
             {
                 let deliveries = outgoing
                     .iter()
@@ -193,9 +233,8 @@ impl Notifications {
                         groups,
                         finished_groups,
                         deliveries,
-                        // Escalation ladders are not climbed yet.
-                        escalations: Vec::new(),
-                        escalation_steps: Vec::new(),
+                        escalations: ladders,
+                        escalation_steps,
                     })
                     .await?;
                 for out in &outgoing {
@@ -208,8 +247,11 @@ impl Notifications {
             self.publish_quiet(&dispatcher);
             // Silences and maintenance windows end by themselves: look again
             // at least every QUIET_REFRESH so the API's view follows.
-            let sleep = dispatcher
-                .next_flush()
+            let next = [dispatcher.next_flush(), escalations.next_due()]
+                .into_iter()
+                .flatten()
+                .min();
+            let sleep = next
                 .map_or(LONGEST_SLEEP, |at| until(self.clock.now(), at))
                 .min(QUIET_REFRESH);
             tokio::select! {
@@ -224,6 +266,29 @@ impl Notifications {
                 () = stop.cancelled() => return Ok(()),
             }
         }
+    }
+
+    /// The run-time schedule overrides not over by `now`, by schedule.
+    async fn overrides(
+        &self,
+        now: Timestamp,
+    ) -> Result<BTreeMap<ScheduleId, Vec<Override>>, NotifyError> {
+        let mut by_schedule: BTreeMap<ScheduleId, Vec<Override>> = BTreeMap::new();
+        for row in self.store.overrides(None, now).await? {
+            let (Ok(schedule), Ok(person)) = (
+                ScheduleId::parse(&row.schedule),
+                PersonId::parse(&row.person),
+            ) else {
+                continue;
+            };
+            by_schedule.entry(schedule).or_default().push(Override {
+                id: Some(row.id),
+                person,
+                start: row.start,
+                end: row.end,
+            });
+        }
+        Ok(by_schedule)
     }
 
     /// Publishes which firing alerts are quiet and why, when it changed.

@@ -57,6 +57,31 @@ pub struct AlertMessage {
     pub ends_at: Option<Timestamp>,
     /// This alert in Watchkeeper's API.
     pub url: String,
+    /// Opening it offers to acknowledge this firing (`/ack/{link}`); for a
+    /// firing alert when the server signs links.
+    #[serde(default)]
+    pub ack_url: Option<String>,
+}
+
+/// Whom an escalation level pages, when a notification is a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageInfo {
+    pub policy: String,
+    /// From 1, as people count levels.
+    pub level: u32,
+    /// From 1: the first climb of the ladder is round 1.
+    pub round: u32,
+    /// As written in config: `schedule:primary`, `person:carol`, a notifier.
+    pub target: String,
+    pub person: Option<PagedPerson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PagedPerson {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub slack: Option<String>,
 }
 
 /// One flush of one route group, to one notifier. Stored in the outbox as
@@ -73,6 +98,10 @@ pub struct Notification {
     /// Where Watchkeeper is reached (`[server] external_url`).
     pub external_url: String,
     pub sent_at: Timestamp,
+    /// Set when this is an escalation level's page rather than a route
+    /// group's notification.
+    #[serde(default)]
+    pub page: Option<PageInfo>,
 }
 
 impl Notification {
@@ -153,6 +182,7 @@ pub fn webhook(notification: &Notification) -> Value {
             "group_labels": notification.group_labels,
             "common_labels": notification.common_labels(),
             "external_url": notification.external_url,
+            "page": notification.page,
             "alerts": notification.alerts.iter().map(|alert| json!({
                 "fingerprint": alert.fingerprint,
                 "rule": alert.rule,
@@ -166,6 +196,7 @@ pub fn webhook(notification: &Notification) -> Value {
                 "starts_at": time(alert.starts_at),
                 "ends_at": alert.ends_at.map(time),
                 "url": alert.url,
+                "ack_url": alert.ack_url,
             })).collect::<Vec<_>>(),
         },
     })
@@ -222,8 +253,16 @@ fn colour_number(notification: &Notification) -> u32 {
 
 /// Slack incoming webhook: one attachment coloured by severity.
 pub fn slack(notification: &Notification, message: &Message) -> Value {
+    // A page to a person with a Slack id mentions them, so Slack notifies them.
+    let mention = notification
+        .page
+        .as_ref()
+        .and_then(|page| page.person.as_ref())
+        .and_then(|person| person.slack.as_deref())
+        .map(|id| format!("<@{id}> "))
+        .unwrap_or_default();
     json!({
-        "text": message.title,
+        "text": format!("{mention}{}", message.title),
         "attachments": [{
             "color": colour(notification),
             "title": message.title,

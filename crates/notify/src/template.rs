@@ -29,14 +29,19 @@ pub const DEFAULT_TITLE: &str = "[{{ status|upper }}{% if status == 'firing' %}:
 
 /// The default text: one paragraph per alert with its summary (or the
 /// failed condition), monitors and runbook.
-pub const DEFAULT_TEXT: &str = "{% for alert in alerts %}\
+pub const DEFAULT_TEXT: &str = "{% if page %}Paging \
+{% if page.person %}{{ page.person.name }}{% else %}{{ page.target }}{% endif %}: \
+level {{ page.level }} of escalation {{ page.policy }}{% if page.round > 1 %}, round {{ page.round }}{% endif %}
+
+{% endif %}{% for alert in alerts %}\
 {{ alert.status|upper }} {{ alert.severity }} {{ alert.rule }}\
 {% if 'summary' in alert.annotations %}: {{ alert.annotations.summary }}{% endif %}
 {% if alert.reason %}{{ alert.reason }}
 {% endif %}monitors: {{ alert.monitors|join(', ') }}
 {% if alert.runbook %}runbook: {{ alert.runbook }}
 {% endif %}{{ alert.url }}
-{% if not loop.last %}
+{% if alert.ack_url %}acknowledge: {{ alert.ack_url }}
+{% endif %}{% if not loop.last %}
 {% endif %}{% endfor %}";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +92,7 @@ impl MessageTemplates {
         }
         let templates = Self { env };
         templates.render(&sample())?;
+        templates.render(&sample_page())?;
         Ok(templates)
     }
 
@@ -192,6 +198,28 @@ fn context(notification: &Notification) -> Value {
     data
 }
 
+/// A page to a person, with an acknowledgement link: templates are checked
+/// against it too, so one that reads `page` without `{% if page %}` fails
+/// at load, not on the first page.
+fn sample_page() -> Notification {
+    let mut page = sample();
+    page.alerts.truncate(1);
+    page.alerts[0].ack_url = Some("http://127.0.0.1/ack/wk1.sample".into());
+    page.page = Some(crate::payload::PageInfo {
+        policy: "sample".into(),
+        level: 2,
+        round: 1,
+        target: "schedule:sample".into(),
+        person: Some(crate::payload::PagedPerson {
+            id: "sample".into(),
+            name: "Sample Person".into(),
+            email: Some("sample@example.invalid".into()),
+            slack: Some("U0SAMPLE".into()),
+        }),
+    });
+    page
+}
+
 /// A group with one alert of each status, every field set, for checking
 /// templates at load.
 fn sample() -> Notification {
@@ -212,6 +240,7 @@ fn sample() -> Notification {
         starts_at: at,
         ends_at: (status == AlertStatus::Resolved).then_some(at),
         url: "http://127.0.0.1/api/v1/alerts/0000000000000000".into(),
+        ack_url: None,
     };
     Notification {
         id: "msg_sample".into(),
@@ -224,6 +253,7 @@ fn sample() -> Notification {
         ],
         external_url: "http://127.0.0.1".into(),
         sent_at: at,
+        page: None,
     }
 }
 

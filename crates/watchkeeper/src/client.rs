@@ -1,5 +1,5 @@
 //! The client commands, like Alertmanager's `amtool`: `alert list`,
-//! `silence add | list | expire` talk to a running server's `/api/v1`
+//! `silence add | list | expire`, `oncall` and `oncall override …` talk to a running server's `/api/v1`
 //! (`--server URL`, else `WATCHKEEPER_SERVER`, else the config's `[server]
 //! listen`), with the token from `WATCHKEEPER_TOKEN` when it is set. The
 //! server's JSON errors are printed as its message; a server that cannot
@@ -8,6 +8,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+mod oncall;
+pub use oncall::{render_oncall, render_override, render_overrides};
 
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -117,6 +120,67 @@ impl Client {
         let path = format!("/silences/{}", urlencode(id));
         self.send(self.http.delete(self.url(&path))).await
     }
+
+    /// Acknowledges the alert's current firing.
+    pub async fn acknowledge(
+        &self,
+        fingerprint: &str,
+        comment: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let mut body = json!({ "via": "cli" });
+        if let Some(comment) = comment {
+            body["comment"] = json!(comment);
+        }
+        let path = format!("/alerts/{}/ack", urlencode(fingerprint));
+        self.send(self.http.post(self.url(&path)).json(&body)).await
+    }
+
+    pub async fn unacknowledge(&self, fingerprint: &str) -> Result<Value, ClientError> {
+        let path = format!("/alerts/{}/unack", urlencode(fingerprint));
+        self.send(self.http.post(self.url(&path))).await
+    }
+
+    /// Who is on call at `at` (now when `None`) on `schedule` (every one).
+    pub async fn oncall(
+        &self,
+        at: Option<&str>,
+        schedule: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let mut query = Vec::new();
+        if let Some(at) = at {
+            query.push(format!("at={}", urlencode(at)));
+        }
+        if let Some(schedule) = schedule {
+            query.push(format!("schedule={}", urlencode(schedule)));
+        }
+        let path = if query.is_empty() {
+            "/oncall".to_owned()
+        } else {
+            format!("/oncall?{}", query.join("&"))
+        };
+        self.send(self.http.get(self.url(&path))).await
+    }
+
+    pub async fn overrides(&self, schedule: &str) -> Result<Value, ClientError> {
+        let path = format!("/schedules/{}/overrides", urlencode(schedule));
+        self.send(self.http.get(self.url(&path))).await
+    }
+
+    /// Adds an override: `body` holds `person`, and `start`, `end` or
+    /// `duration`, `comment` as given.
+    pub async fn add_override(&self, schedule: &str, body: &Value) -> Result<Value, ClientError> {
+        let path = format!("/schedules/{}/overrides", urlencode(schedule));
+        self.send(self.http.post(self.url(&path)).json(body)).await
+    }
+
+    pub async fn remove_override(&self, schedule: &str, id: &str) -> Result<Value, ClientError> {
+        let path = format!(
+            "/schedules/{}/overrides/{}",
+            urlencode(schedule),
+            urlencode(id)
+        );
+        self.send(self.http.delete(self.url(&path))).await
+    }
 }
 
 fn urlencode(text: &str) -> String {
@@ -135,12 +199,12 @@ fn urlencode(text: &str) -> String {
         .collect()
 }
 
-fn text<'a>(value: &'a Value, key: &str) -> &'a str {
+pub(crate) fn text<'a>(value: &'a Value, key: &str) -> &'a str {
     value[key].as_str().unwrap_or("")
 }
 
 /// A table with a header, columns as wide as their widest cell.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (index, cell) in row.iter().enumerate() {
@@ -169,6 +233,36 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Who acknowledged a firing alert, or when it should be.
+fn ack_cell(alert: &Value) -> String {
+    let ack = &alert["acknowledgement"];
+    let target = &alert["ack_target"];
+    if !ack.is_null() {
+        format!("by {}", text(ack, "by"))
+    } else if target["breached"].as_bool() == Some(true) {
+        format!("overdue since {}", text(target, "due_at"))
+    } else if !target.is_null() {
+        format!("due {}", text(target, "due_at"))
+    } else {
+        String::new()
+    }
+}
+
+/// `alert ack` and `alert unack`.
+pub fn render_ack(body: &Value) -> String {
+    let fingerprint = text(body, "fingerprint");
+    if body["acknowledged"].as_bool() == Some(true) {
+        let ack = &body["acknowledgement"];
+        format!(
+            "acknowledged {fingerprint} as {} at {}\n",
+            text(ack, "by"),
+            text(ack, "at")
+        )
+    } else {
+        format!("{fingerprint} is no longer acknowledged\n")
+    }
+}
+
 /// `alert list`: firing first, as the API orders them.
 pub fn render_alerts(body: &Value) -> String {
     let alerts = body["alerts"].as_array().cloned().unwrap_or_default();
@@ -194,6 +288,7 @@ pub fn render_alerts(body: &Value) -> String {
                     .to_owned(),
                 since.to_owned(),
                 text(alert, "fingerprint").to_owned(),
+                ack_cell(alert),
                 alert["quiet"].as_str().unwrap_or("").to_owned(),
             ]
         })
@@ -206,6 +301,7 @@ pub fn render_alerts(body: &Value) -> String {
             "SEVERITY",
             "SINCE",
             "FINGERPRINT",
+            "ACK",
             "QUIET",
         ],
         &rows,

@@ -1,5 +1,5 @@
-//! The client commands of the binary (`alert list`, `silence add | list |
-//! expire`): their command lines, and running them against a server with
+//! The client commands of the binary (`alert list | ack | unack`, `silence add | list |
+//! expire`, `oncall`, `oncall override add | list | remove`): their command lines, and running them against a server with
 //! `watchkeeper::client`, printing tables or JSON, exit codes as `main`'s.
 
 use std::path::Path;
@@ -26,6 +26,21 @@ pub(crate) struct ServerArgs {
 pub(crate) enum AlertCommand {
     /// List every alert, firing first, with why a quiet one is not sent.
     List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Acknowledge a firing alert (by its fingerprint, as `alert list`
+    /// shows it): its escalation stops. The token's name is recorded.
+    Ack {
+        fingerprint: String,
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Take an acknowledgement back (the escalation does not restart).
+    Unack {
+        fingerprint: String,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -60,6 +75,72 @@ pub(crate) enum SilenceCommand {
     },
     /// End a silence now.
     Expire {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// `oncall`: who is on call; `oncall override …`: swaps at run time.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct OncallArgs {
+    #[command(subcommand)]
+    command: Option<OverrideGroup>,
+    /// Who is on call at this RFC 3339 instant instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// Only this schedule.
+    #[arg(long)]
+    schedule: Option<String>,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OverrideGroup {
+    /// Overrides: someone on call instead, for a span, without a deploy.
+    Override {
+        #[command(subcommand)]
+        command: OverrideCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OverrideCommand {
+    /// Put PERSON on call on SCHEDULE from --start (default now) for --for
+    /// or until --end (the token's name is recorded as its author).
+    Add {
+        schedule: String,
+        #[arg(long)]
+        person: String,
+        /// RFC 3339; default now.
+        #[arg(long)]
+        start: Option<String>,
+        /// RFC 3339.
+        #[arg(
+            long,
+            conflicts_with = "duration",
+            required_unless_present = "duration"
+        )]
+        end: Option<String>,
+        /// How long: `8h`, `2d`.
+        #[arg(long = "for")]
+        duration: Option<String>,
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// The overrides of SCHEDULE that are not over yet.
+    List {
+        schedule: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Remove override ID from SCHEDULE.
+    Remove {
+        schedule: String,
         id: String,
         #[command(flatten)]
         server: ServerArgs,
@@ -109,12 +190,38 @@ fn print_answer(
 }
 
 pub(crate) async fn alert_command(path: &Path, command: AlertCommand) -> ExitCode {
-    let AlertCommand::List { server } = command;
-    let client = match client_for(path, &server) {
-        Ok(client) => client,
-        Err(code) => return code,
-    };
-    print_answer(client.alerts().await, server.json, client::render_alerts)
+    match command {
+        AlertCommand::List { server } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            print_answer(client.alerts().await, server.json, client::render_alerts)
+        }
+        AlertCommand::Ack {
+            fingerprint,
+            comment,
+            server,
+        } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            let answer = client.acknowledge(&fingerprint, comment.as_deref()).await;
+            print_answer(answer, server.json, client::render_ack)
+        }
+        AlertCommand::Unack {
+            fingerprint,
+            server,
+        } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            let answer = client.unacknowledge(&fingerprint).await;
+            print_answer(answer, server.json, client::render_ack)
+        }
+    }
 }
 
 pub(crate) async fn silence_command(path: &Path, command: SilenceCommand) -> ExitCode {
@@ -155,6 +262,78 @@ pub(crate) async fn silence_command(path: &Path, command: SilenceCommand) -> Exi
                 client.expire_silence(&id).await,
                 server.json,
                 client::render_silence,
+            )
+        }
+    }
+}
+
+pub(crate) async fn oncall_command(path: &Path, args: OncallArgs) -> ExitCode {
+    let OncallArgs {
+        command,
+        at,
+        schedule,
+        server,
+    } = args;
+    let Some(OverrideGroup::Override { command }) = command else {
+        let client = match client_for(path, &server) {
+            Ok(client) => client,
+            Err(code) => return code,
+        };
+        let answer = client.oncall(at.as_deref(), schedule.as_deref()).await;
+        return print_answer(answer, server.json, client::render_oncall);
+    };
+    match command {
+        OverrideCommand::Add {
+            schedule,
+            person,
+            start,
+            end,
+            duration,
+            comment,
+            server,
+        } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            let mut body = serde_json::json!({ "person": person });
+            for (key, value) in [
+                ("start", start),
+                ("end", end),
+                ("duration", duration),
+                ("comment", comment),
+            ] {
+                if let Some(value) = value {
+                    body[key] = serde_json::json!(value);
+                }
+            }
+            let answer = client.add_override(&schedule, &body).await;
+            print_answer(answer, server.json, client::render_override)
+        }
+        OverrideCommand::List { schedule, server } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            print_answer(
+                client.overrides(&schedule).await,
+                server.json,
+                client::render_overrides,
+            )
+        }
+        OverrideCommand::Remove {
+            schedule,
+            id,
+            server,
+        } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            print_answer(
+                client.remove_override(&schedule, &id).await,
+                server.json,
+                client::render_override,
             )
         }
     }

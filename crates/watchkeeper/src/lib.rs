@@ -13,6 +13,7 @@ pub mod client;
 pub mod logging;
 pub mod notifications;
 pub mod notify_command;
+pub mod oncall;
 pub mod open_files;
 pub mod reload;
 pub mod token_command;
@@ -50,6 +51,8 @@ pub enum AppError {
     Engine(#[from] watchkeeper_engine::EngineError),
     #[error("cannot read the listening address: {0}")]
     Listener(std::io::Error),
+    #[error("cannot read or make the acknowledgement link key: {0}")]
+    LinkKey(String),
     #[error("the HTTP server failed: {0}")]
     Serve(tokio::task::JoinError),
     #[error(
@@ -97,6 +100,7 @@ impl App {
             monitors,
             files,
             alerting,
+            oncall,
             api,
             ..
         } = config;
@@ -112,10 +116,13 @@ impl App {
         let notify_metrics = NotifyMetrics::register(&mut registry);
         let external_url = format!("http://{local_addr}");
         let (dispatch_updates, dispatch) =
-            DispatchUpdates::new(dispatch_config(&alerting, &external_url));
+            DispatchUpdates::new(dispatch_config(&alerting, &oncall, &external_url));
         let (quiet, quiet_view) = tokio::sync::watch::channel(Arc::default());
         let (silences_changed, silences) = tokio::sync::watch::channel(0u64);
+        let silences_changed = Arc::new(silences_changed);
+        let link_key = oncall::link_key(&store).await.map_err(AppError::LinkKey)?;
         let notifications = Arc::new(Notifications {
+            link_key: Some(link_key.clone()),
             store: store.clone(),
             clock: clock.clone(),
             policy,
@@ -133,7 +140,18 @@ impl App {
         let silence_writer = Arc::new(notifications::StoreSilences {
             store: store.clone(),
             clock: clock.clone(),
-            changed: silences_changed,
+            changed: silences_changed.clone(),
+        });
+        let (oncall_updates, oncall_view) =
+            tokio::sync::watch::channel(Arc::new(oncall::directory(&oncall)));
+        let override_writer = Arc::new(oncall::StoreOverrides {
+            store: store.clone(),
+        });
+        // Acknowledgements wake the dispatcher as silences do: it reads both again.
+        let ack_writer = Arc::new(oncall::StoreAcks {
+            store: store.clone(),
+            changed: silences_changed.clone(),
+            key: tokio::sync::OnceCell::new_with(Some(link_key)),
         });
         let cancel = CancellationToken::new();
         let supervisor = Supervisor::new(cancel.clone());
@@ -191,6 +209,7 @@ impl App {
             control.clone(),
             started,
             dispatch_updates,
+            oncall_updates,
         ));
         let state = AppState::new(
             control.board(),
@@ -204,7 +223,10 @@ impl App {
         .with_reloader(reloader.clone())
         .with_silences(silence_writer)
         .with_quiet(quiet_view)
-        .with_slos(slo_board);
+        .with_slos(slo_board)
+        .with_oncall(oncall_view)
+        .with_overrides(override_writer)
+        .with_acks(ack_writer);
         Ok(App {
             listener: Arc::new(listener),
             local_addr,

@@ -17,7 +17,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use client_commands::{AlertCommand, SilenceCommand, alert_command, silence_command};
+use client_commands::{
+    AlertCommand, OncallArgs, SilenceCommand, alert_command, oncall_command, silence_command,
+};
 use tokio::net::TcpListener;
 use watchkeeper::check_command;
 use watchkeeper::logging::{self, LogFormat};
@@ -127,6 +129,8 @@ enum Command {
         #[command(subcommand)]
         command: SilenceCommand,
     },
+    /// Who is on call on a running server (/api/v1/oncall), and overrides.
+    Oncall(OncallArgs),
     /// Work with notifiers.
     Notify {
         #[command(subcommand)]
@@ -225,6 +229,7 @@ fn main() -> ExitCode {
             } => notify_test(&cli.config, &notifier).await,
             Command::Alert { command } => alert_command(&cli.config, command).await,
             Command::Silence { command } => silence_command(&cli.config, command).await,
+            Command::Oncall(args) => oncall_command(&cli.config, args).await,
             Command::Token { command } => token(&cli.config, command).await,
         }
     })

@@ -1,4 +1,5 @@
-//! The outbox's configuration, made from the config's alerting sections,
+//! The outbox's configuration, made from the config's alerting and on-call
+//! sections,
 //! and its task: built at start, replaced on reload (through a `watch`),
 //! supervised like every other task.
 
@@ -7,13 +8,17 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::watch;
-use watchkeeper_config::AlertingConfig;
+use watchkeeper_config::{AlertingConfig, OnCallConfig};
 use watchkeeper_domain::alert::slo_tracker::SloSpec;
 use watchkeeper_notify::dispatch::DispatchConfig;
 
-/// The dispatcher's view of the alerting config. `external_url` is where
-/// links in notifications point.
-pub fn dispatch_config(alerting: &AlertingConfig, external_url: &str) -> DispatchConfig {
+/// The dispatcher's view of the alerting and on-call config.
+/// `external_url` is where links in notifications point.
+pub fn dispatch_config(
+    alerting: &AlertingConfig,
+    oncall: &OnCallConfig,
+    external_url: &str,
+) -> DispatchConfig {
     DispatchConfig {
         routes: alerting.routes.clone(),
         inhibitions: alerting.inhibitions.clone(),
@@ -27,6 +32,9 @@ pub fn dispatch_config(alerting: &AlertingConfig, external_url: &str) -> Dispatc
             .map(|monitor| (monitor.monitor.clone(), monitor.depends_on.clone()))
             .collect::<HashMap<_, _>>(),
         external_url: external_url.trim_end_matches('/').to_owned(),
+        escalations: oncall.escalations.clone(),
+        directory: crate::oncall::directory(oncall),
+        link_expiry: oncall.link_expiry,
     }
 }
 
@@ -66,8 +74,8 @@ impl DispatchUpdates {
 
     /// Sends the reloaded alerting config, if it changes anything the
     /// outbox uses (an unchanged one does not restart the senders).
-    pub fn replace(&self, alerting: &AlertingConfig) {
-        let next = dispatch_config(alerting, &self.external_url);
+    pub fn replace(&self, alerting: &AlertingConfig, oncall: &OnCallConfig) {
+        let next = dispatch_config(alerting, oncall, &self.external_url);
         self.sender.send_if_modified(|current| {
             if same(current, &next) {
                 return false;
@@ -102,6 +110,9 @@ fn same(current: &DispatchConfig, next: &DispatchConfig) -> bool {
         && current.maintenance == next.maintenance
         && current.notifiers == next.notifiers
         && current.depends_on == next.depends_on
+        && current.escalations == next.escalations
+        && current.directory == next.directory
+        && current.link_expiry == next.link_expiry
         && rules(current) == rules(next)
 }
 
@@ -110,7 +121,7 @@ fn same(current: &DispatchConfig, next: &DispatchConfig) -> bool {
 pub struct StoreSilences {
     pub store: watchkeeper_store::Store,
     pub clock: Arc<dyn watchkeeper_domain::clock::Clock>,
-    pub changed: watch::Sender<u64>,
+    pub changed: std::sync::Arc<watch::Sender<u64>>,
 }
 
 impl StoreSilences {

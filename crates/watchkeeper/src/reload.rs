@@ -46,6 +46,8 @@ pub struct ConfigReloader {
     engine: EngineControl,
     started: StartSettings,
     dispatch: DispatchUpdates,
+    /// The people and schedules the API reads, replaced on every reload.
+    oncall: tokio::sync::watch::Sender<std::sync::Arc<watchkeeper_domain::oncall::Directory>>,
 }
 
 impl ConfigReloader {
@@ -54,12 +56,14 @@ impl ConfigReloader {
         engine: EngineControl,
         started: StartSettings,
         dispatch: DispatchUpdates,
+        oncall: tokio::sync::watch::Sender<std::sync::Arc<watchkeeper_domain::oncall::Directory>>,
     ) -> Self {
         Self {
             path,
             engine,
             started,
             dispatch,
+            oncall,
         }
     }
 
@@ -102,7 +106,11 @@ impl ConfigReloader {
             .await
         {
             Ok(plan) => {
-                self.dispatch.replace(&config.alerting);
+                self.dispatch.replace(&config.alerting, &config.oncall);
+                self.oncall
+                    .send_replace(std::sync::Arc::new(crate::oncall::directory(
+                        &config.oncall,
+                    )));
                 ReloadOutcome::Applied(ReloadApplied {
                     added: plan.added.iter().map(ToString::to_string).collect(),
                     removed: plan.removed.iter().map(ToString::to_string).collect(),

@@ -195,20 +195,30 @@ impl Authority {
         self.public_read
     }
 
-    /// The credential in `headers`, looked up in the store.
-    async fn credential(&self, headers: &HeaderMap) -> Result<Credential, ApiError> {
-        let Some(value) = headers.get(AUTHORIZATION) else {
-            return Ok(Credential::Missing);
-        };
+    /// The credential in `headers` (or, with none there, the calendar
+    /// token of the query), looked up in the store.
+    async fn credential(
+        &self,
+        headers: &HeaderMap,
+        calendar_token: Option<String>,
+    ) -> Result<Credential, ApiError> {
         let invalid = |why| Ok(Credential::Invalid(why));
-        let Some((scheme, token)) = value.to_str().ok().and_then(|text| text.split_once(' '))
-        else {
-            return invalid(Unauthorized::NotBearer);
+        let token = match (headers.get(AUTHORIZATION), calendar_token) {
+            (None, None) => return Ok(Credential::Missing),
+            (None, Some(token)) => token,
+            (Some(value), _) => {
+                let Some((scheme, token)) =
+                    value.to_str().ok().and_then(|text| text.split_once(' '))
+                else {
+                    return invalid(Unauthorized::NotBearer);
+                };
+                // RFC 9110: the scheme is case-insensitive.
+                if !scheme.eq_ignore_ascii_case("bearer") {
+                    return invalid(Unauthorized::NotBearer);
+                }
+                token.to_owned()
+            }
         };
-        // RFC 9110: the scheme is case-insensitive.
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return invalid(Unauthorized::NotBearer);
-        }
         let Ok(hash) = parse_presented(token.trim()) else {
             return invalid(Unauthorized::Malformed);
         };
@@ -242,6 +252,20 @@ impl Authority {
     }
 }
 
+/// A calendar app subscribing to `GET /api/v1/schedules/{id}.ics` cannot
+/// send a header, so there (and only there) the token may come as
+/// `?token=wk_…`. A reader of the calendar URL can read the schedule; give
+/// such a URL a viewer token of its own, to revoke by itself.
+fn calendar_token(request: &Request) -> Option<String> {
+    let uri = request.uri();
+    if *request.method() != Method::GET || !uri.path().ends_with(".ics") {
+        return None;
+    }
+    url::form_urlencoded::parse(uri.query()?.as_bytes())
+        .find(|(key, _)| key == "token")
+        .map(|(_, value)| value.into_owned())
+}
+
 /// The layer on every API route: let the request in with its [`Caller`],
 /// or answer 401 / 403 in the JSON error shape.
 pub(crate) async fn enforce(
@@ -253,7 +277,8 @@ pub(crate) async fn enforce(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| *address);
-    let credential = match state.auth.credential(request.headers()).await {
+    let calendar = calendar_token(&request);
+    let credential = match state.auth.credential(request.headers(), calendar).await {
         Ok(credential) => credential,
         Err(error) => return error.into_response(),
     };

@@ -29,6 +29,14 @@ pub enum ApiError {
     UnknownDelivery(String),
     #[error("no silence with id `{0}`")]
     UnknownSilence(String),
+    #[error("no on-call schedule with id `{0}`")]
+    UnknownSchedule(String),
+    #[error("no current override with id `{0}` on this schedule")]
+    UnknownOverride(String),
+    /// What was asked clashes with what is stored (an override that
+    /// overlaps another), said how.
+    #[error("{0}")]
+    Conflict(String),
     /// A request's parameter or body field is wrong: `field` names it.
     #[error("`{field}`: {message}")]
     BadRequest { field: String, message: String },
@@ -91,7 +99,10 @@ impl ApiError {
             | ApiError::UnknownAlert(_)
             | ApiError::UnknownDelivery(_)
             | ApiError::UnknownSilence(_)
+            | ApiError::UnknownSchedule(_)
+            | ApiError::UnknownOverride(_)
             | ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")

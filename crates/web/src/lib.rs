@@ -1,8 +1,10 @@
 //! Watchkeeper's HTTP surface (axum), in three routers that each take their
 //! own layers:
 //!
-//! - [`public_routes`]: `/health` and `/metrics` (next: the status page,
-//!   badges and heartbeat pings), for anyone who can reach the port;
+//! - [`public_routes`]: `/health`, `/metrics` and `/ack/{link}` (the
+//!   acknowledgement link of a notification, its own credential; next: the
+//!   status page, badges and heartbeat pings), for anyone who can reach the
+//!   port;
 //! - [`api_routes`]: the REST API under `/api/v1`, every route from one
 //!   table (`api::routes`) behind the token layer (`auth`): a bearer token
 //!   of the route's role, or none for reads under `[api] public_read`;
@@ -16,6 +18,7 @@
 //! serves the routers with a header timeout, a request timeout and a cap on
 //! open connections.
 
+mod ack_page;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -37,6 +40,8 @@ use watchkeeper_domain::clock::Clock;
 use watchkeeper_engine::{Board, EngineHealth};
 use watchkeeper_store::Store;
 
+pub use api::acks::AckWriter;
+pub use api::overrides::OverrideWriter;
 pub use api::silences::SilenceWriter;
 pub use queries::Queries;
 pub use reload::{ReloadApplied, ReloadOutcome, Reloader};
@@ -69,6 +74,13 @@ pub struct AppState {
     pub quiet: tokio::sync::watch::Receiver<Arc<std::collections::BTreeMap<String, String>>>,
     /// Each SLO as last evaluated.
     pub slos: watchkeeper_engine::slos::SloBoard,
+    /// People and schedules as the config has them now (replaced on reload).
+    pub oncall: tokio::sync::watch::Receiver<Arc<watchkeeper_domain::oncall::Directory>>,
+    /// What acknowledgements are written through (and the link key read
+    /// from); `None`: not taken.
+    pub acks: Option<Arc<dyn api::acks::AckWriter>>,
+    /// What schedule overrides are written through; `None`: not taken.
+    pub overrides: Option<Arc<dyn api::overrides::OverrideWriter>>,
     /// Tokens: looked up on every API request; whether reads are public.
     pub auth: auth::Authority,
     /// Where changes made over the API are recorded.
@@ -100,12 +112,37 @@ impl AppState {
             silences: None,
             quiet: tokio::sync::watch::channel(Arc::default()).1,
             slos: tokio::sync::watch::channel(Arc::default()).1,
+            oncall: tokio::sync::watch::channel(Arc::default()).1,
+            overrides: None,
+            acks: None,
         }
     }
 
     /// Shows the SLOs the evaluator publishes.
     pub fn with_slos(mut self, slos: watchkeeper_engine::slos::SloBoard) -> Self {
         self.slos = slos;
+        self
+    }
+
+    /// Shows the people and schedules the binary publishes (again on
+    /// every reload).
+    pub fn with_oncall(
+        mut self,
+        oncall: tokio::sync::watch::Receiver<Arc<watchkeeper_domain::oncall::Directory>>,
+    ) -> Self {
+        self.oncall = oncall;
+        self
+    }
+
+    /// Takes acknowledgements (API and links), written through `writer`.
+    pub fn with_acks(mut self, writer: Arc<dyn api::acks::AckWriter>) -> Self {
+        self.acks = Some(writer);
+        self
+    }
+
+    /// Takes schedule overrides, written through `writer`.
+    pub fn with_overrides(mut self, writer: Arc<dyn api::overrides::OverrideWriter>) -> Self {
+        self.overrides = Some(writer);
         self
     }
 
@@ -167,6 +204,10 @@ pub fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route(
+            "/ack/{link}",
+            get(ack_page::show).post(ack_page::acknowledge),
+        )
         .method_not_allowed_fallback(error::method_not_allowed)
 }
 

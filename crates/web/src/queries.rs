@@ -13,7 +13,8 @@ use watchkeeper_domain::alert::StoredAlert;
 use watchkeeper_domain::check::StateChange;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_store::{
-    AlertEvent, AuditEntry, Delivery, DeliveryAttempt, Store, StoreError, StoredSilence,
+    AlertEvent, AuditEntry, Delivery, DeliveryAttempt, EscalationStep, Store, StoreError,
+    StoredAck, StoredOverride, StoredSilence,
 };
 
 #[derive(Clone)]
@@ -72,6 +73,40 @@ impl Queries {
     }
 
     /// Silences that end after `after` (`Timestamp::MIN`: all).
+    /// The run-time overrides of `schedule` (or every schedule) not removed
+    /// and ending after `ending_after`, by start.
+    pub async fn overrides(
+        &self,
+        schedule: Option<&str>,
+        ending_after: Timestamp,
+    ) -> Result<Vec<StoredOverride>, StoreError> {
+        self.store.overrides(schedule, ending_after).await
+    }
+
+    /// The standing acknowledgement of the alert's current firing.
+    pub async fn current_ack(&self, fingerprint: &str) -> Result<Option<StoredAck>, StoreError> {
+        self.store.current_ack(fingerprint).await
+    }
+
+    /// Every standing acknowledgement.
+    pub async fn current_acks(&self) -> Result<Vec<StoredAck>, StoreError> {
+        self.store.current_acks().await
+    }
+
+    /// Acknowledgements made since `after` (for MTTA).
+    pub async fn acks_since(&self, after: Timestamp) -> Result<Vec<StoredAck>, StoreError> {
+        self.store.acks_since(after).await
+    }
+
+    /// One alert's escalation steps, newest first.
+    pub async fn escalation_steps(
+        &self,
+        fingerprint: &str,
+        limit: u32,
+    ) -> Result<Vec<EscalationStep>, StoreError> {
+        self.store.escalation_steps(fingerprint, limit).await
+    }
+
     pub async fn silences(&self, after: Timestamp) -> Result<Vec<StoredSilence>, StoreError> {
         self.store.silences(after).await
     }

@@ -32,7 +32,8 @@ use watchkeeper_domain::notifier::{EmailChannel, SmtpTls};
 use crate::payload::{Message, Notification};
 use crate::retry::Outcome;
 
-/// Sends `message` for `notification` to every recipient of `channel`.
+/// Sends `message` for `notification` to every recipient of `channel`
+/// (or, for a page to a person with an `email`, to them).
 /// `timeout` bounds the whole exchange (connect, TLS, AUTH, the message).
 pub async fn send(
     channel: &EmailChannel,
@@ -80,7 +81,15 @@ pub fn build(
         .subject(message.title.clone())
         .message_id(Some(message_id))
         .date(SystemTime::from(notification.sent_at));
-    for to in &channel.to {
+    // A page to a person with an address goes to them alone; anything
+    // else to the notifier's recipients.
+    let paged = notification
+        .page
+        .as_ref()
+        .and_then(|page| page.person.as_ref())
+        .and_then(|person| person.email.clone());
+    let recipients = paged.map_or_else(|| channel.to.clone(), |email| vec![email]);
+    for to in &recipients {
         let to: Mailbox = to
             .parse()
             .map_err(|error| format!("the recipient {to:?} is not a mailbox: {error}"))?;
@@ -214,6 +223,7 @@ mod tests {
             alerts: Vec::new(),
             external_url: "http://127.0.0.1:8686".into(),
             sent_at: "2026-05-01T12:30:00Z".parse().unwrap(),
+            page: None,
         }
     }
 
@@ -283,6 +293,33 @@ mod tests {
             text.contains("Content-Type: text/html; charset=utf-8"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_page_to_a_person_with_an_address_goes_to_them_alone() {
+        let mut page = notification();
+        page.page = Some(crate::payload::PageInfo {
+            policy: "default".into(),
+            level: 1,
+            round: 1,
+            target: "schedule:primary".into(),
+            person: Some(crate::payload::PagedPerson {
+                id: "alice".into(),
+                name: "Alice".into(),
+                email: Some("Alice <alice@example.com>".into()),
+                slack: None,
+            }),
+        });
+        let email = build(&channel(), &message(), &page).unwrap();
+        let envelope: Vec<String> = email
+            .envelope()
+            .to()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(envelope, ["alice@example.com"]);
+        let channel_wide = build(&channel(), &message(), &notification()).unwrap();
+        assert_eq!(channel_wide.envelope().to().len(), 2);
     }
 
     #[test]

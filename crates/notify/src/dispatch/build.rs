@@ -75,23 +75,35 @@ pub(super) fn notifications(
             if alerts.is_empty() {
                 return None;
             }
+            let id = delivery_id(key, notifier, now);
+            if let Some(links) = &dispatcher.links {
+                for alert in &mut alerts {
+                    alert.ack_url =
+                        super::paging::ack_url(&config.external_url, links, alert, "", &id, now);
+                }
+            }
             Some(Outgoing {
                 notifier: notifier.clone(),
                 notification: Notification {
-                    id: delivery_id(key, notifier, now),
+                    id,
                     receiver: notifier.clone(),
                     group_key: key.to_owned(),
                     group_labels: group.labels.clone(),
                     alerts,
                     external_url: config.external_url.clone(),
                     sent_at: now,
+                    page: None,
                 },
             })
         })
         .collect()
 }
 
-fn alert_message(dispatcher: &Dispatcher, alert: &AlertInfo, status: AlertStatus) -> AlertMessage {
+pub(super) fn alert_message(
+    dispatcher: &Dispatcher,
+    alert: &AlertInfo,
+    status: AlertStatus,
+) -> AlertMessage {
     let config = &dispatcher.config;
     let rule = config
         .rules
@@ -128,6 +140,7 @@ fn alert_message(dispatcher: &Dispatcher, alert: &AlertInfo, status: AlertStatus
             config.external_url.trim_end_matches('/'),
             alert.fingerprint
         ),
+        ack_url: None,
     }
 }
 

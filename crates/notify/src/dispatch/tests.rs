@@ -376,3 +376,195 @@ fn delivery_ids_differ_by_group_notifier_and_instant() {
         delivery_id("0{}", "hook", at(0) + Duration::from_millis(1))
     );
 }
+
+mod paging {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use jiff::civil::date;
+    use jiff::tz::TimeZone;
+    use watchkeeper_domain::id::{EscalationId, PersonId, ScheduleId};
+    use watchkeeper_domain::oncall::escalation::{EscalationPolicy, EscalationTarget, Level};
+    use watchkeeper_domain::oncall::link::LinkKey;
+    use watchkeeper_domain::oncall::rotation::{Rotation, parse_handoff};
+    use watchkeeper_domain::oncall::schedule::OnCallSchedule;
+    use watchkeeper_domain::oncall::{Directory, Person};
+
+    use super::*;
+    use crate::escalate::Escalations;
+
+    fn person(id: &str, contact: &[&str]) -> Person {
+        Person {
+            id: PersonId::parse(id).unwrap(),
+            name: format!("{id} example"),
+            email: Some(format!("{id}@example.com")),
+            slack: None,
+            phone: None,
+            time_zone: None,
+            contact: contact
+                .iter()
+                .map(|n| NotifierId::parse(n).unwrap())
+                .collect(),
+        }
+    }
+
+    /// `hook` and `chat` notifiers; alice is on call (weekly rotation from
+    /// long before `at(0)`); carol is level 2; the team channel level 3.
+    fn paging_config() -> DispatchConfig {
+        let mut escalated = route(&[], &[], false);
+        escalated.escalation = Some(EscalationId::parse("default").unwrap());
+        let level = |targets: Vec<EscalationTarget>, minutes: Option<u64>| Level {
+            targets,
+            delay: minutes.map(|m| Duration::from_secs(m * 60)),
+        };
+        DispatchConfig {
+            escalations: vec![EscalationPolicy {
+                id: EscalationId::parse("default").unwrap(),
+                levels: vec![
+                    level(
+                        vec![EscalationTarget::Schedule(
+                            ScheduleId::parse("primary").unwrap(),
+                        )],
+                        Some(15),
+                    ),
+                    level(
+                        vec![EscalationTarget::Person(PersonId::parse("carol").unwrap())],
+                        Some(30),
+                    ),
+                    level(
+                        vec![EscalationTarget::Notifier(
+                            NotifierId::parse("chat").unwrap(),
+                        )],
+                        None,
+                    ),
+                ],
+                repeat: 0,
+            }],
+            directory: Directory {
+                people: vec![
+                    person("alice", &["hook"]),
+                    person("carol", &["hook", "chat"]),
+                ],
+                schedules: vec![OnCallSchedule {
+                    id: ScheduleId::parse("primary").unwrap(),
+                    name: "Primary".to_owned(),
+                    layers: vec![Rotation {
+                        name: "base".to_owned(),
+                        time_zone: TimeZone::UTC,
+                        every_days: 7,
+                        handoff: parse_handoff("Mon 09:00").unwrap(),
+                        start: date(2026, 1, 5),
+                        members: vec![PersonId::parse("alice").unwrap()],
+                        restrictions: Vec::new(),
+                    }],
+                    overrides: Vec::new(),
+                }],
+                ack_targets: Default::default(),
+            },
+            link_expiry: Duration::from_secs(3600),
+            ..config(vec![escalated])
+        }
+    }
+
+    #[test]
+    fn a_ladder_pages_the_person_on_call_then_the_next_levels_each_with_a_working_link() {
+        let mut dispatcher = start(paging_config());
+        let key = LinkKey::new([3; 32]);
+        dispatcher.set_links(Links {
+            key: key.clone(),
+            expiry: Duration::from_secs(3600),
+        });
+        dispatcher.observe(alert("api", true, 0), at(0));
+        let mut escalations = Escalations::default();
+        let none = BTreeSet::new();
+        let step = |now: Timestamp, escalations: &mut Escalations| {
+            let due = escalations.step(&dispatcher.escalation_views(&none, now), now);
+            let mut all = (Vec::new(), Vec::new());
+            for page in &due {
+                let (out, steps) = dispatcher.page(page, &BTreeMap::new(), dispatcher.links(), now);
+                all.0.extend(out);
+                all.1.extend(steps);
+            }
+            all
+        };
+        let (first, steps) = step(at(0), &mut escalations);
+        assert_eq!(first.len(), 1);
+        let page = first[0].notification.page.clone().unwrap();
+        assert_eq!((page.level, page.target.as_str()), (1, "schedule:primary"));
+        assert_eq!(page.person.unwrap().id, "alice");
+        assert_eq!(steps[0].person.as_deref(), Some("alice"));
+        assert_eq!(
+            steps[0].delivery_id.as_deref(),
+            Some(first[0].notification.id.as_str())
+        );
+        // The link acknowledges this firing, for alice, and verifies.
+        let url = first[0].notification.alerts[0].ack_url.clone().unwrap();
+        let token = url.strip_prefix("http://127.0.0.1:8080/ack/").unwrap();
+        let claims = key.verify(token, at(60)).unwrap();
+        assert_eq!(
+            (
+                claims.fingerprint.as_str(),
+                claims.person.as_str(),
+                claims.firing_since_ms
+            ),
+            ("fp-api", "alice", at(0).as_millisecond())
+        );
+
+        assert!(step(at(14 * 60), &mut escalations).0.is_empty());
+        let (second, _) = step(at(15 * 60), &mut escalations);
+        assert_eq!(
+            second
+                .iter()
+                .map(|out| out.notifier.as_str())
+                .collect::<Vec<_>>(),
+            ["hook", "chat"],
+            "carol through both her contacts"
+        );
+        let (third, _) = step(at(45 * 60), &mut escalations);
+        assert_eq!(third.len(), 1);
+        assert_eq!(
+            third[0].notification.page.as_ref().unwrap().person,
+            None,
+            "the channel itself"
+        );
+        // Ids differ per page and stay the same if the same page is made again.
+        let mut ids: Vec<&str> = first
+            .iter()
+            .chain(&second)
+            .chain(&third)
+            .map(|o| o.notification.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 4);
+    }
+
+    #[test]
+    fn an_acknowledged_alert_is_not_paged_further_and_group_notifications_carry_links_too() {
+        let mut dispatcher = start(paging_config());
+        dispatcher.set_links(Links {
+            key: LinkKey::new([3; 32]),
+            expiry: Duration::from_secs(3600),
+        });
+        let mut with_group = (*dispatcher.config().clone()).clone();
+        with_group.routes[0].notify = vec!["hook".to_owned()];
+        dispatcher.reconfigure(Arc::new(with_group), at(0));
+        dispatcher.observe(alert("api", true, 0), at(0));
+        let mut escalations = Escalations::default();
+        let none = BTreeSet::new();
+        assert_eq!(
+            escalations
+                .step(&dispatcher.escalation_views(&none, at(0)), at(0))
+                .len(),
+            1
+        );
+        let acked = BTreeSet::from([("fp-api".to_owned(), at(0))]);
+        assert!(
+            escalations
+                .step(&dispatcher.escalation_views(&acked, at(3600)), at(3600))
+                .is_empty()
+        );
+        let group = dispatcher.flush_due(at(30));
+        assert!(group[0].notification.alerts[0].ack_url.is_some());
+        assert!(group[0].notification.page.is_none());
+    }
+}

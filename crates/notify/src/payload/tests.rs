@@ -36,6 +36,7 @@ fn group() -> Notification {
                 starts_at: ts("2026-05-01T10:00:00Z"),
                 ends_at: None,
                 url: "http://127.0.0.1:8080/api/v1/alerts/2b69ddd7d2300614".into(),
+                ack_url: None,
             },
             AlertMessage {
                 fingerprint: "0f00000000000001".into(),
@@ -50,10 +51,12 @@ fn group() -> Notification {
                 starts_at: ts("2026-05-01T09:00:00Z"),
                 ends_at: Some(ts("2026-05-01T09:30:00Z")),
                 url: "http://127.0.0.1:8080/api/v1/alerts/0f00000000000001".into(),
+                ack_url: None,
             },
         ],
         external_url: "http://127.0.0.1:8080".into(),
         sent_at: ts("2026-05-01T10:00:30Z"),
+        page: None,
     }
 }
 
@@ -145,10 +148,60 @@ fn our_webhook_version_1() {
             "starts_at": "2026-05-01T10:00:00.000Z",
             "ends_at": null,
             "url": "http://127.0.0.1:8080/api/v1/alerts/2b69ddd7d2300614",
+            "ack_url": null,
         })
+    );
+    assert_eq!(
+        data["page"],
+        Value::Null,
+        "a group's notification is no page"
     );
     assert_eq!(data["alerts"][1]["ends_at"], "2026-05-01T09:30:00.000Z");
     assert_eq!(webhook(&resolved())["type"], "alert.resolved");
+}
+
+fn page() -> Notification {
+    let mut page = group();
+    page.alerts.truncate(1);
+    page.alerts[0].ack_url = Some("http://127.0.0.1:8080/ack/wk1.abc.def".into());
+    page.page = Some(PageInfo {
+        policy: "default".into(),
+        level: 2,
+        round: 1,
+        target: "schedule:primary".into(),
+        person: Some(PagedPerson {
+            id: "alice".into(),
+            name: "Alice Example".into(),
+            email: Some("alice@example.com".into()),
+            slack: Some("U024BE7LH".into()),
+        }),
+    });
+    page
+}
+
+#[test]
+fn a_page_says_whom_it_pages_at_which_level_with_the_acknowledgement_link() {
+    let data = &webhook(&page())["data"];
+    assert_eq!(
+        data["page"],
+        json!({
+            "policy": "default",
+            "level": 2,
+            "round": 1,
+            "target": "schedule:primary",
+            "person": {"id": "alice", "name": "Alice Example", "email": "alice@example.com", "slack": "U024BE7LH"},
+        })
+    );
+    assert_eq!(
+        data["alerts"][0]["ack_url"],
+        "http://127.0.0.1:8080/ack/wk1.abc.def"
+    );
+    assert_eq!(
+        slack(&page(), &message())["text"],
+        "<@U024BE7LH> [FIRING:1] api-down",
+        "Slack mentions the person paged"
+    );
+    assert_eq!(slack(&group(), &message())["text"], "[FIRING:1] api-down");
 }
 
 #[test]

@@ -40,6 +40,7 @@ fn alert(rule: &str, severity: &str, status: AlertStatus) -> AlertMessage {
         starts_at: "2026-05-01T12:00:00Z".parse().unwrap(),
         ends_at: None,
         url: "http://127.0.0.1:8686/api/v1/alerts/fp".into(),
+        ack_url: None,
     }
 }
 
@@ -56,6 +57,7 @@ fn notification() -> Notification {
         ],
         external_url: "http://127.0.0.1:8686".into(),
         sent_at: "2026-05-01T12:30:00Z".parse().unwrap(),
+        page: None,
     }
 }
 

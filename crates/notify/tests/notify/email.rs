@@ -33,6 +33,7 @@ fn notification() -> Notification {
         alerts: Vec::new(),
         external_url: "http://127.0.0.1:8686".into(),
         sent_at: "2026-05-01T12:30:00Z".parse().unwrap(),
+        page: None,
     }
 }
 

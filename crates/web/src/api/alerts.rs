@@ -1,16 +1,22 @@
 //! `/api/v1/alerts`: every alert that has ever left `inactive`, as last
 //! committed to the store (the recorder writes each change with the result
-//! that caused it), and one alert with its timeline.
+//! that caused it), each firing one with its quiet, acknowledgement and
+//! acknowledgement target, and one alert with its timeline and escalation
+//! steps. Acknowledging is `api::acks`.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
+use watchkeeper_domain::alert::rule::SEVERITY;
 use watchkeeper_domain::alert::{AlertPhase, StoredAlert};
-use watchkeeper_store::AlertEvent;
+use watchkeeper_domain::oncall::AckTargets;
+use watchkeeper_store::{AlertEvent, EscalationStep, StoredAck};
 
 use crate::AppState;
+use crate::api::acks::{AckBody, firing_since};
 use crate::api::wire::time;
 use crate::error::ApiError;
 
@@ -43,6 +49,21 @@ pub struct AlertBody {
     /// which it depends on, is down`); absent when it is sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet: Option<String>,
+    /// Who acknowledged the current firing, when and how.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledgement: Option<AckBody>,
+    /// How soon a firing alert of its severity should be acknowledged
+    /// (`[oncall] ack_targets`), and whether that has passed unacknowledged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_target: Option<AckTargetBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AckTargetBody {
+    pub within_seconds: u64,
+    pub due_at: String,
+    /// Unacknowledged past `due_at`.
+    pub breached: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,6 +72,44 @@ pub struct AlertDetail {
     pub alert: AlertBody,
     /// Its changes, newest first (at most 50).
     pub events: Vec<EventBody>,
+    /// Its escalation: each level's page, whom and through which notifier,
+    /// newest first (at most 50).
+    pub escalation: Vec<StepBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepBody {
+    pub at: String,
+    pub policy: String,
+    /// From 1, as people count levels.
+    pub level: u32,
+    /// From 1: the first climb is round 1.
+    pub round: u32,
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+impl From<EscalationStep> for StepBody {
+    fn from(step: EscalationStep) -> Self {
+        StepBody {
+            at: time(step.at),
+            policy: step.policy,
+            level: step.level + 1,
+            round: step.round + 1,
+            target: step.target,
+            person: step.person,
+            notifier: step.notifier,
+            delivery: step.delivery_id,
+            note: step.note,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +134,8 @@ impl From<StoredAlert> for AlertBody {
             fingerprint: alert.fingerprint,
             rule: alert.rule,
             quiet: None,
+            acknowledgement: None,
+            ack_target: None,
         }
     }
 }
@@ -90,10 +151,34 @@ impl From<AlertEvent> for EventBody {
     }
 }
 
-fn with_quiet(mut body: AlertBody, quiet: &BTreeMap<String, String>) -> AlertBody {
-    if body.state == "firing" {
-        body.quiet = quiet.get(&body.fingerprint).cloned();
-    }
+/// A firing alert's quiet, acknowledgement and acknowledgement target.
+fn firing_details(
+    mut body: AlertBody,
+    alert: &StoredAlert,
+    quiet: &BTreeMap<String, String>,
+    acks: &[StoredAck],
+    targets: &AckTargets,
+    now: Timestamp,
+) -> AlertBody {
+    let Some(since) = firing_since(alert) else {
+        return body;
+    };
+    body.quiet = quiet.get(&body.fingerprint).cloned();
+    let ack = acks
+        .iter()
+        .find(|ack| ack.fingerprint == alert.fingerprint && ack.firing_since == since);
+    body.acknowledgement = ack.map(AckBody::from);
+    let severity = alert.labels.get(SEVERITY).map_or("", String::as_str);
+    body.ack_target = targets.within(severity).and_then(|within| {
+        let due = since
+            .saturating_add(SignedDuration::try_from(within).ok()?)
+            .ok()?;
+        Some(AckTargetBody {
+            within_seconds: within.as_secs(),
+            due_at: time(due),
+            breached: ack.map_or(now >= due, |ack| ack.at > due),
+        })
+    });
     body
 }
 
@@ -115,10 +200,16 @@ pub(crate) async fn list_alerts(
         (rank(a.state.phase), &a.rule, &a.monitor).cmp(&(rank(b.state.phase), &b.rule, &b.monitor))
     });
     let quiet = state.quiet.borrow().clone();
+    let acks = state.queries.current_acks().await?;
+    let targets = state.oncall.borrow().ack_targets.clone();
+    let now = state.clock.wall();
     Ok(Json(AlertList {
         alerts: alerts
             .into_iter()
-            .map(|alert| with_quiet(AlertBody::from(alert), &quiet))
+            .map(|alert| {
+                let body = AlertBody::from(alert.clone());
+                firing_details(body, &alert, &quiet, &acks, &targets, now)
+            })
             .collect(),
     }))
 }
@@ -136,9 +227,22 @@ pub(crate) async fn get_alert(
         .queries
         .alert_events(&alert.fingerprint, TIMELINE)
         .await?;
+    let steps = state
+        .queries
+        .escalation_steps(&alert.fingerprint, TIMELINE)
+        .await?;
     let quiet = state.quiet.borrow().clone();
+    let acks: Vec<StoredAck> = state
+        .queries
+        .current_ack(&alert.fingerprint)
+        .await?
+        .into_iter()
+        .collect();
+    let targets = state.oncall.borrow().ack_targets.clone();
+    let body = AlertBody::from(alert.clone());
     Ok(Json(AlertDetail {
-        alert: with_quiet(alert.into(), &quiet),
+        alert: firing_details(body, &alert, &quiet, &acks, &targets, state.clock.wall()),
         events: events.into_iter().map(EventBody::from).collect(),
+        escalation: steps.into_iter().map(StepBody::from).collect(),
     }))
 }

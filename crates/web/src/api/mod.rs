@@ -5,8 +5,11 @@
 //! its building ([`ListCache`]), so a client listing in a loop costs one
 //! encoding a second, not one per request.
 
+pub mod acks;
 pub mod alerts;
 pub mod deliveries;
+pub mod oncall;
+pub mod overrides;
 pub mod routes;
 pub mod silences;
 pub mod slos;

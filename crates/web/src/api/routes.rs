@@ -67,6 +67,18 @@ pub static API_ROUTES: &[ApiRoute] = &[
         handler: |filter| route(filter, api::alerts::get_alert),
     },
     ApiRoute {
+        method: Method::POST,
+        path: "/alerts/{fingerprint}/ack",
+        access: Access::Role(Role::Responder),
+        handler: |filter| route(filter, api::acks::acknowledge),
+    },
+    ApiRoute {
+        method: Method::POST,
+        path: "/alerts/{fingerprint}/unack",
+        access: Access::Role(Role::Responder),
+        handler: |filter| route(filter, api::acks::unacknowledge),
+    },
+    ApiRoute {
         method: Method::GET,
         path: "/deliveries",
         access: Access::Read,
@@ -83,6 +95,36 @@ pub static API_ROUTES: &[ApiRoute] = &[
         path: "/slos",
         access: Access::Read,
         handler: |filter| route(filter, api::slos::list_slos),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/oncall",
+        access: Access::Read,
+        handler: |filter| route(filter, api::oncall::list_oncall),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/schedules/{file}",
+        access: Access::Read,
+        handler: |filter| route(filter, api::oncall::schedule_calendar),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/schedules/{schedule}/overrides",
+        access: Access::Read,
+        handler: |filter| route(filter, api::overrides::list_overrides),
+    },
+    ApiRoute {
+        method: Method::POST,
+        path: "/schedules/{schedule}/overrides",
+        access: Access::Role(Role::Responder),
+        handler: |filter| route(filter, api::overrides::create_override),
+    },
+    ApiRoute {
+        method: Method::DELETE,
+        path: "/schedules/{schedule}/overrides/{override}",
+        access: Access::Role(Role::Responder),
+        handler: |filter| route(filter, api::overrides::remove_override),
     },
     ApiRoute {
         method: Method::GET,

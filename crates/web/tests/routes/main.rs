@@ -9,5 +9,6 @@ mod alerts;
 mod errors;
 mod health;
 mod monitors;
+mod oncall;
 mod reload;
 mod support;

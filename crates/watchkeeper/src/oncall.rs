@@ -1,0 +1,152 @@
+//! On-call wiring: the [`Directory`] the API reads, made from the config
+//! (and made again on every reload); [`StoreOverrides`] and
+//! [`StoreAcks`], the web's writers over the store; and the link key.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use jiff::Timestamp;
+use tokio::sync::watch;
+use watchkeeper_config::OnCallConfig;
+use watchkeeper_domain::oncall::Directory;
+use watchkeeper_domain::oncall::link::LinkKey;
+use watchkeeper_store::{
+    AckOutcome, NewAck, NewOverride, OverrideConflict, Store, StoredAck, StoredOverride,
+};
+
+/// What the API reads of the on-call config.
+pub fn directory(oncall: &OnCallConfig) -> Directory {
+    Directory {
+        people: oncall.people.clone(),
+        schedules: oncall.schedules.clone(),
+        ack_targets: oncall.ack_targets.clone(),
+    }
+}
+
+/// Writes schedule overrides given over the API.
+pub struct StoreOverrides {
+    pub store: Store,
+}
+
+impl watchkeeper_web::OverrideWriter for StoreOverrides {
+    fn add(
+        &self,
+        new: NewOverride,
+    ) -> watchkeeper_web::api::overrides::Pending<'_, Result<StoredOverride, OverrideConflict>>
+    {
+        Box::pin(async move {
+            let added = self
+                .store
+                .add_override(&new)
+                .await
+                .map_err(|error| error.to_string())?;
+            if let Ok(stored) = &added {
+                tracing::info!(id = stored.id, schedule = %stored.schedule, person = %stored.person, start = %stored.start, end = %stored.end, author = %stored.author, "on-call override added");
+            }
+            Ok(added)
+        })
+    }
+
+    fn remove(
+        &self,
+        id: i64,
+        by: String,
+        at: Timestamp,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<StoredOverride>, String>> + Send + '_>> {
+        Box::pin(async move {
+            let removed = self
+                .store
+                .remove_override(id, &by, at)
+                .await
+                .map_err(|error| error.to_string())?;
+            if let Some(row) = &removed {
+                tracing::info!(id, schedule = %row.schedule, by = %by, "on-call override removed");
+            }
+            Ok(removed)
+        })
+    }
+}
+
+/// The key acknowledgement links are signed with: the store's, made from
+/// the OS's random bytes the first time any instance asks (every instance
+/// sharing the database agrees on it).
+pub async fn link_key(store: &Store) -> Result<LinkKey, String> {
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh)
+        .map_err(|error| format!("no random bytes for the link key: {error}"))?;
+    let key = store
+        .link_key(fresh)
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(LinkKey::new(key))
+}
+
+/// Writes acknowledgements (API, CLI, links) and wakes the dispatcher, so
+/// an acknowledged alert's ladder stops at once.
+pub struct StoreAcks {
+    pub store: Store,
+    pub changed: std::sync::Arc<watch::Sender<u64>>,
+    pub key: tokio::sync::OnceCell<LinkKey>,
+}
+
+impl watchkeeper_web::AckWriter for StoreAcks {
+    fn acknowledge(
+        &self,
+        ack: NewAck,
+    ) -> Pin<Box<dyn Future<Output = Result<AckOutcome, String>> + Send + '_>> {
+        Box::pin(async move {
+            let outcome = self
+                .store
+                .acknowledge(&ack)
+                .await
+                .map_err(|error| error.to_string())?;
+            if let AckOutcome::Acknowledged(stored) = &outcome {
+                tracing::info!(alert = %stored.fingerprint, by = %stored.actor, via = stored.via.as_str(), "alert acknowledged");
+                self.changed.send_modify(|generation| *generation += 1);
+            }
+            Ok(outcome)
+        })
+    }
+
+    fn unacknowledge(
+        &self,
+        fingerprint: String,
+        by: String,
+        at: Timestamp,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<StoredAck>, String>> + Send + '_>> {
+        Box::pin(async move {
+            let cleared = self
+                .store
+                .unacknowledge(&fingerprint, &by, at)
+                .await
+                .map_err(|error| error.to_string())?;
+            if cleared.is_some() {
+                tracing::info!(alert = %fingerprint, by = %by, "acknowledgement taken back");
+                self.changed.send_modify(|generation| *generation += 1);
+            }
+            Ok(cleared)
+        })
+    }
+
+    fn link_key(&self) -> Pin<Box<dyn Future<Output = Result<LinkKey, String>> + Send + '_>> {
+        Box::pin(async move {
+            self.key
+                .get_or_try_init(|| link_key(&self.store))
+                .await
+                .cloned()
+        })
+    }
+
+    fn use_link(
+        &self,
+        nonce: String,
+        at: Timestamp,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + '_>> {
+        Box::pin(async move {
+            self.store
+                .use_link(&nonce, at)
+                .await
+                .map_err(|error| error.to_string())
+        })
+    }
+}

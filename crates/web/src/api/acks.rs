@@ -1,0 +1,214 @@
+//! Acknowledging alerts over the API: `POST /api/v1/alerts/{fingerprint}/ack`
+//! (`{"comment": "…"}`, a responder) acknowledges the alert's current
+//! firing, which stops its escalation; `…/unack` takes it back (the ladder
+//! stays stopped; it starts again from level 1 if the alert resolves and
+//! fires again). Both are audited and written through the [`AckWriter`]
+//! the binary gives, which also wakes the dispatcher.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use watchkeeper_domain::access::Role;
+use watchkeeper_domain::alert::{AlertPhase, StoredAlert};
+use watchkeeper_domain::oncall::link::LinkKey;
+use watchkeeper_store::{AckOutcome, AckVia, NewAck, StoredAck};
+
+use crate::AppState;
+use crate::api::wire::time;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+/// Writes acknowledgements; implemented by the binary over the store.
+pub trait AckWriter: Send + Sync + 'static {
+    fn acknowledge(
+        &self,
+        ack: NewAck,
+    ) -> Pin<Box<dyn Future<Output = Result<AckOutcome, String>> + Send + '_>>;
+    fn unacknowledge(
+        &self,
+        fingerprint: String,
+        by: String,
+        at: Timestamp,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<StoredAck>, String>> + Send + '_>>;
+    /// The key acknowledgement links are signed with.
+    fn link_key(&self) -> Pin<Box<dyn Future<Output = Result<LinkKey, String>> + Send + '_>>;
+    /// Marks a link's nonce used; `false` when it was used before.
+    fn use_link(
+        &self,
+        nonce: String,
+        at: Timestamp,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + '_>>;
+}
+
+/// An alert's acknowledgement, as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct AckBody {
+    pub by: String,
+    pub at: String,
+    /// `cli`, `api` or `link`.
+    pub via: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl From<&StoredAck> for AckBody {
+    fn from(ack: &StoredAck) -> Self {
+        AckBody {
+            by: ack.actor.clone(),
+            at: time(ack.at),
+            via: ack.via.as_str(),
+            comment: (!ack.comment.is_empty()).then(|| ack.comment.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AckAnswer {
+    pub fingerprint: String,
+    pub acknowledged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledgement: Option<AckBody>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckRequest {
+    comment: Option<String>,
+    /// `api` (the default) or `cli`, as the CLI says.
+    via: Option<String>,
+}
+
+/// When the alert's current firing began, if it is firing.
+pub(crate) fn firing_since(alert: &StoredAlert) -> Option<Timestamp> {
+    (alert.state.phase == AlertPhase::Firing)
+        .then_some(alert.state.fired_at)
+        .flatten()
+}
+
+pub(crate) async fn acknowledge(
+    State(state): State<AppState>,
+    Path(fingerprint): Path<String>,
+    caller: Caller,
+    raw: Bytes,
+) -> Result<Json<AckAnswer>, ApiError> {
+    caller.require(Role::Responder)?;
+    let Some(writer) = state.acks.clone() else {
+        return Err(ApiError::Unavailable(
+            "this server does not take acknowledgements",
+        ));
+    };
+    let request: AckRequest = if raw.iter().all(u8::is_ascii_whitespace) {
+        AckRequest::default()
+    } else {
+        serde_json::from_slice(&raw).map_err(|error| ApiError::BadRequest {
+            field: "body".to_owned(),
+            message: error.to_string(),
+        })?
+    };
+    let via = match request.via.as_deref() {
+        None | Some("api") => AckVia::Api,
+        Some("cli") => AckVia::Cli,
+        Some(other) => {
+            return Err(ApiError::BadRequest {
+                field: "via".to_owned(),
+                message: format!("{other:?} is not `api` or `cli`"),
+            });
+        }
+    };
+    let alert = state
+        .queries
+        .alert(&fingerprint)
+        .await?
+        .ok_or_else(|| ApiError::UnknownAlert(fingerprint.clone()))?;
+    let Some(since) = firing_since(&alert) else {
+        return Err(ApiError::Conflict(format!(
+            "alert {fingerprint} is {}, not firing: there is nothing to acknowledge",
+            alert.state.phase.as_str()
+        )));
+    };
+    let comment = request.comment.unwrap_or_default();
+    let ack = NewAck {
+        fingerprint: fingerprint.clone(),
+        firing_since: since,
+        at: state.clock.wall(),
+        actor: caller.actor().to_owned(),
+        via,
+        comment: comment.clone(),
+    };
+    match writer.acknowledge(ack).await.map_err(ApiError::Internal)? {
+        AckOutcome::Acknowledged(stored) => {
+            let detail = serde_json::json!({ "via": via.as_str(), "comment": comment });
+            record(&state, &caller, "alert.ack", &fingerprint, detail).await;
+            Ok(Json(AckAnswer {
+                fingerprint,
+                acknowledged: true,
+                acknowledgement: Some(AckBody::from(&stored)),
+            }))
+        }
+        AckOutcome::AlreadyAcknowledged(stored) => Err(ApiError::Conflict(format!(
+            "alert {fingerprint} was acknowledged already, by {} at {}",
+            stored.actor,
+            time(stored.at)
+        ))),
+        AckOutcome::NotFiring => Err(ApiError::Conflict(format!(
+            "alert {fingerprint} is no longer firing: there is nothing to acknowledge"
+        ))),
+    }
+}
+
+pub(crate) async fn unacknowledge(
+    State(state): State<AppState>,
+    Path(fingerprint): Path<String>,
+    caller: Caller,
+) -> Result<Json<AckAnswer>, ApiError> {
+    caller.require(Role::Responder)?;
+    let Some(writer) = state.acks.clone() else {
+        return Err(ApiError::Unavailable(
+            "this server does not take acknowledgements",
+        ));
+    };
+    if state.queries.alert(&fingerprint).await?.is_none() {
+        return Err(ApiError::UnknownAlert(fingerprint));
+    }
+    let cleared = writer
+        .unacknowledge(
+            fingerprint.clone(),
+            caller.actor().to_owned(),
+            state.clock.wall(),
+        )
+        .await
+        .map_err(ApiError::Internal)?;
+    let Some(cleared) = cleared else {
+        return Err(ApiError::Conflict(format!(
+            "alert {fingerprint} is not acknowledged"
+        )));
+    };
+    let detail = serde_json::json!({ "acknowledged_by": cleared.actor });
+    record(&state, &caller, "alert.unack", &fingerprint, detail).await;
+    Ok(Json(AckAnswer {
+        fingerprint,
+        acknowledged: false,
+        acknowledgement: None,
+    }))
+}
+
+async fn record(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    if let Err(error) = state
+        .audit
+        .record(caller, action, target, detail.clone())
+        .await
+    {
+        tracing::error!(error = %error, actor = caller.actor(), action, target, detail = %detail, "cannot write an audit entry");
+    }
+}

@@ -1,0 +1,269 @@
+//! `/api/v1/oncall` and each schedule's calendar: who is on call now (or
+//! at `?at=`) on every schedule (or `?schedule=`), since and until when,
+//! and who comes next; `/api/v1/schedules/{id}.ics`, the schedule's shifts
+//! from a week ago to 90 days ahead as iCalendar, for calendar apps (which
+//! cannot send a header: the token may come as `?token=`, see `auth`).
+//!
+//! Both are pure readings of `domain::oncall::schedule` over the config's
+//! schedules and the overrides stored at run time.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use icalendar::{Calendar, Component, Event, EventLike};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use watchkeeper_domain::id::{PersonId, ScheduleId};
+use watchkeeper_domain::oncall::schedule::{
+    OnCallSchedule, Override, SHIFT_HORIZON, Shift, Source,
+};
+use watchkeeper_domain::oncall::{Directory, Person};
+use watchkeeper_store::StoredOverride;
+
+use crate::AppState;
+use crate::api::wire::time;
+use crate::error::ApiError;
+
+/// How far back and ahead a schedule's calendar reaches.
+const CALENDAR_BACK: SignedDuration = SignedDuration::from_hours(7 * 24);
+const CALENDAR_AHEAD: SignedDuration = SignedDuration::from_hours(90 * 24);
+
+#[derive(Debug, Deserialize)]
+pub struct OnCallQuery {
+    at: Option<String>,
+    schedule: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OnCallList {
+    pub at: String,
+    pub schedules: Vec<ScheduleNow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScheduleNow {
+    pub id: String,
+    pub name: String,
+    /// The shift under way; `null` when nobody is on call then.
+    pub on_call: Option<ShiftBody>,
+    /// The shift after it (who takes over at its `until`).
+    pub next: Option<ShiftBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShiftBody {
+    pub person: PersonBody,
+    /// `layer` (a rotation's turn) or `override`.
+    pub source: &'static str,
+    /// The layer's name, or the override's id when given at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub override_id: Option<i64>,
+    pub since: String,
+    pub until: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PersonBody {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slack: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+pub(crate) fn person_body(directory: &Directory, id: &PersonId) -> PersonBody {
+    match directory.person(id) {
+        Some(Person {
+            name,
+            email,
+            slack,
+            phone,
+            ..
+        }) => PersonBody {
+            id: id.to_string(),
+            name: name.clone(),
+            email: email.clone(),
+            slack: slack.clone(),
+            phone: phone.clone(),
+        },
+        // An override stored before a reload removed its person.
+        None => PersonBody {
+            id: id.to_string(),
+            name: id.to_string(),
+            email: None,
+            slack: None,
+            phone: None,
+        },
+    }
+}
+
+fn shift_body(directory: &Directory, shift: Shift) -> ShiftBody {
+    let (source, layer, override_id) = match shift.source {
+        Source::Layer(name) => ("layer", Some(name), None),
+        Source::Override(id) => ("override", None, id),
+    };
+    ShiftBody {
+        person: person_body(directory, &shift.person),
+        source,
+        layer,
+        override_id,
+        since: time(shift.start),
+        until: time(shift.end),
+    }
+}
+
+/// The stored overrides as the domain reads them; one naming a person id
+/// that does not parse (written by hand) is left out and logged.
+pub(crate) fn domain_overrides(stored: &[StoredOverride]) -> Vec<Override> {
+    stored
+        .iter()
+        .filter_map(|row| match PersonId::parse(&row.person) {
+            Ok(person) => Some(Override {
+                id: Some(row.id),
+                person,
+                start: row.start,
+                end: row.end,
+            }),
+            Err(error) => {
+                tracing::warn!(error = %error, id = row.id, "a stored override names no valid person; left out");
+                None
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn schedule_named<'d>(
+    directory: &'d Directory,
+    name: &str,
+) -> Result<&'d OnCallSchedule, ApiError> {
+    ScheduleId::parse(name)
+        .ok()
+        .and_then(|id| directory.schedule(&id))
+        .ok_or_else(|| ApiError::UnknownSchedule(name.to_owned()))
+}
+
+/// `?at=`: an RFC 3339 instant, or now.
+fn instant(at: Option<&str>, now: Timestamp) -> Result<Timestamp, ApiError> {
+    match at {
+        None => Ok(now),
+        Some(text) => text
+            .parse::<Timestamp>()
+            .map_err(|error| ApiError::BadRequest {
+                field: "at".to_owned(),
+                message: format!("not an RFC 3339 time ({text:?}): {error}"),
+            }),
+    }
+}
+
+pub(crate) async fn list_oncall(
+    State(state): State<AppState>,
+    Query(query): Query<OnCallQuery>,
+) -> Result<Json<OnCallList>, ApiError> {
+    let directory = state.oncall.borrow().clone();
+    let at = instant(query.at.as_deref(), state.clock.wall())?;
+    let schedules: Vec<&OnCallSchedule> = match &query.schedule {
+        Some(name) => vec![schedule_named(&directory, name)?],
+        None => directory.schedules.iter().collect(),
+    };
+    let since = at.saturating_sub(SHIFT_HORIZON).unwrap_or(Timestamp::MIN);
+    let mut listed = Vec::with_capacity(schedules.len());
+    for schedule in schedules {
+        let stored = state
+            .queries
+            .overrides(Some(schedule.id.as_str()), since)
+            .await?;
+        let extra = domain_overrides(&stored);
+        let now = schedule.on_call(&extra, at);
+        let next = now
+            .as_ref()
+            .and_then(|shift| schedule.on_call(&extra, shift.end));
+        listed.push(ScheduleNow {
+            id: schedule.id.to_string(),
+            name: schedule.name.clone(),
+            on_call: now.map(|shift| shift_body(&directory, shift)),
+            next: next.map(|shift| shift_body(&directory, shift)),
+        });
+    }
+    Ok(Json(OnCallList {
+        at: time(at),
+        schedules: listed,
+    }))
+}
+
+/// `GET /api/v1/schedules/{id}.ics`.
+pub(crate) async fn schedule_calendar(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let Some(name) = file.strip_suffix(".ics") else {
+        return Err(ApiError::NoRoute(format!("/api/v1/schedules/{file}")));
+    };
+    let directory = state.oncall.borrow().clone();
+    let schedule = schedule_named(&directory, name)?;
+    let now = state.clock.wall();
+    let from = now.saturating_sub(CALENDAR_BACK).unwrap_or(Timestamp::MIN);
+    let until = now.saturating_add(CALENDAR_AHEAD).unwrap_or(Timestamp::MAX);
+    let stored = state
+        .queries
+        .overrides(Some(schedule.id.as_str()), from)
+        .await?;
+    let shifts = schedule.shifts(&domain_overrides(&stored), from, until);
+    let body = calendar(&directory, schedule, &shifts);
+    Ok((
+        [
+            (CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The shifts as RFC 5545 events, in UTC; each event's UID names the
+/// schedule, the shift's start and its person, so a calendar app updates
+/// a shift that moves instead of duplicating it.
+pub(crate) fn calendar(
+    directory: &Directory,
+    schedule: &OnCallSchedule,
+    shifts: &[Shift],
+) -> String {
+    let mut calendar = Calendar::new();
+    calendar.name(&format!("On call: {}", schedule.name));
+    calendar.ttl(&chrono::Duration::hours(1));
+    for shift in shifts {
+        let person = person_body(directory, &shift.person);
+        let why = match &shift.source {
+            Source::Layer(layer) => format!("rotation layer {layer}"),
+            Source::Override(Some(id)) => format!("override {id}"),
+            Source::Override(None) => "override in the config".to_owned(),
+        };
+        let event = Event::new()
+            .uid(&format!(
+                "{}-{}-{}@watchkeeper",
+                schedule.id,
+                shift.start.as_second(),
+                shift.person
+            ))
+            .summary(&format!("On call: {} ({})", person.name, schedule.name))
+            .description(&format!(
+                "{} is on call on schedule {} ({why}).",
+                person.name, schedule.id
+            ))
+            .starts(utc(shift.start))
+            .ends(utc(shift.end))
+            .done();
+        calendar.push(event);
+    }
+    calendar.done().to_string()
+}
+
+fn utc(at: Timestamp) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(at.as_second(), at.subsec_nanosecond().unsigned_abs())
+        .unwrap_or_default()
+}
