@@ -12,6 +12,7 @@ mod alerts;
 mod api;
 mod busy_store;
 mod cli;
+mod escalation;
 mod full_disk;
 mod logs;
 mod misbehaving;
