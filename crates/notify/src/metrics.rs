@@ -1,6 +1,6 @@
 //! The outbox's Prometheus metrics, registered in the binary's registry:
-//! notifications made and attempts by outcome, per notifier, and the
-//! deliveries waiting.
+//! notifications made and attempts by outcome, per notifier, the
+//! deliveries waiting, and escalation levels paged.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -20,8 +20,16 @@ struct AttemptLabels {
     result: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PageLabels {
+    policy: String,
+    /// From 1.
+    level: String,
+}
+
 #[derive(Clone, Default)]
 pub struct NotifyMetrics {
+    pages: Family<PageLabels, Counter>,
     created: Family<NotifierLabels, Counter>,
     attempts: Family<AttemptLabels, Counter>,
     pending: Family<NotifierLabels, Gauge>,
@@ -41,6 +49,11 @@ impl NotifyMetrics {
             metrics.attempts.clone(),
         );
         registry.register(
+            "escalation_pages",
+            "Escalation levels paged, per policy and level (each level once per alert firing and round)",
+            metrics.pages.clone(),
+        );
+        registry.register(
             "notifications_pending",
             "Deliveries waiting for an attempt, per notifier",
             metrics.pending.clone(),
@@ -52,6 +65,15 @@ impl NotifyMetrics {
         self.created
             .get_or_create(&NotifierLabels {
                 notifier: notifier.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn level_paged(&self, policy: &str, level: usize) {
+        self.pages
+            .get_or_create(&PageLabels {
+                policy: policy.to_owned(),
+                level: (level + 1).to_string(),
             })
             .inc();
     }

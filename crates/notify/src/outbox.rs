@@ -237,6 +237,9 @@ impl Notifications {
                         escalation_steps,
                     })
                     .await?;
+                for page in &due {
+                    self.metrics.level_paged(page.policy.as_str(), page.level);
+                }
                 for out in &outgoing {
                     self.metrics.notification_created(&out.notifier);
                     if let Some(wake) = wakers.get(&out.notifier) {

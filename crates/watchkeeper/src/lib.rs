@@ -152,6 +152,7 @@ impl App {
             store: store.clone(),
             changed: silences_changed.clone(),
             key: tokio::sync::OnceCell::new_with(Some(link_key)),
+            metrics: oncall::AckMetrics::register(&mut registry),
         });
         let cancel = CancellationToken::new();
         let supervisor = Supervisor::new(cancel.clone());

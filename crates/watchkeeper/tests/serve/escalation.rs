@@ -16,7 +16,7 @@ use watchkeeper_testkit::{
 
 use crate::process::{ServeProcess, watchkeeper};
 use crate::sink::{Received, WebhookSink};
-use crate::support::{DEADLINE, quick_retries, spawn_app_with, storage};
+use crate::support::{DEADLINE, metric_value, quick_retries, spawn_app_with, storage};
 
 /// A monitor that fires on its first failure, alice on call on `primary`,
 /// and a ladder: the schedule, `delay` later carol, `delay` later the
@@ -201,6 +201,18 @@ on_both_engines! {
         // Used once, the link says so.
         let again = plain_client().post(ack_url(&first[0])).send().await.unwrap();
         assert_eq!(again.status(), 410);
+        // MTTA and pages in /metrics.
+        let exposition = app.get_text("/metrics").await;
+        assert_eq!(
+            metric_value(&exposition, "watchkeeper_alert_ack_seconds_count{severity=\"P2\"}"),
+            Some(1.0),
+            "{exposition}"
+        );
+        assert_eq!(
+            metric_value(&exposition, "watchkeeper_escalation_pages_total{policy=\"default\",level=\"1\"}"),
+            Some(1.0),
+            "{exposition}"
+        );
         app.stop().await;
     }
 

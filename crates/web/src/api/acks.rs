@@ -197,6 +197,101 @@ pub(crate) async fn unacknowledge(
     }))
 }
 
+/// How far back `GET /api/v1/mtta` looks when not told.
+const MTTA_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(30 * 24);
+
+#[derive(Debug, Deserialize)]
+pub struct MttaQuery {
+    since: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MttaList {
+    pub since: String,
+    /// Most urgent first (names sort that way: P0 before P3).
+    pub severities: Vec<MttaBody>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MttaBody {
+    pub severity: String,
+    pub acknowledged: usize,
+    /// Mean time from firing to acknowledgement.
+    pub mean_seconds: f64,
+    pub median_seconds: f64,
+    /// Acknowledged after the severity's `[oncall] ack_targets`.
+    pub late: usize,
+}
+
+/// `GET /api/v1/mtta?since=`: mean and median time to acknowledge per
+/// severity, over the acknowledgements made since then (30 days by default).
+pub(crate) async fn mtta(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<MttaQuery>,
+) -> Result<Json<MttaList>, ApiError> {
+    let now = state.clock.wall();
+    let since = match &query.since {
+        Some(text) => text
+            .parse::<Timestamp>()
+            .map_err(|error| ApiError::BadRequest {
+                field: "since".to_owned(),
+                message: format!("not an RFC 3339 time ({text:?}): {error}"),
+            })?,
+        None => now.saturating_sub(MTTA_WINDOW).unwrap_or(Timestamp::MIN),
+    };
+    let acks = state.queries.acks_since(since).await?;
+    let severities: std::collections::HashMap<String, String> = state
+        .queries
+        .alerts()
+        .await?
+        .into_iter()
+        .map(|alert| {
+            let severity = alert.labels.get("severity").cloned().unwrap_or_default();
+            (alert.fingerprint, severity)
+        })
+        .collect();
+    let targets = state.oncall.borrow().ack_targets.clone();
+    let mut waits: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
+    for ack in &acks {
+        let severity = severities
+            .get(&ack.fingerprint)
+            .cloned()
+            .unwrap_or_default();
+        let waited = ack
+            .at
+            .duration_since(ack.firing_since)
+            .as_secs_f64()
+            .max(0.0);
+        waits.entry(severity).or_default().push(waited);
+    }
+    let severities = waits
+        .into_iter()
+        .map(|(severity, mut waited)| {
+            waited.sort_by(f64::total_cmp);
+            let count = waited.len();
+            let median = if count % 2 == 1 {
+                waited[count / 2]
+            } else {
+                (waited[count / 2 - 1] + waited[count / 2]) / 2.0
+            };
+            let late = targets.within(&severity).map_or(0, |within| {
+                waited.iter().filter(|w| **w > within.as_secs_f64()).count()
+            });
+            MttaBody {
+                acknowledged: count,
+                mean_seconds: waited.iter().sum::<f64>() / count as f64,
+                median_seconds: median,
+                late,
+                severity,
+            }
+        })
+        .collect();
+    Ok(Json(MttaList {
+        since: time(since),
+        severities,
+    }))
+}
+
 async fn record(
     state: &AppState,
     caller: &Caller,

@@ -80,6 +80,12 @@ pub static API_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Method::GET,
+        path: "/mtta",
+        access: Access::Read,
+        handler: |filter| route(filter, api::acks::mtta),
+    },
+    ApiRoute {
+        method: Method::GET,
         path: "/deliveries",
         access: Access::Read,
         handler: |filter| route(filter, api::deliveries::list_deliveries),
