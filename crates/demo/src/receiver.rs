@@ -160,7 +160,8 @@ pub(crate) async fn list(State(receiver): State<Arc<Receiver>>) -> Json<Vec<Rece
 }
 
 /// `alert.firing demo-down P2: the summary (+1 more)`, from our payload or
-/// Alertmanager's.
+/// Alertmanager's; a page starts with `PAGE level 1 of POLICY to NAME: `,
+/// and a firing alert's acknowledgement link ends it.
 pub fn describe(body: &Value) -> String {
     let text = |value: &Value| value.as_str().unwrap_or("").to_owned();
     let (kind, alerts, ours) = if let Some(kind) = body.get("type").and_then(Value::as_str) {
@@ -197,7 +198,26 @@ pub fn describe(body: &Value) -> String {
         1 => String::new(),
         n => format!(" (+{} more)", n - 1),
     };
-    format!("{kind} {rule} {severity}: {summary}{more}")
+    // A page says whom, at which level; a firing alert has its ack link.
+    let page = &body["data"]["page"];
+    let paging = if page.is_object() {
+        let whom = page["person"]["name"]
+            .as_str()
+            .or_else(|| page["target"].as_str())
+            .unwrap_or("?");
+        format!(
+            "PAGE level {} of {} to {whom}: ",
+            page["level"],
+            text(&page["policy"])
+        )
+    } else {
+        String::new()
+    };
+    let ack = first["ack_url"]
+        .as_str()
+        .map(|url| format!("; acknowledge: {url}"))
+        .unwrap_or_default();
+    format!("{paging}{kind} {rule} {severity}: {summary}{more}{ack}")
 }
 
 #[cfg(test)]
@@ -228,6 +248,15 @@ mod tests {
         assert_eq!(
             describe(&alertmanager),
             "alertmanager firing demo-down P2: down"
+        );
+        let page = json!({"type": "alert.firing", "data": {
+            "page": {"policy": "quickstart", "level": 1, "target": "schedule:quickstart", "person": {"name": "You"}},
+            "alerts": [{"rule": "MonitorDown", "severity": "P2", "annotations": {}, "reason": "status was 500",
+                        "ack_url": "http://127.0.0.1:8686/ack/wk1.x.y"}]
+        }});
+        assert_eq!(
+            describe(&page),
+            "PAGE level 1 of quickstart to You: alert.firing MonitorDown P2: status was 500; acknowledge: http://127.0.0.1:8686/ack/wk1.x.y"
         );
         assert_eq!(
             describe(&Value::String("hello".into())),

@@ -180,6 +180,20 @@ async fn check(state: &AppState, link: &str) -> Result<(AckClaims, StoredAlert),
     Ok((claims, alert))
 }
 
+/// The person's name as the config has it, else the id the link names.
+fn person_name(state: &AppState, id: &str) -> String {
+    watchkeeper_domain::id::PersonId::parse(id)
+        .ok()
+        .and_then(|person| {
+            state
+                .oncall
+                .borrow()
+                .person(&person)
+                .map(|p| p.name.clone())
+        })
+        .unwrap_or_else(|| id.to_owned())
+}
+
 pub(crate) async fn show(State(state): State<AppState>, Path(link): Path<String>) -> Page {
     let (claims, alert) = match check(&state, &link).await {
         Ok(found) => found,
@@ -209,7 +223,7 @@ pub(crate) async fn show(State(state): State<AppState>, Path(link): Path<String>
         title: "Acknowledge this alert?",
         message: "Acknowledging stops its escalation; nobody else is paged for it.".to_owned(),
         alert: Some(alert),
-        person: claims.person,
+        person: person_name(&state, &claims.person),
         button: true,
     }
 }
@@ -268,7 +282,10 @@ pub(crate) async fn acknowledge(State(state): State<AppState>, Path(link): Path<
             refused(
                 StatusCode::OK,
                 "Acknowledged",
-                format!("Acknowledged as {actor}. Its escalation has stopped."),
+                format!(
+                    "Acknowledged as {}. Its escalation has stopped.",
+                    person_name(&state, &actor)
+                ),
                 Some(alert),
             )
         }

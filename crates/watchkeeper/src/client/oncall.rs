@@ -27,8 +27,8 @@ pub fn render_oncall(body: &Value) -> String {
                 (
                     person(&now["person"]),
                     reason(now),
-                    text(now, "since").to_owned(),
-                    text(now, "until").to_owned(),
+                    or_dash(text(now, "since")),
+                    or_dash(text(now, "until")),
                 )
             };
             let next = if next.is_null() {
@@ -54,6 +54,15 @@ pub fn render_oncall(body: &Value) -> String {
             &rows
         )
     )
+}
+
+/// A time, or `-` when there is none within a year.
+fn or_dash(text: &str) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 fn person(person: &Value) -> String {

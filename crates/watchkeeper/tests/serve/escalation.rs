@@ -191,7 +191,7 @@ on_both_engines! {
         let first = sink.wait_for(1, "level 1's page").await;
         let pressed = plain_client().post(ack_url(&first[0])).send().await.unwrap();
         assert_eq!(pressed.status(), 200);
-        assert!(pressed.text().await.unwrap().contains("Acknowledged as alice"));
+        assert!(pressed.text().await.unwrap().contains("Acknowledged as Alice Example"));
         let alert = alert_of(&app.client, &app.base).await;
         assert_eq!(alert["acknowledgement"]["by"], "alice", "{alert}");
         assert_eq!(alert["acknowledgement"]["via"], "link");

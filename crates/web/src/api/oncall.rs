@@ -61,8 +61,11 @@ pub struct ShiftBody {
     pub layer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub override_id: Option<i64>,
-    pub since: String,
-    pub until: String,
+    /// `null` when the shift began more than a year before (a rotation of
+    /// one person, say).
+    pub since: Option<String>,
+    /// `null` when nobody else takes over within a year.
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,7 +106,9 @@ pub(crate) fn person_body(directory: &Directory, id: &PersonId) -> PersonBody {
     }
 }
 
-fn shift_body(directory: &Directory, shift: Shift) -> ShiftBody {
+fn shift_body(directory: &Directory, shift: Shift, at: Timestamp) -> ShiftBody {
+    let far_back = at.saturating_sub(SHIFT_HORIZON).unwrap_or(Timestamp::MIN);
+    let far_ahead = at.saturating_add(SHIFT_HORIZON).unwrap_or(Timestamp::MAX);
     let (source, layer, override_id) = match shift.source {
         Source::Layer(name) => ("layer", Some(name), None),
         Source::Override(id) => ("override", None, id),
@@ -113,8 +118,8 @@ fn shift_body(directory: &Directory, shift: Shift) -> ShiftBody {
         source,
         layer,
         override_id,
-        since: time(shift.start),
-        until: time(shift.end),
+        since: (shift.start > far_back).then(|| time(shift.start)),
+        until: (shift.end < far_ahead).then(|| time(shift.end)),
     }
 }
 
@@ -180,14 +185,20 @@ pub(crate) async fn list_oncall(
             .await?;
         let extra = domain_overrides(&stored);
         let now = schedule.on_call(&extra, at);
+        let far_ahead = at.saturating_add(SHIFT_HORIZON).unwrap_or(Timestamp::MAX);
         let next = now
             .as_ref()
-            .and_then(|shift| schedule.on_call(&extra, shift.end));
+            .filter(|shift| shift.end < far_ahead)
+            .and_then(|shift| {
+                schedule
+                    .on_call(&extra, shift.end)
+                    .map(|next| (shift.end, next))
+            });
         listed.push(ScheduleNow {
             id: schedule.id.to_string(),
             name: schedule.name.clone(),
-            on_call: now.map(|shift| shift_body(&directory, shift)),
-            next: next.map(|shift| shift_body(&directory, shift)),
+            on_call: now.map(|shift| shift_body(&directory, shift, at)),
+            next: next.map(|(from, shift)| shift_body(&directory, shift, from)),
         });
     }
     Ok(Json(OnCallList {

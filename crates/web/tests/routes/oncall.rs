@@ -389,7 +389,7 @@ async fn a_link_preview_changes_nothing_the_button_acknowledges_once_and_bad_lin
         page.text()
     );
     assert!(
-        page.text().contains("Acknowledge as alice"),
+        page.text().contains("Acknowledge as Alice Example"),
         "{}",
         page.text()
     );
@@ -410,7 +410,7 @@ async fn a_link_preview_changes_nothing_the_button_acknowledges_once_and_bad_lin
         .await;
     assert_eq!(pressed.status, 200, "{}", pressed.text());
     assert!(
-        pressed.text().contains("Acknowledged as alice"),
+        pressed.text().contains("Acknowledged as Alice Example"),
         "{}",
         pressed.text()
     );
