@@ -25,6 +25,8 @@ use watchkeeper_domain::check::CheckResult;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_domain::monitor::MonitorSpec;
 
+use crate::input::ManualResolution;
+
 /// One alert: a rule about one monitor.
 #[derive(Debug)]
 struct Instance {
@@ -223,6 +225,37 @@ impl Alerts {
                 });
             }
         }
+    }
+
+    /// Resolves the firing alert `fingerprint` by hand (`by` is in its
+    /// reason). Its window is kept: if the rule still holds on the next
+    /// result, it fires again.
+    pub fn resolve_by_hand(
+        &mut self,
+        fingerprint: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<AlertChange, ManualResolution> {
+        let instance = self
+            .instances
+            .iter_mut()
+            .find(|instance| instance.fingerprint == fingerprint)
+            .ok_or(ManualResolution::Unknown)?;
+        if instance.state.phase != AlertPhase::Firing {
+            return Err(ManualResolution::NotFiring);
+        }
+        let mut change = retire(
+            &instance.fingerprint,
+            &instance.rule.name,
+            &instance.monitor,
+            &instance.labels,
+            &instance.state,
+            now,
+        )
+        .ok_or(ManualResolution::NotFiring)?;
+        change.reason = Some(format!("resolved by hand by {by}"));
+        instance.state = change.state.clone();
+        Ok(change)
     }
 
     /// Every alert's labels and state, in rule then monitor order (the

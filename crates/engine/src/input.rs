@@ -2,8 +2,9 @@
 //! scheduler, a result that arrives from outside it (a heartbeat ping, a
 //! runbook's check step, a pushed result), a reload of the monitors to
 //! apply between two results, or, after a reload, the removed monitors the
-//! scheduler has let go of. Every result goes through the same state
-//! machine, metrics, board and batched writes.
+//! scheduler has let go of, or an alert a person resolves by hand. Every
+//! result goes through the same state machine, metrics, board and batched
+//! writes.
 //!
 //! [`ExternalResults`] is the public, cloneable handle for the second kind.
 //! It holds only a weak sender, so it never keeps the recorder alive: the
@@ -33,6 +34,30 @@ pub enum Input {
     /// its last probe (perhaps still in flight). The recorder forgets a
     /// removed monitor's state once that probe is over.
     Unscheduled(Vec<(MonitorId, LastProbe)>),
+    /// A person resolves a firing alert by hand.
+    Resolve(ManualResolve),
+}
+
+/// A firing alert to resolve by hand, and who does it.
+#[derive(Debug)]
+pub struct ManualResolve {
+    pub fingerprint: String,
+    pub by: String,
+    pub reply: oneshot::Sender<ManualResolution>,
+}
+
+/// What resolving an alert by hand did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManualResolution {
+    /// Resolved now; stored and announced like any resolution.
+    Resolved,
+    /// It was not firing: nothing changed.
+    NotFiring,
+    /// No alert the recorder evaluates has this fingerprint (an SLO's
+    /// burn-rate alert resolves when the burn rate falls).
+    Unknown,
+    /// The engine is shutting down.
+    Stopped,
 }
 
 /// Where an outside result comes from; shown in the log and the error.
@@ -122,5 +147,28 @@ impl ExternalResults {
             .map_err(|_| ExternalError::Stopped)?;
         drop(inputs);
         answer.await.unwrap_or(Err(ExternalError::Stopped))
+    }
+
+    /// Resolves the firing alert `fingerprint` by hand, as `by`: the
+    /// recorder stores the resolution (announced like any other) with the
+    /// reason "resolved by hand by …". If its rule still holds on the next
+    /// result, it fires again.
+    pub async fn resolve_alert(&self, fingerprint: String, by: String) -> ManualResolution {
+        let Some(inputs) = self.inputs.upgrade() else {
+            return ManualResolution::Stopped;
+        };
+        let (reply, answer) = oneshot::channel();
+        let sent = inputs
+            .send(Input::Resolve(ManualResolve {
+                fingerprint,
+                by,
+                reply,
+            }))
+            .await;
+        drop(inputs);
+        if sent.is_err() {
+            return ManualResolution::Stopped;
+        }
+        answer.await.unwrap_or(ManualResolution::Stopped)
     }
 }

@@ -48,7 +48,7 @@ use watchkeeper_store::Store;
 pub use board::{Board, MonitorView};
 pub use clock::SystemClock;
 pub use health::{EngineHealth, HealthReport, Problem};
-pub use input::{ExternalError, ExternalResults, Input, ResultSource};
+pub use input::{ExternalError, ExternalResults, Input, ManualResolution, ResultSource};
 pub use metrics::Metrics;
 pub use recorder::WriteBufferBound;
 pub use store_health::{StoreHealth, StoreHealthSnapshot, Writing};

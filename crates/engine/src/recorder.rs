@@ -37,7 +37,7 @@ use watchkeeper_store::Store;
 
 use crate::alerts::Alerts;
 use crate::board::{Board, MonitorView};
-use crate::input::{External, ExternalError, Input, Reload};
+use crate::input::{External, ExternalError, Input, ManualResolution, ManualResolve, Reload};
 use crate::metrics::{Metrics, MonitorMetrics};
 use crate::scheduler::{Finished, LastProbe};
 use crate::store_health::StoreHealth;
@@ -342,6 +342,22 @@ impl Recorder {
                 let _ = reply.send(answer);
             }
             Input::Reload(reload) => self.reload(reload),
+            Input::Resolve(ManualResolve {
+                fingerprint,
+                by,
+                reply,
+            }) => {
+                let now = self.clock.now();
+                let answer = match self.alerts.resolve_by_hand(&fingerprint, &by, now) {
+                    Ok(change) => {
+                        log_alert(&change);
+                        self.buffer.push_alert(change);
+                        ManualResolution::Resolved
+                    }
+                    Err(answer) => answer,
+                };
+                let _ = reply.send(answer);
+            }
             Input::Unscheduled(unscheduled) => {
                 for (monitor, last_probe) in unscheduled {
                     if let Some(retired) = self.retired.get_mut(&monitor) {

@@ -135,6 +135,11 @@ impl Client {
         self.send(self.http.post(self.url(&path)).json(&body)).await
     }
 
+    pub async fn resolve(&self, fingerprint: &str) -> Result<Value, ClientError> {
+        let path = format!("/alerts/{}/resolve", urlencode(fingerprint));
+        self.send(self.http.post(self.url(&path))).await
+    }
+
     pub async fn unacknowledge(&self, fingerprint: &str) -> Result<Value, ClientError> {
         let path = format!("/alerts/{}/unack", urlencode(fingerprint));
         self.send(self.http.post(self.url(&path))).await
@@ -246,6 +251,15 @@ fn ack_cell(alert: &Value) -> String {
     } else {
         String::new()
     }
+}
+
+/// `alert resolve`.
+pub fn render_resolved(body: &Value) -> String {
+    format!(
+        "resolved {} by hand as {}\n",
+        text(body, "fingerprint"),
+        text(body, "by")
+    )
 }
 
 /// `alert ack` and `alert unack`.

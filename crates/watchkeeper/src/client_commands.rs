@@ -1,4 +1,4 @@
-//! The client commands of the binary (`alert list | ack | unack`, `silence add | list |
+//! The client commands of the binary (`alert list | ack | unack | resolve`, `silence add | list |
 //! expire`, `oncall`, `oncall override add | list | remove`): their command lines, and running them against a server with
 //! `watchkeeper::client`, printing tables or JSON, exit codes as `main`'s.
 
@@ -40,6 +40,13 @@ pub(crate) enum AlertCommand {
     },
     /// Take an acknowledgement back (the escalation does not restart).
     Unack {
+        fingerprint: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Resolve a firing alert by hand (announced like any resolution; it
+    /// fires again if its rule still holds on the next result).
+    Resolve {
         fingerprint: String,
         #[command(flatten)]
         server: ServerArgs,
@@ -220,6 +227,17 @@ pub(crate) async fn alert_command(path: &Path, command: AlertCommand) -> ExitCod
             };
             let answer = client.unacknowledge(&fingerprint).await;
             print_answer(answer, server.json, client::render_ack)
+        }
+        AlertCommand::Resolve {
+            fingerprint,
+            server,
+        } => {
+            let client = match client_for(path, &server) {
+                Ok(client) => client,
+                Err(code) => return code,
+            };
+            let answer = client.resolve(&fingerprint).await;
+            print_answer(answer, server.json, client::render_resolved)
         }
     }
 }

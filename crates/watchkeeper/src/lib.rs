@@ -148,12 +148,7 @@ impl App {
             store: store.clone(),
         });
         // Acknowledgements wake the dispatcher as silences do: it reads both again.
-        let ack_writer = Arc::new(oncall::StoreAcks {
-            store: store.clone(),
-            changed: silences_changed.clone(),
-            key: tokio::sync::OnceCell::new_with(Some(link_key)),
-            metrics: oncall::AckMetrics::register(&mut registry),
-        });
+        let ack_metrics = oncall::AckMetrics::register(&mut registry);
         let cancel = CancellationToken::new();
         let supervisor = Supervisor::new(cancel.clone());
         let budget =
@@ -205,6 +200,13 @@ impl App {
         )
         .await?;
         let control = engine.control();
+        let ack_writer = Arc::new(oncall::StoreAcks {
+            store: store.clone(),
+            changed: silences_changed.clone(),
+            key: tokio::sync::OnceCell::new_with(Some(link_key)),
+            metrics: ack_metrics,
+            engine: control.external_results(),
+        });
         let reloader = Arc::new(ConfigReloader::new(
             config_path,
             control.clone(),

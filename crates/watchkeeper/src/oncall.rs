@@ -135,6 +135,8 @@ pub struct StoreAcks {
     pub changed: std::sync::Arc<watch::Sender<u64>>,
     pub key: tokio::sync::OnceCell<LinkKey>,
     pub metrics: AckMetrics,
+    /// Where a resolution by hand goes: the engine's recorder.
+    pub engine: watchkeeper_engine::ExternalResults,
 }
 
 impl watchkeeper_web::AckWriter for StoreAcks {
@@ -183,6 +185,25 @@ impl watchkeeper_web::AckWriter for StoreAcks {
                 self.changed.send_modify(|generation| *generation += 1);
             }
             Ok(cleared)
+        })
+    }
+
+    fn resolve(
+        &self,
+        fingerprint: String,
+        by: String,
+    ) -> Pin<
+        Box<dyn Future<Output = Result<watchkeeper_engine::ManualResolution, String>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            let outcome = self
+                .engine
+                .resolve_alert(fingerprint.clone(), by.clone())
+                .await;
+            if outcome == watchkeeper_engine::ManualResolution::Resolved {
+                tracing::info!(alert = %fingerprint, by = %by, "alert resolved by hand");
+            }
+            Ok(outcome)
         })
     }
 

@@ -230,3 +230,34 @@ fn results_of_a_monitor_without_alerts_change_nothing() {
     }
     assert!(changes.is_empty());
 }
+
+#[test]
+fn an_alert_resolved_by_hand_says_who_and_fires_again_if_its_rule_still_holds() {
+    use crate::input::ManualResolution;
+    let (mut alerts, _) = Alerts::new(&threshold(), &monitors(), vec![], at(0));
+    assert_eq!(
+        alerts.resolve_by_hand("nope", "alice", at(1)).unwrap_err(),
+        ManualResolution::Unknown
+    );
+    let fired = feed(&mut alerts, &[down(0), down(10), down(20)]);
+    assert_eq!(fired, [(ended(20), Transition::Fired)]);
+    let fingerprint = alerts.views()[0].0.clone();
+    let fingerprint = watchkeeper_domain::alert::fingerprint::fingerprint(&fingerprint);
+    let change = alerts
+        .resolve_by_hand(&fingerprint, "alice", at(25))
+        .unwrap();
+    assert_eq!(change.transition, Transition::Resolved);
+    assert_eq!(change.reason.as_deref(), Some("resolved by hand by alice"));
+    assert_eq!(change.state.phase, AlertPhase::Resolved);
+    assert_eq!(
+        alerts
+            .resolve_by_hand(&fingerprint, "alice", at(26))
+            .unwrap_err(),
+        ManualResolution::NotFiring
+    );
+    // Still failing: the next result fires it again.
+    assert_eq!(
+        feed(&mut alerts, &[down(30)]),
+        [(ended(30), Transition::Fired)]
+    );
+}

@@ -3,7 +3,8 @@
 //! firing, which stops its escalation; `…/unack` takes it back (the ladder
 //! stays stopped; it starts again from level 1 if the alert resolves and
 //! fires again). Both are audited and written through the [`AckWriter`]
-//! the binary gives, which also wakes the dispatcher.
+//! the binary gives, which also wakes the dispatcher. `…/resolve` closes a
+//! firing alert by hand, through the engine's recorder.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use watchkeeper_domain::access::Role;
 use watchkeeper_domain::alert::{AlertPhase, StoredAlert};
 use watchkeeper_domain::oncall::link::LinkKey;
+use watchkeeper_engine::ManualResolution;
 use watchkeeper_store::{AckOutcome, AckVia, NewAck, StoredAck};
 
 use crate::AppState;
@@ -35,6 +37,12 @@ pub trait AckWriter: Send + Sync + 'static {
         by: String,
         at: Timestamp,
     ) -> Pin<Box<dyn Future<Output = Result<Option<StoredAck>, String>> + Send + '_>>;
+    /// Resolves a firing alert by hand (the recorder stores it).
+    fn resolve(
+        &self,
+        fingerprint: String,
+        by: String,
+    ) -> Pin<Box<dyn Future<Output = Result<ManualResolution, String>> + Send + '_>>;
     /// The key acknowledgement links are signed with.
     fn link_key(&self) -> Pin<Box<dyn Future<Output = Result<LinkKey, String>> + Send + '_>>;
     /// Marks a link's nonce used; `false` when it was used before.
@@ -195,6 +203,61 @@ pub(crate) async fn unacknowledge(
         acknowledged: false,
         acknowledgement: None,
     }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResolveAnswer {
+    pub fingerprint: String,
+    pub resolved: bool,
+    pub by: String,
+}
+
+/// `POST /api/v1/alerts/{fingerprint}/resolve`: a person closes a firing
+/// alert. The resolution is stored and announced like any other; if its
+/// rule still holds on the monitor's next result, it fires again.
+pub(crate) async fn resolve(
+    State(state): State<AppState>,
+    Path(fingerprint): Path<String>,
+    caller: Caller,
+) -> Result<Json<ResolveAnswer>, ApiError> {
+    caller.require(Role::Responder)?;
+    let Some(writer) = state.acks.clone() else {
+        return Err(ApiError::Unavailable(
+            "this server does not take resolutions",
+        ));
+    };
+    if state.queries.alert(&fingerprint).await?.is_none() {
+        return Err(ApiError::UnknownAlert(fingerprint));
+    }
+    let by = caller.actor().to_owned();
+    match writer
+        .resolve(fingerprint.clone(), by.clone())
+        .await
+        .map_err(ApiError::Internal)?
+    {
+        ManualResolution::Resolved => {
+            record(
+                &state,
+                &caller,
+                "alert.resolve",
+                &fingerprint,
+                serde_json::json!({}),
+            )
+            .await;
+            Ok(Json(ResolveAnswer {
+                fingerprint,
+                resolved: true,
+                by,
+            }))
+        }
+        ManualResolution::NotFiring => Err(ApiError::Conflict(format!(
+            "alert {fingerprint} is not firing: there is nothing to resolve"
+        ))),
+        ManualResolution::Unknown => Err(ApiError::Conflict(format!(
+            "alert {fingerprint} is not evaluated on results (an SLO's burn-rate alert resolves when the burn rate falls), so it cannot be resolved by hand"
+        ))),
+        ManualResolution::Stopped => Err(ApiError::Unavailable("the engine is shutting down")),
+    }
 }
 
 /// How far back `GET /api/v1/mtta` looks when not told.

@@ -74,6 +74,12 @@ pub static API_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Method::POST,
+        path: "/alerts/{fingerprint}/resolve",
+        access: Access::Role(Role::Responder),
+        handler: |filter| route(filter, api::acks::resolve),
+    },
+    ApiRoute {
+        method: Method::POST,
         path: "/alerts/{fingerprint}/unack",
         access: Access::Role(Role::Responder),
         handler: |filter| route(filter, api::acks::unacknowledge),

@@ -101,7 +101,7 @@ async fn matrix(public_read: bool) -> Matrix {
         .unwrap()
         .with_public_read(public_read)
         .with_silences(std::sync::Arc::new(StoreSilences(app.store.clone())));
-    let state = crate::oncall::with_oncall(state, &app.store);
+    let state = crate::oncall::with_oncall(state, &app.store, app.control.external_results());
     let app = app.with_state(state);
     let mut headers = HashMap::new();
     for role in Role::ALL {

@@ -19,6 +19,7 @@ use watchkeeper_domain::oncall::link::{AckClaims, LinkKey};
 use watchkeeper_domain::oncall::rotation::{Rotation, parse_handoff};
 use watchkeeper_domain::oncall::schedule::OnCallSchedule;
 use watchkeeper_domain::oncall::{Directory, Person};
+use watchkeeper_engine::{ExternalResults, ManualResolution};
 use watchkeeper_store::{
     AckOutcome, NewAck, NewOverride, OverrideConflict, Store, StoredAck, StoredOverride,
 };
@@ -85,8 +86,9 @@ impl OverrideWriter for StoreOverrides {
     }
 }
 
-/// Acknowledgements written straight to the store, links under a fixed key.
-pub struct StoreAcks(pub Store);
+/// Acknowledgements written straight to the store, links under a fixed
+/// key, resolutions through the fixture's engine.
+pub struct StoreAcks(pub Store, pub ExternalResults);
 
 pub const KEY: [u8; 32] = [9; 32];
 
@@ -109,6 +111,10 @@ impl AckWriter for StoreAcks {
         })
     }
 
+    fn resolve(&self, fingerprint: String, by: String) -> Pending<'_, ManualResolution> {
+        Box::pin(async move { Ok(self.1.resolve_alert(fingerprint, by).await) })
+    }
+
     fn link_key(&self) -> Pending<'_, LinkKey> {
         Box::pin(async move { Ok(LinkKey::new(KEY)) })
     }
@@ -119,11 +125,11 @@ impl AckWriter for StoreAcks {
 }
 
 /// `state` with the directory and both writers.
-pub fn with_oncall(state: AppState, store: &Store) -> AppState {
+pub fn with_oncall(state: AppState, store: &Store, engine: ExternalResults) -> AppState {
     state
         .with_oncall(tokio::sync::watch::channel(Arc::new(directory())).1)
         .with_overrides(Arc::new(StoreOverrides(store.clone())))
-        .with_acks(Arc::new(StoreAcks(store.clone())))
+        .with_acks(Arc::new(StoreAcks(store.clone(), engine)))
 }
 
 /// A fixture whose `api` monitor's alert fired at `at(5)`.
@@ -145,7 +151,11 @@ async fn firing() -> (Fixture, String) {
         },
     )
     .await;
-    let state = with_oncall(app.state.clone(), &app.store);
+    let state = with_oncall(
+        app.state.clone(),
+        &app.store,
+        app.control.external_results(),
+    );
     (app.with_state(state), fired.fingerprint)
 }
 
@@ -361,6 +371,22 @@ async fn an_acknowledgement_over_the_api_shows_on_the_alert_and_is_refused_twice
             .status,
         404
     );
+
+    // Closed by hand: stored and announced as any resolution, with who.
+    let resolve = format!("/api/v1/alerts/{fingerprint}/resolve");
+    let resolved = app.request(Method::POST, &resolve).await;
+    assert_eq!(resolved.status, 200, "{}", resolved.text());
+    let detail =
+        crate::support::poll_json(&app, &format!("/api/v1/alerts/{fingerprint}"), |alert| {
+            alert["state"] == "resolved"
+        })
+        .await;
+    assert_eq!(
+        detail["events"][0]["reason"], "resolved by hand by test-admin",
+        "{detail}"
+    );
+    let twice = app.request(Method::POST, &resolve).await;
+    assert_eq!(twice.status, 409, "{}", twice.text());
 }
 
 fn link(fingerprint: &str, fired_ms: i64, expires: Timestamp, nonce: &str) -> String {

@@ -264,3 +264,16 @@ impl Fixture {
         self.request(Method::GET, path).await
     }
 }
+
+/// GETs `path` (admin token) until its JSON satisfies `done`, within 10 s.
+pub async fn poll_json(
+    app: &Fixture,
+    path: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    watchkeeper_testkit::poll_until(std::time::Duration::from_secs(10), path, || async {
+        let body = app.request(Method::GET, path).await.json();
+        done(&body).then_some(body)
+    })
+    .await
+}
