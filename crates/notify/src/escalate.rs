@@ -34,6 +34,9 @@ pub struct AlertView<'a> {
     pub policy: Option<&'a EscalationPolicy>,
     pub quiet: bool,
     pub acknowledged: bool,
+    /// When its acknowledgement target passes, if its policy escalates on
+    /// a breach.
+    pub breach_at: Option<Timestamp>,
 }
 
 /// A ladder and the firing it belongs to.
@@ -54,6 +57,9 @@ pub struct DuePage {
     pub round: u32,
     /// When it was due (it is paged now, possibly later).
     pub due: Timestamp,
+    /// Paged before its delay was out because the alert's acknowledgement
+    /// target passed.
+    pub breach: bool,
 }
 
 #[derive(Debug, Default)]
@@ -114,7 +120,17 @@ impl Escalations {
                     None => self.stop(alert.fingerprint),
                     Some(_) if alert.quiet || tracked.ladder.stopped => {}
                     Some(policy) => {
-                        let (ladder, due) = tracked.ladder.advance(policy, now);
+                        // A breach of the ack target brings the next level
+                        // forward to it, once: after that level the
+                        // delays count from the breach.
+                        let mut ladder = tracked.ladder;
+                        let breach = alert.breach_at.filter(|breach| {
+                            *breach <= now && paged_before(policy, &ladder, *breach)
+                        });
+                        if let Some(breach) = breach {
+                            ladder.next_due = Some(breach);
+                        }
+                        let (ladder, due) = ladder.advance(policy, now);
                         if !due.is_empty() {
                             pages.extend(due.into_iter().map(|page| DuePage {
                                 fingerprint: alert.fingerprint.to_owned(),
@@ -123,6 +139,7 @@ impl Escalations {
                                 level: page.level,
                                 round: page.round,
                                 due: page.due,
+                                breach: Some(page.due) == breach,
                             }));
                             self.set(alert.fingerprint, policy, firing_since, ladder);
                         }
@@ -143,6 +160,7 @@ impl Escalations {
                 level: first.level,
                 round: first.round,
                 due: first.due,
+                breach: false,
             });
             self.set(alert.fingerprint, policy, firing_since, ladder);
         }
@@ -206,6 +224,23 @@ impl Escalations {
     }
 }
 
+/// Whether the ladder's current level was paged before `breach` and its
+/// next level is due after it: then the breach brings that level forward.
+/// (Once brought forward, the level is paged at the breach, so this no
+/// longer holds: a breach escalates once.)
+fn paged_before(policy: &EscalationPolicy, ladder: &Ladder, breach: Timestamp) -> bool {
+    let Some(next) = ladder.next_due else {
+        return false;
+    };
+    let delay = policy
+        .levels
+        .get(ladder.level)
+        .and_then(|level| level.delay)
+        .and_then(|delay| jiff::SignedDuration::try_from(delay).ok());
+    let paged = delay.and_then(|delay| next.checked_sub(delay).ok());
+    breach < next && paged.is_some_and(|paged| paged < breach)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -230,6 +265,7 @@ mod tests {
             id: EscalationId::parse("default").unwrap(),
             levels: vec![level(Some(15)), level(Some(30)), level(None)],
             repeat: 0,
+            escalate_on_breach: false,
         }
     }
 
@@ -240,6 +276,7 @@ mod tests {
             policy: Some(policy),
             quiet: false,
             acknowledged: false,
+            breach_at: None,
         }
     }
 
@@ -326,6 +363,29 @@ mod tests {
             levels(&escalations.step(&[view(&policy, Some(0))], at(60))),
             [(1, at(20)), (2, at(50))]
         );
+    }
+
+    #[test]
+    fn a_breached_ack_target_brings_the_next_level_forward_once() {
+        let policy = policy();
+        let mut escalations = Escalations::default();
+        let mut breaching = view(&policy, Some(0));
+        // Level 2 is due at 15 min; the ack target passes at 10.
+        breaching.breach_at = Some(at(10));
+        escalations.step(&[breaching], at(0));
+        assert!(escalations.step(&[breaching], at(9)).is_empty());
+        let due = escalations.step(&[breaching], at(10));
+        assert_eq!(levels(&due), [(1, at(10))]);
+        assert!(due[0].breach, "paged for the breach");
+        assert_eq!(
+            escalations.next_due(),
+            Some(at(40)),
+            "level 3 counts from the breach"
+        );
+        assert!(escalations.step(&[breaching], at(20)).is_empty(), "once");
+        let last = escalations.step(&[breaching], at(40));
+        assert_eq!(levels(&last), [(2, at(40))]);
+        assert!(!last[0].breach);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `[[schedule.layer]]`s and `[[schedule.override]]`s, and `[[escalation]]`
 //! with its `levels`.
 
-use crate::raw_table::{Integer, Text, TextList, TextMap, raw_table};
+use crate::raw_table::{Flag, Integer, Text, TextList, TextMap, raw_table};
 
 raw_table! {
     pub(crate) struct RawOnCall in "[oncall]" {
@@ -76,6 +76,7 @@ raw_table! {
         at,
         id: Text = "id",
         repeat: Integer = "repeat",
+        escalate_on_breach: Flag = "escalate_on_breach",
         levels: Vec<RawLevel> = "levels",
     }
 }

@@ -189,6 +189,7 @@ pub(super) fn validate_escalation(
         at,
         id,
         repeat,
+        escalate_on_breach,
         levels,
     } = raw;
     let before = problems.count();
@@ -231,6 +232,7 @@ pub(super) fn validate_escalation(
         id,
         levels: levels.into_iter().collect::<Option<Vec<_>>>()?,
         repeat,
+        escalate_on_breach: escalate_on_breach.is_some_and(|flag| flag.value),
     })
 }
 

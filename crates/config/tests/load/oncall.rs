@@ -67,6 +67,7 @@ end = "2026-12-27T00:00:00Z"
 [[escalation]]
 id = "default"
 repeat = 1
+escalate_on_breach = true
 levels = [
   { notify = ["schedule:primary"], delay = "15m" },
   { notify = ["person:alice", "team-slack"], delay = "30m" },
@@ -120,6 +121,7 @@ escalation = "default"
         .escalation(&EscalationId::parse("default").unwrap())
         .unwrap();
     assert_eq!(policy.repeat, 1);
+    assert!(policy.escalate_on_breach);
     assert_eq!(
         policy.levels[1].targets,
         [

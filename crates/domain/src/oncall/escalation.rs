@@ -54,6 +54,10 @@ pub struct EscalationPolicy {
     pub levels: Vec<Level>,
     /// How many more times the whole ladder is climbed after the first.
     pub repeat: u32,
+    /// When an alert's acknowledgement target (`[oncall] ack_targets`)
+    /// passes unacknowledged, page its next level then instead of waiting
+    /// out the level's delay.
+    pub escalate_on_breach: bool,
 }
 
 /// One level paged: `level` counts from 0, `round` from 0 (the first climb).
@@ -176,6 +180,7 @@ mod tests {
                 })
                 .collect(),
             repeat,
+            escalate_on_breach: false,
         }
     }
 

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 use watchkeeper_domain::alert::route::routes_for;
+use watchkeeper_domain::alert::rule::SEVERITY;
 use watchkeeper_domain::id::{EscalationId, ScheduleId};
 use watchkeeper_domain::oncall::escalation::EscalationPolicy;
 use watchkeeper_domain::oncall::link::{AckClaims, LinkKey, nonce_for};
@@ -57,10 +58,22 @@ impl Dispatcher {
             .values()
             .map(|alert| {
                 let firing_since = alert.firing.then_some(alert.fired_at).flatten();
+                let policy = self.policy_of(&alert.fingerprint);
+                let breach_at = policy
+                    .filter(|policy| policy.escalate_on_breach)
+                    .and(firing_since)
+                    .and_then(|since| {
+                        let severity = alert.labels.get(SEVERITY)?;
+                        let within = self.config.directory.ack_targets.within(severity)?;
+                        since
+                            .saturating_add(SignedDuration::try_from(within).ok()?)
+                            .ok()
+                    });
                 AlertView {
                     fingerprint: &alert.fingerprint,
                     firing_since,
-                    policy: self.policy_of(&alert.fingerprint),
+                    breach_at,
+                    policy,
                     quiet: alert.firing && self.quiet(&alert.fingerprint, now).is_some(),
                     acknowledged: firing_since.is_some_and(|since| {
                         acknowledged.contains(&(alert.fingerprint.clone(), since))
@@ -157,12 +170,17 @@ impl Dispatcher {
                     person,
                 }),
             };
+            let note = if due.breach {
+                "paged early: the alert was not acknowledged within its severity's target"
+            } else {
+                "paged"
+            };
             steps.push(step(
                 recipient.target.clone(),
                 recipient.person.as_ref().map(ToString::to_string),
                 Some(recipient.notifier.to_string()),
                 Some(id),
-                "paged".to_owned(),
+                note.to_owned(),
             ));
             outgoing.push(Outgoing {
                 notifier: recipient.notifier.to_string(),

@@ -438,6 +438,7 @@ mod paging {
                     ),
                 ],
                 repeat: 0,
+                escalate_on_breach: false,
             }],
             directory: Directory {
                 people: vec![

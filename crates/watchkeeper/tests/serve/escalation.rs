@@ -258,6 +258,38 @@ on_both_engines! {
     }
 }
 
+on_both_engines! {
+    #[flavor(multi_thread)]
+    async fn a_breached_ack_target_brings_the_next_level_forward(engine) {
+        let storage = storage(engine).await;
+        let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
+        let sink = WebhookSink::spawn().await;
+        // Level 1 waits a minute, but a P2 must be acknowledged within 2 s.
+        let toml = config(&storage, &demo.url("/health"), &sink.url, "60s")
+            .replace("[alerting]", "[oncall]\nack_targets = { P2 = \"2s\" }\n\n[alerting]")
+            .replace("id = \"default\"\n", "id = \"default\"\nescalate_on_breach = true\n");
+        let app = spawn_app_with(
+            TempConfig::new(&toml).unwrap(),
+            std::sync::Arc::new(watchkeeper_engine::SystemClock::new()),
+            quick_retries(),
+        )
+        .await;
+        app.wait_for_state("demo", "up").await;
+        demo.set_mode(Mode::Fail);
+        let first = sink.wait_for(1, "level 1's page").await;
+        let paged_at = Instant::now();
+        assert_eq!(pages(&first), [(1, "alice".to_owned())]);
+        let second = sink.wait_for(2, "level 2, brought forward by the breach").await;
+        assert!(paged_at.elapsed() < Duration::from_secs(30), "not the minute's delay");
+        assert_eq!(pages(&second)[1], (2, "carol".to_owned()));
+        let alert = alert_of(&app.client, &app.base).await;
+        assert_eq!(alert["ack_target"]["breached"], true, "{alert}");
+        let early = alert["escalation"][0]["note"].as_str().unwrap();
+        assert!(early.starts_with("paged early"), "{alert}");
+        app.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn the_seeds_ladders_pass_validate() {
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/oncall");
