@@ -162,10 +162,18 @@ pub(crate) fn config(
             }
         }
     }
+    let mut whens = rule::CompiledWhens::default();
     let rules: Vec<_> = all_alerts
         .into_iter()
         .filter_map(|raw| {
-            rule::validate_alert(raw, &settings, &mut defined, &mut references, &mut problems)
+            rule::validate_alert(
+                raw,
+                &settings,
+                &mut defined,
+                &mut references,
+                &mut whens,
+                &mut problems,
+            )
         })
         .collect();
     let slos: Vec<_> = all_slos

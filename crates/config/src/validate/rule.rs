@@ -4,6 +4,7 @@
 //! statistics, timing, severity, labels, annotation templates and runbook;
 //! an SLO's objective, period and indicator.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use jiff::SignedDuration;
@@ -12,8 +13,8 @@ use watchkeeper_domain::alert::Timing;
 use watchkeeper_domain::alert::matcher::Labels;
 use watchkeeper_domain::alert::slo::{Indicator, Objective};
 use watchkeeper_domain::alert::variables::SCHEMA;
-use watchkeeper_domain::condition::Condition;
 use watchkeeper_domain::condition::cost::AnswerLimit;
+use watchkeeper_domain::condition::{Condition, ConditionError};
 use watchkeeper_domain::id::{ComponentId, MonitorId, RuleId, SloId};
 use watchkeeper_notify::template::AnnotationTemplate;
 
@@ -40,11 +41,36 @@ pub(super) struct Pending<T> {
 /// usual range for a rate.
 pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_secs(5 * 60);
 
+/// Each distinct `when` compiled once, shared by every `[[alert]]` that
+/// repeats it (a generated config often gives a thousand monitors the same
+/// rule); a bad one is still reported at each place it is written.
+#[derive(Default)]
+pub(super) struct CompiledWhens(HashMap<String, Result<Condition, ConditionError>>);
+
+impl CompiledWhens {
+    fn get(&mut self, source: &str) -> Result<Condition, ConditionError> {
+        self.0
+            .entry(source.to_owned())
+            .or_insert_with(|| {
+                Condition::compile(source, &SCHEMA).and_then(|condition| {
+                    condition
+                        .check_cost(AnswerLimit {
+                            bytes: 0,
+                            key: None,
+                        })
+                        .map(|_| condition)
+                })
+            })
+            .clone()
+    }
+}
+
 pub(super) fn validate_alert(
     raw: RawAlert,
     settings: &AlertingSettings,
     defined: &mut Defined,
     references: &mut References,
+    whens: &mut CompiledWhens,
     problems: &mut Problems<'_>,
 ) -> Option<Pending<AlertRule>> {
     let RawAlert {
@@ -87,14 +113,7 @@ pub(super) fn validate_alert(
             missing(&at, &label, "when", problems);
             None
         }
-        Some(raw) => match Condition::compile(&raw.value, &SCHEMA).and_then(|condition| {
-            condition
-                .check_cost(AnswerLimit {
-                    bytes: 0,
-                    key: None,
-                })
-                .map(|_| condition)
-        }) {
+        Some(raw) => match whens.get(&raw.value) {
             Ok(condition) => Some(condition),
             Err(error) => {
                 problems.at(&raw.at, error.to_string());

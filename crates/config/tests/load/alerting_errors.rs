@@ -137,6 +137,19 @@ fn a_when_over_an_unknown_variable_or_bad_cel_is_refused_at_its_position() {
 }
 
 #[test]
+fn a_bad_when_repeated_by_two_rules_is_reported_at_both() {
+    // Each distinct `when` is compiled once and shared; its error is not.
+    assert_eq!(
+        errors(&with(
+            "\n[[alert]]\nid = \"a\"\nmonitors = [\"db\"]\nwhen = \"samples >\"\n\n\
+             [[alert]]\nid = \"b\"\nmonitors = [\"api\"]\nwhen = \"samples >\"\n"
+        )),
+        "watchkeeper.toml:26:8: invalid CEL expression \"samples >\": the expression ends too soon (at column 10)\n\
+         watchkeeper.toml:31:8: invalid CEL expression \"samples >\": the expression ends too soon (at column 10)"
+    );
+}
+
+#[test]
 fn a_window_fits_between_the_interval_and_the_raw_retention() {
     assert_eq!(
         errors(&with(
