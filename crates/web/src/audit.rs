@@ -58,6 +58,29 @@ impl Audit {
         };
         Ok(self.store.record_audit(&entry).await?)
     }
+
+    /// [`Audit::record`] for a change that has happened already: a failed
+    /// write is logged with the entry's particulars (the change stands, and
+    /// is answered as it went).
+    pub async fn record_or_log(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) {
+        if let Err(error) = self.record(caller, action, target, detail.clone()).await {
+            tracing::error!(
+                error = %error,
+                actor = caller.actor(),
+                remote = ?caller.remote,
+                action,
+                target,
+                detail = %detail,
+                "cannot write an audit entry"
+            );
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -165,6 +165,19 @@ on_both_engines! {
         assert_eq!(listed["silences"], json!([]), "an expired silence is not listed");
         let (_, all) = app.get_json("/api/v1/silences?all=true").await;
         assert_eq!(all["silences"][0]["id"], silence_id.as_str());
+        // Both changes are in the audit log, newest first.
+        let (_, audit) = app.get_json("/api/v1/audit").await;
+        let actions: Vec<(&str, &str)> = audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| (entry["action"].as_str().unwrap(), entry["target"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            actions[..2],
+            [("silence.expire", silence_id.as_str()), ("silence.create", silence_id.as_str())],
+            "{audit}"
+        );
 
         // checkout and db were never sent
         let received = sink.received();

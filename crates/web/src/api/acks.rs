@@ -151,7 +151,10 @@ pub(crate) async fn acknowledge(
     match writer.acknowledge(ack).await.map_err(ApiError::Internal)? {
         AckOutcome::Acknowledged(stored) => {
             let detail = serde_json::json!({ "via": via.as_str(), "comment": comment });
-            record(&state, &caller, "alert.ack", &fingerprint, detail).await;
+            state
+                .audit
+                .record_or_log(&caller, "alert.ack", &fingerprint, detail)
+                .await;
             Ok(Json(AckAnswer {
                 fingerprint,
                 acknowledged: true,
@@ -197,7 +200,10 @@ pub(crate) async fn unacknowledge(
         )));
     };
     let detail = serde_json::json!({ "acknowledged_by": cleared.actor });
-    record(&state, &caller, "alert.unack", &fingerprint, detail).await;
+    state
+        .audit
+        .record_or_log(&caller, "alert.unack", &fingerprint, detail)
+        .await;
     Ok(Json(AckAnswer {
         fingerprint,
         acknowledged: false,
@@ -236,14 +242,15 @@ pub(crate) async fn resolve(
         .map_err(ApiError::Internal)?
     {
         ManualResolution::Resolved => {
-            record(
-                &state,
-                &caller,
-                "alert.resolve",
-                &fingerprint,
-                serde_json::json!({}),
-            )
-            .await;
+            state
+                .audit
+                .record_or_log(
+                    &caller,
+                    "alert.resolve",
+                    &fingerprint,
+                    serde_json::json!({}),
+                )
+                .await;
             Ok(Json(ResolveAnswer {
                 fingerprint,
                 resolved: true,
@@ -353,20 +360,4 @@ pub(crate) async fn mtta(
         since: time(since),
         severities,
     }))
-}
-
-async fn record(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    target: &str,
-    detail: serde_json::Value,
-) {
-    if let Err(error) = state
-        .audit
-        .record(caller, action, target, detail.clone())
-        .await
-    {
-        tracing::error!(error = %error, actor = caller.actor(), action, target, detail = %detail, "cannot write an audit entry");
-    }
 }

@@ -260,14 +260,10 @@ pub(crate) async fn create_override(
         "start": time(stored.start),
         "end": time(stored.end),
     });
-    record(
-        &state,
-        &caller,
-        "override.create",
-        &stored.id.to_string(),
-        detail,
-    )
-    .await;
+    state
+        .audit
+        .record_or_log(&caller, "override.create", &stored.id.to_string(), detail)
+        .await;
     Ok((StatusCode::CREATED, Json(stored_body(&state, &stored))))
 }
 
@@ -300,22 +296,9 @@ pub(crate) async fn remove_override(
         .map_err(ApiError::Internal)?
         .ok_or_else(unknown)?;
     let detail = serde_json::json!({ "schedule": schedule, "person": removed.person });
-    record(&state, &caller, "override.remove", &id, detail).await;
-    Ok(Json(stored_body(&state, &removed)))
-}
-
-async fn record(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    target: &str,
-    detail: serde_json::Value,
-) {
-    if let Err(error) = state
+    state
         .audit
-        .record(caller, action, target, detail.clone())
-        .await
-    {
-        tracing::error!(error = %error, actor = caller.actor(), action, target, detail = %detail, "cannot write an audit entry");
-    }
+        .record_or_log(&caller, "override.remove", &id, detail)
+        .await;
+    Ok(Json(stored_body(&state, &removed)))
 }

@@ -237,24 +237,6 @@ pub(crate) async fn get_silence(
     Ok(Json(body(silence, now)))
 }
 
-/// Writes the audit entry of a change; a failed write is logged with the
-/// entry (the change has happened either way).
-async fn audit(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    target: &str,
-    detail: serde_json::Value,
-) {
-    if let Err(error) = state
-        .audit
-        .record(caller, action, target, detail.clone())
-        .await
-    {
-        tracing::error!(error = %error, actor = caller.actor(), action, target, detail = %detail, "cannot write an audit entry");
-    }
-}
-
 pub(crate) async fn create_silence(
     State(state): State<AppState>,
     caller: Caller,
@@ -276,7 +258,10 @@ pub(crate) async fn create_silence(
         "comment": silence.comment,
     });
     writer.add(silence).await.map_err(ApiError::Internal)?;
-    audit(&state, &caller, "silence.create", &id, detail).await;
+    state
+        .audit
+        .record_or_log(&caller, "silence.create", &id, detail)
+        .await;
     let stored = state.queries.silence(&id).await?.ok_or_else(|| {
         ApiError::Internal(format!("silence {id} was written but cannot be read"))
     })?;
@@ -286,17 +271,25 @@ pub(crate) async fn create_silence(
 pub(crate) async fn expire_silence(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    caller: Caller,
 ) -> Result<Json<SilenceBody>, ApiError> {
+    caller.require(Role::Responder)?;
     let Some(writer) = state.silences.clone() else {
         return Err(ApiError::Unavailable("this server does not take silences"));
     };
     if state.queries.silence(&id).await?.is_none() {
         return Err(ApiError::UnknownSilence(id));
     }
-    writer
+    let expired = writer
         .expire(id.clone())
         .await
         .map_err(ApiError::Internal)?;
+    if expired {
+        state
+            .audit
+            .record_or_log(&caller, "silence.expire", &id, serde_json::json!({}))
+            .await;
+    }
     let now = state.clock.wall();
     let stored = state
         .queries
