@@ -93,6 +93,14 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
+    /// A 400 naming the parameter or body field at fault.
+    pub(crate) fn bad(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::UnknownMonitor(_)

@@ -21,7 +21,7 @@ use watchkeeper_engine::ManualResolution;
 use watchkeeper_store::{AckOutcome, AckVia, NewAck, StoredAck};
 
 use crate::AppState;
-use crate::api::wire::time;
+use crate::api::wire::{parse_time, time};
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -113,10 +113,7 @@ pub(crate) async fn acknowledge(
     let request: AckRequest = if raw.iter().all(u8::is_ascii_whitespace) {
         AckRequest::default()
     } else {
-        serde_json::from_slice(&raw).map_err(|error| ApiError::BadRequest {
-            field: "body".to_owned(),
-            message: error.to_string(),
-        })?
+        serde_json::from_slice(&raw).map_err(|error| ApiError::bad("body", error.to_string()))?
     };
     let via = match request.via.as_deref() {
         None | Some("api") => AckVia::Api,
@@ -301,12 +298,7 @@ pub(crate) async fn mtta(
 ) -> Result<Json<MttaList>, ApiError> {
     let now = state.clock.wall();
     let since = match &query.since {
-        Some(text) => text
-            .parse::<Timestamp>()
-            .map_err(|error| ApiError::BadRequest {
-                field: "since".to_owned(),
-                message: format!("not an RFC 3339 time ({text:?}): {error}"),
-            })?,
+        Some(text) => parse_time("since", text)?,
         None => now.saturating_sub(MTTA_WINDOW).unwrap_or(Timestamp::MIN),
     };
     let acks = state.queries.acks_since(since).await?;

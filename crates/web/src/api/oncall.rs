@@ -22,7 +22,7 @@ use watchkeeper_domain::oncall::{Directory, Person};
 use watchkeeper_store::StoredOverride;
 
 use crate::AppState;
-use crate::api::wire::time;
+use crate::api::wire::{parse_time, time};
 use crate::error::ApiError;
 
 /// How far back and ahead a schedule's calendar reaches.
@@ -157,12 +157,7 @@ pub(crate) fn schedule_named<'d>(
 fn instant(at: Option<&str>, now: Timestamp) -> Result<Timestamp, ApiError> {
     match at {
         None => Ok(now),
-        Some(text) => text
-            .parse::<Timestamp>()
-            .map_err(|error| ApiError::BadRequest {
-                field: "at".to_owned(),
-                message: format!("not an RFC 3339 time ({text:?}): {error}"),
-            }),
+        Some(text) => parse_time("at", text),
     }
 }
 

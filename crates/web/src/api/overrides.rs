@@ -22,7 +22,7 @@ use watchkeeper_store::{NewOverride, OverrideConflict, StoredOverride};
 
 use crate::AppState;
 use crate::api::oncall::{PersonBody, person_body, schedule_named};
-use crate::api::wire::time;
+use crate::api::wire::{parse_time, time};
 use crate::auth::Caller;
 use crate::error::ApiError;
 
@@ -72,18 +72,6 @@ struct NewOverrideBody {
     end: Option<String>,
     duration: Option<String>,
     comment: Option<String>,
-}
-
-fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadRequest {
-        field: field.to_owned(),
-        message: message.into(),
-    }
-}
-
-fn instant(field: &str, text: &str) -> Result<Timestamp, ApiError> {
-    text.parse::<Timestamp>()
-        .map_err(|error| bad(field, format!("not an RFC 3339 time ({text:?}): {error}")))
 }
 
 fn stored_body(state: &AppState, row: &StoredOverride) -> OverrideBody {
@@ -155,7 +143,7 @@ pub(crate) async fn create_override(
     };
     let now = state.clock.wall();
     let body: NewOverrideBody =
-        serde_json::from_slice(&raw).map_err(|error| bad("body", error.to_string()))?;
+        serde_json::from_slice(&raw).map_err(|error| ApiError::bad("body", error.to_string()))?;
     let (schedule_id, person, configured) = {
         let directory = state.oncall.borrow().clone();
         let schedule = schedule_named(&directory, &schedule)?;
@@ -163,7 +151,7 @@ pub(crate) async fn create_override(
             .ok()
             .filter(|id| directory.person(id).is_some())
             .ok_or_else(|| {
-                bad(
+                ApiError::bad(
                     "person",
                     format!("no [[person]] has the id {:?}", body.person),
                 )
@@ -171,12 +159,14 @@ pub(crate) async fn create_override(
         (schedule.id.to_string(), person, schedule.overrides.clone())
     };
     let start = match &body.start {
-        Some(text) => instant("start", text)?,
+        Some(text) => parse_time("start", text)?,
         None => now,
     };
     let end = match (&body.end, &body.duration) {
-        (Some(_), Some(_)) => return Err(bad("end", "give `end` or `duration`, not both")),
-        (Some(text), None) => instant("end", text)?,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad("end", "give `end` or `duration`, not both"));
+        }
+        (Some(text), None) => parse_time("end", text)?,
         (None, Some(text)) => {
             // Days are whole days here ("2d"), as a person means them.
             let span = text
@@ -188,28 +178,36 @@ pub(crate) async fn create_override(
                 })
                 .filter(|span| span.is_positive())
                 .ok_or_else(|| {
-                    bad(
+                    ApiError::bad(
                         "duration",
                         format!("not a duration such as \"8h\" or \"2d\": {text:?}"),
                     )
                 })?;
             start
                 .saturating_add(span)
-                .map_err(|error| bad("duration", error.to_string()))?
+                .map_err(|error| ApiError::bad("duration", error.to_string()))?
         }
-        (None, None) => return Err(bad("end", "give `end` (RFC 3339) or `duration` (\"8h\")")),
+        (None, None) => {
+            return Err(ApiError::bad(
+                "end",
+                "give `end` (RFC 3339) or `duration` (\"8h\")",
+            ));
+        }
     };
     if end <= start {
-        return Err(bad(
+        return Err(ApiError::bad(
             "end",
             format!("{} is not after the start {}", time(end), time(start)),
         ));
     }
     if end <= now {
-        return Err(bad("end", format!("{} is already past", time(end))));
+        return Err(ApiError::bad(
+            "end",
+            format!("{} is already past", time(end)),
+        ));
     }
     if end.duration_since(start) > MAX_OVERRIDE {
-        return Err(bad(
+        return Err(ApiError::bad(
             "end",
             "an override may last at most 92 days; a longer change belongs in the schedule's rotation",
         ));

@@ -24,7 +24,7 @@ use watchkeeper_domain::alert::silence::Silence;
 use watchkeeper_store::StoredSilence;
 
 use crate::AppState;
-use crate::api::wire::time;
+use crate::api::wire::{parse_time, time};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use watchkeeper_domain::access::Role;
@@ -96,18 +96,6 @@ fn body(stored: StoredSilence, now: Timestamp) -> SilenceBody {
     }
 }
 
-fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadRequest {
-        field: field.to_owned(),
-        message: message.into(),
-    }
-}
-
-fn instant(field: &str, text: &str) -> Result<Timestamp, ApiError> {
-    text.parse::<Timestamp>()
-        .map_err(|error| bad(field, format!("not an RFC 3339 time ({text:?}): {error}")))
-}
-
 /// A new silence's id: `sil_` and 16 hex digits of its content, the
 /// instant it was made and a per-process random key (two equal silences
 /// made at the same instant get two ids).
@@ -133,9 +121,9 @@ fn silence_id(silence: &Silence, now: Timestamp) -> String {
 /// Checks a request's body and makes the silence it asks for.
 fn parse_new(raw: &[u8], now: Timestamp, author: Option<&str>) -> Result<Silence, ApiError> {
     let new: NewSilence =
-        serde_json::from_slice(raw).map_err(|error| bad("body", error.to_string()))?;
+        serde_json::from_slice(raw).map_err(|error| ApiError::bad("body", error.to_string()))?;
     if new.matchers.is_empty() {
-        return Err(bad(
+        return Err(ApiError::bad(
             "matchers",
             "at least one matcher is needed, e.g. \"severity=P2\"",
         ));
@@ -146,38 +134,41 @@ fn parse_new(raw: &[u8], now: Timestamp, author: Option<&str>) -> Result<Silence
         .enumerate()
         .map(|(index, text)| {
             Matcher::parse(text)
-                .map_err(|error| bad(&format!("matchers[{index}]"), error.to_string()))
+                .map_err(|error| ApiError::bad(&format!("matchers[{index}]"), error.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let comment = new
         .comment
         .map(|comment| comment.trim().to_owned())
         .filter(|comment| !comment.is_empty())
-        .ok_or_else(|| bad("comment", "say why the alerts are silenced"))?;
+        .ok_or_else(|| ApiError::bad("comment", "say why the alerts are silenced"))?;
     let starts_at = match &new.starts_at {
-        Some(text) => instant("starts_at", text)?,
+        Some(text) => parse_time("starts_at", text)?,
         None => now,
     };
     let ends_at = match (&new.ends_at, &new.duration) {
         (Some(_), Some(_)) => {
-            return Err(bad("duration", "give `ends_at` or `duration`, not both"));
+            return Err(ApiError::bad(
+                "duration",
+                "give `ends_at` or `duration`, not both",
+            ));
         }
-        (Some(text), None) => instant("ends_at", text)?,
+        (Some(text), None) => parse_time("ends_at", text)?,
         (None, Some(text)) => {
             let duration: SignedDuration = text.parse().map_err(|error| {
-                bad(
+                ApiError::bad(
                     "duration",
                     format!("not a duration such as \"2h\" ({text:?}): {error}"),
                 )
             })?;
             if duration <= SignedDuration::ZERO {
-                return Err(bad("duration", "must be more than zero"));
+                return Err(ApiError::bad("duration", "must be more than zero"));
             }
             starts_at
                 .checked_add(duration)
-                .map_err(|error| bad("duration", error.to_string()))?
+                .map_err(|error| ApiError::bad("duration", error.to_string()))?
         }
-        (None, None) => return Err(bad("ends_at", "give `ends_at` or `duration`")),
+        (None, None) => return Err(ApiError::bad("ends_at", "give `ends_at` or `duration`")),
     };
     let created_by = author
         .map(str::to_owned)
@@ -196,10 +187,13 @@ fn parse_new(raw: &[u8], now: Timestamp, author: Option<&str>) -> Result<Silence
             watchkeeper_domain::alert::silence::SilenceError::Inverted { .. } => "ends_at",
             _ => "matchers",
         };
-        bad(field, error.to_string())
+        ApiError::bad(field, error.to_string())
     })?;
     if silence.ends_at <= now {
-        return Err(bad("ends_at", "the silence would already have ended"));
+        return Err(ApiError::bad(
+            "ends_at",
+            "the silence would already have ended",
+        ));
     }
     silence.id = silence_id(&silence, now);
     Ok(silence)
@@ -213,7 +207,12 @@ pub(crate) async fn list_silences(
     let all = match query.all.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
-        Some(other) => return Err(bad("all", format!("must be true or false, not {other:?}"))),
+        Some(other) => {
+            return Err(ApiError::bad(
+                "all",
+                format!("must be true or false, not {other:?}"),
+            ));
+        }
     };
     let silences = state
         .queries

@@ -105,6 +105,17 @@ pub(crate) fn time(at: jiff::Timestamp) -> String {
     format!("{at:.3}")
 }
 
+/// A parameter or body field that must be an RFC 3339 instant; a 400
+/// naming `field` when it is not.
+pub(crate) fn parse_time(
+    field: &str,
+    text: &str,
+) -> Result<jiff::Timestamp, crate::error::ApiError> {
+    text.parse::<jiff::Timestamp>().map_err(|error| {
+        crate::error::ApiError::bad(field, format!("not an RFC 3339 time ({text:?}): {error}"))
+    })
+}
+
 fn millis(duration: std::time::Duration) -> f64 {
     (duration.as_secs_f64() * 1_000_000.0).round() / 1_000.0
 }
