@@ -20,12 +20,23 @@ use crate::template::AnnotationTemplate;
 /// before the first attempt, so every attempt carries the same
 /// `webhook-id`.
 pub fn delivery_id(group_key: &str, notifier: &str, at: Timestamp) -> String {
+    message_id(&[
+        group_key.as_bytes(),
+        notifier.as_bytes(),
+        &at.as_nanosecond().to_be_bytes(),
+    ])
+}
+
+/// `msg_` and 26 hex digits of a hash of `parts`, a zero byte between
+/// each two.
+pub(super) fn message_id(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(group_key.as_bytes());
-    hasher.update([0]);
-    hasher.update(notifier.as_bytes());
-    hasher.update([0]);
-    hasher.update(at.as_nanosecond().to_be_bytes());
+    for (index, part) in parts.iter().enumerate() {
+        if index > 0 {
+            hasher.update([0]);
+        }
+        hasher.update(part);
+    }
     let digest = hasher.finalize();
     let mut id = String::from("msg_");
     for byte in &digest[..13] {

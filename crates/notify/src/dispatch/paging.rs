@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
-use sha2::{Digest, Sha256};
 use watchkeeper_domain::alert::route::routes_for;
 use watchkeeper_domain::alert::rule::SEVERITY;
 use watchkeeper_domain::id::{EscalationId, ScheduleId};
@@ -195,25 +194,15 @@ impl Dispatcher {
 /// the notifier and the person: the same if the same page is ever made
 /// again (so a receiver deduplicates it), different for any other page.
 fn page_id(due: &DuePage, notifier: &str, person: Option<&str>) -> String {
-    let mut hasher = Sha256::new();
-    for part in [
-        due.fingerprint.as_str(),
-        due.policy.as_str(),
-        notifier,
-        person.unwrap_or(""),
-    ] {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    hasher.update(due.firing_since.as_millisecond().to_be_bytes());
-    hasher.update(due.level.to_be_bytes());
-    hasher.update(due.round.to_be_bytes());
-    let digest = hasher.finalize();
-    let mut id = String::from("msg_");
-    for byte in &digest[..13] {
-        id.push_str(&format!("{byte:02x}"));
-    }
-    id
+    build::message_id(&[
+        due.fingerprint.as_bytes(),
+        due.policy.as_str().as_bytes(),
+        notifier.as_bytes(),
+        person.unwrap_or("").as_bytes(),
+        &due.firing_since.as_millisecond().to_be_bytes(),
+        &due.level.to_be_bytes(),
+        &due.round.to_be_bytes(),
+    ])
 }
 
 /// The acknowledgement link for a firing `message` sent in delivery
