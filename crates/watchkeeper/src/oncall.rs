@@ -2,9 +2,6 @@
 //! (and made again on every reload); [`StoreOverrides`] and
 //! [`StoreAcks`], the web's writers over the store; and the link key.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use jiff::Timestamp;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -17,6 +14,7 @@ use watchkeeper_domain::oncall::link::LinkKey;
 use watchkeeper_store::{
     AckOutcome, NewAck, NewOverride, OverrideConflict, Store, StoredAck, StoredOverride,
 };
+use watchkeeper_web::api::overrides::Pending;
 
 /// What the API reads of the on-call config.
 pub fn directory(oncall: &OnCallConfig) -> Directory {
@@ -33,11 +31,7 @@ pub struct StoreOverrides {
 }
 
 impl watchkeeper_web::OverrideWriter for StoreOverrides {
-    fn add(
-        &self,
-        new: NewOverride,
-    ) -> watchkeeper_web::api::overrides::Pending<'_, Result<StoredOverride, OverrideConflict>>
-    {
+    fn add(&self, new: NewOverride) -> Pending<'_, Result<StoredOverride, OverrideConflict>> {
         Box::pin(async move {
             let added = self
                 .store
@@ -51,12 +45,7 @@ impl watchkeeper_web::OverrideWriter for StoreOverrides {
         })
     }
 
-    fn remove(
-        &self,
-        id: i64,
-        by: String,
-        at: Timestamp,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<StoredOverride>, String>> + Send + '_>> {
+    fn remove(&self, id: i64, by: String, at: Timestamp) -> Pending<'_, Option<StoredOverride>> {
         Box::pin(async move {
             let removed = self
                 .store
@@ -140,10 +129,7 @@ pub struct StoreAcks {
 }
 
 impl watchkeeper_web::AckWriter for StoreAcks {
-    fn acknowledge(
-        &self,
-        ack: NewAck,
-    ) -> Pin<Box<dyn Future<Output = Result<AckOutcome, String>> + Send + '_>> {
+    fn acknowledge(&self, ack: NewAck) -> Pending<'_, AckOutcome> {
         Box::pin(async move {
             let outcome = self
                 .store
@@ -173,7 +159,7 @@ impl watchkeeper_web::AckWriter for StoreAcks {
         fingerprint: String,
         by: String,
         at: Timestamp,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<StoredAck>, String>> + Send + '_>> {
+    ) -> Pending<'_, Option<StoredAck>> {
         Box::pin(async move {
             let cleared = self
                 .store
@@ -192,9 +178,7 @@ impl watchkeeper_web::AckWriter for StoreAcks {
         &self,
         fingerprint: String,
         by: String,
-    ) -> Pin<
-        Box<dyn Future<Output = Result<watchkeeper_engine::ManualResolution, String>> + Send + '_>,
-    > {
+    ) -> Pending<'_, watchkeeper_engine::ManualResolution> {
         Box::pin(async move {
             let outcome = self
                 .engine
@@ -207,7 +191,7 @@ impl watchkeeper_web::AckWriter for StoreAcks {
         })
     }
 
-    fn link_key(&self) -> Pin<Box<dyn Future<Output = Result<LinkKey, String>> + Send + '_>> {
+    fn link_key(&self) -> Pending<'_, LinkKey> {
         Box::pin(async move {
             self.key
                 .get_or_try_init(|| link_key(&self.store))
@@ -216,11 +200,7 @@ impl watchkeeper_web::AckWriter for StoreAcks {
         })
     }
 
-    fn use_link(
-        &self,
-        nonce: String,
-        at: Timestamp,
-    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + '_>> {
+    fn use_link(&self, nonce: String, at: Timestamp) -> Pending<'_, bool> {
         Box::pin(async move {
             self.store
                 .use_link(&nonce, at)

@@ -6,9 +6,6 @@
 //! the binary gives, which also wakes the dispatcher. `…/resolve` closes a
 //! firing alert by hand, through the engine's recorder.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -21,36 +18,26 @@ use watchkeeper_engine::ManualResolution;
 use watchkeeper_store::{AckOutcome, AckVia, NewAck, StoredAck};
 
 use crate::AppState;
+use crate::api::overrides::Pending;
 use crate::api::wire::{parse_time, time};
 use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// Writes acknowledgements; implemented by the binary over the store.
 pub trait AckWriter: Send + Sync + 'static {
-    fn acknowledge(
-        &self,
-        ack: NewAck,
-    ) -> Pin<Box<dyn Future<Output = Result<AckOutcome, String>> + Send + '_>>;
+    fn acknowledge(&self, ack: NewAck) -> Pending<'_, AckOutcome>;
     fn unacknowledge(
         &self,
         fingerprint: String,
         by: String,
         at: Timestamp,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<StoredAck>, String>> + Send + '_>>;
+    ) -> Pending<'_, Option<StoredAck>>;
     /// Resolves a firing alert by hand (the recorder stores it).
-    fn resolve(
-        &self,
-        fingerprint: String,
-        by: String,
-    ) -> Pin<Box<dyn Future<Output = Result<ManualResolution, String>> + Send + '_>>;
+    fn resolve(&self, fingerprint: String, by: String) -> Pending<'_, ManualResolution>;
     /// The key acknowledgement links are signed with.
-    fn link_key(&self) -> Pin<Box<dyn Future<Output = Result<LinkKey, String>> + Send + '_>>;
+    fn link_key(&self) -> Pending<'_, LinkKey>;
     /// Marks a link's nonce used; `false` when it was used before.
-    fn use_link(
-        &self,
-        nonce: String,
-        at: Timestamp,
-    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + '_>>;
+    fn use_link(&self, nonce: String, at: Timestamp) -> Pending<'_, bool>;
 }
 
 /// An alert's acknowledgement, as the API shows it.
