@@ -14,6 +14,7 @@ pub mod condition;
 mod condition_context;
 pub mod health;
 pub mod id;
+pub mod incident;
 pub mod monitor;
 pub mod notifier;
 pub mod observation;
