@@ -4,6 +4,10 @@
 //! rules that open incidents from alerts (`policy`), check a status change
 //! (`lifecycle`) and decide a component's status (`component_status`).
 
+pub mod component_status;
+pub mod lifecycle;
+pub mod policy;
+
 use std::fmt;
 
 /// Where an incident is in its life, in order. `Postmortem` follows
