@@ -1,3 +1,4 @@
+//! Tests for the parent module, with fixed times and the default templates.
 use std::time::Duration;
 
 use jiff::Timestamp;
