@@ -1,9 +1,10 @@
 //! The validated config: what the rest of Watchkeeper works from. Every value
 //! here has passed validation; a [`Config`] can only come from
 //! [`crate::load`] and friends. The alerting part is in `alerting`, the
-//! on-call part in `oncall`.
+//! on-call part in `oncall`, the incident part in `incidents`.
 
 mod alerting;
+mod incidents;
 mod oncall;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,6 +21,7 @@ pub use alerting::{
     DEFAULT_SEVERITY, DEFAULT_SUCCESS_THRESHOLD, MAX_THRESHOLD, MIN_SLO_PERIOD, MonitorAlerting,
     Severities, Slo, Targets,
 };
+pub use incidents::{DEFAULT_JOIN_WINDOW, IncidentsConfig};
 pub use oncall::{DEFAULT_LINK_EXPIRY, OnCallConfig};
 
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
@@ -76,6 +78,8 @@ pub struct Config {
     pub alerting: AlertingConfig,
     /// People, schedules, escalation policies, acknowledgement settings.
     pub oncall: OnCallConfig,
+    /// When alerts open incidents, and what incidents say.
+    pub incidents: IncidentsConfig,
     /// The main file and every included file, in load order (for reloads and
     /// messages).
     pub files: Vec<PathBuf>,

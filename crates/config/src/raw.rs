@@ -10,6 +10,7 @@
 //! docs/config.md (a test checks that every key declared here is there).
 
 mod alerting;
+mod incidents;
 mod oncall;
 
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ pub(crate) use alerting::{
     RawMaintenance, RawMatch, RawNotifier, RawNtfyChannel, RawObjective, RawPagerDutyChannel,
     RawRoute, RawSelector, RawSlo, RawTemplates, RawWebhookChannel,
 };
+pub(crate) use incidents::{RawIncidentTemplate, RawIncidents};
 pub(crate) use oncall::{
     RawEscalation, RawLayer, RawLevel, RawOnCall, RawOverride, RawPerson, RawRestriction,
     RawSchedule,
@@ -61,6 +63,7 @@ raw_table! {
         probes: RawProbes = "probes",
         alerting: RawAlerting = "alerting",
         oncall: RawOnCall = "oncall",
+        incidents: RawIncidents = "incidents",
         api: RawApi = "api",
     }
 }
@@ -79,6 +82,7 @@ raw_table! {
         people: Vec<RawPerson> = "person",
         schedules: Vec<RawSchedule> = "schedule",
         escalations: Vec<RawEscalation> = "escalation",
+        incident_templates: Vec<RawIncidentTemplate> = "incident_template",
     }
 }
 
@@ -380,6 +384,7 @@ mod tests {
                 "[probes]",
                 "[alerting]",
                 "[oncall]",
+                "[incidents]",
                 "[api]",
                 "[[component]]",
                 "[[monitor]]",
@@ -392,6 +397,7 @@ mod tests {
                 "[[person]]",
                 "[[schedule]]",
                 "[[escalation]]",
+                "[[incident_template]]",
             ]
         );
     }

@@ -8,7 +8,8 @@
 //! `component`, `monitor` with a submodule per probe kind, `conditions`,
 //! `rule` for `[[alert]]` and `[[slo]]`, `route` for `[[route]]` and
 //! `[[inhibit]]`, `maintenance`, `notifier`, `oncall` for `[oncall]`,
-//! `[[person]]` and `[[escalation]]`, `rotation` for `[[schedule]]`),
+//! `[[person]]` and `[[escalation]]`, `rotation` for `[[schedule]]`,
+//! `incidents` for `[incidents]` and `[[incident_template]]`),
 //! defining its ids and noting
 //! the references it makes to other sections' ids. Then `references`
 //! resolves every reference at once, when every file's ids are known.
@@ -23,6 +24,7 @@ mod component;
 mod conditions;
 mod dns;
 mod http;
+mod incidents;
 mod maintenance;
 mod monitor;
 mod notifier;
@@ -84,6 +86,7 @@ pub(crate) fn config(
                 probes,
                 alerting,
                 oncall,
+                incidents,
                 api,
             },
         sections,
@@ -104,6 +107,7 @@ pub(crate) fn config(
     let (mut all_maintenance, mut all_notifiers) = (Vec::new(), Vec::new());
     let (mut all_people, mut all_schedules, mut all_escalations) =
         (Vec::new(), Vec::new(), Vec::new());
+    let mut all_incident_templates = Vec::new();
     for (dir, sections) in std::iter::once((dir, sections)).chain(
         included
             .into_iter()
@@ -121,6 +125,7 @@ pub(crate) fn config(
             people,
             schedules,
             escalations,
+            incident_templates,
         } = sections;
         all_components.push(components);
         all_monitors.push((dir, monitors));
@@ -133,7 +138,15 @@ pub(crate) fn config(
         all_people.extend(people);
         all_schedules.extend(schedules);
         all_escalations.extend(escalations);
+        all_incident_templates.extend(incident_templates);
     }
+
+    let incidents = incidents::validate_incidents(
+        incidents,
+        all_incident_templates,
+        &settings.severities,
+        &mut problems,
+    );
 
     let mut defined = references::Defined::default();
     let mut references = references::References::default();
@@ -276,6 +289,7 @@ pub(crate) fn config(
             ack_targets,
             link_expiry,
         },
+        incidents,
         files,
     }
 }

@@ -57,7 +57,7 @@ fn alerting_belongs_in_the_main_file() {
     let error = scratch.errors("watchkeeper.toml");
     assert!(
         error.starts_with(
-            "<dir>/more.toml:1:2: [alerting] belongs in the main config file; an included file may hold only [[component]], [[monitor]], [[alert]], [[slo]], [[route]], [[inhibit]], [[maintenance]], [[notifier]], [[person]], [[schedule]] and [[escalation]]"
+            "<dir>/more.toml:1:2: [alerting] belongs in the main config file; an included file may hold only [[component]], [[monitor]], [[alert]], [[slo]], [[route]], [[inhibit]], [[maintenance]], [[notifier]], [[person]], [[schedule]], [[escalation]] and [[incident_template]]"
         ),
         "{error}"
     );

@@ -85,7 +85,7 @@ fn included_files_hold_only_the_sections_any_file_may_hold() {
     assert_eq!(
         scratch.errors("watchkeeper.toml"),
         "<dir>/more.toml:1:1: an included file may not include other files; list every pattern in the main file\n\
-         <dir>/more.toml:2:2: [server] belongs in the main config file; an included file may hold only [[component]], [[monitor]], [[alert]], [[slo]], [[route]], [[inhibit]], [[maintenance]], [[notifier]], [[person]], [[schedule]] and [[escalation]]"
+         <dir>/more.toml:2:2: [server] belongs in the main config file; an included file may hold only [[component]], [[monitor]], [[alert]], [[slo]], [[route]], [[inhibit]], [[maintenance]], [[notifier]], [[person]], [[schedule]], [[escalation]] and [[incident_template]]"
     );
 }
 

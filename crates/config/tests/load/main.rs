@@ -7,6 +7,7 @@
 mod alerting;
 mod alerting_errors;
 mod cost;
+mod incidents;
 mod include;
 mod oncall;
 mod rules;
