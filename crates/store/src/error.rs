@@ -88,6 +88,15 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// `what`: `incidents`, `a change to an incident`.
+    #[error("cannot write {what}: {source}")]
+    Incidents {
+        what: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot change incident {id}: there is no such incident")]
+    UnknownIncident { id: i64 },
     #[error("cannot measure the database size: {source}")]
     Size {
         #[source]

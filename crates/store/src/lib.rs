@@ -10,8 +10,9 @@
 //!
 //! Each aggregate — `monitors`, `results`, `state_changes`, `rollups`,
 //! `recent` (the saved recent results), `meta`, `alerts`, `outbox`,
-//! `silences`, `tokens` (API tokens and the audit log) and `oncall`
-//! (schedule overrides, acknowledgements, escalation ladders, ack links) —
+//! `silences`, `tokens` (API tokens and the audit log), `oncall`
+//! (schedule overrides, acknowledgements, escalation ladders, ack links)
+//! and `incidents` (incidents, their components, alerts and timelines) —
 //! has
 //!
 //! - a shared module, `src/<aggregate>.rs`: the row-level trait every
@@ -46,6 +47,7 @@ mod alerts;
 mod column;
 mod copy;
 mod error;
+mod incidents;
 mod meta;
 mod monitor_keys;
 mod monitors;
@@ -66,6 +68,10 @@ use watchkeeper_domain::storage::{Database, StorageConfig};
 pub use alerts::AlertEvent;
 pub use copy::{CopyProgress, CopyReport, DEFAULT_COPY_BATCH};
 pub use error::StoreError;
+pub use incidents::{
+    IncidentAlert, IncidentChange, IncidentCommit, IncidentQuery, NewEntry, NewIncident,
+    StoredEntry, StoredIncident,
+};
 pub use oncall::{
     AckOutcome, AckVia, EscalationRecord, EscalationStep, NewAck, NewEscalationStep, NewOverride,
     OverrideConflict, StoredAck, StoredOverride,

@@ -16,6 +16,8 @@ pub(crate) enum MetaKey {
     /// The id of the last alert event the notification dispatcher
     /// accounted for.
     DispatchCursor,
+    /// The id of the last alert event the incident opener accounted for.
+    IncidentCursor,
 }
 
 impl MetaKey {
@@ -24,6 +26,7 @@ impl MetaKey {
             MetaKey::RollupWatermark => "rollup_watermark",
             MetaKey::RecentCoveredUntil => "recent_covered_until",
             MetaKey::DispatchCursor => "dispatch_cursor",
+            MetaKey::IncidentCursor => "incident_cursor",
         }
     }
 }

@@ -22,6 +22,7 @@
 
 mod alerts;
 mod copy;
+mod incidents;
 mod meta;
 mod monitors;
 mod oncall;
@@ -59,7 +60,7 @@ const CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The tables `size_bytes` measures: every table the migrations create.
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 24] = [
     "monitors",
     "results",
     "state_changes",
@@ -80,6 +81,10 @@ const TABLES: [&str; 20] = [
     "escalations",
     "escalation_steps",
     "used_links",
+    "incidents",
+    "incident_components",
+    "incident_alerts",
+    "incident_entries",
 ];
 
 /// Advisory lock keys (transaction-scoped), one per kind of write that
@@ -91,6 +96,9 @@ enum AdvisoryLock {
     SaveRecent = 0x5741_5443_0002,
     /// Audit entries get their ids in commit order.
     Audit = 0x5741_5443_0003,
+    /// Incident commits and changes: one at a time, so timeline entry ids
+    /// grow in commit order.
+    Incidents = 0x5741_5443_0004,
 }
 
 #[derive(Debug, Clone)]

@@ -26,6 +26,7 @@
 
 mod alerts;
 mod copy;
+mod incidents;
 mod meta;
 mod monitors;
 mod oncall;
