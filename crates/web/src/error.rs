@@ -33,6 +33,8 @@ pub enum ApiError {
     UnknownSchedule(String),
     #[error("no current override with id `{0}` on this schedule")]
     UnknownOverride(String),
+    #[error("no incident with id `{0}`")]
+    UnknownIncident(String),
     /// What was asked clashes with what is stored (an override that
     /// overlaps another), said how.
     #[error("{0}")]
@@ -109,6 +111,7 @@ impl ApiError {
             | ApiError::UnknownSilence(_)
             | ApiError::UnknownSchedule(_)
             | ApiError::UnknownOverride(_)
+            | ApiError::UnknownIncident(_)
             | ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),

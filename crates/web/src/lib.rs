@@ -41,6 +41,7 @@ use watchkeeper_engine::{Board, EngineHealth};
 use watchkeeper_store::Store;
 
 pub use api::acks::AckWriter;
+pub use api::incidents::IncidentWriter;
 pub use api::overrides::OverrideWriter;
 pub use api::silences::SilenceWriter;
 pub use queries::Queries;
@@ -85,6 +86,12 @@ pub struct AppState {
     pub auth: auth::Authority,
     /// Where changes made over the API are recorded.
     pub audit: audit::Audit,
+    /// What incidents are written through; `None`: not taken.
+    pub incidents: Option<Arc<dyn api::incidents::IncidentWriter>>,
+    /// The severities, components, templates and names incidents are
+    /// checked and shown with (replaced on reload).
+    pub incident_settings:
+        tokio::sync::watch::Receiver<Arc<watchkeeper_incidents::plan::OpenerSettings>>,
 }
 
 impl AppState {
@@ -115,7 +122,24 @@ impl AppState {
             oncall: tokio::sync::watch::channel(Arc::default()).1,
             overrides: None,
             acks: None,
+            incidents: None,
+            incident_settings: tokio::sync::watch::channel(Arc::new(
+                watchkeeper_incidents::plan::OpenerSettings::without_config(),
+            ))
+            .1,
         }
+    }
+
+    /// Takes incidents, written through `writer`, checked and shown with
+    /// `settings`.
+    pub fn with_incidents(
+        mut self,
+        writer: Arc<dyn api::incidents::IncidentWriter>,
+        settings: tokio::sync::watch::Receiver<Arc<watchkeeper_incidents::plan::OpenerSettings>>,
+    ) -> Self {
+        self.incidents = Some(writer);
+        self.incident_settings = settings;
+        self
     }
 
     /// Shows the SLOs the evaluator publishes.

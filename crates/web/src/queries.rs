@@ -12,9 +12,10 @@ use jiff::Timestamp;
 use watchkeeper_domain::alert::StoredAlert;
 use watchkeeper_domain::check::StateChange;
 use watchkeeper_domain::id::MonitorId;
+use watchkeeper_incidents::timeline::{Names, Record};
 use watchkeeper_store::{
-    AlertEvent, AuditEntry, Delivery, DeliveryAttempt, EscalationStep, Store, StoreError,
-    StoredAck, StoredOverride, StoredSilence,
+    AlertEvent, AuditEntry, Delivery, DeliveryAttempt, EscalationStep, IncidentQuery, Store,
+    StoreError, StoredAck, StoredIncident, StoredOverride, StoredSilence,
 };
 
 #[derive(Clone)]
@@ -130,6 +131,29 @@ impl Queries {
         since: Timestamp,
     ) -> Result<HashMap<MonitorId, f64>, StoreError> {
         self.store.availability_all(since).await
+    }
+
+    /// Incidents as `query` selects them, newest first.
+    pub async fn incidents(
+        &self,
+        query: &IncidentQuery,
+    ) -> Result<Vec<StoredIncident>, StoreError> {
+        self.store.incidents(query).await
+    }
+
+    pub async fn incident(&self, id: i64) -> Result<Option<StoredIncident>, StoreError> {
+        self.store.incident(id).await
+    }
+
+    /// An incident's timeline merged with its alerts' escalation steps and
+    /// notifications, and what its postmortem measures (reads only).
+    pub async fn incident_record(
+        &self,
+        incident: &StoredIncident,
+        names: &Names,
+        now: Timestamp,
+    ) -> Result<Record, StoreError> {
+        watchkeeper_incidents::timeline::gather(&self.store, incident, names, now).await
     }
 
     /// Up to `limit` audit entries with an id below `before`, newest first.

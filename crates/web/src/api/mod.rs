@@ -8,6 +8,7 @@
 pub mod acks;
 pub mod alerts;
 pub mod deliveries;
+pub mod incidents;
 pub mod oncall;
 pub mod overrides;
 pub mod routes;

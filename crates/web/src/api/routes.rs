@@ -164,6 +164,42 @@ pub static API_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Method::GET,
+        path: "/incidents",
+        access: Access::Read,
+        handler: |filter| route(filter, api::incidents::list_incidents),
+    },
+    ApiRoute {
+        method: Method::POST,
+        path: "/incidents",
+        access: Access::Role(Role::Responder),
+        handler: |filter| route(filter, api::incidents::open_incident),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/incidents/stats",
+        access: Access::Read,
+        handler: |filter| route(filter, api::incidents::incident_stats),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/incidents/{incident}",
+        access: Access::Read,
+        handler: |filter| route(filter, api::incidents::get_incident),
+    },
+    ApiRoute {
+        method: Method::POST,
+        path: "/incidents/{incident}/updates",
+        access: Access::Role(Role::Responder),
+        handler: |filter| route(filter, api::incidents::post_update),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/incidents/{incident}/postmortem.md",
+        access: Access::Read,
+        handler: |filter| route(filter, api::incidents::postmortem),
+    },
+    ApiRoute {
+        method: Method::GET,
         path: "/audit",
         access: Access::Role(Role::Admin),
         handler: |filter| route(filter, audit::list_audit),

@@ -14,11 +14,16 @@ use watchkeeper_domain::access::{Role, TokenName};
 use watchkeeper_domain::alert::Transition;
 use watchkeeper_domain::alert::matcher::Matcher;
 use watchkeeper_domain::alert::silence::Silence;
-use watchkeeper_store::{DispatchCommit, NewDelivery};
+use watchkeeper_domain::incident::{EntryKind, IncidentStatus};
+use watchkeeper_incidents::plan::OpenerSettings;
+use watchkeeper_store::{
+    DispatchCommit, IncidentChange, NewDelivery, NewEntry, NewIncident, StoredIncident,
+};
 use watchkeeper_testkit::{monitor, poll_until, result};
+use watchkeeper_web::api::overrides::Pending;
 use watchkeeper_web::api::routes::API_ROUTES;
 use watchkeeper_web::auth::Access;
-use watchkeeper_web::{ReloadApplied, ReloadOutcome, SilenceWriter};
+use watchkeeper_web::{IncidentWriter, ReloadApplied, ReloadOutcome, SilenceWriter};
 
 use crate::alerts::change;
 use crate::reload::reloading;
@@ -100,7 +105,11 @@ async fn matrix(public_read: bool) -> Matrix {
         .map(|reloader| app.state.clone().with_reloader(reloader))
         .unwrap()
         .with_public_read(public_read)
-        .with_silences(std::sync::Arc::new(StoreSilences(app.store.clone())));
+        .with_silences(std::sync::Arc::new(StoreSilences(app.store.clone())))
+        .with_incidents(
+            std::sync::Arc::new(StoreIncidents(app.store.clone())),
+            tokio::sync::watch::channel(std::sync::Arc::new(OpenerSettings::without_config())).1,
+        );
     let state = crate::oncall::with_oncall(state, &app.store, app.control.external_results());
     let app = app.with_state(state);
     let mut headers = HashMap::new();
@@ -153,6 +162,23 @@ async fn matrix(public_read: bool) -> Matrix {
         .await
         .unwrap()
         .unwrap();
+    let incident = app
+        .store
+        .open_incident(&NewIncident {
+            title: "An example".to_owned(),
+            severity: "P2".to_owned(),
+            status: IncidentStatus::Investigating,
+            components: Default::default(),
+            commander: None,
+            opened_by_alert: false,
+            started_at: at(1),
+            created_at: at(1),
+            next_update_at: None,
+            alerts: Vec::new(),
+            entries: vec![NewEntry::new(at(1), EntryKind::Opened)],
+        })
+        .await
+        .unwrap();
     let params = HashMap::from([
         ("id", "api".to_owned()),
         ("file", "primary.ics".to_owned()),
@@ -161,6 +187,7 @@ async fn matrix(public_read: bool) -> Matrix {
         ("fingerprint", fired.fingerprint),
         ("delivery", "msg_example".to_owned()),
         ("silence", "sil_example".to_owned()),
+        ("incident", incident.to_string()),
     ]);
     Matrix {
         app,
@@ -205,6 +232,8 @@ fn example_body(method: &Method, path: &str) -> Option<&'static str> {
         ("POST", "/schedules/{schedule}/overrides") => {
             Some(r#"{"person": "bob", "start": "2031-01-01T00:00:00Z", "duration": "1h"}"#)
         }
+        ("POST", "/incidents") => Some(r#"{"title": "Matrix", "severity": "P2"}"#),
+        ("POST", "/incidents/{incident}/updates") => Some(r#"{"message": "Still looking."}"#),
         _ => None,
     }
 }
@@ -233,6 +262,29 @@ impl SilenceWriter for StoreSilences {
         Box::pin(async move {
             self.0
                 .expire_silence(&id, at(8))
+                .await
+                .map_err(|error| error.to_string())
+        })
+    }
+}
+
+/// Incidents written straight to the fixture's store.
+struct StoreIncidents(watchkeeper_store::Store);
+
+impl IncidentWriter for StoreIncidents {
+    fn open(&self, incident: NewIncident) -> Pending<'_, i64> {
+        Box::pin(async move {
+            self.0
+                .open_incident(&incident)
+                .await
+                .map_err(|error| error.to_string())
+        })
+    }
+
+    fn change(&self, change: IncidentChange) -> Pending<'_, Option<StoredIncident>> {
+        Box::pin(async move {
+            self.0
+                .change_incident(&change)
                 .await
                 .map_err(|error| error.to_string())
         })
