@@ -4,7 +4,8 @@
 //! alerts joined and their firing set, a reopen clearing `resolved_at`);
 //! the open incident of an alert; queries by status, start and id, paged;
 //! timelines in `(at, id)` order and the entries after an id; a stored
-//! name it does not know read as an invalid row.
+//! name it does not know read as an invalid row; and the history `copy`
+//! carries over (`write_history`, `assert_copied`).
 
 use std::collections::BTreeMap;
 
@@ -62,6 +63,83 @@ fn titles(incidents: &[StoredIncident]) -> Vec<&str> {
 
 async fn get(store: &Store, id: i64) -> StoredIncident {
     store.incident(id).await.unwrap().unwrap()
+}
+
+/// Three incidents (two opened by one commit that moves the cursor to
+/// 7), one acknowledged, joined by a second alert, resolved, with a nine
+/// entries' timeline in all.
+pub(crate) async fn write_history(store: &Store) {
+    let mut second = new_incident("Second", MINUTE, "fp-2");
+    second
+        .components
+        .insert("db".to_owned(), Impact::MajorOutage);
+    second.commander = Some("carol".to_owned());
+    let ids = store
+        .commit_incidents(&IncidentCommit {
+            cursor: Some(7),
+            open: vec![new_incident("First", 0, "fp-1"), second],
+            changes: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let mut manual = new_incident("By hand", 2 * MINUTE, "fp-3");
+    manual.opened_by_alert = false;
+    manual.alerts.clear();
+    store.open_incident(&manual).await.unwrap();
+    let mut change = resolve(ids[1], 10 * MINUTE);
+    change.acknowledged_at = Some(at(2 * MINUTE));
+    change.last_reminder_at = Some(at(3 * MINUTE));
+    change.join_alerts = vec![alert("fp-4", "db", 4 * MINUTE)];
+    change.alert_firing = vec![("fp-2".to_owned(), false)];
+    for n in 0..6 {
+        let mut note = NewEntry::new(at(4 * MINUTE + n), EntryKind::Note);
+        note.author = Some("dave".to_owned());
+        note.status = Some(IncidentStatus::Identified);
+        note.subject = Some(format!("note {n}"));
+        note.body = format!("body {n}");
+        note.fingerprint = Some("fp-4".to_owned());
+        note.template = Some("identified".to_owned());
+        change.entries.push(note);
+    }
+    store.change_incident(&change).await.unwrap().unwrap();
+}
+
+/// `to` reads back what `write_history` wrote into `from`, and its ids go
+/// on past the copied ones.
+pub(crate) async fn assert_copied(from: &Store, to: &Store) {
+    let copied = from.incidents(&IncidentQuery::default()).await.unwrap();
+    assert_eq!(copied.len(), 3);
+    assert_eq!(
+        to.incidents(&IncidentQuery::default()).await.unwrap(),
+        copied
+    );
+    for incident in &copied {
+        assert_eq!(
+            to.incident_entries(incident.id).await.unwrap(),
+            from.incident_entries(incident.id).await.unwrap()
+        );
+    }
+    let entries = from.entries_after(0, 100).await.unwrap();
+    assert_eq!(entries.len(), 9);
+    assert_eq!(to.entries_after(0, 100).await.unwrap(), entries);
+    assert_eq!(to.incident_cursor().await.unwrap(), 7);
+    assert_eq!(
+        to.incident_of_alert("fp-1").await.unwrap(),
+        from.incident_of_alert("fp-1").await.unwrap()
+    );
+
+    // New incidents and entries get ids past the copied ones.
+    let id = to
+        .open_incident(&new_incident("After", 20 * MINUTE, "fp-9"))
+        .await
+        .unwrap();
+    assert!(copied.iter().all(|incident| incident.id < id), "{id}");
+    let newest = to.entries_after(0, 100).await.unwrap();
+    assert_eq!(newest.len(), 10);
+    assert!(
+        newest[9].id > entries[8].id && newest[9].incident == id,
+        "{newest:?}"
+    );
 }
 
 on_both_engines! {
