@@ -4,9 +4,9 @@
 //! written with one statement per table per batch to PostgreSQL, all in one
 //! PostgreSQL transaction (a failed copy leaves the target empty, to try
 //! again). Monitor keys and the ids of state changes, alert events, audit
-//! entries, deliveries, overrides, acks and escalation steps are kept, so
-//! every row means what it meant; the target's sequences are moved past
-//! them.
+//! entries, deliveries, overrides, acks, escalation steps, incidents and
+//! their timeline entries are kept, so every row means what it meant; the
+//! target's sequences are moved past them.
 //!
 //! Here: the order of the tables, the refusal of a target that holds data,
 //! and the rows as they travel; `sqlite/copy.rs` reads, `postgres/copy.rs`
@@ -89,6 +89,10 @@ pub struct CopyReport {
     pub escalations: u64,
     pub escalation_steps: u64,
     pub used_links: u64,
+    pub incidents: u64,
+    pub incident_components: u64,
+    pub incident_alerts: u64,
+    pub incident_entries: u64,
 }
 
 /// Where a copy is: `copied` rows of `table` so far.
@@ -427,6 +431,78 @@ impl Store {
             progress(CopyProgress {
                 table: "used_links",
                 copied: report.used_links,
+            });
+        }
+
+        // Incidents, then what hangs off them: each by key, in batches.
+        let mut after = 0;
+        loop {
+            let rows = from
+                .copy_incidents(after, batch)
+                .await
+                .map_err(copy_error("incidents"))?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            crate::postgres::insert_incident_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("incidents"))?;
+            report.incidents += rows.len() as u64;
+            progress(CopyProgress {
+                table: "incidents",
+                copied: report.incidents,
+            });
+        }
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let key = after.as_ref().map(|(id, name)| (*id, name.as_str()));
+            let rows = from
+                .copy_incident_components(key, batch)
+                .await
+                .map_err(copy_error("incident_components"))?;
+            let Some(last) = rows.last() else { break };
+            after = Some((last.incident_id, last.component.clone()));
+            crate::postgres::insert_incident_component_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("incident_components"))?;
+            report.incident_components += rows.len() as u64;
+            progress(CopyProgress {
+                table: "incident_components",
+                copied: report.incident_components,
+            });
+        }
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let key = after.as_ref().map(|(id, name)| (*id, name.as_str()));
+            let rows = from
+                .copy_incident_alerts(key, batch)
+                .await
+                .map_err(copy_error("incident_alerts"))?;
+            let Some(last) = rows.last() else { break };
+            after = Some((last.incident_id, last.fingerprint.clone()));
+            crate::postgres::insert_incident_alert_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("incident_alerts"))?;
+            report.incident_alerts += rows.len() as u64;
+            progress(CopyProgress {
+                table: "incident_alerts",
+                copied: report.incident_alerts,
+            });
+        }
+        let mut after = 0;
+        loop {
+            let rows = from
+                .copy_incident_entries(after, batch)
+                .await
+                .map_err(copy_error("incident_entries"))?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            crate::postgres::insert_incident_entry_copies(&mut tx, &rows)
+                .await
+                .map_err(copy_error("incident_entries"))?;
+            report.incident_entries += rows.len() as u64;
+            progress(CopyProgress {
+                table: "incident_entries",
+                copied: report.incident_entries,
             });
         }
 

@@ -46,10 +46,11 @@ use crate::results::PRUNE_CHUNK;
 pub(crate) use copy::{
     finish_copy, first_table_with_rows, insert_ack_copies, insert_alert_copies,
     insert_alert_event_copies, insert_attempt_copies, insert_audit_copies, insert_delivery_copies,
-    insert_disabled_copies, insert_escalation_copies, insert_group_copies, insert_meta,
-    insert_monitors, insert_override_copies, insert_rollup_copies, insert_silence_copies,
-    insert_state_change_copies, insert_step_copies, insert_stored_results, insert_token_copies,
-    insert_used_link_copies,
+    insert_disabled_copies, insert_escalation_copies, insert_group_copies,
+    insert_incident_alert_copies, insert_incident_component_copies, insert_incident_copies,
+    insert_incident_entry_copies, insert_meta, insert_monitors, insert_override_copies,
+    insert_rollup_copies, insert_silence_copies, insert_state_change_copies, insert_step_copies,
+    insert_stored_results, insert_token_copies, insert_used_link_copies,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");

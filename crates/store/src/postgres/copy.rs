@@ -1,6 +1,9 @@
 //! Writing a copied database into PostgreSQL for `Store::copy_to`: one
 //! transaction, one `UNNEST` statement per table per batch, keys and ids
-//! as they were, and the identity sequences moved past them at the end.
+//! as they were, and the identity sequences moved past them at the end;
+//! the incidents' tables in `copy/incidents.rs`.
+
+mod incidents;
 
 use sqlx::{PgConnection, Postgres, Transaction};
 
@@ -13,6 +16,11 @@ use crate::outbox::{DeliveryRow, DisabledRow, GroupRow};
 use crate::results::StoredResult;
 use crate::silences::SilenceRow;
 use crate::tokens::{AuditRow, TokenRow};
+
+pub(crate) use incidents::{
+    insert_incident_alert_copies, insert_incident_component_copies, insert_incident_copies,
+    insert_incident_entry_copies,
+};
 
 impl PostgresStore {
     pub(crate) async fn begin_copy(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
@@ -557,6 +565,8 @@ pub(crate) async fn finish_copy(mut tx: Transaction<'static, Postgres>) -> Resul
         ("schedule_overrides", "id"),
         ("alert_acks", "id"),
         ("escalation_steps", "id"),
+        ("incidents", "id"),
+        ("incident_entries", "id"),
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \

@@ -4,6 +4,10 @@
 
 use super::SqliteStore;
 use crate::copy::{MetaCopy, MonitorCopy, RollupCopy, StateChangeCopy};
+use crate::incidents::{
+    ComponentRow, EntryRow, IncidentAlertRow, IncidentRow, component_columns, entry_columns,
+    incident_alert_columns, incident_columns,
+};
 use crate::oncall::{
     AckRow, OverrideRow, StepRow, UsedLinkRow, ack_columns, override_columns, step_columns,
 };
@@ -207,6 +211,81 @@ impl SqliteStore {
             "SELECT nonce, used_at FROM used_links WHERE ?1 IS NULL OR nonce > ?1 \
              ORDER BY nonce LIMIT ?2",
         )
+        .bind(after)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Incidents after id `after`, in order.
+    pub(crate) async fn copy_incidents(
+        &self,
+        after: i64,
+        batch: usize,
+    ) -> Result<Vec<IncidentRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            incident_columns!(),
+            " FROM incidents WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))
+        .bind(after)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Incidents' components after `(incident_id, component)`, in key
+    /// order.
+    pub(crate) async fn copy_incident_components(
+        &self,
+        after: Option<(i64, &str)>,
+        batch: usize,
+    ) -> Result<Vec<ComponentRow>, sqlx::Error> {
+        let (incident, component) = after.unwrap_or((i64::MIN, ""));
+        sqlx::query_as(concat!(
+            "SELECT ",
+            component_columns!(),
+            " FROM incident_components WHERE (incident_id, component) > (?1, ?2) \
+             ORDER BY incident_id, component LIMIT ?3"
+        ))
+        .bind(incident)
+        .bind(component)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Incidents' alerts after `(incident_id, fingerprint)`, in key order.
+    pub(crate) async fn copy_incident_alerts(
+        &self,
+        after: Option<(i64, &str)>,
+        batch: usize,
+    ) -> Result<Vec<IncidentAlertRow>, sqlx::Error> {
+        let (incident, fingerprint) = after.unwrap_or((i64::MIN, ""));
+        sqlx::query_as(concat!(
+            "SELECT ",
+            incident_alert_columns!(),
+            " FROM incident_alerts WHERE (incident_id, fingerprint) > (?1, ?2) \
+             ORDER BY incident_id, fingerprint LIMIT ?3"
+        ))
+        .bind(incident)
+        .bind(fingerprint)
+        .bind(limit(batch))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Timeline entries after id `after`, in order.
+    pub(crate) async fn copy_incident_entries(
+        &self,
+        after: i64,
+        batch: usize,
+    ) -> Result<Vec<EntryRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM incident_entries WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))
         .bind(after)
         .bind(limit(batch))
         .fetch_all(&self.reader)

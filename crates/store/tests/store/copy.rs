@@ -1,8 +1,9 @@
 //! `Store::copy_to`: a SQLite database with results, state changes,
 //! rollups, a recent-results save, tokens and audit entries, the outbox,
-//! silences and on-call (overrides, acks, ladders and their steps, used
-//! links, the link key), copied into an empty PostgreSQL database, reads
-//! back the same; a target with data is refused.
+//! silences, on-call (overrides, acks, ladders and their steps, used
+//! links, the link key) and incidents (their components, alerts, timelines
+//! and the opener's cursor), copied into an empty PostgreSQL database,
+//! reads back the same; a target with data is refused.
 
 use jiff::Timestamp;
 use watchkeeper_domain::Health;
@@ -165,6 +166,7 @@ async fn sqlite_with_history() -> (TestDatabase, Store) {
             .unwrap();
     }
     crate::oncall::write_history(&store).await;
+    crate::incidents::write_history(&store).await;
     (db, store)
 }
 
@@ -192,7 +194,7 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
             report.tokens,
             report.audit
         ),
-        (3, 60, 4, 8, 4, 3, 4, 4, 2, 3)
+        (3, 60, 4, 8, 4, 3, 4, 5, 2, 3)
     );
     assert_eq!(
         (
@@ -214,6 +216,21 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
         ),
         (3, 2, 1, 2, 8)
     );
+    assert_eq!(
+        (
+            report.incidents,
+            report.incident_components,
+            report.incident_alerts,
+            report.incident_entries
+        ),
+        (3, 4, 3, 9)
+    );
+    let entries_progress: Vec<u64> = seen
+        .iter()
+        .filter(|progress| progress.table == "incident_entries")
+        .map(|progress| progress.copied)
+        .collect();
+    assert_eq!(entries_progress, vec![7, 9]);
     let used_links_progress: Vec<u64> = seen
         .iter()
         .filter(|progress| progress.table == "used_links")
@@ -325,6 +342,7 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
         "{newest:?}"
     );
     crate::oncall::assert_copied(&from, &to).await;
+    crate::incidents::assert_copied(&from, &to).await;
     // The watermark came along: nothing is rolled up twice.
     assert_eq!(to.roll_up(at(4 * MINUTE)).await.unwrap(), 0);
 

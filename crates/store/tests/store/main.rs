@@ -14,6 +14,7 @@ mod alerts;
 mod copy;
 mod disk_full;
 mod escalations;
+mod incidents;
 mod lifecycle;
 mod oncall;
 mod outbox;
@@ -173,6 +174,27 @@ impl TestDatabase {
                 let rows = sqlx::query_scalar(QUERY).fetch_all(&pool).await.unwrap();
                 pool.close().await;
                 rows
+            }
+        }
+    }
+
+    /// Runs `statement` with SQL of its own (not through the store), to
+    /// damage a row the store wrote.
+    async fn execute_raw(&self, statement: &'static str) {
+        match &self.storage_config().database {
+            watchkeeper_domain::storage::Database::Sqlite { path } => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap();
+                sqlx::query(statement).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            watchkeeper_domain::storage::Database::Postgres(url) => {
+                let pool = sqlx::PgPool::connect(&watchkeeper_testkit::postgres::connect_text(url))
+                    .await
+                    .unwrap();
+                sqlx::query(statement).execute(&pool).await.unwrap();
+                pool.close().await;
             }
         }
     }
