@@ -47,7 +47,7 @@ pub struct Opener {
     pub clock: Arc<dyn Clock>,
     /// Bumped after every commit that changed an incident, for readers
     /// that cache what they show.
-    pub changed: watch::Sender<u64>,
+    pub changed: Arc<watch::Sender<u64>>,
 }
 
 impl Opener {
@@ -66,11 +66,18 @@ impl Opener {
             events.borrow_and_update();
             let current = settings.borrow_and_update().clone();
             cursor = self.read_events(&current, cursor).await?;
-            self.remind(self.clock.now()).await?;
+            let now = self.clock.now();
+            let next = self.remind(now).await?;
+            // Wake for the next promise due, and look again at least every
+            // REMINDER_CHECK (a person's update changes the promises).
+            let sleep = next
+                .map(|due| due.duration_since(now).unsigned_abs())
+                .unwrap_or(REMINDER_CHECK)
+                .min(REMINDER_CHECK);
             tokio::select! {
                 changed = events.changed(), if !events_gone => events_gone = changed.is_err(),
                 changed = settings.changed(), if !settings_gone => settings_gone = changed.is_err(),
-                () = tokio::time::sleep(REMINDER_CHECK) => {}
+                () = tokio::time::sleep(sleep) => {}
                 () = stop.cancelled() => return Ok(()),
             }
         }
@@ -153,8 +160,10 @@ impl Opener {
     }
 
     /// A reminder on the timeline of each open incident whose promised
-    /// update is overdue, once per promise.
-    async fn remind(&self, now: Timestamp) -> Result<(), OpenerError> {
+    /// update is overdue, once per promise; when the next promise not yet
+    /// due falls due.
+    async fn remind(&self, now: Timestamp) -> Result<Option<Timestamp>, OpenerError> {
+        let mut next: Option<Timestamp> = None;
         for incident in self.open_incidents().await? {
             let Some(due) = incident.next_update_at else {
                 continue;
@@ -162,6 +171,9 @@ impl Opener {
             // A reminder before this promise was for an earlier one.
             let reminded = incident.last_reminder_at.filter(|at| *at >= due);
             if !reminder_due(incident.status, Some(due), reminded, now) {
+                if due > now {
+                    next = Some(next.map_or(due, |next| next.min(due)));
+                }
                 continue;
             }
             let late = now.duration_since(due).max(SignedDuration::ZERO);
@@ -186,6 +198,6 @@ impl Opener {
                 self.changed.send_modify(|count| *count += 1);
             }
         }
-        Ok(())
+        Ok(next)
     }
 }

@@ -1,5 +1,6 @@
 //! The client commands, like Alertmanager's `amtool`: `alert list`,
-//! `silence add | list | expire`, `oncall` and `oncall override …` talk to a running server's `/api/v1`
+//! `silence add | list | expire`, `oncall` and `oncall override …`,
+//! `incident list | show | open | update | postmortem` talk to a running server's `/api/v1`
 //! (`--server URL`, else `WATCHKEEPER_SERVER`, else the config's `[server]
 //! listen`), with the token from `WATCHKEEPER_TOKEN` when it is set. The
 //! server's JSON errors are printed as its message; a server that cannot
@@ -9,7 +10,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+mod incidents;
 mod oncall;
+pub use incidents::{render_incident, render_incidents, render_posted};
 pub use oncall::{render_oncall, render_override, render_overrides};
 
 /// How long one request may take.
@@ -46,6 +49,16 @@ impl Client {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, ClientError> {
+        let text = self.send_text(request).await?;
+        serde_json::from_str(&text).map_err(|error| ClientError::Garbled {
+            server: self.server.clone(),
+            reason: error.to_string(),
+        })
+    }
+
+    /// The answer's text (a postmortem's Markdown; `send` parses JSON):
+    /// a failure's message is the server's JSON error when it sent one.
+    async fn send_text(&self, request: reqwest::RequestBuilder) -> Result<String, ClientError> {
         let request = match &self.token {
             Some(token) => request.bearer_auth(token),
             None => request,
@@ -65,20 +78,17 @@ impl Client {
                 server: self.server.clone(),
                 reason: error.to_string(),
             })?;
-        let body: Value = serde_json::from_str(&text).map_err(|error| ClientError::Garbled {
-            server: self.server.clone(),
-            reason: error.to_string(),
-        })?;
         if !status.is_success() {
-            let message = body["error"]["message"]
-                .as_str()
-                .map_or_else(|| text.clone(), str::to_owned);
+            let message = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|body| body["error"]["message"].as_str().map(str::to_owned))
+                .unwrap_or(text);
             return Err(ClientError::Refused {
                 status: status.as_u16(),
                 message,
             });
         }
-        Ok(body)
+        Ok(text)
     }
 
     fn url(&self, path: &str) -> String {

@@ -19,7 +19,7 @@ pub(crate) struct ServerArgs {
     server: Option<String>,
     /// Print the server's JSON instead of a table.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,7 +156,7 @@ pub(crate) enum OverrideCommand {
 
 /// The client for `args`: its `--server`, else the config's listen
 /// address (the config is read only for that).
-fn client_for(path: &Path, args: &ServerArgs) -> Result<client::Client, ExitCode> {
+pub(crate) fn client_for(path: &Path, args: &ServerArgs) -> Result<client::Client, ExitCode> {
     let server = match &args.server {
         Some(server) => server.clone(),
         None => match load(path) {
@@ -172,7 +172,7 @@ fn client_for(path: &Path, args: &ServerArgs) -> Result<client::Client, ExitCode
 }
 
 /// Prints a client command's answer (`render` unless `--json`).
-fn print_answer(
+pub(crate) fn print_answer(
     answer: Result<serde_json::Value, client::ClientError>,
     json: bool,
     render: fn(&serde_json::Value) -> String,

@@ -10,6 +10,7 @@
 
 pub mod check_command;
 pub mod client;
+pub mod incidents;
 pub mod logging;
 pub mod notifications;
 pub mod notify_command;
@@ -82,6 +83,12 @@ pub struct App {
     dispatch: tokio::sync::watch::Receiver<Arc<DispatchConfig>>,
     silences: tokio::sync::watch::Receiver<u64>,
     slo_evaluator: Arc<SloEvaluator>,
+    opener: Arc<watchkeeper_incidents::opener::Opener>,
+    incident_settings:
+        tokio::sync::watch::Receiver<Arc<watchkeeper_incidents::plan::OpenerSettings>>,
+    incident_metrics: incidents::IncidentMetrics,
+    incidents_seen: tokio::sync::watch::Receiver<u64>,
+    clock: Arc<dyn Clock>,
     cancel: CancellationToken,
 }
 
@@ -92,6 +99,8 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
         let started = StartSettings::of(&config);
+        let (incident_updates, incident_settings) =
+            tokio::sync::watch::channel(incidents::opener_settings(&config));
         let Config {
             server,
             storage,
@@ -149,6 +158,18 @@ impl App {
         });
         // Acknowledgements wake the dispatcher as silences do: it reads both again.
         let ack_metrics = oncall::AckMetrics::register(&mut registry);
+        let incident_metrics = incidents::IncidentMetrics::register(&mut registry);
+        let (incidents_changed, incidents_seen) = tokio::sync::watch::channel(0u64);
+        let incidents_changed = Arc::new(incidents_changed);
+        let opener = Arc::new(watchkeeper_incidents::opener::Opener {
+            store: store.clone(),
+            clock: clock.clone(),
+            changed: incidents_changed.clone(),
+        });
+        let incident_writer = Arc::new(incidents::StoreIncidents {
+            store: store.clone(),
+            changed: incidents_changed.clone(),
+        });
         let cancel = CancellationToken::new();
         let supervisor = Supervisor::new(cancel.clone());
         let budget =
@@ -206,6 +227,7 @@ impl App {
             key: tokio::sync::OnceCell::new_with(Some(link_key)),
             metrics: ack_metrics,
             engine: control.external_results(),
+            incidents_changed,
         });
         let reloader = Arc::new(ConfigReloader::new(
             config_path,
@@ -213,13 +235,14 @@ impl App {
             started,
             dispatch_updates,
             oncall_updates,
+            incident_updates,
         ));
         let state = AppState::new(
             control.board(),
             store.clone(),
             Arc::new(registry),
             control.health(),
-            clock,
+            clock.clone(),
             server.region,
         )
         .with_public_read(api.public_read)
@@ -229,7 +252,8 @@ impl App {
         .with_slos(slo_board)
         .with_oncall(oncall_view)
         .with_overrides(override_writer)
-        .with_acks(ack_writer);
+        .with_acks(ack_writer)
+        .with_incidents(incident_writer, incident_settings.clone());
         Ok(App {
             listener: Arc::new(listener),
             local_addr,
@@ -243,6 +267,11 @@ impl App {
             dispatch,
             silences,
             slo_evaluator,
+            opener,
+            incident_settings,
+            incident_metrics,
+            incidents_seen,
+            clock,
             cancel,
         })
     }
@@ -293,6 +322,11 @@ impl App {
             dispatch,
             silences,
             slo_evaluator,
+            opener,
+            incident_settings,
+            incident_metrics,
+            incidents_seen,
+            clock,
             cancel,
         } = self;
         tracing::info!(address = %local_addr, "watchkeeper is serving http://{local_addr}/");
@@ -315,6 +349,30 @@ impl App {
                 notify_cancel.clone(),
             )
         });
+        let opener_events = engine.control().committed_alert_events();
+        let opener_cancel = cancel.clone();
+        let opener_task = supervisor.spawn_restarting("incidents", move || {
+            let run = opener.clone().run(
+                incident_settings.clone(),
+                opener_events.clone(),
+                opener_cancel.clone(),
+            );
+            async move {
+                if let Err(error) = run.await {
+                    tracing::error!(error = %error, "incidents stopped; they start again from the store");
+                }
+            }
+        });
+        let metrics_cancel = cancel.clone();
+        let metrics_store = store.clone();
+        let incident_metrics_task = supervisor.spawn_restarting("incident-metrics", move || {
+            incident_metrics.clone().run(
+                metrics_store.clone(),
+                clock.clone(),
+                incidents_seen.clone(),
+                metrics_cancel.clone(),
+            )
+        });
         let slo_cancel = cancel.clone();
         let slos = supervisor.spawn_restarting("slos", move || {
             slo_evaluator.clone().run(slo_cancel.clone())
@@ -334,6 +392,8 @@ impl App {
         let served = server.await;
         let _ = notify.await;
         let _ = slos.await;
+        let _ = opener_task.await;
+        let _ = incident_metrics_task.await;
         let _ = signal.await;
         store.close().await;
         tracing::info!("shutdown complete");

@@ -9,6 +9,7 @@
 //! Each command's `--help` lists its own ([`CHECK_EXITS`] and beside it).
 
 mod client_commands;
+mod incident_command;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use clap::{Parser, Subcommand};
 use client_commands::{
     AlertCommand, OncallArgs, SilenceCommand, alert_command, oncall_command, silence_command,
 };
+use incident_command::{IncidentCommand, incident_command};
 use tokio::net::TcpListener;
 use watchkeeper::check_command;
 use watchkeeper::logging::{self, LogFormat};
@@ -131,6 +133,12 @@ enum Command {
     },
     /// Who is on call on a running server (/api/v1/oncall), and overrides.
     Oncall(OncallArgs),
+    /// Incidents on a running server (/api/v1/incidents): list, show, open,
+    /// post updates, write the postmortem.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
     /// Work with notifiers.
     Notify {
         #[command(subcommand)]
@@ -230,6 +238,7 @@ fn main() -> ExitCode {
             Command::Alert { command } => alert_command(&cli.config, command).await,
             Command::Silence { command } => silence_command(&cli.config, command).await,
             Command::Oncall(args) => oncall_command(&cli.config, args).await,
+            Command::Incident { command } => incident_command(&cli.config, command).await,
             Command::Token { command } => token(&cli.config, command).await,
         }
     })
@@ -391,7 +400,7 @@ async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()
     to.close().await;
     let report = report?;
     eprintln!(
-        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} alerts, {} alert events, {} meta values, {} tokens, {} audit entries, {} notification groups, {} deliveries, {} delivery attempts, {} disabled notifiers, {} silences",
+        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} alerts, {} alert events, {} meta values, {} tokens, {} audit entries, {} notification groups, {} deliveries, {} delivery attempts, {} disabled notifiers, {} silences, {} schedule overrides, {} acknowledgements, {} escalations, {} escalation steps, {} used links, {} incidents, {} incident components, {} incident alerts, {} incident entries",
         report.monitors,
         report.results,
         report.state_changes,
@@ -406,7 +415,16 @@ async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()
         report.deliveries,
         report.delivery_attempts,
         report.disabled_notifiers,
-        report.silences
+        report.silences,
+        report.schedule_overrides,
+        report.alert_acks,
+        report.escalations,
+        report.escalation_steps,
+        report.used_links,
+        report.incidents,
+        report.incident_components,
+        report.incident_alerts,
+        report.incident_entries
     );
     Ok(())
 }

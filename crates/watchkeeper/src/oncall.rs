@@ -1,6 +1,7 @@
 //! On-call wiring: the [`Directory`] the API reads, made from the config
 //! (and made again on every reload); [`StoreOverrides`] and
-//! [`StoreAcks`], the web's writers over the store; and the link key.
+//! [`StoreAcks`], the web's writers over the store (an acknowledgement
+//! also acknowledges its alert's incident); and the link key.
 
 use jiff::Timestamp;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -126,6 +127,8 @@ pub struct StoreAcks {
     pub metrics: AckMetrics,
     /// Where a resolution by hand goes: the engine's recorder.
     pub engine: watchkeeper_engine::ExternalResults,
+    /// Told when an acknowledgement reached an incident.
+    pub incidents_changed: std::sync::Arc<watch::Sender<u64>>,
 }
 
 impl watchkeeper_web::AckWriter for StoreAcks {
@@ -149,6 +152,18 @@ impl watchkeeper_web::AckWriter for StoreAcks {
                     .max(0.0);
                 self.metrics.observe(&severity, waited);
                 self.changed.send_modify(|generation| *generation += 1);
+                // The alert's incident is acknowledged too; the ack stands
+                // even if that write fails.
+                match crate::incidents::record_ack(&self.store, stored).await {
+                    Ok(Some(incident)) => {
+                        tracing::info!(incident, alert = %stored.fingerprint, "the alert's incident is acknowledged");
+                        self.incidents_changed.send_modify(|count| *count += 1);
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::warn!(error = %error, alert = %stored.fingerprint, "cannot record the acknowledgement on the alert's incident")
+                    }
+                }
             }
             Ok(outcome)
         })

@@ -48,6 +48,9 @@ pub struct ConfigReloader {
     dispatch: DispatchUpdates,
     /// The people and schedules the API reads, replaced on every reload.
     oncall: tokio::sync::watch::Sender<std::sync::Arc<watchkeeper_domain::oncall::Directory>>,
+    /// The incident policy, templates and names, replaced on every reload.
+    incidents:
+        tokio::sync::watch::Sender<std::sync::Arc<watchkeeper_incidents::plan::OpenerSettings>>,
 }
 
 impl ConfigReloader {
@@ -57,6 +60,9 @@ impl ConfigReloader {
         started: StartSettings,
         dispatch: DispatchUpdates,
         oncall: tokio::sync::watch::Sender<std::sync::Arc<watchkeeper_domain::oncall::Directory>>,
+        incidents: tokio::sync::watch::Sender<
+            std::sync::Arc<watchkeeper_incidents::plan::OpenerSettings>,
+        >,
     ) -> Self {
         Self {
             path,
@@ -64,6 +70,7 @@ impl ConfigReloader {
             started,
             dispatch,
             oncall,
+            incidents,
         }
     }
 
@@ -111,6 +118,8 @@ impl ConfigReloader {
                     .send_replace(std::sync::Arc::new(crate::oncall::directory(
                         &config.oncall,
                     )));
+                self.incidents
+                    .send_replace(crate::incidents::opener_settings(&config));
                 ReloadOutcome::Applied(ReloadApplied {
                     added: plan.added.iter().map(ToString::to_string).collect(),
                     removed: plan.removed.iter().map(ToString::to_string).collect(),

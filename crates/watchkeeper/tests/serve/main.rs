@@ -14,6 +14,7 @@ mod busy_store;
 mod cli;
 mod escalation;
 mod full_disk;
+mod incidents;
 mod logs;
 mod misbehaving;
 mod notifications;
