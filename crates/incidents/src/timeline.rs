@@ -99,7 +99,9 @@ pub fn merge(
             .as_deref()
             .map(|notifier| format!(" via {notifier}"))
             .unwrap_or_default();
-        let note = if step.note.is_empty() {
+        // "paged" says nothing the sentence does not; other notes do
+        // (paged early, nobody on call).
+        let note = if step.note.is_empty() || step.note == "paged" {
             String::new()
         } else {
             format!(" ({})", step.note)
@@ -116,7 +118,9 @@ pub fn merge(
                 subject: None,
                 body: format!(
                     "Escalation {} level {} paged {who}{via}{note}",
-                    step.policy, step.level
+                    step.policy,
+                    // stored from 0; people count levels from 1
+                    step.level.saturating_add(1)
                 ),
                 fingerprint: Some(step.fingerprint.clone()),
             },

@@ -82,6 +82,13 @@ mod tests {
     /// What is logged when the verifier and Watchkeeper each log an error
     /// and a warning, under `RUST_LOG` = `rust_log`.
     fn logged(rust_log: Option<&str>) -> String {
+        // tracing caches each call site's interest globally: tests running
+        // their own subscribers at once could see another's filter. One at
+        // a time, with the cache rebuilt under each.
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let _turn = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -90,6 +97,7 @@ mod tests {
             .with_ansi(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
             tracing::error!(target: "rustls_platform_verifier::verification::others", "failed to verify TLS certificate");
             tracing::debug!(target: "rustls::client::hs", "No cached session for localhost");
             tracing::error!(target: "watchkeeper_engine::recorder", "cannot write results");

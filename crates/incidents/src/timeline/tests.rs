@@ -84,14 +84,14 @@ fn entries_steps_and_deliveries_merge_in_time_order() {
         fingerprint: "f1".to_owned(),
         firing_since: at(0),
         policy: "payments".to_owned(),
-        level: 1,
+        level: 0,
         round: 0,
         at: at(2),
         target: "person:alice".to_owned(),
         person: Some("alice".to_owned()),
         notifier: Some("alice-ntfy".to_owned()),
         delivery_id: None,
-        note: String::new(),
+        note: "paged".to_owned(),
     }];
     let deliveries = [delivery(9, 1, r#"{"alerts":[{"fingerprint":"f1"}]}"#)];
     let merged = merge(&entries, &steps, &deliveries);
