@@ -70,6 +70,8 @@ pub struct Config {
     pub probes: ProbesConfig,
     /// Who may use `/api/v1` without a token.
     pub api: ApiConfig,
+    /// The public status page's title, logo, links and colour.
+    pub status_page: StatusPageConfig,
     /// In the order written (main file first, then included files).
     pub components: Vec<Component>,
     /// In the order written (main file first, then included files).
@@ -135,4 +137,33 @@ pub struct Component {
     pub name: String,
     pub group: Option<String>,
     pub description: Option<String>,
+    /// `false`: it, its monitors and its incidents' impact on it never
+    /// appear on the status page or any unauthenticated route.
+    pub public: bool,
+}
+
+/// `[status_page]`: how the public page presents itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusPageConfig {
+    /// The page's title and the banner's name; default "Status".
+    pub title: String,
+    pub description: Option<String>,
+    /// An image URL shown beside the title.
+    pub logo: Option<url::Url>,
+    /// Links in the page's header, in the order written (`{ Home = "https://…" }`).
+    pub links: Vec<(String, url::Url)>,
+    /// `#rrggbb`: links and the operational colour's accent.
+    pub accent: Option<String>,
+}
+
+impl Default for StatusPageConfig {
+    fn default() -> Self {
+        StatusPageConfig {
+            title: "Status".to_owned(),
+            description: None,
+            logo: None,
+            links: Vec::new(),
+            accent: None,
+        }
+    }
 }

@@ -65,6 +65,7 @@ raw_table! {
         oncall: RawOnCall = "oncall",
         incidents: RawIncidents = "incidents",
         api: RawApi = "api",
+        status_page: RawStatusPage = "status_page",
     }
 }
 
@@ -113,6 +114,16 @@ raw_table! {
 }
 
 raw_table! {
+    pub(crate) struct RawStatusPage in "[status_page]" {
+        title: Text = "title",
+        description: Text = "description",
+        logo: Text = "logo",
+        links: TextMap = "links",
+        accent: Text = "accent",
+    }
+}
+
+raw_table! {
     pub(crate) struct RawProbes in "[probes]" {
         concurrency: Integer = "concurrency",
         allow_loopback: Flag = "allow_loopback",
@@ -127,6 +138,8 @@ raw_table! {
         name: Text = "name",
         group: Text = "group",
         description: Text = "description",
+        /// `false`: never on the status page or any unauthenticated route.
+        public: Flag = "public",
     }
 }
 
@@ -386,6 +399,7 @@ mod tests {
                 "[oncall]",
                 "[incidents]",
                 "[api]",
+                "[status_page]",
                 "[[component]]",
                 "[[monitor]]",
                 "[[alert]]",

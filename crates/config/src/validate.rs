@@ -88,6 +88,7 @@ pub(crate) fn config(
                 oncall,
                 incidents,
                 api,
+                status_page,
             },
         sections,
     } = main;
@@ -95,6 +96,7 @@ pub(crate) fn config(
     let storage = settings::validate_storage(storage, &dir, &mut problems);
     let probes = settings::validate_probes(probes, &mut problems);
     let api = api::validate_api(api);
+    let status_page = component::validate_status_page(status_page, &mut problems);
     // First: every section's severities are checked against it.
     let settings = alerting::validate_alerting(alerting, &mut problems);
     let (ack_targets, link_expiry) =
@@ -267,6 +269,7 @@ pub(crate) fn config(
         storage,
         probes,
         api,
+        status_page,
         components,
         monitors,
         alerting: AlertingConfig {

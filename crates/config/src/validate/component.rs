@@ -1,12 +1,14 @@
-//! The `[[component]]` rules: an id unique across every file, and names
-//! that are not empty when given.
+//! The `[[component]]` rules: an id unique across every file, names that
+//! are not empty when given, and whether it is public. `[status_page]`:
+//! its title, links (absolute http(s) URLs) and accent colour (`#rrggbb`).
 
 use watchkeeper_domain::id::ComponentId;
 
 use super::references::Defined;
 use super::{Problems, non_empty, parse_id};
-use crate::model::Component;
-use crate::raw::RawComponent;
+use crate::model::{Component, StatusPageConfig};
+use crate::raw::{RawComponent, RawStatusPage};
+use crate::source::Located;
 
 pub(super) fn validate_component(
     raw: RawComponent,
@@ -19,6 +21,7 @@ pub(super) fn validate_component(
         name,
         group,
         description,
+        public,
     } = raw;
     let before = problems.count();
     let id = parse_id(
@@ -41,5 +44,65 @@ pub(super) fn validate_component(
         id,
         group,
         description,
+        public: public.is_none_or(|flag| flag.value),
     })
+}
+
+pub(super) fn validate_status_page(
+    raw: RawStatusPage,
+    problems: &mut Problems<'_>,
+) -> StatusPageConfig {
+    let RawStatusPage {
+        title,
+        description,
+        logo,
+        links,
+        accent,
+    } = raw;
+    let mut page = StatusPageConfig::default();
+    if let Some(title) = non_empty(title, "`title`", problems) {
+        page.title = title;
+    }
+    page.description = non_empty(description, "`description`", problems);
+    page.logo = logo.and_then(|raw| web_url(&raw, "logo", problems));
+    for (name, url) in links {
+        if name.value.trim().is_empty() {
+            problems.at(&name.at, "a link's name must not be empty");
+            continue;
+        }
+        if let Some(url) = web_url(&url, "links", problems) {
+            page.links.push((name.value, url));
+        }
+    }
+    page.accent = accent.and_then(|raw| {
+        let hex = raw.value.strip_prefix('#').unwrap_or("");
+        if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            Some(raw.value.to_ascii_lowercase())
+        } else {
+            problems.at(
+                &raw.at,
+                format!("`accent` must be a colour like \"#0b6bcb\", not {:?}", raw.value),
+            );
+            None
+        }
+    });
+    page
+}
+
+/// An absolute `http` or `https` URL (a page links nothing else).
+fn web_url(raw: &Located<String>, key: &str, problems: &mut Problems<'_>) -> Option<url::Url> {
+    match url::Url::parse(&raw.value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+        Ok(url) => {
+            problems.at(
+                &raw.at,
+                format!("`{key}` must be an http or https URL, not {}:", url.scheme()),
+            );
+            None
+        }
+        Err(error) => {
+            problems.at(&raw.at, format!("`{key}` is not a URL ({:?}): {error}", raw.value));
+            None
+        }
+    }
 }

@@ -133,3 +133,4 @@ body = "ok"
         "{message}"
     );
 }
+

@@ -13,6 +13,7 @@ mod oncall;
 mod rules;
 mod secret_files;
 mod snapshot;
+mod status_page;
 mod storage;
 mod support;
 mod valid;

@@ -72,7 +72,7 @@ fn unknown_keys_without_a_close_match_list_what_is_allowed() {
     );
     assert_error(
         "[[runbook]]\nid = \"x\"\n",
-        "watchkeeper.toml:1:3: unknown key `runbook` in the top level; expected one of: include, server, storage, probes, alerting, oncall, incidents, api, component, monitor, alert, slo, route, inhibit, maintenance, notifier, person, schedule, escalation, incident_template",
+        "watchkeeper.toml:1:3: unknown key `runbook` in the top level; expected one of: include, server, storage, probes, alerting, oncall, incidents, api, status_page, component, monitor, alert, slo, route, inhibit, maintenance, notifier, person, schedule, escalation, incident_template",
     );
 }
 
