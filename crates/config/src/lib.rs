@@ -48,7 +48,9 @@ pub use model::{
     MIN_INTERVAL, MIN_RAW_RETENTION, MIN_ROLLUP_RETENTION, PostgresUrl, ProbesConfig, ServerConfig,
     StorageConfig,
 };
-pub use model::{DEFAULT_JOIN_WINDOW, DEFAULT_LINK_EXPIRY, IncidentsConfig, OnCallConfig, StatusPageConfig};
+pub use model::{
+    DEFAULT_JOIN_WINDOW, DEFAULT_LINK_EXPIRY, IncidentsConfig, OnCallConfig, StatusPageConfig,
+};
 
 use raw::FileRole;
 use source::SourceFile;

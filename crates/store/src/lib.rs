@@ -81,6 +81,7 @@ pub use outbox::{
     GroupRecord, NewDelivery,
 };
 pub use results::{Batch, Committed, PruneReport};
+pub use rollups::DayCount;
 pub use silences::StoredSilence;
 pub use tokens::{AuditEntry, NewAuditEntry, Revoked, StoredToken};
 

@@ -126,6 +126,17 @@ pub(crate) trait RollupRows {
     /// failures)`; a monitor may appear twice (rolled up and raw).
     async fn availability_all(&self, since: i64) -> Result<Vec<(i64, i64, i64)>, sqlx::Error>;
 
+    /// `(day, count, failures, degraded)` of the monitor with `key` per UTC
+    /// day (days since the epoch) in `[from, to)` (ms), as of one snapshot:
+    /// rolled-up minutes plus the raw results past the watermark; a day may
+    /// appear twice (rolled up and raw).
+    async fn daily_counts(
+        &self,
+        key: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error>;
+
     /// Deletes rollups of minutes before `before`, in chunks of
     /// [`crate::results::PRUNE_CHUNK`], each committed on its own.
     async fn prune_rollups(&self, before: i64) -> Result<u64, sqlx::Error>;
@@ -243,6 +254,62 @@ impl Store {
             }
         }
         Ok(availability)
+    }
+}
+
+/// One monitor's probes on one UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    pub day: jiff::civil::Date,
+    pub count: u64,
+    pub failures: u64,
+    pub degraded: u64,
+}
+
+impl Store {
+    /// Per monitor of `monitors`, per UTC day with data in `[from, to)`:
+    /// the rolled-up minutes plus the raw results not rolled up yet, days
+    /// in order. One index range per monitor: meant for the few monitors of
+    /// a status page's components, not for every monitor at once.
+    pub async fn daily_counts(
+        &self,
+        monitors: &[MonitorId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<HashMap<MonitorId, Vec<DayCount>>, StoreError> {
+        const WHAT: &str = "daily counts";
+        let invalid = |detail: String| StoreError::InvalidRow { what: WHAT, detail };
+        let mut out = HashMap::new();
+        for id in monitors {
+            let Some(key) = self.key_of(id).await? else {
+                continue;
+            };
+            let rows =
+                backend!(self, engine => engine.daily_counts(key, millis(from), millis(to)).await)
+                    .map_err(|source| StoreError::Read { what: WHAT, source })?;
+            let mut days: std::collections::BTreeMap<i64, DayCount> = Default::default();
+            for (day, count, failures, degraded) in rows {
+                let date = jiff::Timestamp::from_second(day.saturating_mul(86_400))
+                    .map_err(|error| invalid(format!("day {day}: {error}")))?
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .date();
+                let number =
+                    |n: i64| u64::try_from(n).map_err(|_| invalid(format!("a negative count {n}")));
+                let entry = days.entry(day).or_insert(DayCount {
+                    day: date,
+                    count: 0,
+                    failures: 0,
+                    degraded: 0,
+                });
+                entry.count += number(count)?;
+                entry.failures += number(failures)?;
+                entry.degraded += number(degraded)?;
+            }
+            if !days.is_empty() {
+                out.insert(id.clone(), days.into_values().collect());
+            }
+        }
+        Ok(out)
     }
 }
 

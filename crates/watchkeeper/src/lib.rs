@@ -17,6 +17,7 @@ pub mod notify_command;
 pub mod oncall;
 pub mod open_files;
 pub mod reload;
+pub mod status_page;
 pub mod token_command;
 
 use std::future::Future;
@@ -101,6 +102,8 @@ impl App {
         let started = StartSettings::of(&config);
         let (incident_updates, incident_settings) =
             tokio::sync::watch::channel(incidents::opener_settings(&config));
+        let (page_updates, page_settings) =
+            tokio::sync::watch::channel(status_page::page_settings(&config));
         let Config {
             server,
             storage,
@@ -236,6 +239,7 @@ impl App {
             dispatch_updates,
             oncall_updates,
             incident_updates,
+            page_updates,
         ));
         let state = AppState::new(
             control.board(),
@@ -253,7 +257,8 @@ impl App {
         .with_oncall(oncall_view)
         .with_overrides(override_writer)
         .with_acks(ack_writer)
-        .with_incidents(incident_writer, incident_settings.clone());
+        .with_incidents(incident_writer, incident_settings.clone())
+        .with_status_page(page_settings);
         Ok(App {
             listener: Arc::new(listener),
             local_addr,

@@ -36,9 +36,9 @@ use watchkeeper_store::Revoked;
 use watchkeeper_store::Store;
 
 /// What the binary does today, the first line of `--help`. It names only
-/// what is built: when alerting, incidents or runbooks land, they join it
+/// what is built: when runbooks land, they join it
 /// (and the CLI test that pins it changes with them).
-const TAGLINE: &str = "Monitors services and alerts people from one TOML file: probes, state history, alert rules and SLOs, notifications, Prometheus metrics, a JSON API";
+const TAGLINE: &str = "Monitors services, pages people and runs incidents from one TOML file: probes, state history, alert rules and SLOs, notifications, on-call and escalation, incidents and postmortems, a status page, Prometheus metrics, a JSON API";
 
 /// `serve --help`: how the daemon ends.
 const SERVE_EXITS: &str = "\

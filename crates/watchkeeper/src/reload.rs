@@ -51,6 +51,10 @@ pub struct ConfigReloader {
     /// The incident policy, templates and names, replaced on every reload.
     incidents:
         tokio::sync::watch::Sender<std::sync::Arc<watchkeeper_incidents::plan::OpenerSettings>>,
+    /// The status page's settings, replaced on every reload.
+    page: tokio::sync::watch::Sender<
+        std::sync::Arc<watchkeeper_web::status_page::model::PageSettings>,
+    >,
 }
 
 impl ConfigReloader {
@@ -63,6 +67,9 @@ impl ConfigReloader {
         incidents: tokio::sync::watch::Sender<
             std::sync::Arc<watchkeeper_incidents::plan::OpenerSettings>,
         >,
+        page: tokio::sync::watch::Sender<
+            std::sync::Arc<watchkeeper_web::status_page::model::PageSettings>,
+        >,
     ) -> Self {
         Self {
             path,
@@ -71,6 +78,7 @@ impl ConfigReloader {
             dispatch,
             oncall,
             incidents,
+            page,
         }
     }
 
@@ -120,6 +128,8 @@ impl ConfigReloader {
                     )));
                 self.incidents
                     .send_replace(crate::incidents::opener_settings(&config));
+                self.page
+                    .send_replace(crate::status_page::page_settings(&config));
                 ReloadOutcome::Applied(ReloadApplied {
                     added: plan.added.iter().map(ToString::to_string).collect(),
                     removed: plan.removed.iter().map(ToString::to_string).collect(),

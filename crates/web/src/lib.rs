@@ -1,10 +1,10 @@
 //! Watchkeeper's HTTP surface (axum), in three routers that each take their
 //! own layers:
 //!
-//! - [`public_routes`]: `/health`, `/metrics` and `/ack/{link}` (the
-//!   acknowledgement link of a notification, its own credential; next: the
-//!   status page, badges and heartbeat pings), for anyone who can reach the
-//!   port;
+//! - [`public_routes`]: the status page (`/`, `/incidents/{id}`,
+//!   `/status.css`; `status_page`), `/health`, `/metrics` and `/ack/{link}`
+//!   (the acknowledgement link of a notification, its own credential), for
+//!   anyone who can reach the port;
 //! - [`api_routes`]: the REST API under `/api/v1`, every route from one
 //!   table (`api::routes`) behind the token layer (`auth`): a bearer token
 //!   of the route's role, or none for reads under `[api] public_read`;
@@ -27,6 +27,7 @@ mod health;
 mod queries;
 mod reload;
 mod server;
+pub mod status_page;
 
 use std::sync::Arc;
 
@@ -92,6 +93,11 @@ pub struct AppState {
     /// checked and shown with (replaced on reload).
     pub incident_settings:
         tokio::sync::watch::Receiver<Arc<watchkeeper_incidents::plan::OpenerSettings>>,
+    /// The status page's title, links and public components (replaced on
+    /// reload).
+    pub status_page: tokio::sync::watch::Receiver<Arc<status_page::model::PageSettings>>,
+    /// The rendered status page and its daily uptime counts.
+    pub page_cache: status_page::PageCache,
 }
 
 impl AppState {
@@ -127,7 +133,18 @@ impl AppState {
                 watchkeeper_incidents::plan::OpenerSettings::without_config(),
             ))
             .1,
+            status_page: tokio::sync::watch::channel(status_page::default_settings()).1,
+            page_cache: status_page::PageCache::default(),
         }
+    }
+
+    /// Shows the status page with `settings` (again on every reload).
+    pub fn with_status_page(
+        mut self,
+        settings: tokio::sync::watch::Receiver<Arc<status_page::model::PageSettings>>,
+    ) -> Self {
+        self.status_page = settings;
+        self
     }
 
     /// Takes incidents, written through `writer`, checked and shown with
@@ -228,6 +245,26 @@ pub fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/", get(status_page::show))
+        .route("/status.css", get(status_page::stylesheet))
+        .route("/incidents/{id}", get(status_page::incident))
+        .route("/api/v2/status.json", get(status_page::statuspage::status))
+        .route(
+            "/api/v2/summary.json",
+            get(status_page::statuspage::summary),
+        )
+        .route(
+            "/api/v2/components.json",
+            get(status_page::statuspage::components_json),
+        )
+        .route(
+            "/api/v2/incidents.json",
+            get(status_page::statuspage::incidents_json),
+        )
+        .route(
+            "/api/v2/incidents/unresolved.json",
+            get(status_page::statuspage::unresolved_json),
+        )
         .route(
             "/ack/{link}",
             get(ack_page::show).post(ack_page::acknowledge),

@@ -14,8 +14,8 @@ use watchkeeper_domain::check::StateChange;
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_incidents::timeline::{Names, Record};
 use watchkeeper_store::{
-    AlertEvent, AuditEntry, Delivery, DeliveryAttempt, EscalationStep, IncidentQuery, Store,
-    StoreError, StoredAck, StoredIncident, StoredOverride, StoredSilence,
+    AlertEvent, AuditEntry, DayCount, Delivery, DeliveryAttempt, EscalationStep, IncidentQuery,
+    Store, StoreError, StoredAck, StoredEntry, StoredIncident, StoredOverride, StoredSilence,
 };
 
 #[derive(Clone)]
@@ -154,6 +154,21 @@ impl Queries {
         now: Timestamp,
     ) -> Result<Record, StoreError> {
         watchkeeper_incidents::timeline::gather(&self.store, incident, names, now).await
+    }
+
+    /// An incident's own timeline entries, in time order.
+    pub async fn incident_entries(&self, id: i64) -> Result<Vec<StoredEntry>, StoreError> {
+        self.store.incident_entries(id).await
+    }
+
+    /// Probes and failures of `monitors` per UTC day in `[from, to)`.
+    pub async fn daily_counts(
+        &self,
+        monitors: &[MonitorId],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<HashMap<MonitorId, Vec<DayCount>>, StoreError> {
+        self.store.daily_counts(monitors, from, to).await
     }
 
     /// Up to `limit` audit entries with an id below `before`, newest first.

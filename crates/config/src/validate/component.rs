@@ -81,7 +81,10 @@ pub(super) fn validate_status_page(
         } else {
             problems.at(
                 &raw.at,
-                format!("`accent` must be a colour like \"#0b6bcb\", not {:?}", raw.value),
+                format!(
+                    "`accent` must be a colour like \"#0b6bcb\", not {:?}",
+                    raw.value
+                ),
             );
             None
         }
@@ -96,12 +99,18 @@ fn web_url(raw: &Located<String>, key: &str, problems: &mut Problems<'_>) -> Opt
         Ok(url) => {
             problems.at(
                 &raw.at,
-                format!("`{key}` must be an http or https URL, not {}:", url.scheme()),
+                format!(
+                    "`{key}` must be an http or https URL, not {}:",
+                    url.scheme()
+                ),
             );
             None
         }
         Err(error) => {
-            problems.at(&raw.at, format!("`{key}` is not a URL ({:?}): {error}", raw.value));
+            problems.at(
+                &raw.at,
+                format!("`{key}` is not a URL ({:?}): {error}", raw.value),
+            );
             None
         }
     }

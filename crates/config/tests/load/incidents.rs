@@ -133,4 +133,3 @@ body = "ok"
         "{message}"
     );
 }
-

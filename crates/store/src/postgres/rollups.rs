@@ -151,6 +151,35 @@ impl RollupRows for PostgresStore {
         .await
     }
 
+    async fn daily_counts(
+        &self,
+        key: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
+        // One statement, so both halves see one snapshot of the watermark.
+        sqlx::query_as(concat!(
+            "SELECT (minute / 86400)::int8, SUM(count)::int8, SUM(failures)::int8, \
+             SUM(degraded)::int8 FROM rollups \
+             WHERE monitor = $1 AND minute >= $5 AND minute < $6 GROUP BY minute / 86400 \
+             UNION ALL \
+             SELECT (started_at / 86400000)::int8, COUNT(*), SUM((health = $3)::int)::int8, \
+             SUM((health = $4)::int)::int8 FROM results \
+             WHERE monitor = $1 AND started_at < $7 AND started_at >= ",
+            raw_since!(),
+            " GROUP BY started_at / 86400000"
+        ))
+        .bind(key)
+        .bind(from)
+        .bind(health_code(Health::Down))
+        .bind(health_code(Health::Degraded))
+        .bind(seconds_ceil(from))
+        .bind(seconds_ceil(to))
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+    }
+
     async fn prune_rollups(&self, before: i64) -> Result<u64, sqlx::Error> {
         self.delete_in_chunks(
             "DELETE FROM rollups WHERE (monitor, minute) IN \

@@ -158,6 +158,40 @@ impl RollupRows for SqliteStore {
         Ok(rows)
     }
 
+    async fn daily_counts(
+        &self,
+        key: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
+        let mut tx = self.reader.begin().await?;
+        let mut rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT minute / 86400, SUM(count), SUM(failures), SUM(degraded) FROM rollups \
+             WHERE monitor = ?1 AND minute >= ?2 AND minute < ?3 GROUP BY minute / 86400",
+        )
+        .bind(key)
+        .bind(crate::column::seconds_ceil(from))
+        .bind(crate::column::seconds_ceil(to))
+        .fetch_all(&mut *tx)
+        .await?;
+        let raw: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT started_at / 86400000, COUNT(*), SUM(health = ?4), SUM(health = ?5) FROM results \
+             WHERE monitor = ?1 AND started_at < ?3 AND started_at >= MAX(?2, COALESCE( \
+             (SELECT value FROM meta WHERE key = 'rollup_watermark') * 1000, ?2)) \
+             GROUP BY started_at / 86400000",
+        )
+        .bind(key)
+        .bind(from)
+        .bind(to)
+        .bind(health_code(Health::Down))
+        .bind(health_code(Health::Degraded))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.extend(raw);
+        Ok(rows)
+    }
+
     async fn prune_rollups(&self, before: i64) -> Result<u64, sqlx::Error> {
         self.delete_in_chunks(
             "DELETE FROM rollups WHERE (monitor, minute) IN \

@@ -302,3 +302,43 @@ on_both_engines! {
         );
     }
 }
+
+on_both_engines! {
+    async fn daily_counts_add_rolled_up_minutes_and_raw_results_per_utc_day(engine) {
+        const DAY: i64 = 86_400_000;
+        let db = TestDatabase::new(engine).await;
+        let store = db.open_with(&["api", "db", "quiet"]).await;
+        // Day 0: api 3 up + 1 down, rolled up. Day 1: api 1 degraded and
+        // 1 down raw (after the watermark); db 2 up raw. Day 2 is outside
+        // the window asked for.
+        let first = [
+            result("api", 1_000, 1_000, Health::Up),
+            result("api", 2_000, 1_000, Health::Up),
+            result("api", 3_000, 1_000, Health::Up),
+            result("api", 61_000, 1_000, Health::Down),
+        ];
+        store.write_batch(&first, &[]).await.unwrap();
+        while store.roll_up(at(2 * MINUTE)).await.unwrap() > 0 {}
+        let later = [
+            result("api", DAY + 5_000, 1_000, Health::Degraded),
+            result("api", DAY + 6_000, 1_000, Health::Down),
+            result("db", DAY + 7_000, 1_000, Health::Up),
+            result("db", DAY + 8_000, 1_000, Health::Up),
+            result("api", 2 * DAY + 1_000, 1_000, Health::Down),
+        ];
+        store.write_batch(&later, &[]).await.unwrap();
+        let monitors = [id("api"), id("db"), id("quiet"), id("unknown")];
+        let counts = store.daily_counts(&monitors, at(0), at(2 * DAY)).await.unwrap();
+        // `at(0)` is a UTC midnight.
+        let day = |n: i64| at(n * DAY).to_zoned(jiff::tz::TimeZone::UTC).date();
+        let shape = |monitor: &str| -> Vec<(jiff::civil::Date, u64, u64, u64)> {
+            counts[&id(monitor)].iter().map(|d| (d.day, d.count, d.failures, d.degraded)).collect()
+        };
+        assert_eq!(shape("api"), [(day(0), 4, 1, 0), (day(1), 2, 1, 1)]);
+        assert_eq!(shape("db"), [(day(1), 2, 0, 0)]);
+        assert!(!counts.contains_key(&id("quiet")), "no data, no entry");
+        assert_eq!(counts.len(), 2);
+        let only_day_one = store.daily_counts(&monitors, at(DAY), at(2 * DAY)).await.unwrap();
+        assert_eq!(only_day_one[&id("api")].len(), 1);
+    }
+}

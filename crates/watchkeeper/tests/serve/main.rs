@@ -28,6 +28,7 @@ mod rollups;
 mod sink;
 mod slow_clients;
 mod states;
+mod status_page;
 mod store_copy;
 mod supervision;
 mod support;

@@ -1,0 +1,234 @@
+//! Tests for the status page's model: statuses from monitors and
+//! incidents, uptime bars, private components kept out, and the HTML
+//! escaping every value.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use watchkeeper_domain::MonitorId;
+use watchkeeper_domain::health::Health;
+use watchkeeper_domain::incident::{EntryKind, Impact, IncidentStatus};
+use watchkeeper_store::{DayCount, StoredEntry, StoredIncident};
+
+use super::model::{Inputs, PageComponent, PageSettings, build, percent};
+use super::render;
+
+fn now() -> Timestamp {
+    "2026-12-02T10:30:00Z".parse().unwrap()
+}
+
+fn id(text: &str) -> MonitorId {
+    MonitorId::parse(text).unwrap()
+}
+
+fn settings() -> PageSettings {
+    PageSettings {
+        title: "Acme <Status>".to_owned(),
+        components: vec![
+            PageComponent {
+                id: "api".to_owned(),
+                name: "API".to_owned(),
+                group: Some("Backend".to_owned()),
+                description: None,
+                monitors: vec![id("api-1"), id("api-2")],
+            },
+            PageComponent {
+                id: "web".to_owned(),
+                name: "<script>alert(1)</script>".to_owned(),
+                group: Some("Backend".to_owned()),
+                description: None,
+                monitors: vec![id("web")],
+            },
+        ],
+        ..PageSettings::default()
+    }
+}
+
+fn incident(
+    id: i64,
+    component: &str,
+    impact: Impact,
+    status: IncidentStatus,
+) -> (StoredIncident, Vec<StoredEntry>) {
+    let at = now();
+    let incident = StoredIncident {
+        id,
+        title: "Payments <b>slow</b>".to_owned(),
+        severity: "P1".to_owned(),
+        status,
+        components: BTreeMap::from([(component.to_owned(), impact)]),
+        commander: None,
+        opened_by_alert: true,
+        started_at: at,
+        acknowledged_at: None,
+        resolved_at: (!status.is_open()).then_some(at),
+        next_update_at: None,
+        last_reminder_at: None,
+        created_at: at,
+        updated_at: at,
+        alerts: Vec::new(),
+    };
+    let entry = StoredEntry {
+        id: id * 10,
+        incident: id,
+        at,
+        kind: EntryKind::Update,
+        author: None,
+        status: Some(status),
+        subject: None,
+        body: "We're <i>investigating</i>.".to_owned(),
+        fingerprint: None,
+        template: None,
+    };
+    (incident, vec![entry])
+}
+
+#[test]
+fn a_component_is_the_worse_of_its_monitors_and_its_incidents() {
+    let healths = HashMap::from([
+        (id("api-1"), Some(Health::Up)),
+        (id("api-2"), Some(Health::Down)),
+        (id("web"), Some(Health::Up)),
+    ]);
+    let incidents = [incident(
+        1,
+        "web",
+        Impact::MajorOutage,
+        IncidentStatus::Identified,
+    )];
+    let page = build(
+        &settings(),
+        &Inputs {
+            healths: &healths,
+            incidents: &incidents,
+            daily: &HashMap::new(),
+            now: now(),
+        },
+    );
+    let components = &page.groups[0].components;
+    assert_eq!(components[0].status, "partial_outage");
+    assert_eq!(components[1].status, "major_outage");
+    assert_eq!(page.groups[0].status, "major_outage");
+    assert_eq!(page.indicator, "critical");
+    assert_eq!(page.active.len(), 1);
+    assert_eq!(page.active[0].impact, "critical");
+}
+
+#[test]
+fn uptime_bars_cover_ninety_days_coloured_by_availability() {
+    let today = now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let yesterday = today.yesterday().unwrap();
+    let daily = HashMap::from([
+        (
+            id("api-1"),
+            vec![DayCount {
+                day: yesterday,
+                count: 1000,
+                failures: 20,
+                degraded: 0,
+            }],
+        ),
+        (
+            id("api-2"),
+            vec![DayCount {
+                day: today,
+                count: 100,
+                failures: 0,
+                degraded: 0,
+            }],
+        ),
+    ]);
+    let page = build(
+        &settings(),
+        &Inputs {
+            healths: &HashMap::new(),
+            incidents: &[],
+            daily: &daily,
+            now: now(),
+        },
+    );
+    let api = &page.groups[0].components[0];
+    assert_eq!(api.days.len(), 90);
+    assert_eq!(api.days[89].class, "up");
+    assert_eq!(api.days[88].class, "partial");
+    assert_eq!(
+        api.days[88].title,
+        "2026-12-01: 98.00 % (20 of 1,000 probes failed)"
+    );
+    assert_eq!(api.days[0].class, "none");
+    assert_eq!(api.uptime.as_deref(), Some("98.18 %"));
+    assert_eq!(page.groups[0].components[1].uptime, None);
+    assert_eq!(page.indicator, "none");
+    assert_eq!(page.history.len(), 14);
+}
+
+#[test]
+fn percent_never_rounds_a_failure_up_to_a_hundred() {
+    assert_eq!(percent(0.99999), "99.99 %");
+    assert_eq!(percent(1.0), "100.00 %");
+}
+
+#[test]
+fn an_incident_on_private_components_only_is_not_shown() {
+    let incidents = [
+        incident(
+            1,
+            "billing-internal",
+            Impact::MajorOutage,
+            IncidentStatus::Investigating,
+        ),
+        incident(
+            2,
+            "api",
+            Impact::DegradedPerformance,
+            IncidentStatus::Resolved,
+        ),
+    ];
+    let page = build(
+        &settings(),
+        &Inputs {
+            healths: &HashMap::new(),
+            incidents: &incidents,
+            daily: &HashMap::new(),
+            now: now(),
+        },
+    );
+    assert!(page.active.is_empty());
+    assert_eq!(page.indicator, "none");
+    assert_eq!(page.history[0].incidents.len(), 1);
+    assert_eq!(page.history[0].incidents[0].id, 2);
+}
+
+#[test]
+fn every_supplied_string_is_escaped_in_the_html() {
+    let incidents = [incident(
+        1,
+        "api",
+        Impact::PartialOutage,
+        IncidentStatus::Investigating,
+    )];
+    let page = build(
+        &settings(),
+        &Inputs {
+            healths: &HashMap::new(),
+            incidents: &incidents,
+            daily: &HashMap::new(),
+            now: now(),
+        },
+    );
+    let html = render("page.html", &page, None).unwrap();
+    for raw in [
+        "<script>",
+        "<b>slow</b>",
+        "<i>investigating</i>",
+        "<Status>",
+    ] {
+        assert!(!html.contains(raw), "{raw} is not escaped");
+    }
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("style="), "no inline styles");
+    assert!(!html.contains("<script"), "no scripts");
+}
