@@ -88,6 +88,15 @@ on_both_engines! {
         assert!(!html.contains("<img src=x"), "a component name is escaped");
         assert!(!html.contains("Internal ledger"), "a private component is hidden");
         assert_eq!(html.matches("<rect ").count(), 90, "one bar per day");
+        let gzipped = watchkeeper_testkit::loopback_client_builder()
+            .build()
+            .unwrap()
+            .get(format!("{}/", app.base))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gzipped.headers()["content-encoding"], "gzip");
 
         demo.set_mode(Mode::Fail);
         // Two incidents open: one on payments (public), one on the ledger (private).

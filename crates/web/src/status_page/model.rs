@@ -227,7 +227,7 @@ fn uptime(
                     Day {
                         class: day_class(availability),
                         title: format!(
-                            "{label}: {} ({} of {} probes failed)",
+                            "{label}: {} ({} of {} failed)",
                             percent(availability),
                             grouped_thousands(failed),
                             grouped_thousands(probes)

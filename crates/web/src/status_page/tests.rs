@@ -153,7 +153,7 @@ fn uptime_bars_cover_ninety_days_coloured_by_availability() {
     assert_eq!(api.days[88].class, "partial");
     assert_eq!(
         api.days[88].title,
-        "2026-12-01: 98.00 % (20 of 1,000 probes failed)"
+        "2026-12-01: 98.00 % (20 of 1,000 failed)"
     );
     assert_eq!(api.days[0].class, "none");
     assert_eq!(api.uptime.as_deref(), Some("98.18 %"));
@@ -231,4 +231,56 @@ fn every_supplied_string_is_escaped_in_the_html() {
     );
     assert!(!html.contains("style="), "no inline styles");
     assert!(!html.contains("<script"), "no scripts");
+}
+
+/// The size of the page at 50 components with 90 days of data each: what
+/// a visitor downloads, raw and gzipped (as the server sends it to
+/// browsers). Printed for docs/status-page.md.
+#[test]
+fn fifty_components_with_ninety_days_stay_small_once_compressed() {
+    use std::io::Write;
+    let today = now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let mut components = Vec::new();
+    let mut daily = HashMap::new();
+    for n in 0..50 {
+        let monitor = id(&format!("m-{n}"));
+        components.push(PageComponent {
+            id: format!("c-{n}"),
+            name: format!("Component number {n}"),
+            group: Some(format!("Group {}", n / 10)),
+            description: None,
+            monitors: vec![monitor.clone()],
+        });
+        let days = (0..90)
+            .map(|back| DayCount {
+                day: today.checked_sub(jiff::Span::new().days(back)).unwrap(),
+                count: 8_640,
+                failures: (back as u64 * 7 + n) % 13,
+                degraded: 0,
+            })
+            .collect();
+        daily.insert(monitor, days);
+    }
+    let settings = PageSettings {
+        components,
+        ..PageSettings::default()
+    };
+    let page = build(
+        &settings,
+        &Inputs {
+            healths: &HashMap::new(),
+            incidents: &[],
+            daily: &daily,
+            now: now(),
+        },
+    );
+    let html = render("page.html", &page, None).unwrap();
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(html.as_bytes()).unwrap();
+    let compressed = gzip.finish().unwrap().len();
+    println!(
+        "50 components × 90 days: {} bytes, {compressed} gzipped",
+        html.len()
+    );
+    assert!(compressed < 100_000, "{compressed} bytes gzipped");
 }
