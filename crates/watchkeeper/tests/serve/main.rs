@@ -10,6 +10,7 @@
 
 mod alerts;
 mod api;
+mod browser;
 mod busy_store;
 mod cli;
 mod escalation;
