@@ -62,8 +62,12 @@ impl Opener {
         let mut cursor = self.store.incident_cursor().await?;
         let mut events_gone = false;
         let mut settings_gone = false;
+        // A person's change (a new promise) wakes it too; its own commits
+        // wake it once more, which finds nothing to do.
+        let mut incidents_changed = self.changed.subscribe();
         loop {
             events.borrow_and_update();
+            incidents_changed.borrow_and_update();
             let current = settings.borrow_and_update().clone();
             cursor = self.read_events(&current, cursor).await?;
             let now = self.clock.now();
@@ -77,6 +81,7 @@ impl Opener {
             tokio::select! {
                 changed = events.changed(), if !events_gone => events_gone = changed.is_err(),
                 changed = settings.changed(), if !settings_gone => settings_gone = changed.is_err(),
+                _ = incidents_changed.changed() => {}
                 () = tokio::time::sleep(sleep) => {}
                 () = stop.cancelled() => return Ok(()),
             }
