@@ -67,10 +67,19 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
 /// Probes per monitor and day, as the page read them last.
 type Daily = Arc<HashMap<MonitorId, Vec<DayCount>>>;
 
+struct DailyCache {
+    read_at: Instant,
+    /// The monitors they were read for (a reload may change them).
+    monitors: Vec<MonitorId>,
+    counts: Daily,
+}
+
 #[derive(Default)]
 struct Cached {
     page: Option<(Instant, Bytes)>,
-    daily: Option<(Instant, Daily)>,
+    daily: Option<DailyCache>,
+    /// A background read of the daily counts is under way.
+    refreshing: bool,
 }
 
 /// The rendered page and the daily counts, shared by every request.
@@ -104,12 +113,8 @@ fn html(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
         .into_response()
 }
 
-async fn daily(state: &AppState, cached: &mut Cached, now: Timestamp) -> Result<Daily, ApiError> {
-    if let Some((at, daily)) = &cached.daily
-        && at.elapsed() < DAILY_CACHE_FOR
-    {
-        return Ok(daily.clone());
-    }
+/// The days the bars cover, `[from, to)`, ending with today (UTC).
+fn bar_window(now: Timestamp) -> Result<(Timestamp, Timestamp), ApiError> {
     let today = now
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date()
@@ -123,16 +128,70 @@ async fn daily(state: &AppState, cached: &mut Cached, now: Timestamp) -> Result<
     let to = today
         .checked_add(SignedDuration::from_hours(24))
         .unwrap_or(Timestamp::MAX);
-    let monitors: Vec<MonitorId> = state
+    Ok((from, to))
+}
+
+/// The monitors the page's bars are made of.
+fn page_monitors(state: &AppState) -> Vec<MonitorId> {
+    state
         .status_page
         .borrow()
         .components
         .iter()
         .flat_map(|component| component.monitors.iter().cloned())
-        .collect();
-    let counts = Arc::new(state.queries.daily_counts(&monitors, from, to).await?);
-    cached.daily = Some((Instant::now(), counts.clone()));
-    Ok(counts)
+        .collect()
+}
+
+async fn read_daily(state: &AppState, monitors: &[MonitorId]) -> Result<Daily, ApiError> {
+    let (from, to) = bar_window(state.clock.wall())?;
+    Ok(Arc::new(state.queries.daily_counts(monitors, from, to).await?))
+}
+
+/// The daily counts for the bars. The first time (or after a reload
+/// changed the components) they are read before answering; once they are
+/// older than [`DAILY_CACHE_FOR`], one background read replaces them while
+/// requests go on being answered with the older ones, so a page over ten
+/// thousand monitors never waits on that read.
+async fn daily(state: &AppState) -> Result<Daily, ApiError> {
+    let monitors = page_monitors(state);
+    let mut cached = state.page_cache.inner.lock().await;
+    match &cached.daily {
+        Some(daily) if daily.monitors == monitors => {
+            if daily.read_at.elapsed() >= DAILY_CACHE_FOR && !cached.refreshing {
+                cached.refreshing = true;
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let read = read_daily(&state, &monitors).await;
+                    let mut cached = state.page_cache.inner.lock().await;
+                    cached.refreshing = false;
+                    match read {
+                        Ok(counts) => {
+                            cached.daily = Some(DailyCache {
+                                read_at: Instant::now(),
+                                monitors,
+                                counts,
+                            });
+                        }
+                        Err(error) => {
+                            tracing::warn!(error = %error, "cannot refresh the status page's uptime bars; the older ones stay");
+                        }
+                    }
+                });
+            }
+            Ok(cached.daily.as_ref().map_or_else(Default::default, |d| d.counts.clone()))
+        }
+        _ => {
+            // Held while reading: requests arriving meanwhile wait for this
+            // one read instead of each making their own.
+            let counts = read_daily(state, &monitors).await?;
+            cached.daily = Some(DailyCache {
+                read_at: Instant::now(),
+                monitors,
+                counts: counts.clone(),
+            });
+            Ok(counts)
+        }
+    }
 }
 
 /// Open incidents and those started in the last [`HISTORY_DAYS`], each
@@ -187,10 +246,7 @@ fn healths(state: &AppState) -> HashMap<MonitorId, Option<Health>> {
 /// The page's model now (the JSON of `/api/v2` reads it too).
 pub(crate) async fn model(state: &AppState) -> Result<PageModel, ApiError> {
     let now = state.clock.wall();
-    let daily = {
-        let mut cached = state.page_cache.inner.lock().await;
-        daily(state, &mut cached, now).await?
-    };
+    let daily = daily(state).await?;
     let incidents = incidents(state, now).await?;
     let settings = state.status_page.borrow().clone();
     let healths = healths(state);
