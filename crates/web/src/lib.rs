@@ -248,6 +248,13 @@ pub fn public_routes() -> Router<AppState> {
         .route("/", get(status_page::show))
         .route("/status.css", get(status_page::stylesheet))
         .route("/incidents/{id}", get(status_page::incident))
+        .route("/feed.atom", get(status_page::atom))
+        .route("/feed.rss", get(status_page::rss))
+        .route("/badge/{file}", get(status_page::status_badge))
+        .route(
+            "/badge/{component}/uptime.svg",
+            get(status_page::uptime_badge),
+        )
         .route("/api/v2/status.json", get(status_page::statuspage::status))
         .route(
             "/api/v2/summary.json",

@@ -1,6 +1,9 @@
 //! The public status page: `/` (the banner, components by group with 90
 //! days of uptime bars, active incidents with their updates, past
-//! incidents by day), `/incidents/{id}`, and `/status.css`. Plain HTML and
+//! incidents by day), `/incidents/{id}`, `/status.css`, the feeds
+//! (`feeds`: `/feed.atom`, `/feed.rss`) and shields-style badges
+//! (`badges`: `/badge/{component}.svg`, `/badge/{component}/uptime.svg`);
+//! Statuspage's JSON is `statuspage`. Plain HTML and
 //! SVG rendered on the server from minijinja templates compiled into the
 //! binary, every value escaped; no scripts, no inline styles, under a CSP
 //! that allows only the page's own stylesheet (and `https:` images for a
@@ -12,6 +15,8 @@
 //! during an outage costs one rendering a few seconds, and reading ten
 //! thousand monitors' health is one pass over the board.
 
+mod badges;
+mod feeds;
 pub mod model;
 pub mod statuspage;
 
@@ -144,7 +149,9 @@ fn page_monitors(state: &AppState) -> Vec<MonitorId> {
 
 async fn read_daily(state: &AppState, monitors: &[MonitorId]) -> Result<Daily, ApiError> {
     let (from, to) = bar_window(state.clock.wall())?;
-    Ok(Arc::new(state.queries.daily_counts(monitors, from, to).await?))
+    Ok(Arc::new(
+        state.queries.daily_counts(monitors, from, to).await?,
+    ))
 }
 
 /// The daily counts for the bars. The first time (or after a reload
@@ -178,7 +185,10 @@ async fn daily(state: &AppState) -> Result<Daily, ApiError> {
                     }
                 });
             }
-            Ok(cached.daily.as_ref().map_or_else(Default::default, |d| d.counts.clone()))
+            Ok(cached
+                .daily
+                .as_ref()
+                .map_or_else(Default::default, |d| d.counts.clone()))
         }
         _ => {
             // Held while reading: requests arriving meanwhile wait for this
@@ -357,6 +367,9 @@ pub(crate) async fn stylesheet(State(state): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+pub(crate) use badges::{status as status_badge, uptime as uptime_badge};
+pub(crate) use feeds::{atom, rss};
 
 /// The settings of a page with nothing configured.
 pub fn default_settings() -> Arc<PageSettings> {

@@ -3,7 +3,8 @@
 //! uptime bars, and an open incident with its update, with strict
 //! security headers and every string escaped; a private component and an
 //! incident on it appear on no public route (`/`, `/incidents/{id}`,
-//! `/api/v2/*.json`); Statuspage's JSON has its field names.
+//! `/api/v2/*.json`, the feeds, the badges); Statuspage's JSON has its
+//! field names.
 
 use serde_json::{Value, json};
 use watchkeeper_testkit::{DemoConfig, Mode, on_both_engines, poll_until, spawn_demo_on_loopback};
@@ -139,6 +140,28 @@ on_both_engines! {
         assert_eq!(open[0]["status"], "investigating");
         assert_eq!(open[0]["impact"], "major");
         assert_eq!(open[0]["incident_updates"][0]["status"], "investigating");
+        // Feeds and badges.
+        let atom = public(&app, "/feed.atom").await;
+        assert_eq!(atom.headers()["content-type"], "application/atom+xml; charset=utf-8");
+        let atom = atom.text().await.unwrap();
+        assert!(atom.contains("[Investigating] Payments"), "{atom}");
+        assert!(!atom.contains("<img"), "{atom}");
+        let rss = public(&app, "/feed.rss").await.text().await.unwrap();
+        assert!(rss.contains("<item>"), "{rss}");
+        for feed in [&atom, &rss] {
+            assert!(!feed.contains("Internal ledger") && !feed.contains("ledger-check"), "{feed}");
+        }
+        let badge = public(&app, "/badge/payments.svg").await;
+        assert_eq!(badge.status(), 200);
+        assert_eq!(badge.headers()["content-type"], "image/svg+xml; charset=utf-8");
+        assert!(badge.text().await.unwrap().contains(">major outage</text>"));
+        let uptime = public(&app, "/badge/payments/uptime.svg?days=30").await;
+        assert_eq!(uptime.status(), 200);
+        assert!(uptime.text().await.unwrap().contains("uptime 30d"));
+        assert_eq!(public(&app, "/badge/payments/uptime.svg?days=0").await.status(), 400);
+        for hidden in ["/badge/ledger.svg", "/badge/ledger/uptime.svg", "/badge/nothing.svg"] {
+            assert_eq!(public(&app, hidden).await.status(), 404, "{hidden}");
+        }
         for path in ["/api/v2/status.json", "/api/v2/components.json", "/api/v2/incidents.json", "/api/v2/incidents/unresolved.json"] {
             let text = public(&app, path).await.text().await.unwrap();
             assert!(!text.contains("ledger") && !text.contains("Internal ledger"), "{path}: {text}");

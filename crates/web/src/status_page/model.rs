@@ -77,8 +77,13 @@ pub struct Day {
     pub date: String,
     /// `up`, `minor`, `partial`, `major` or `none` (no data): its colour.
     pub class: &'static str,
-    /// The bar's tooltip: `2026-12-01: 99.95 % (2 of 4,320 probes failed)`.
+    /// The bar's tooltip: `2026-12-01: 99.95 % (2 of 4,320 failed)`.
     pub title: String,
+    /// Probes that day, and how many failed (for the uptime badge).
+    #[serde(skip)]
+    pub count: u64,
+    #[serde(skip)]
+    pub failures: u64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -225,6 +230,8 @@ fn uptime(
                     failures += failed;
                     let availability = 1.0 - failed as f64 / probes as f64;
                     Day {
+                        count: probes,
+                        failures: failed,
                         class: day_class(availability),
                         title: format!(
                             "{label}: {} ({} of {} failed)",
@@ -236,6 +243,8 @@ fn uptime(
                     }
                 }
                 _ => Day {
+                    count: 0,
+                    failures: 0,
                     class: "none",
                     title: format!("{label}: no data"),
                     date: label,

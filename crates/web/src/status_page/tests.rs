@@ -284,3 +284,35 @@ fn fifty_components_with_ninety_days_stay_small_once_compressed() {
     );
     assert!(compressed < 100_000, "{compressed} bytes gzipped");
 }
+
+#[test]
+fn feeds_and_badges_render_hostile_strings_inert() {
+    use super::feeds::{ATOM_TEMPLATE, FeedEntry, RSS_TEMPLATE, render as feed};
+    let entries = [FeedEntry {
+        id: 7,
+        incident: 3,
+        title: "Payments <script>alert(1)</script> & more".to_owned(),
+        status: "Identified",
+        body: "]]><evil/> \"quoted\" 'single'".to_owned(),
+        at: "2026-12-02T10:30:00.000Z".to_owned(),
+        at_rfc2822: "Wed, 02 Dec 2026 10:30:00 +0000".to_owned(),
+    }];
+    for template in [ATOM_TEMPLATE, RSS_TEMPLATE] {
+        let xml = feed(template, "Acme <Status>", &entries, now()).unwrap();
+        for raw in ["<script>", "<evil/>", "<Status>", "& more"] {
+            assert!(!xml.contains(raw), "{raw} in {xml}");
+        }
+        assert!(xml.contains("&lt;script&gt;"), "{xml}");
+        assert!(xml.contains("urn:watchkeeper:incident:3:update:7"), "{xml}");
+    }
+    let svg = super::badges::badge("status", "<b>x</b>", "#2fa86b").unwrap();
+    assert!(!svg.contains("<b>"), "{svg}");
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("aria-label=\"status: &lt;b&gt;x&lt;&#x2f;b&gt;\""),
+        "{svg}"
+    );
+}
