@@ -41,5 +41,6 @@ pub fn page_settings(config: &Config) -> Arc<PageSettings> {
             .clone()
             .unwrap_or_else(|| DEFAULT_ACCENT.to_owned()),
         components,
+        maintenance: config.alerting.maintenance.clone(),
     })
 }

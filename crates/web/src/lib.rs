@@ -273,6 +273,18 @@ pub fn public_routes() -> Router<AppState> {
             get(status_page::statuspage::unresolved_json),
         )
         .route(
+            "/api/v2/scheduled-maintenances.json",
+            get(status_page::statuspage::scheduled),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            get(status_page::statuspage::upcoming),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/active.json",
+            get(status_page::statuspage::active),
+        )
+        .route(
             "/ack/{link}",
             get(ack_page::show).post(ack_page::acknowledge),
         )

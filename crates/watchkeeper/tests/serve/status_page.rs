@@ -36,6 +36,20 @@ id = "ledger"
 name = "Internal ledger"
 public = false
 
+[[maintenance]]
+id = "db-upgrade"
+title = "Database <upgrade>"
+components = ["payments"]
+start = "2099-01-01T02:00:00Z"
+end = "2099-01-01T03:00:00Z"
+
+[[maintenance]]
+id = "ledger-move"
+title = "Ledger move"
+components = ["ledger"]
+schedule = "0 3 * * *"
+duration = "30m"
+
 [[monitor]]
 id = "demo"
 component = "payments"
@@ -161,6 +175,14 @@ on_both_engines! {
         assert_eq!(public(&app, "/badge/payments/uptime.svg?days=0").await.status(), 400);
         for hidden in ["/badge/ledger.svg", "/badge/ledger/uptime.svg", "/badge/nothing.svg"] {
             assert_eq!(public(&app, hidden).await.status(), 404, "{hidden}");
+        }
+        // Maintenance: the public window is far ahead (not listed yet), the
+        // daily ledger one is private.
+        let scheduled: Value = public(&app, "/api/v2/scheduled-maintenances.json").await.json().await.unwrap();
+        assert_eq!(scheduled["scheduled_maintenances"], json!([]), "{scheduled}");
+        for path in ["/api/v2/scheduled-maintenances/upcoming.json", "/api/v2/scheduled-maintenances/active.json"] {
+            let text = public(&app, path).await.text().await.unwrap();
+            assert!(!text.contains("Ledger move"), "{path}: {text}");
         }
         for path in ["/api/v2/status.json", "/api/v2/components.json", "/api/v2/incidents.json", "/api/v2/incidents/unresolved.json"] {
             let text = public(&app, path).await.text().await.unwrap();

@@ -12,12 +12,16 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 use watchkeeper_domain::MonitorId;
+use watchkeeper_domain::alert::maintenance::MaintenanceWindow;
 use watchkeeper_domain::health::Health;
 use watchkeeper_domain::incident::component_status::{
     ComponentStatus, Indicator, component_status, from_monitors, indicator,
 };
 use watchkeeper_domain::incident::{EntryKind, Impact};
 use watchkeeper_store::{DayCount, StoredEntry, StoredIncident};
+
+/// How far ahead upcoming maintenance is shown.
+pub const UPCOMING_DAYS: i64 = 14;
 
 /// Days of uptime bars.
 pub const UPTIME_DAYS: usize = 90;
@@ -35,8 +39,9 @@ pub struct PageComponent {
 }
 
 /// What the config says the page is (published by the binary, replaced
-/// on reload). Only public components are here.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// on reload). Only public components are here, and only the maintenance
+/// windows that touch one of them.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PageSettings {
     pub title: String,
     pub description: Option<String>,
@@ -45,6 +50,7 @@ pub struct PageSettings {
     /// `#rrggbb`.
     pub accent: String,
     pub components: Vec<PageComponent>,
+    pub maintenance: Vec<MaintenanceWindow>,
 }
 
 impl Default for PageSettings {
@@ -56,6 +62,7 @@ impl Default for PageSettings {
             links: Vec::new(),
             accent: DEFAULT_ACCENT.to_owned(),
             components: Vec::new(),
+            maintenance: Vec::new(),
         }
     }
 }
@@ -133,6 +140,23 @@ pub struct IncidentView {
     pub updates: Vec<UpdateView>,
 }
 
+/// One occurrence of a maintenance window, as the page shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MaintenanceView {
+    pub id: String,
+    pub title: String,
+    /// `in_progress` or `scheduled`, as Statuspage says it.
+    pub status: &'static str,
+    /// Its public components' names.
+    pub components: Vec<String>,
+    pub component_ids: Vec<String>,
+    pub starts_at: String,
+    pub ends_at: String,
+    /// RFC 3339, for the JSON.
+    pub scheduled_for: String,
+    pub scheduled_until: String,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HistoryDay {
     pub date: String,
@@ -151,6 +175,8 @@ pub struct PageModel {
     pub indicator_description: &'static str,
     pub groups: Vec<GroupView>,
     pub active: Vec<IncidentView>,
+    /// In progress first, then upcoming (the next [`UPCOMING_DAYS`]).
+    pub maintenance: Vec<MaintenanceView>,
     pub history: Vec<HistoryDay>,
     /// `2026-12-02 10:32 UTC`.
     pub updated_at: String,
@@ -323,11 +349,69 @@ impl PageModel {
             indicator_description: overall.description(),
             groups: Vec::new(),
             active: Vec::new(),
+            maintenance: Vec::new(),
             history: Vec::new(),
             updated_at: utc_minute(now),
             first_day: String::new(),
         }
     }
+}
+
+/// The public components a window touches: named, or through one of
+/// their monitors.
+fn window_components<'a>(
+    settings: &'a PageSettings,
+    window: &MaintenanceWindow,
+) -> Vec<&'a PageComponent> {
+    settings
+        .components
+        .iter()
+        .filter(|component| {
+            window
+                .components
+                .iter()
+                .any(|id| id.as_str() == component.id)
+                || component
+                    .monitors
+                    .iter()
+                    .any(|m| window.monitors.contains(m))
+        })
+        .collect()
+}
+
+/// Windows in progress at `now`, then those starting in the next
+/// [`UPCOMING_DAYS`], each with its public components.
+pub fn maintenance(settings: &PageSettings, now: Timestamp) -> Vec<MaintenanceView> {
+    let horizon = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * UPCOMING_DAYS))
+        .unwrap_or(now);
+    let mut active = Vec::new();
+    let mut upcoming = Vec::new();
+    for window in &settings.maintenance {
+        let components = window_components(settings, window);
+        if components.is_empty() {
+            continue;
+        }
+        let view = |status: &'static str, start: Timestamp, end: Timestamp| MaintenanceView {
+            id: window.id.clone(),
+            title: window.title.clone(),
+            status,
+            components: components.iter().map(|c| c.name.clone()).collect(),
+            component_ids: components.iter().map(|c| c.id.clone()).collect(),
+            starts_at: utc_minute(start),
+            ends_at: utc_minute(end),
+            scheduled_for: crate::api::wire::time(start),
+            scheduled_until: crate::api::wire::time(end),
+        };
+        if let Some(now_on) = window.active_at(now) {
+            active.push(view("in_progress", now_on.start, now_on.end));
+        } else if let Some(next) = window.next_after(now).filter(|next| next.start <= horizon) {
+            upcoming.push((next.start, view("scheduled", next.start, next.end)));
+        }
+    }
+    upcoming.sort_by_key(|(start, _)| *start);
+    active.extend(upcoming.into_iter().map(|(_, view)| view));
+    active
 }
 
 /// The page.
@@ -353,7 +437,17 @@ pub fn build(settings: &PageSettings, inputs: &Inputs<'_>) -> PageModel {
                 .iter()
                 .map(|id| inputs.healths.get(id).copied().flatten()),
         );
-        let status = component_status(monitors, impacts.get(component.id.as_str()).copied(), false);
+        let in_maintenance = settings.maintenance.iter().any(|window| {
+            window.active_at(inputs.now).is_some()
+                && window_components(settings, window)
+                    .iter()
+                    .any(|c| c.id == component.id)
+        });
+        let status = component_status(
+            monitors,
+            impacts.get(component.id.as_str()).copied(),
+            in_maintenance,
+        );
         statuses.push(status);
         let (uptime, days) = uptime(component, inputs.daily, today);
         let view = ComponentView {
@@ -429,6 +523,7 @@ pub fn build(settings: &PageSettings, inputs: &Inputs<'_>) -> PageModel {
         indicator_description: overall.description(),
         groups,
         active,
+        maintenance: maintenance(settings, inputs.now),
         history,
         updated_at: utc_minute(inputs.now),
         first_day: day_before(today, UPTIME_DAYS - 1)

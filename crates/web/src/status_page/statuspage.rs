@@ -1,7 +1,8 @@
 //! Atlassian Statuspage's public JSON (`/api/v2/…`), with its field names
 //! and enums, so tools and widgets written for Statuspage read
 //! Watchkeeper: `status.json`, `summary.json`, `components.json`,
-//! `incidents.json` and `incidents/unresolved.json`. Groups and their
+//! `incidents.json`, `incidents/unresolved.json` and
+//! `scheduled-maintenances.json` (+ `upcoming.json`, `active.json`). Groups and their
 //! children sit in one flat `components` array, as Statuspage has them.
 //! Built from the same model as the HTML page; private components are not
 //! in it. Sent with `Access-Control-Allow-Origin: *`: Statuspage's own
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use watchkeeper_domain::incident::{EntryKind, IncidentStatus};
 use watchkeeper_store::{StoredEntry, StoredIncident};
 
-use super::model::{PageModel, PageSettings, incident_impact, is_public};
+use super::model::{MaintenanceView, PageModel, PageSettings, incident_impact, is_public};
 use crate::AppState;
 use crate::api::wire::time;
 
@@ -208,8 +209,62 @@ pub(crate) async fn unresolved_json(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Scheduled maintenance is not shown yet: the list is empty (see
-/// docs/status-page.md).
+/// Statuspage's scheduled maintenance object for one occurrence.
+fn maintenance_object(components: &[Value], view: &MaintenanceView) -> Value {
+    let affected: Vec<&Value> = components
+        .iter()
+        .filter(|c| c["group"] == false)
+        .filter(|c| {
+            c["id"]
+                .as_str()
+                .is_some_and(|id| view.component_ids.iter().any(|own| own == id))
+        })
+        .collect();
+    json!({
+        "id": format!("{}-{}", view.id, view.scheduled_for), "name": view.title,
+        "status": view.status, "created_at": view.scheduled_for, "updated_at": view.scheduled_for,
+        "monitoring_at": null, "resolved_at": null, "impact": "maintenance",
+        "shortlink": "/", "started_at": view.scheduled_for, "page_id": PAGE_ID,
+        "incident_updates": [], "components": affected,
+        "scheduled_for": view.scheduled_for, "scheduled_until": view.scheduled_until,
+    })
+}
+
+fn maintenances(model: &PageModel, components: &[Value], status: Option<&str>) -> Vec<Value> {
+    model
+        .maintenance
+        .iter()
+        .filter(|view| status.is_none_or(|status| view.status == status))
+        .map(|view| maintenance_object(components, view))
+        .collect()
+}
+
+async fn maintenance_json(state: AppState, status: Option<&str>) -> Response {
+    match read(&state).await {
+        Ok((settings, model, _, now)) => {
+            let components = components(&model, now);
+            answer(json!({
+                "page": page(&settings, now),
+                "scheduled_maintenances": maintenances(&model, &components, status),
+            }))
+        }
+        Err(response) => response,
+    }
+}
+
+/// `scheduled-maintenances.json`: in progress and upcoming (the next 14 days).
+pub(crate) async fn scheduled(State(state): State<AppState>) -> Response {
+    maintenance_json(state, None).await
+}
+
+pub(crate) async fn upcoming(State(state): State<AppState>) -> Response {
+    maintenance_json(state, Some("scheduled")).await
+}
+
+pub(crate) async fn active(State(state): State<AppState>) -> Response {
+    maintenance_json(state, Some("in_progress")).await
+}
+
 pub(crate) async fn summary(State(state): State<AppState>) -> Response {
     match read(&state).await {
         Ok((settings, model, incidents, now)) => {
@@ -218,7 +273,7 @@ pub(crate) async fn summary(State(state): State<AppState>) -> Response {
                 "page": page(&settings, now),
                 "components": components,
                 "incidents": incidents_of(&components, &incidents, true),
-                "scheduled_maintenances": [],
+                "scheduled_maintenances": maintenances(&model, &components, None),
                 "status": status_object(&model),
             }))
         }

@@ -316,3 +316,53 @@ fn feeds_and_badges_render_hostile_strings_inert() {
         "{svg}"
     );
 }
+
+#[test]
+fn maintenance_in_progress_and_upcoming_on_public_components_only() {
+    use watchkeeper_domain::alert::maintenance::{MaintenanceWindow, When};
+    use watchkeeper_domain::id::ComponentId;
+    let hours = |h: i64| {
+        now()
+            .checked_add(jiff::SignedDuration::from_hours(h))
+            .unwrap()
+    };
+    let window = |id: &str, component: &str, start: i64, end: i64| MaintenanceWindow {
+        id: id.to_owned(),
+        title: format!("{id} <b>work</b>"),
+        monitors: Vec::new(),
+        components: vec![ComponentId::parse(component).unwrap()],
+        when: When::Once {
+            start: hours(start),
+            end: hours(end),
+        },
+    };
+    let mut settings = settings();
+    settings.maintenance = vec![
+        window("later", "api", 72, 74),
+        window("now", "api", -1, 1),
+        window("private", "billing-internal", -1, 1),
+        window("far", "web", 24 * 30, 24 * 30 + 1),
+    ];
+    let healths = HashMap::from([(id("api-1"), Some(Health::Down))]);
+    let page = build(
+        &settings,
+        &Inputs {
+            healths: &healths,
+            incidents: &[],
+            daily: &HashMap::new(),
+            now: now(),
+        },
+    );
+    let ids: Vec<(&str, &str)> = page
+        .maintenance
+        .iter()
+        .map(|m| (m.id.as_str(), m.status))
+        .collect();
+    assert_eq!(ids, [("now", "in_progress"), ("later", "scheduled")]);
+    // Monitors failing in a planned window are expected.
+    assert_eq!(page.groups[0].components[0].status, "under_maintenance");
+    assert_eq!(page.indicator, "none");
+    let html = render("page.html", &page, None).unwrap();
+    assert!(html.contains("now &lt;b&gt;work&lt;&#x2f;b&gt;"), "{html}");
+    assert!(!html.contains("private"), "{html}");
+}
