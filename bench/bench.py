@@ -339,7 +339,8 @@ ALERT_RULE_WHEN = "error_rate > 0.05 && samples >= 3"
 def write_watchkeeper_config(path, n, monitor_urls=None, raw_retention=None, storage_url=None, extra=""):
     with open(path, "w") as f:
         f.write(extra)
-        f.write(f'[server]\nlisten = "127.0.0.1:{WK_PORT}"\nregion = "bench"\n\n')
+        # No rate limit: the API figures and board_reads.py ask in a loop.
+        f.write(f'[server]\nlisten = "127.0.0.1:{WK_PORT}"\nregion = "bench"\nrequests_per_second = 0\n\n')
         # Loopback only: the API latency figures read without a token, as
         # the quickstart does (docs/api.md).
         f.write("[api]\npublic_read = true\n\n")

@@ -39,6 +39,12 @@ pub const MAX_HEADER_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// The most connections `[server] max_connections` may allow: far beyond
 /// what the open-files limit of one process usually holds.
 pub const MAX_CONNECTIONS: usize = 65_536;
+/// `[server] requests_per_second` when not given: far beyond a person's
+/// browser or a dashboard polling, well below a client in a loop.
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 100;
+/// `[server] auth_failures_per_minute` when not given: enough for a
+/// person mistyping, too few to guess a token.
+pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 10;
 /// The database file used when `[storage] url` is not given, beside the config.
 pub const DEFAULT_DATABASE_FILE: &str = "watchkeeper.db";
 pub use watchkeeper_domain::storage::{
@@ -109,6 +115,12 @@ pub struct ServerConfig {
     /// At most this many HTTP connections are open at once (more than
     /// zero); `None`: a share of the open-files limit, decided at start.
     pub max_connections: Option<usize>,
+    /// Requests per second one client address may make to the status page
+    /// and the API (bursts of twice as many); 0: no limit.
+    pub requests_per_second: u32,
+    /// Failed authentications per minute one address may make before its
+    /// requests with a token are refused for a while; 0: no limit.
+    pub auth_failures_per_minute: u32,
 }
 
 /// `[api]`: the REST API's access rules.

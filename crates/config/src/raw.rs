@@ -93,6 +93,8 @@ raw_table! {
         region: Text = "region",
         header_timeout: Text = "header_timeout",
         max_connections: Integer = "max_connections",
+        requests_per_second: Integer = "requests_per_second",
+        auth_failures_per_minute: Integer = "auth_failures_per_minute",
     }
 }
 

@@ -250,6 +250,10 @@ impl App {
             server.region,
         )
         .with_public_read(api.public_read)
+        .with_rate_limits(watchkeeper_web::rate_limit::RateLimits::new(
+            server.requests_per_second,
+            server.auth_failures_per_minute,
+        ))
         .with_reloader(reloader.clone())
         .with_silences(silence_writer)
         .with_quiet(quiet_view)

@@ -164,6 +164,8 @@ pub fn restart_required(running: &StartSettings, new: &StartSettings) -> Vec<Str
                 region,
                 header_timeout,
                 max_connections,
+                requests_per_second,
+                auth_failures_per_minute,
             },
         storage:
             StorageConfig {
@@ -193,6 +195,14 @@ pub fn restart_required(running: &StartSettings, new: &StartSettings) -> Vec<Str
     check(
         *max_connections != new.server.max_connections,
         "[server] max_connections",
+    );
+    check(
+        *requests_per_second != new.server.requests_per_second,
+        "[server] requests_per_second",
+    );
+    check(
+        *auth_failures_per_minute != new.server.auth_failures_per_minute,
+        "[server] auth_failures_per_minute",
     );
     check(*database != new.storage.database, "[storage] url");
     check(

@@ -278,6 +278,17 @@ pub(crate) async fn enforce(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| *address);
     let calendar = calendar_token(&request);
+    let presents = calendar.is_some() || request.headers().contains_key(AUTHORIZATION);
+    if presents
+        && let Some(address) = remote
+        && let Some(wait) = state.rate_limits.blocked.remaining(address.ip())
+    {
+        return ApiError::TooManyRequests {
+            what: "failed authentications",
+            retry_after: wait,
+        }
+        .into_response();
+    }
     let credential = match state.auth.credential(request.headers(), calendar).await {
         Ok(credential) => credential,
         Err(error) => return error.into_response(),
@@ -288,6 +299,17 @@ pub(crate) async fn enforce(
             next.run(request).await
         }
         Err(refused) => {
+            if let (ApiError::Unauthorized(why), Some(address)) = (&refused, remote)
+                && *why != Unauthorized::Missing
+                && let Err(wait) = state.rate_limits.failed_authentication(address.ip())
+            {
+                tracing::warn!(remote = %address, "too many failed authentications from this address");
+                return ApiError::TooManyRequests {
+                    what: "failed authentications",
+                    retry_after: wait,
+                }
+                .into_response();
+            }
             if *request.method() != Method::GET {
                 tracing::info!(method = %request.method(), path = request.uri().path(), remote = ?remote, "refused a change without a sufficient token");
             }

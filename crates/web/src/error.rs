@@ -69,9 +69,21 @@ pub enum ApiError {
         needed: watchkeeper_domain::access::Role,
         role: watchkeeper_domain::access::Role,
     },
+    /// Over a rate limit (`what`: requests, failed authentications);
+    /// answered with `Retry-After`.
+    #[error("too many {what} from this address; try again in {} s", retry_seconds(*.retry_after))]
+    TooManyRequests {
+        what: &'static str,
+        retry_after: std::time::Duration,
+    },
     /// The handler did not answer within the server's request timeout.
     #[error("no answer within {} s", .0.as_secs_f64())]
     TooSlow(std::time::Duration),
+}
+
+/// `Retry-After` in whole seconds, at least one.
+pub(crate) fn retry_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
 }
 
 /// The body of every error answer.
@@ -126,6 +138,7 @@ impl ApiError {
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         }
     }
 
@@ -153,6 +166,10 @@ impl IntoResponse for ApiError {
         let message = self.public_message();
         // RFC 6750: a 401 names the scheme the client should use.
         let challenge = matches!(self, ApiError::Unauthorized(_));
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(retry_seconds(*retry_after)),
+            _ => None,
+        };
         let details = match self {
             ApiError::InvalidConfig(errors) => errors,
             _ => Vec::new(),
@@ -168,6 +185,12 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
         if challenge {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -25,6 +25,7 @@ pub mod auth;
 pub mod error;
 mod health;
 mod queries;
+pub mod rate_limit;
 mod reload;
 mod server;
 pub mod status_page;
@@ -98,6 +99,8 @@ pub struct AppState {
     pub status_page: tokio::sync::watch::Receiver<Arc<status_page::model::PageSettings>>,
     /// The rendered status page and its daily uptime counts.
     pub page_cache: status_page::PageCache,
+    /// Requests and failed authentications per client address.
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 impl AppState {
@@ -135,7 +138,14 @@ impl AppState {
             .1,
             status_page: tokio::sync::watch::channel(status_page::default_settings()).1,
             page_cache: status_page::PageCache::default(),
+            rate_limits: rate_limit::RateLimits::default(),
         }
+    }
+
+    /// Limits requests and failed authentications per client address.
+    pub fn with_rate_limits(mut self, limits: rate_limit::RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
     }
 
     /// Shows the status page with `settings` (again on every reload).
@@ -231,9 +241,10 @@ impl AppState {
 /// no router has and one for methods a route does not take, both in the
 /// JSON error shape.
 pub fn router(state: AppState) -> Router {
+    let limit = axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_requests);
     Router::new()
-        .merge(public_routes())
-        .nest("/api/v1", api_routes(&state))
+        .merge(public_routes().layer(limit.clone()))
+        .nest("/api/v1", api_routes(&state).layer(limit))
         .merge(ops_routes())
         .fallback(error::not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use crate::model::{
-    DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN, MAX_CONNECTIONS, MAX_HEADER_TIMEOUT,
-    MIN_HEADER_TIMEOUT, ServerConfig,
+    DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_HEADER_TIMEOUT, DEFAULT_LISTEN,
+    DEFAULT_REQUESTS_PER_SECOND, MAX_CONNECTIONS, MAX_HEADER_TIMEOUT, MIN_HEADER_TIMEOUT,
+    ServerConfig,
 };
 use crate::quantity::parse_duration;
 use crate::raw::RawServer;
@@ -21,6 +22,8 @@ pub(super) fn validate_server(raw: RawServer, problems: &mut Problems<'_>) -> Se
         region,
         header_timeout,
         max_connections,
+        requests_per_second,
+        auth_failures_per_minute,
     } = raw;
     let listen = match listen {
         None => DEFAULT_LISTEN,
@@ -40,6 +43,36 @@ pub(super) fn validate_server(raw: RawServer, problems: &mut Problems<'_>) -> Se
         region: non_empty(region, "`region`", problems),
         header_timeout: validate_header_timeout(header_timeout, problems),
         max_connections: max_connections.and_then(|raw| validate_max_connections(raw, problems)),
+        requests_per_second: rate(
+            requests_per_second,
+            "requests_per_second",
+            DEFAULT_REQUESTS_PER_SECOND,
+            problems,
+        ),
+        auth_failures_per_minute: rate(
+            auth_failures_per_minute,
+            "auth_failures_per_minute",
+            DEFAULT_AUTH_FAILURES_PER_MINUTE,
+            problems,
+        ),
+    }
+}
+
+/// A rate: a whole number from 0 (no limit) to a million.
+fn rate(raw: Option<Located<i64>>, key: &str, default: u32, problems: &mut Problems<'_>) -> u32 {
+    let Some(raw) = raw else { return default };
+    match u32::try_from(raw.value) {
+        Ok(value) if value <= 1_000_000 => value,
+        _ => {
+            problems.at(
+                &raw.at,
+                format!(
+                    "`{key}` must be a whole number from 0 (no limit) to 1000000, not {}",
+                    raw.value
+                ),
+            );
+            default
+        }
     }
 }
 

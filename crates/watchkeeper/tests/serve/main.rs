@@ -23,6 +23,7 @@ mod observability;
 mod process;
 mod quickstart;
 mod quieting;
+mod rate_limits;
 mod reference_sinks;
 mod reload;
 mod rollups;
