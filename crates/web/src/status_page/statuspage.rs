@@ -265,17 +265,31 @@ pub(crate) async fn active(State(state): State<AppState>) -> Response {
     maintenance_json(state, Some("in_progress")).await
 }
 
+/// `summary.json`'s body: a pure function of what the page shows.
+pub fn summary_body(
+    settings: &PageSettings,
+    model: &PageModel,
+    incidents: &[(StoredIncident, Vec<StoredEntry>)],
+    now: Timestamp,
+) -> Value {
+    let components = components(model, now);
+    json!({
+        "page": page(settings, now),
+        "components": components,
+        "incidents": incidents
+            .iter()
+            .filter(|(stored, _)| stored.status.is_open())
+            .map(|(stored, entries)| incident(&components, stored, entries))
+            .collect::<Vec<_>>(),
+        "scheduled_maintenances": maintenances(model, &components, None),
+        "status": status_object(model),
+    })
+}
+
 pub(crate) async fn summary(State(state): State<AppState>) -> Response {
     match read(&state).await {
         Ok((settings, model, incidents, now)) => {
-            let components = components(&model, now);
-            answer(json!({
-                "page": page(&settings, now),
-                "components": components,
-                "incidents": incidents_of(&components, &incidents, true),
-                "scheduled_maintenances": maintenances(&model, &components, None),
-                "status": status_object(&model),
-            }))
+            answer(summary_body(&settings, &model, &incidents, now))
         }
         Err(response) => response,
     }

@@ -366,3 +366,83 @@ fn maintenance_in_progress_and_upcoming_on_public_components_only() {
     assert!(html.contains("now &lt;b&gt;work&lt;&#x2f;b&gt;"), "{html}");
     assert!(!html.contains("private"), "{html}");
 }
+
+/// Every key a Statuspage `summary.json` has, at every level, is in ours,
+/// with a value of the same JSON type (or null where Statuspage allows
+/// it). The fixture is a Statuspage body with invented values; the keys
+/// are Statuspage's public v2 contract.
+#[test]
+fn summary_json_has_every_key_statuspage_has() {
+    use watchkeeper_domain::alert::maintenance::{MaintenanceWindow, When};
+    use watchkeeper_domain::id::ComponentId;
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/statuspage_summary.json")).unwrap();
+    let mut settings = settings();
+    settings.maintenance = vec![MaintenanceWindow {
+        id: "db".to_owned(),
+        title: "Database upgrade".to_owned(),
+        monitors: Vec::new(),
+        components: vec![ComponentId::parse("api").unwrap()],
+        when: When::Once {
+            start: now()
+                .checked_add(jiff::SignedDuration::from_hours(48))
+                .unwrap(),
+            end: now()
+                .checked_add(jiff::SignedDuration::from_hours(49))
+                .unwrap(),
+        },
+    }];
+    let incidents = [incident(
+        1,
+        "api",
+        Impact::PartialOutage,
+        IncidentStatus::Identified,
+    )];
+    let healths = HashMap::from([(id("api-1"), Some(Health::Down))]);
+    let model = build(
+        &settings,
+        &Inputs {
+            healths: &healths,
+            incidents: &incidents,
+            daily: &HashMap::new(),
+            now: now(),
+        },
+    );
+    let ours = super::statuspage::summary_body(&settings, &model, &incidents, now());
+    fn same_shape(
+        path: &str,
+        theirs: &serde_json::Value,
+        ours: &serde_json::Value,
+        missing: &mut Vec<String>,
+    ) {
+        use serde_json::Value::*;
+        match (theirs, ours) {
+            (Object(theirs), Object(ours)) => {
+                for (key, value) in theirs {
+                    match ours.get(key) {
+                        None => missing.push(format!("{path}.{key}")),
+                        Some(mine) => same_shape(&format!("{path}.{key}"), value, mine, missing),
+                    }
+                }
+            }
+            (Array(theirs), Array(ours)) => {
+                if let (Some(first), Some(mine)) = (theirs.first(), ours.first()) {
+                    same_shape(&format!("{path}[]"), first, mine, missing);
+                }
+            }
+            (Null, _) | (_, Null) => {}
+            (String(_), String(_)) | (Number(_), Number(_)) | (Bool(_), Bool(_)) => {}
+            (theirs, ours) => missing.push(format!("{path}: {theirs} but ours is {ours}")),
+        }
+    }
+    let mut missing = Vec::new();
+    same_shape("", &fixture, &ours, &mut missing);
+    assert!(
+        missing.is_empty(),
+        "not like Statuspage: {missing:#?}\n{ours:#}"
+    );
+    for key in ["incidents", "scheduled_maintenances"] {
+        assert_eq!(ours[key].as_array().unwrap().len(), 1, "{key}: {ours:#}");
+    }
+    insta::assert_json_snapshot!("summary_json", ours);
+}
