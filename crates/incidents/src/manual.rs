@@ -215,6 +215,16 @@ pub fn update(
         check_severity(settings, severity)?;
     }
     check_components(settings, &request.impacts)?;
+    let said = request
+        .message
+        .as_deref()
+        .is_some_and(|message| !message.trim().is_empty());
+    if !said && request.status.is_none() && request.template.is_none() {
+        return Err(RequestError::new(
+            "message",
+            "an update says something: give a message, a template or a status",
+        ));
+    }
     let resolved_at = if changed.resolves {
         Some(now)
     } else if changed.reopens {

@@ -220,6 +220,7 @@ fn mistakes_name_their_field() {
         ),
         "components"
     );
+    assert_eq!(field(Identified, request("a")), "message");
     assert_eq!(
         field(
             Identified,
