@@ -11,7 +11,7 @@
 //!
 //! What it shows is `model::build`, a pure function. The rendered page is
 //! answered again for [`PAGE_CACHE_FOR`], and the daily uptime counts are
-//! read at most every [`DAILY_CACHE_FOR`], so a crowd refreshing the page
+//! read in the background at most every [`DAILY_CACHE_FOR`], so a crowd refreshing the page
 //! during an outage costs one rendering a few seconds, and reading ten
 //! thousand monitors' health is one pass over the board.
 
@@ -154,54 +154,42 @@ async fn read_daily(state: &AppState, monitors: &[MonitorId]) -> Result<Daily, A
     ))
 }
 
-/// The daily counts for the bars. The first time (or after a reload
-/// changed the components) they are read before answering; once they are
-/// older than [`DAILY_CACHE_FOR`], one background read replaces them while
-/// requests go on being answered with the older ones, so a page over ten
-/// thousand monitors never waits on that read.
-async fn daily(state: &AppState) -> Result<Daily, ApiError> {
+/// The daily counts for the bars, never read on a request's path: when
+/// they are missing, older than [`DAILY_CACHE_FOR`] or were read for other
+/// monitors (a reload), one background read replaces them, and requests are
+/// answered meanwhile with what there is (no bars' data at first: reading
+/// ninety days of ten thousand monitors takes longer than a visitor
+/// waits).
+async fn daily(state: &AppState) -> Daily {
     let monitors = page_monitors(state);
     let mut cached = state.page_cache.inner.lock().await;
-    match &cached.daily {
-        Some(daily) if daily.monitors == monitors => {
-            if daily.read_at.elapsed() >= DAILY_CACHE_FOR && !cached.refreshing {
-                cached.refreshing = true;
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let read = read_daily(&state, &monitors).await;
-                    let mut cached = state.page_cache.inner.lock().await;
-                    cached.refreshing = false;
-                    match read {
-                        Ok(counts) => {
-                            cached.daily = Some(DailyCache {
-                                read_at: Instant::now(),
-                                monitors,
-                                counts,
-                            });
-                        }
-                        Err(error) => {
-                            tracing::warn!(error = %error, "cannot refresh the status page's uptime bars; the older ones stay");
-                        }
-                    }
-                });
+    let current = cached.daily.as_ref().filter(|daily| daily.monitors == monitors);
+    let stale = current.is_none_or(|daily| daily.read_at.elapsed() >= DAILY_CACHE_FOR);
+    let counts = current.map(|daily| daily.counts.clone()).unwrap_or_default();
+    if stale && !cached.refreshing {
+        cached.refreshing = true;
+        let state = state.clone();
+        tokio::spawn(async move {
+            let read = read_daily(&state, &monitors).await;
+            let mut cached = state.page_cache.inner.lock().await;
+            cached.refreshing = false;
+            match read {
+                Ok(counts) => {
+                    cached.daily = Some(DailyCache {
+                        read_at: Instant::now(),
+                        monitors,
+                        counts,
+                    });
+                    // The next request renders with them.
+                    cached.page = None;
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot read the status page's uptime bars; the older ones stay");
+                }
             }
-            Ok(cached
-                .daily
-                .as_ref()
-                .map_or_else(Default::default, |d| d.counts.clone()))
-        }
-        _ => {
-            // Held while reading: requests arriving meanwhile wait for this
-            // one read instead of each making their own.
-            let counts = read_daily(state, &monitors).await?;
-            cached.daily = Some(DailyCache {
-                read_at: Instant::now(),
-                monitors,
-                counts: counts.clone(),
-            });
-            Ok(counts)
-        }
+        });
     }
+    counts
 }
 
 /// Open incidents and those started in the last [`HISTORY_DAYS`], each
@@ -256,7 +244,7 @@ fn healths(state: &AppState) -> HashMap<MonitorId, Option<Health>> {
 /// The page's model now (the JSON of `/api/v2` reads it too).
 pub(crate) async fn model(state: &AppState) -> Result<PageModel, ApiError> {
     let now = state.clock.wall();
-    let daily = daily(state).await?;
+    let daily = daily(state).await;
     let incidents = incidents(state, now).await?;
     let settings = state.status_page.borrow().clone();
     let healths = healths(state);
