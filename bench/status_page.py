@@ -95,7 +95,7 @@ def run(n, components, warmup, renders, tmp):
     try:
         bench.wait_http(f"{BASE}/health", 300, wk)
         time.sleep(warmup)
-        first = timed(f"{BASE}/", gzip_ok=True)  # reads the daily counts
+        first = timed(f"{BASE}/", gzip_ok=True)  # starts the background read of the daily counts
         lag0, skipped0 = lag_p99_and_skipped()
         cached = [timed(f"{BASE}/", gzip_ok=True) for _ in range(200)]
         fresh, json_times = [], []
@@ -137,7 +137,7 @@ def main():
             finally:
                 nginx.stop()
     print(f"\n{args.monitors} monitors at 10 s in {args.components} components, {args.runs} runs (medians of the runs' figures)\n")
-    print("| run | first GET / (reads daily counts) | cached GET / p50 / p95 | rendered GET / p50 / p95 / max | summary.json p50 / p95 | sent (gzip) / markup | lag p99 during | probes skipped |")
+    print("| run | first GET / (starts the daily-counts read) | cached GET / p50 / p95 | rendered GET / p50 / p95 / max | summary.json p50 / p95 | sent (gzip) / markup | lag p99 during | probes skipped |")
     print("|---|---|---|---|---|---|---|---|")
     for i, f in enumerate(results, 1):
         lag = f"{f['lag_p99_s'] * 1000:.0f} ms" if f["lag_p99_s"] not in (None, float("inf")) else "n/a"
