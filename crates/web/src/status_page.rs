@@ -163,9 +163,14 @@ async fn read_daily(state: &AppState, monitors: &[MonitorId]) -> Result<Daily, A
 async fn daily(state: &AppState) -> Daily {
     let monitors = page_monitors(state);
     let mut cached = state.page_cache.inner.lock().await;
-    let current = cached.daily.as_ref().filter(|daily| daily.monitors == monitors);
+    let current = cached
+        .daily
+        .as_ref()
+        .filter(|daily| daily.monitors == monitors);
     let stale = current.is_none_or(|daily| daily.read_at.elapsed() >= DAILY_CACHE_FOR);
-    let counts = current.map(|daily| daily.counts.clone()).unwrap_or_default();
+    let counts = current
+        .map(|daily| daily.counts.clone())
+        .unwrap_or_default();
     if stale && !cached.refreshing {
         cached.refreshing = true;
         let state = state.clone();
