@@ -248,12 +248,20 @@ fn healths(state: &AppState) -> HashMap<MonitorId, Option<Health>> {
 
 /// The page's model now (the JSON of `/api/v2` reads it too).
 pub(crate) async fn model(state: &AppState) -> Result<PageModel, ApiError> {
+    Ok(model_with_incidents(state).await?.0)
+}
+
+/// The page's model and the incidents it was built from, read once (the
+/// JSON shows both).
+pub(crate) async fn model_with_incidents(
+    state: &AppState,
+) -> Result<(PageModel, Vec<(StoredIncident, Vec<StoredEntry>)>), ApiError> {
     let now = state.clock.wall();
     let daily = daily(state).await;
     let incidents = incidents(state, now).await?;
     let settings = state.status_page.borrow().clone();
     let healths = healths(state);
-    Ok(model::build(
+    let model = model::build(
         &settings,
         &Inputs {
             healths: &healths,
@@ -261,7 +269,8 @@ pub(crate) async fn model(state: &AppState) -> Result<PageModel, ApiError> {
             daily: &daily,
             now,
         },
-    ))
+    );
+    Ok((model, incidents))
 }
 
 fn render(

@@ -130,12 +130,10 @@ async fn read(
 ) -> Result<(PageSettings, PageModel, Incidents, Timestamp), Response> {
     let now = state.clock.wall();
     let settings = state.status_page.borrow().as_ref().clone();
-    let model = super::model(state)
+    let (model, incidents) = super::model_with_incidents(state)
         .await
         .map_err(IntoResponse::into_response)?;
-    let incidents = super::incidents(state, now)
-        .await
-        .map_err(IntoResponse::into_response)?
+    let incidents = incidents
         .into_iter()
         .filter(|(incident, _)| is_public(&settings, incident))
         .collect();
@@ -157,7 +155,11 @@ fn status_object(model: &PageModel) -> Value {
     json!({ "indicator": model.indicator, "description": model.indicator_description })
 }
 
-fn incidents_of(components: &[Value], incidents: &Incidents, open_only: bool) -> Vec<Value> {
+fn incidents_of(
+    components: &[Value],
+    incidents: &[(StoredIncident, Vec<StoredEntry>)],
+    open_only: bool,
+) -> Vec<Value> {
     incidents
         .iter()
         .filter(|(stored, _)| !open_only || stored.status.is_open())
@@ -183,30 +185,25 @@ pub(crate) async fn components_json(State(state): State<AppState>) -> Response {
     }
 }
 
-pub(crate) async fn incidents_json(State(state): State<AppState>) -> Response {
+async fn incidents_answer(state: AppState, open_only: bool) -> Response {
     match read(&state).await {
         Ok((settings, model, incidents, now)) => {
             let components = components(&model, now);
             answer(json!({
                 "page": page(&settings, now),
-                "incidents": incidents_of(&components, &incidents, false),
+                "incidents": incidents_of(&components, &incidents, open_only),
             }))
         }
         Err(response) => response,
     }
 }
 
+pub(crate) async fn incidents_json(State(state): State<AppState>) -> Response {
+    incidents_answer(state, false).await
+}
+
 pub(crate) async fn unresolved_json(State(state): State<AppState>) -> Response {
-    match read(&state).await {
-        Ok((settings, model, incidents, now)) => {
-            let components = components(&model, now);
-            answer(json!({
-                "page": page(&settings, now),
-                "incidents": incidents_of(&components, &incidents, true),
-            }))
-        }
-        Err(response) => response,
-    }
+    incidents_answer(state, true).await
 }
 
 /// Statuspage's scheduled maintenance object for one occurrence.
@@ -276,11 +273,7 @@ pub fn summary_body(
     json!({
         "page": page(settings, now),
         "components": components,
-        "incidents": incidents
-            .iter()
-            .filter(|(stored, _)| stored.status.is_open())
-            .map(|(stored, entries)| incident(&components, stored, entries))
-            .collect::<Vec<_>>(),
+        "incidents": incidents_of(&components, incidents, true),
         "scheduled_maintenances": maintenances(model, &components, None),
         "status": status_object(model),
     })
