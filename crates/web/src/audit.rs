@@ -9,13 +9,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use watchkeeper_domain::clock::Clock;
 use watchkeeper_store::{AuditEntry, NewAuditEntry, Store};
 
 use crate::AppState;
+use crate::api::extract::ApiQuery;
 use crate::api::wire::time;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -83,14 +83,17 @@ impl Audit {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
+    /// At most this many (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Entries with an id below this (the previous page's `next_before`).
     before: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     /// Newest first.
     pub entries: Vec<AuditBody>,
@@ -98,7 +101,7 @@ pub struct AuditPage {
     pub next_before: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditBody {
     pub id: i64,
     pub at: String,
@@ -128,14 +131,17 @@ impl From<AuditEntry> for AuditBody {
 }
 
 /// `GET /api/v1/audit?limit=&before=`.
+#[utoipa::path(
+    get, path = "/audit", tag = "audit",
+    summary = "Every change made over the API, newest first",
+    params(AuditQuery),
+    responses((status = 200, description = "A page of the audit log", body = AuditPage))
+)]
 pub(crate) async fn list_audit(
     State(state): State<AppState>,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let Query(AuditQuery { limit, before }) = query.map_err(|rejection| ApiError::BadRequest {
-        field: "query".to_owned(),
-        message: rejection.body_text(),
-    })?;
+    let AuditQuery { limit, before } = query;
     let limit = limit.unwrap_or(DEFAULT_AUDIT_PAGE);
     if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
         return Err(ApiError::BadRequest {

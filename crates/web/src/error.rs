@@ -76,6 +76,9 @@ pub enum ApiError {
         what: &'static str,
         retry_after: std::time::Duration,
     },
+    /// A request body over the API's limit (bytes).
+    #[error("the body is larger than the {0} bytes the API takes")]
+    TooLarge(usize),
     /// The handler did not answer within the server's request timeout.
     #[error("no answer within {} s", .0.as_secs_f64())]
     TooSlow(std::time::Duration),
@@ -87,16 +90,17 @@ pub(crate) fn retry_seconds(wait: std::time::Duration) -> u64 {
 }
 
 /// The body of every error answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, for programs: `not_found`, `method_not_allowed`, `internal`,
     /// `timeout`, `invalid_config`, `unavailable`, `unauthorized`,
-    /// `forbidden`, `bad_request`.
+    /// `forbidden`, `bad_request`, `conflict`, `rate_limited`,
+    /// `payload_too_large`.
     pub code: &'static str,
     /// For people; never carries an internal error's text.
     pub message: String,
@@ -134,6 +138,7 @@ impl ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
             ApiError::TooSlow(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::InvalidConfig(_) => (StatusCode::BAD_REQUEST, "invalid_config"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),

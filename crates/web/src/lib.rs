@@ -256,6 +256,7 @@ pub fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
+        .route("/api/openapi.json", get(api::openapi::serve))
         .route("/", get(status_page::show))
         .route("/status.css", get(status_page::stylesheet))
         .route("/incidents/{id}", get(status_page::incident))
@@ -316,7 +317,11 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
             axum::middleware::from_fn_with_state((state.clone(), entry.access), auth::enforce);
         router = router.route(entry.path, entry.method_router().route_layer(layer));
     }
-    router.method_not_allowed_fallback(error::method_not_allowed)
+    router
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            api::extract::BODY_LIMIT,
+        ))
 }
 
 /// Operations under `/-/`, Prometheus's prefix for them: `POST

@@ -41,7 +41,7 @@ pub enum ReloadOutcome {
 
 /// What a reload changed (monitor ids), and which changed settings wait
 /// for a restart.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReloadApplied {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -52,7 +52,7 @@ pub struct ReloadApplied {
     pub restart_required: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub(crate) enum ReloadBody {
     Applied(ReloadApplied),
@@ -68,6 +68,11 @@ pub(crate) async fn reload(State(state): State<AppState>) -> Result<Json<ReloadB
 /// `POST /api/v1/reload`: the same reload, for an admin token from
 /// anywhere, written to the audit log (`config.reload`) with its outcome,
 /// whatever it was. A refused token never reaches the reloader.
+#[utoipa::path(
+    post, path = "/reload", tag = "config",
+    summary = "Read the config file again and apply it",
+    responses((status = 200, description = "Applied", body = ReloadBody))
+)]
 pub(crate) async fn api_reload(
     State(state): State<AppState>,
     caller: Caller,

@@ -7,8 +7,7 @@
 //! firing alert by hand, through the engine's recorder.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use watchkeeper_domain::access::Role;
@@ -18,6 +17,7 @@ use watchkeeper_engine::ManualResolution;
 use watchkeeper_store::{AckOutcome, AckVia, NewAck, StoredAck};
 
 use crate::AppState;
+use crate::api::extract::{ApiBody, ApiPath, ApiQuery};
 use crate::api::overrides::Pending;
 use crate::api::wire::{parse_time, time};
 use crate::auth::Caller;
@@ -41,7 +41,7 @@ pub trait AckWriter: Send + Sync + 'static {
 }
 
 /// An alert's acknowledgement, as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AckBody {
     pub by: String,
     pub at: String,
@@ -62,7 +62,7 @@ impl From<&StoredAck> for AckBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AckAnswer {
     pub fingerprint: String,
     pub acknowledged: bool,
@@ -70,11 +70,12 @@ pub struct AckAnswer {
     pub acknowledgement: Option<AckBody>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AckRequest {
     comment: Option<String>,
     /// `api` (the default) or `cli`, as the CLI says.
+    #[schema(schema_with = crate::api::openapi::schema::api_or_cli)]
     via: Option<String>,
 }
 
@@ -85,11 +86,18 @@ pub(crate) fn firing_since(alert: &StoredAlert) -> Option<Timestamp> {
         .flatten()
 }
 
+#[utoipa::path(
+    post, path = "/alerts/{fingerprint}/ack", tag = "alerts",
+    summary = "Acknowledge a firing alert (stops its escalation)",
+    params(("fingerprint" = String, Path, description = "The alert's fingerprint")),
+    request_body(content = Option<AckRequest>, description = "Optional; `{}` or no body acknowledges without a comment"),
+    responses((status = 200, description = "Acknowledged", body = AckAnswer))
+)]
 pub(crate) async fn acknowledge(
     State(state): State<AppState>,
-    Path(fingerprint): Path<String>,
+    ApiPath(fingerprint): ApiPath<String>,
     caller: Caller,
-    raw: Bytes,
+    ApiBody(raw): ApiBody,
 ) -> Result<Json<AckAnswer>, ApiError> {
     caller.require(Role::Responder)?;
     let Some(writer) = state.acks.clone() else {
@@ -156,9 +164,15 @@ pub(crate) async fn acknowledge(
     }
 }
 
+#[utoipa::path(
+    post, path = "/alerts/{fingerprint}/unack", tag = "alerts",
+    summary = "Take back an acknowledgement (escalation resumes)",
+    params(("fingerprint" = String, Path, description = "The alert's fingerprint")),
+    responses((status = 200, description = "No longer acknowledged", body = AckAnswer))
+)]
 pub(crate) async fn unacknowledge(
     State(state): State<AppState>,
-    Path(fingerprint): Path<String>,
+    ApiPath(fingerprint): ApiPath<String>,
     caller: Caller,
 ) -> Result<Json<AckAnswer>, ApiError> {
     caller.require(Role::Responder)?;
@@ -195,7 +209,7 @@ pub(crate) async fn unacknowledge(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResolveAnswer {
     pub fingerprint: String,
     pub resolved: bool,
@@ -205,9 +219,15 @@ pub struct ResolveAnswer {
 /// `POST /api/v1/alerts/{fingerprint}/resolve`: a person closes a firing
 /// alert. The resolution is stored and announced like any other; if its
 /// rule still holds on the monitor's next result, it fires again.
+#[utoipa::path(
+    post, path = "/alerts/{fingerprint}/resolve", tag = "alerts",
+    summary = "Resolve a firing alert by hand",
+    params(("fingerprint" = String, Path, description = "The alert's fingerprint")),
+    responses((status = 200, description = "Resolved", body = ResolveAnswer))
+)]
 pub(crate) async fn resolve(
     State(state): State<AppState>,
-    Path(fingerprint): Path<String>,
+    ApiPath(fingerprint): ApiPath<String>,
     caller: Caller,
 ) -> Result<Json<ResolveAnswer>, ApiError> {
     caller.require(Role::Responder)?;
@@ -254,19 +274,22 @@ pub(crate) async fn resolve(
 /// How far back `GET /api/v1/mtta` looks when not told.
 const MTTA_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(30 * 24);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MttaQuery {
+    /// From this time (default: 30 days ago).
+    #[param(format = DateTime)]
     since: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MttaList {
     pub since: String,
     /// Most urgent first (names sort that way: P0 before P3).
     pub severities: Vec<MttaBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MttaBody {
     pub severity: String,
     pub acknowledged: usize,
@@ -279,9 +302,15 @@ pub struct MttaBody {
 
 /// `GET /api/v1/mtta?since=`: mean and median time to acknowledge per
 /// severity, over the acknowledgements made since then (30 days by default).
+#[utoipa::path(
+    get, path = "/mtta", tag = "alerts",
+    summary = "Mean and median time to acknowledge, per severity",
+    params(MttaQuery),
+    responses((status = 200, description = "MTTA per severity", body = MttaList))
+)]
 pub(crate) async fn mtta(
     State(state): State<AppState>,
-    axum::extract::Query(query): axum::extract::Query<MttaQuery>,
+    ApiQuery(query): ApiQuery<MttaQuery>,
 ) -> Result<Json<MttaList>, ApiError> {
     let now = state.clock.wall();
     let since = match &query.since {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use watchkeeper_domain::alert::rule::SEVERITY;
@@ -17,20 +17,21 @@ use watchkeeper_store::{AlertEvent, EscalationStep, StoredAck};
 
 use crate::AppState;
 use crate::api::acks::{AckBody, firing_since};
+use crate::api::extract::ApiPath;
 use crate::api::wire::time;
 use crate::error::ApiError;
 
 /// Events shown with one alert, newest first.
 const TIMELINE: u32 = 50;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertList {
     /// Firing first, then pending, resolved and inactive; by rule and
     /// monitor within each.
     pub alerts: Vec<AlertBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertBody {
     pub fingerprint: String,
     /// `alertname`: the `[[alert]]`'s id, or `MonitorDown`.
@@ -58,7 +59,7 @@ pub struct AlertBody {
     pub ack_target: Option<AckTargetBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AckTargetBody {
     pub within_seconds: u64,
     pub due_at: String,
@@ -66,7 +67,7 @@ pub struct AckTargetBody {
     pub breached: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertDetail {
     #[serde(flatten)]
     pub alert: AlertBody,
@@ -77,7 +78,7 @@ pub struct AlertDetail {
     pub escalation: Vec<StepBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StepBody {
     pub at: String,
     pub policy: String,
@@ -112,7 +113,7 @@ impl From<EscalationStep> for StepBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventBody {
     pub id: i64,
     pub at: String,
@@ -192,6 +193,11 @@ fn rank(phase: AlertPhase) -> u8 {
     }
 }
 
+#[utoipa::path(
+    get, path = "/alerts", tag = "alerts",
+    summary = "Every alert that has left `inactive`, firing first",
+    responses((status = 200, description = "The alerts", body = AlertList))
+)]
 pub(crate) async fn list_alerts(
     State(state): State<AppState>,
 ) -> Result<Json<AlertList>, ApiError> {
@@ -214,9 +220,15 @@ pub(crate) async fn list_alerts(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/alerts/{fingerprint}", tag = "alerts",
+    summary = "One alert with its events and escalation steps",
+    params(("fingerprint" = String, Path, description = "The alert's fingerprint")),
+    responses((status = 200, description = "The alert", body = AlertDetail))
+)]
 pub(crate) async fn get_alert(
     State(state): State<AppState>,
-    Path(fingerprint): Path<String>,
+    ApiPath(fingerprint): ApiPath<String>,
 ) -> Result<Json<AlertDetail>, ApiError> {
     let alert = state
         .queries

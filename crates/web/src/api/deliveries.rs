@@ -5,29 +5,34 @@
 //! kept.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use watchkeeper_store::{Delivery, DeliveryAttempt};
 
 use crate::AppState;
+use crate::api::extract::{ApiPath, ApiQuery};
 use crate::api::wire::time;
 use crate::error::ApiError;
 
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
+    /// Only this notifier's deliveries.
     notifier: Option<String>,
+    /// At most this many (1–1000, default 100).
+    #[param(schema_with = crate::api::openapi::schema::limit)]
     limit: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryList {
     pub deliveries: Vec<DeliveryBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryBody {
     /// The `webhook-id`, the same on every attempt.
     pub id: String,
@@ -47,21 +52,21 @@ pub struct DeliveryBody {
     pub alerts: Vec<DeliveredAlert>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveredAlert {
     pub fingerprint: String,
     pub rule: String,
     pub status: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryDetail {
     #[serde(flatten)]
     pub delivery: DeliveryBody,
     pub attempt_log: Vec<AttemptBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttemptBody {
     pub number: u32,
     pub at: String,
@@ -131,9 +136,15 @@ fn limit(raw: Option<&str>) -> Result<u32, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get, path = "/deliveries", tag = "notifications",
+    summary = "Notifications in the outbox, newest first",
+    params(DeliveryQuery),
+    responses((status = 200, description = "The deliveries", body = DeliveryList))
+)]
 pub(crate) async fn list_deliveries(
     State(state): State<AppState>,
-    Query(query): Query<DeliveryQuery>,
+    ApiQuery(query): ApiQuery<DeliveryQuery>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let limit = limit(query.limit.as_deref())?;
     let deliveries = state
@@ -145,9 +156,15 @@ pub(crate) async fn list_deliveries(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/deliveries/{delivery}", tag = "notifications",
+    summary = "One delivery with each attempt",
+    params(("delivery" = String, Path, description = "The delivery's id")),
+    responses((status = 200, description = "The delivery", body = DeliveryDetail))
+)]
 pub(crate) async fn get_delivery(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
     let (delivery, attempts) = state
         .queries

@@ -15,9 +15,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
@@ -29,6 +27,7 @@ use watchkeeper_incidents::timeline::postmortem_facts;
 use watchkeeper_store::{IncidentChange, IncidentQuery, NewIncident, StoredIncident};
 
 use crate::AppState;
+use crate::api::extract::{ApiBody, ApiPath, ApiQuery};
 use crate::api::overrides::Pending;
 use crate::api::wire::parse_time;
 use crate::auth::Caller;
@@ -50,34 +49,49 @@ pub trait IncidentWriter: Send + Sync + 'static {
     fn change(&self, change: IncidentChange) -> Pending<'_, Option<StoredIncident>>;
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// `open`, or `all` (the default).
+    #[param(schema_with = crate::api::openapi::schema::open_or_all)]
     status: Option<String>,
+    /// Incidents that started at or after this time.
+    #[param(format = DateTime)]
     since: Option<String>,
+    /// Incidents that started before this time.
+    #[param(format = DateTime)]
     until: Option<String>,
+    /// Incidents numbered below this (the previous page's `next_before`).
     before: Option<i64>,
+    /// At most this many (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct StatsQuery {
+    /// From this time (default: 30 days ago).
+    #[param(format = DateTime)]
     since: Option<String>,
 }
 
 /// The body of `POST /incidents/{id}/updates`; `POST /incidents` also
 /// takes `title` and `severity` (then required) and `components`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     title: Option<String>,
     severity: Option<String>,
     /// `{"payments": "partial_outage"}`.
+    #[schema(schema_with = crate::api::openapi::schema::impacts)]
     components: Option<BTreeMap<String, String>>,
+    #[schema(schema_with = crate::api::openapi::schema::incident_status)]
     status: Option<String>,
     template: Option<String>,
     message: Option<String>,
     /// `"30m"`.
+    #[schema(schema_with = crate::api::openapi::schema::duration)]
     next_update: Option<String>,
     commander: Option<String>,
     /// Who posts, on a server without tokens (a token names its holder).
@@ -173,15 +187,16 @@ fn parse_id(text: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::UnknownIncident(text.to_owned()))
 }
 
-fn query_error(rejection: QueryRejection) -> ApiError {
-    ApiError::bad("query", rejection.body_text())
-}
-
+#[utoipa::path(
+    get, path = "/incidents", tag = "incidents",
+    summary = "Incidents, newest first, a page at a time",
+    params(ListQuery),
+    responses((status = 200, description = "A page of incidents", body = IncidentPage))
+)]
 pub(crate) async fn list_incidents(
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<IncidentPage>, ApiError> {
-    let Query(query) = query.map_err(query_error)?;
     let open_only = match query.status.as_deref() {
         None | Some("all") => false,
         Some("open") => true,
@@ -244,9 +259,15 @@ async fn stored(state: &AppState, id: &str) -> Result<StoredIncident, ApiError> 
         .ok_or_else(|| ApiError::UnknownIncident(id.to_owned()))
 }
 
+#[utoipa::path(
+    get, path = "/incidents/{incident}", tag = "incidents",
+    summary = "One incident with its whole timeline",
+    params(("incident" = String, Path, description = "The incident's number")),
+    responses((status = 200, description = "The incident", body = IncidentDetail))
+)]
 pub(crate) async fn get_incident(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let incident = stored(&state, &id).await?;
     let settings = state.incident_settings.borrow().clone();
@@ -261,9 +282,15 @@ pub(crate) async fn get_incident(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/incidents/{incident}/postmortem.md", tag = "incidents",
+    summary = "The incident's postmortem as Markdown, measured from the store",
+    params(("incident" = String, Path, description = "The incident's number")),
+    responses((status = 200, description = "The postmortem", body = String, content_type = "text/markdown"))
+)]
 pub(crate) async fn postmortem(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let incident = stored(&state, &id).await?;
     let settings = state.incident_settings.borrow().clone();
@@ -289,10 +316,19 @@ fn writer(state: &AppState) -> Result<std::sync::Arc<dyn IncidentWriter>, ApiErr
         .ok_or(ApiError::Unavailable("this server does not take incidents"))
 }
 
+#[utoipa::path(
+    post, path = "/incidents", tag = "incidents",
+    summary = "Open an incident with its first update",
+    request_body(content = UpdateBody, description = "`title` and `severity` are required"),
+    responses(
+        (status = 201, description = "Opened", body = wire::Posted),
+        (status = 200, description = "Only previewed (`\"preview\": true`)", body = wire::Posted),
+    )
+)]
 pub(crate) async fn open_incident(
     State(state): State<AppState>,
     caller: Caller,
-    raw: Bytes,
+    ApiBody(raw): ApiBody,
 ) -> Result<(StatusCode, Json<wire::Posted>), ApiError> {
     caller.require(Role::Responder)?;
     let writer = writer(&state)?;
@@ -382,11 +418,21 @@ fn preview_incident(new: &NewIncident) -> StoredIncident {
     }
 }
 
+#[utoipa::path(
+    post, path = "/incidents/{incident}/updates", tag = "incidents",
+    summary = "Post an update: a status, a template, a message, the next update's time",
+    params(("incident" = String, Path, description = "The incident's number")),
+    request_body(content = UpdateBody, description = "Any of `status`, `template`, `message`; `title` is refused"),
+    responses(
+        (status = 201, description = "Posted", body = wire::Posted),
+        (status = 200, description = "Only previewed (`\"preview\": true`)", body = wire::Posted),
+    )
+)]
 pub(crate) async fn post_update(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     caller: Caller,
-    raw: Bytes,
+    ApiBody(raw): ApiBody,
 ) -> Result<(StatusCode, Json<wire::Posted>), ApiError> {
     caller.require(Role::Responder)?;
     let writer = writer(&state)?;
@@ -441,11 +487,16 @@ pub(crate) async fn post_update(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/incidents/stats", tag = "incidents",
+    summary = "MTTA and MTTR per severity",
+    params(StatsQuery),
+    responses((status = 200, description = "Per severity", body = IncidentStats))
+)]
 pub(crate) async fn incident_stats(
     State(state): State<AppState>,
-    query: Result<Query<StatsQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<Json<IncidentStats>, ApiError> {
-    let Query(query) = query.map_err(query_error)?;
     let now = state.clock.wall();
     let since = match query.since.as_deref() {
         Some(text) => parse_time("since", text)?,
@@ -454,7 +505,10 @@ pub(crate) async fn incident_stats(
     let incidents = incidents_since(&state, since).await?;
     Ok(Json(IncidentStats {
         since: crate::api::wire::time(since),
-        severities: watchkeeper_incidents::stats::by_severity(&incidents),
+        severities: watchkeeper_incidents::stats::by_severity(&incidents)
+            .into_iter()
+            .map(|(severity, stats)| (severity, stats.into()))
+            .collect(),
     }))
 }
 

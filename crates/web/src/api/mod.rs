@@ -8,8 +8,10 @@
 pub mod acks;
 pub mod alerts;
 pub mod deliveries;
+pub mod extract;
 pub mod incidents;
 pub mod oncall;
+pub mod openapi;
 pub mod overrides;
 pub mod routes;
 pub mod silences;
@@ -22,7 +24,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
@@ -31,6 +33,7 @@ use watchkeeper_domain::id::MonitorId;
 
 use crate::AppState;
 use crate::error::ApiError;
+use extract::ApiPath;
 use wire::{MonitorDetail, MonitorList, MonitorSummary};
 
 const AVAILABILITY_WINDOW: SignedDuration = SignedDuration::from_hours(24);
@@ -132,6 +135,11 @@ impl ListCache {
     }
 }
 
+#[utoipa::path(
+    get, path = "/monitors", tag = "monitors",
+    summary = "Every monitor: its state, last result and 24 h availability",
+    responses((status = 200, description = "Every monitor", body = wire::MonitorList))
+)]
 pub(crate) async fn list_monitors(State(state): State<AppState>) -> Result<Response, ApiError> {
     let body = state.list_cache.get(&state).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -156,9 +164,15 @@ async fn encode_list(state: &AppState) -> Result<Bytes, ApiError> {
     Ok(Bytes::from(encoded))
 }
 
+#[utoipa::path(
+    get, path = "/monitors/{id}", tag = "monitors",
+    summary = "One monitor with its conditions, state changes and recent results",
+    params(("id" = String, Path, description = "The monitor's id")),
+    responses((status = 200, description = "The monitor", body = wire::MonitorDetail))
+)]
 pub(crate) async fn get_monitor(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<MonitorDetail>, ApiError> {
     let view = MonitorId::parse(&id)
         .ok()

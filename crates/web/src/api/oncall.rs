@@ -8,7 +8,7 @@
 //! schedules and the overrides stored at run time.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use icalendar::{Calendar, Component, Event, EventLike};
@@ -22,6 +22,7 @@ use watchkeeper_domain::oncall::{Directory, Person};
 use watchkeeper_store::StoredOverride;
 
 use crate::AppState;
+use crate::api::extract::{ApiPath, ApiQuery};
 use crate::api::wire::{parse_time, time};
 use crate::error::ApiError;
 
@@ -29,19 +30,23 @@ use crate::error::ApiError;
 const CALENDAR_BACK: SignedDuration = SignedDuration::from_hours(7 * 24);
 const CALENDAR_AHEAD: SignedDuration = SignedDuration::from_hours(90 * 24);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OnCallQuery {
+    /// Who is on call at this time (default: now).
+    #[param(format = DateTime)]
     at: Option<String>,
+    /// One schedule's id (default: every schedule).
     schedule: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OnCallList {
     pub at: String,
     pub schedules: Vec<ScheduleNow>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScheduleNow {
     pub id: String,
     pub name: String,
@@ -51,7 +56,7 @@ pub struct ScheduleNow {
     pub next: Option<ShiftBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ShiftBody {
     pub person: PersonBody,
     /// `layer` (a rotation's turn) or `override`.
@@ -68,7 +73,7 @@ pub struct ShiftBody {
     pub until: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PersonBody {
     pub id: String,
     pub name: String,
@@ -161,9 +166,15 @@ fn instant(at: Option<&str>, now: Timestamp) -> Result<Timestamp, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get, path = "/oncall", tag = "oncall",
+    summary = "Who is on call on each schedule now (or at `at`), and who is next",
+    params(OnCallQuery),
+    responses((status = 200, description = "Each schedule's shift", body = OnCallList))
+)]
 pub(crate) async fn list_oncall(
     State(state): State<AppState>,
-    Query(query): Query<OnCallQuery>,
+    ApiQuery(query): ApiQuery<OnCallQuery>,
 ) -> Result<Json<OnCallList>, ApiError> {
     let directory = state.oncall.borrow().clone();
     let at = instant(query.at.as_deref(), state.clock.wall())?;
@@ -203,9 +214,15 @@ pub(crate) async fn list_oncall(
 }
 
 /// `GET /api/v1/schedules/{id}.ics`.
+#[utoipa::path(
+    get, path = "/schedules/{file}", tag = "oncall",
+    summary = "A schedule's shifts as iCalendar (`/schedules/{id}.ics`)",
+    params(("file" = String, Path, description = "The schedule's id followed by `.ics`")),
+    responses((status = 200, description = "The shifts from a week ago to 90 days ahead", body = String, content_type = "text/calendar"))
+)]
 pub(crate) async fn schedule_calendar(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    ApiPath(file): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let Some(name) = file.strip_suffix(".ics") else {
         return Err(ApiError::NoRoute(format!("/api/v1/schedules/{file}")));

@@ -10,8 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -21,6 +20,7 @@ use watchkeeper_domain::oncall::schedule::Override;
 use watchkeeper_store::{NewOverride, OverrideConflict, StoredOverride};
 
 use crate::AppState;
+use crate::api::extract::{ApiBody, ApiPath};
 use crate::api::oncall::{PersonBody, person_body, schedule_named};
 use crate::api::wire::{parse_time, time};
 use crate::auth::Caller;
@@ -45,12 +45,12 @@ pub trait OverrideWriter: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Result<Option<StoredOverride>, String>> + Send + '_>>;
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OverrideList {
     pub overrides: Vec<OverrideBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OverrideBody {
     /// `null` for an override written in the config.
     pub id: Option<i64>,
@@ -64,12 +64,19 @@ pub struct OverrideBody {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewOverrideBody {
+    /// A `[[person]]`'s id.
     person: String,
+    /// Default: now.
+    #[schema(format = DateTime)]
     start: Option<String>,
+    /// `end` or `duration`.
+    #[schema(format = DateTime)]
     end: Option<String>,
+    /// `"8h"`, `"2d"`, from `start`.
+    #[schema(schema_with = crate::api::openapi::schema::long_duration)]
     duration: Option<String>,
     comment: Option<String>,
 }
@@ -97,9 +104,15 @@ fn stored_body(state: &AppState, row: &StoredOverride) -> OverrideBody {
     }
 }
 
+#[utoipa::path(
+    get, path = "/schedules/{schedule}/overrides", tag = "oncall",
+    summary = "A schedule's current and coming overrides",
+    params(("schedule" = String, Path, description = "The schedule's id")),
+    responses((status = 200, description = "The overrides, by start", body = OverrideList))
+)]
 pub(crate) async fn list_overrides(
     State(state): State<AppState>,
-    Path(schedule): Path<String>,
+    ApiPath(schedule): ApiPath<String>,
 ) -> Result<Json<OverrideList>, ApiError> {
     let (configured, id) = {
         let directory = state.oncall.borrow().clone();
@@ -131,11 +144,18 @@ pub(crate) async fn list_overrides(
     Ok(Json(OverrideList { overrides }))
 }
 
+#[utoipa::path(
+    post, path = "/schedules/{schedule}/overrides", tag = "oncall",
+    summary = "Put a person on call for a while",
+    params(("schedule" = String, Path, description = "The schedule's id")),
+    request_body(content = NewOverrideBody),
+    responses((status = 201, description = "The override", body = OverrideBody))
+)]
 pub(crate) async fn create_override(
     State(state): State<AppState>,
-    Path(schedule): Path<String>,
+    ApiPath(schedule): ApiPath<String>,
     caller: Caller,
-    raw: Bytes,
+    ApiBody(raw): ApiBody,
 ) -> Result<(StatusCode, Json<OverrideBody>), ApiError> {
     caller.require(Role::Responder)?;
     let Some(writer) = state.overrides.clone() else {
@@ -265,9 +285,18 @@ pub(crate) async fn create_override(
     Ok((StatusCode::CREATED, Json(stored_body(&state, &stored))))
 }
 
+#[utoipa::path(
+    delete, path = "/schedules/{schedule}/overrides/{override}", tag = "oncall",
+    summary = "Remove an override",
+    params(
+        ("schedule" = String, Path, description = "The schedule's id"),
+        ("override" = String, Path, description = "The override's id"),
+    ),
+    responses((status = 200, description = "The removed override", body = OverrideBody))
+)]
 pub(crate) async fn remove_override(
     State(state): State<AppState>,
-    Path((schedule, id)): Path<(String, String)>,
+    ApiPath((schedule, id)): ApiPath<(String, String)>,
     caller: Caller,
 ) -> Result<Json<OverrideBody>, ApiError> {
     caller.require(Role::Responder)?;

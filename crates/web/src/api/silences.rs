@@ -13,8 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -24,6 +23,7 @@ use watchkeeper_domain::alert::silence::Silence;
 use watchkeeper_store::StoredSilence;
 
 use crate::AppState;
+use crate::api::extract::{ApiBody, ApiPath, ApiQuery};
 use crate::api::wire::{parse_time, time};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -40,18 +40,20 @@ pub trait SilenceWriter: Send + Sync + 'static {
     -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + '_>>;
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SilenceQuery {
     /// `true`: expired silences too.
+    #[param(schema_with = crate::api::openapi::schema::true_or_false)]
     all: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SilenceList {
     pub silences: Vec<SilenceBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SilenceBody {
     pub id: String,
     pub matchers: Vec<String>,
@@ -64,14 +66,25 @@ pub struct SilenceBody {
     pub state: &'static str,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewSilence {
+    /// Alertmanager's matchers, all of which an alert must match.
+    #[schema(schema_with = crate::api::openapi::schema::matchers)]
     matchers: Vec<String>,
+    /// Why (required).
+    #[schema(schema_with = crate::api::openapi::schema::some_text)]
     comment: Option<String>,
+    /// Who, on a server without tokens (a token names its holder).
     created_by: Option<String>,
+    /// Default: now.
+    #[schema(format = DateTime)]
     starts_at: Option<String>,
+    /// `ends_at` or `duration`.
+    #[schema(format = DateTime)]
     ends_at: Option<String>,
+    /// `"2h"`, from `starts_at`.
+    #[schema(schema_with = crate::api::openapi::schema::duration)]
     duration: Option<String>,
 }
 
@@ -199,9 +212,15 @@ fn parse_new(raw: &[u8], now: Timestamp, author: Option<&str>) -> Result<Silence
     Ok(silence)
 }
 
+#[utoipa::path(
+    get, path = "/silences", tag = "silences",
+    summary = "Active and pending silences (all with `all=true`)",
+    params(SilenceQuery),
+    responses((status = 200, description = "The silences", body = SilenceList))
+)]
 pub(crate) async fn list_silences(
     State(state): State<AppState>,
-    Query(query): Query<SilenceQuery>,
+    ApiQuery(query): ApiQuery<SilenceQuery>,
 ) -> Result<Json<SilenceList>, ApiError> {
     let now = state.clock.wall();
     let all = match query.all.as_deref() {
@@ -223,9 +242,15 @@ pub(crate) async fn list_silences(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/silences/{silence}", tag = "silences",
+    summary = "One silence",
+    params(("silence" = String, Path, description = "The silence's id")),
+    responses((status = 200, description = "The silence", body = SilenceBody))
+)]
 pub(crate) async fn get_silence(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SilenceBody>, ApiError> {
     let now = state.clock.wall();
     let silence = state
@@ -236,10 +261,16 @@ pub(crate) async fn get_silence(
     Ok(Json(body(silence, now)))
 }
 
+#[utoipa::path(
+    post, path = "/silences", tag = "silences",
+    summary = "Silence the alerts that match, for a while",
+    request_body(content = NewSilence),
+    responses((status = 201, description = "The silence", body = SilenceBody))
+)]
 pub(crate) async fn create_silence(
     State(state): State<AppState>,
     caller: Caller,
-    raw: Bytes,
+    ApiBody(raw): ApiBody,
 ) -> Result<(StatusCode, Json<SilenceBody>), ApiError> {
     caller.require(Role::Responder)?;
     let Some(writer) = state.silences.clone() else {
@@ -267,9 +298,15 @@ pub(crate) async fn create_silence(
     Ok((StatusCode::CREATED, Json(body(stored, now))))
 }
 
+#[utoipa::path(
+    delete, path = "/silences/{silence}", tag = "silences",
+    summary = "Expire a silence now",
+    params(("silence" = String, Path, description = "The silence's id")),
+    responses((status = 200, description = "The expired silence", body = SilenceBody))
+)]
 pub(crate) async fn expire_silence(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     caller: Caller,
 ) -> Result<Json<SilenceBody>, ApiError> {
     caller.require(Role::Responder)?;

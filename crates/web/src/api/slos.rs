@@ -11,12 +11,12 @@ use watchkeeper_domain::alert::slo_tracker::SloStatus;
 use crate::AppState;
 use crate::api::wire::time;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SloList {
     pub slos: Vec<SloBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SloBody {
     pub id: String,
     /// `availability`, or `latency` with `threshold_ms`.
@@ -39,13 +39,13 @@ pub struct SloBody {
     pub evaluated_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BurnRate {
     pub window: String,
     pub rate: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BurnAlert {
     /// The long window (`1h`, `6h`).
     pub window: String,
@@ -104,6 +104,11 @@ impl From<&SloStatus> for SloBody {
     }
 }
 
+#[utoipa::path(
+    get, path = "/slos", tag = "slos",
+    summary = "Every SLO: error budget remaining, burn rates and their alerts",
+    responses((status = 200, description = "The SLOs as last evaluated", body = SloList))
+)]
 pub(crate) async fn list_slos(State(state): State<AppState>) -> Json<SloList> {
     let statuses = state.slos.borrow().clone();
     Json(SloList {

@@ -11,7 +11,7 @@ use watchkeeper_engine::MonitorView;
 /// are a contract with scripts and dashboards, apart from how the domain
 /// names its states: a new state in `domain` does not compile until it is
 /// given a string here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum WireHealth {
     #[serde(rename = "up")]
     Up,
@@ -31,12 +31,12 @@ impl From<Health> for WireHealth {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MonitorList {
     pub monitors: Vec<MonitorSummary>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MonitorSummary {
     pub id: String,
     pub name: String,
@@ -58,7 +58,7 @@ pub struct MonitorSummary {
     pub availability_24h: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MonitorDetail {
     #[serde(flatten)]
     pub summary: MonitorSummary,
@@ -71,7 +71,7 @@ pub struct MonitorDetail {
     pub recent_results: Vec<ResultBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResultBody {
     pub started_at: String,
     pub lag_ms: f64,
@@ -84,14 +84,14 @@ pub struct ResultBody {
     pub fallback: Option<FallbackBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FallbackBody {
     pub health: WireHealth,
     pub latency_ms: f64,
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StateChangeBody {
     pub at: String,
     pub from: Option<WireHealth>,

@@ -12,7 +12,7 @@ use watchkeeper_store::StoredIncident;
 
 use crate::api::wire::time;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComponentBody {
     pub id: String,
     pub name: String,
@@ -20,7 +20,7 @@ pub struct ComponentBody {
     pub impact: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentAlertBody {
     pub fingerprint: String,
     pub monitor: String,
@@ -28,7 +28,7 @@ pub struct IncidentAlertBody {
     pub joined_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentBody {
     pub id: i64,
     pub title: String,
@@ -105,7 +105,7 @@ impl IncidentBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TimelineBody {
     pub at: String,
     /// `opened`, `alert_fired`, `update`, `acknowledged`, `escalated`,
@@ -136,7 +136,7 @@ impl From<&TimelineItem> for TimelineBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentDetail {
     #[serde(flatten)]
     pub incident: IncidentBody,
@@ -144,7 +144,7 @@ pub struct IncidentDetail {
     pub timeline: Vec<TimelineBody>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentPage {
     /// Newest first.
     pub incidents: Vec<IncidentBody>,
@@ -153,7 +153,7 @@ pub struct IncidentPage {
 }
 
 /// What `POST /incidents` and `POST /incidents/{id}/updates` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Posted {
     pub incident: IncidentBody,
     /// The update as the seeds announce it: `[Identified] Title`, the
@@ -163,8 +163,33 @@ pub struct Posted {
     pub preview: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentStats {
     pub since: String,
-    pub severities: BTreeMap<String, SeverityStats>,
+    /// By severity (`P1`, …).
+    pub severities: BTreeMap<String, SeverityBody>,
+}
+
+/// MTTA and MTTR of one severity.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SeverityBody {
+    pub incidents: u64,
+    pub acknowledged: u64,
+    pub resolved: u64,
+    /// Mean time from start to first acknowledgement; `null` when none was.
+    pub mtta_seconds: Option<f64>,
+    /// Mean time from start to resolution; `null` when none was resolved.
+    pub mttr_seconds: Option<f64>,
+}
+
+impl From<SeverityStats> for SeverityBody {
+    fn from(stats: SeverityStats) -> Self {
+        SeverityBody {
+            incidents: stats.incidents,
+            acknowledged: stats.acknowledged,
+            resolved: stats.resolved,
+            mtta_seconds: stats.mtta_seconds,
+            mttr_seconds: stats.mttr_seconds,
+        }
+    }
 }
