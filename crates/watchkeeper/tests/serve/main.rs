@@ -20,6 +20,7 @@ mod logs;
 mod misbehaving;
 mod notifications;
 mod observability;
+mod openapi;
 mod process;
 mod quickstart;
 mod quieting;
