@@ -7,6 +7,7 @@ mod alerting;
 mod incidents;
 mod oncall;
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -82,6 +83,10 @@ pub struct Config {
     pub components: Vec<Component>,
     /// In the order written (main file first, then included files).
     pub monitors: Vec<Arc<MonitorSpec>>,
+    /// Monitors written with `public = false`: probed and alerted on like
+    /// any other, but never counted or shown on the status page or any
+    /// unauthenticated route.
+    pub private_monitors: BTreeSet<MonitorId>,
     /// Rules, SLOs, routes, inhibitions, maintenance windows, notifiers.
     pub alerting: AlertingConfig,
     /// People, schedules, escalation policies, acknowledgement settings.

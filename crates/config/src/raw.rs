@@ -170,6 +170,8 @@ raw_table! {
         labels: TextMap = "labels",
         depends_on: TextList = "depends_on",
         alert: Flag = "alert",
+        /// `false`: never on the status page or any unauthenticated route.
+        public: Flag = "public",
     }
 }
 

@@ -39,7 +39,7 @@ mod settings;
 mod targets;
 mod tcp;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,7 +95,7 @@ pub(crate) fn config(
     let server = server::validate_server(server, &mut problems);
     let storage = settings::validate_storage(storage, &dir, &mut problems);
     let probes = settings::validate_probes(probes, &mut problems);
-    let api = api::validate_api(api);
+    let (api, public_read_at) = api::validate_api(api);
     let status_page = component::validate_status_page(status_page, &mut problems);
     // First: every section's severities are checked against it.
     let settings = alerting::validate_alerting(alerting, &mut problems);
@@ -152,7 +152,7 @@ pub(crate) fn config(
 
     let mut defined = references::Defined::default();
     let mut references = references::References::default();
-    let components = all_components
+    let components: Vec<_> = all_components
         .into_iter()
         .flatten()
         .filter_map(|raw| component::validate_component(raw, &mut defined, &mut problems))
@@ -160,6 +160,7 @@ pub(crate) fn config(
     let mut compiled = conditions::CompiledConditions::default();
     let mut monitors = Vec::new();
     let mut monitor_alerting = Vec::new();
+    let mut private_monitors = BTreeSet::new();
     for (dir, raws) in all_monitors {
         for raw in raws {
             let monitor = monitor::validate_monitor(
@@ -171,12 +172,21 @@ pub(crate) fn config(
                 &mut compiled,
                 &mut problems,
             );
-            if let Some((monitor, alerting)) = monitor {
+            if let Some((monitor, alerting, public)) = monitor {
+                if !public {
+                    private_monitors.insert(monitor.id.clone());
+                }
                 monitors.push(Arc::new(monitor));
                 monitor_alerting.push(alerting);
             }
         }
     }
+    api::refuse_public_read(
+        public_read_at.as_ref(),
+        &components,
+        &private_monitors,
+        &mut problems,
+    );
     let mut whens = rule::CompiledWhens::default();
     let rules: Vec<_> = all_alerts
         .into_iter()
@@ -272,6 +282,7 @@ pub(crate) fn config(
         status_page,
         components,
         monitors,
+        private_monitors,
         alerting: AlertingConfig {
             settings,
             monitors: monitor_alerting,

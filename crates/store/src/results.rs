@@ -186,6 +186,16 @@ pub(crate) trait ResultRows {
         to: i64,
     ) -> Result<Vec<StoredResult>, sqlx::Error>;
 
+    /// Up to `limit` results of the monitor with `key` that started in
+    /// `[from, before)` (ms), newest first.
+    async fn results_page(
+        &self,
+        key: i64,
+        from: i64,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredResult>, sqlx::Error>;
+
     /// Deletes results that started before `before` (ms), [`PRUNE_CHUNK`]
     /// rows per statement, each committed on its own.
     async fn prune_results(&self, before: i64) -> Result<u64, sqlx::Error>;
@@ -299,6 +309,30 @@ impl Store {
         let rows =
             backend!(self, engine => engine.results_between(key, millis(from), millis(to)).await)
                 .map_err(|source| StoreError::Read { what: WHAT, source })?;
+        rows.into_iter()
+            .map(|row| row.decode(WHAT, id.clone()))
+            .collect()
+    }
+
+    /// Up to `limit` results of one monitor that started in `[from,
+    /// before)`, newest first: a page of them, the next one before the
+    /// last's `started_at` (a monitor's results are at distinct
+    /// milliseconds, see [`MAX_NUDGE_MS`]). Raw results only: older ones
+    /// live on as rollups.
+    pub async fn results_page(
+        &self,
+        id: &MonitorId,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<CheckResult>, StoreError> {
+        const WHAT: &str = "a page of results";
+        let Some(key) = self.key_of(id).await? else {
+            return Ok(Vec::new());
+        };
+        let (from, before) = (millis(from), millis(before));
+        let rows = backend!(self, engine => engine.results_page(key, from, before, limit).await)
+            .map_err(|source| StoreError::Read { what: WHAT, source })?;
         rows.into_iter()
             .map(|row| row.decode(WHAT, id.clone()))
             .collect()

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use jiff::Timestamp;
 use watchkeeper_domain::MonitorId;
 use watchkeeper_domain::check::{MonitorStatus, StateChange};
 
@@ -58,10 +59,13 @@ pub(crate) trait StateChangeRows {
     /// then by insertion order).
     async fn latest_state_changes(&self) -> Result<Vec<StoredStateChange>, sqlx::Error>;
 
-    /// Up to `limit` changes of the monitor with `key`, newest first.
+    /// Up to `limit` changes of the monitor with `key` at `[from, before)`
+    /// (ms), newest first.
     async fn state_changes(
         &self,
         key: i64,
+        from: i64,
+        before: i64,
         limit: u32,
     ) -> Result<Vec<StoredStateChange>, sqlx::Error>;
 }
@@ -90,11 +94,27 @@ impl Store {
         id: &MonitorId,
         limit: u32,
     ) -> Result<Vec<StateChange>, StoreError> {
+        self.state_changes_in(id, Timestamp::MIN, Timestamp::MAX, limit)
+            .await
+    }
+
+    /// Up to `limit` state changes of one monitor at `[from, before)`,
+    /// newest first: a page of them, the next one before the last's `at`
+    /// (a monitor's changes come from its results, at most one a
+    /// millisecond, so no two share an instant).
+    pub async fn state_changes_in(
+        &self,
+        id: &MonitorId,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<StateChange>, StoreError> {
         const WHAT: &str = "state changes";
         let Some(key) = self.key_of(id).await? else {
             return Ok(Vec::new());
         };
-        let rows = backend!(self, engine => engine.state_changes(key, limit).await)
+        let (from, before) = (millis(from), millis(before));
+        let rows = backend!(self, engine => engine.state_changes(key, from, before, limit).await)
             .map_err(|source| StoreError::Read { what: WHAT, source })?;
         rows.into_iter()
             .map(|row| row.decode(WHAT, id.clone()))

@@ -1,12 +1,34 @@
 //! Status page wiring: the [`PageSettings`] the web shows, made from the
 //! config's `[status_page]` and its public components (again on every
-//! reload). A private component (`public = false`) is left out here, so no
-//! public route can show it.
+//! reload). A private component (`public = false`) is left out of the
+//! page's components here, and a private monitor out of its component's
+//! monitors, so no public route can show or count them; only
+//! `every_component`, which the authenticated API alone reads, has them.
 
 use std::sync::Arc;
 
+use watchkeeper_config::Component;
 use watchkeeper_config::Config;
-use watchkeeper_web::status_page::model::{DEFAULT_ACCENT, PageComponent, PageSettings};
+use watchkeeper_web::status_page::model::{
+    AnyComponent, DEFAULT_ACCENT, PageComponent, PageSettings,
+};
+
+/// `component` with its monitors (the private ones too when `private`).
+fn page_component(config: &Config, component: &Component, private: bool) -> PageComponent {
+    PageComponent {
+        id: component.id.to_string(),
+        name: component.name.clone(),
+        group: component.group.clone(),
+        description: component.description.clone(),
+        monitors: config
+            .monitors
+            .iter()
+            .filter(|monitor| monitor.component.as_ref() == Some(&component.id))
+            .filter(|monitor| private || !config.private_monitors.contains(&monitor.id))
+            .map(|monitor| monitor.id.clone())
+            .collect(),
+    }
+}
 
 pub fn page_settings(config: &Config) -> Arc<PageSettings> {
     let page = &config.status_page;
@@ -14,17 +36,14 @@ pub fn page_settings(config: &Config) -> Arc<PageSettings> {
         .components
         .iter()
         .filter(|component| component.public)
-        .map(|component| PageComponent {
-            id: component.id.to_string(),
-            name: component.name.clone(),
-            group: component.group.clone(),
-            description: component.description.clone(),
-            monitors: config
-                .monitors
-                .iter()
-                .filter(|monitor| monitor.component.as_ref() == Some(&component.id))
-                .map(|monitor| monitor.id.clone())
-                .collect(),
+        .map(|component| page_component(config, component, false))
+        .collect();
+    let every_component = config
+        .components
+        .iter()
+        .map(|component| AnyComponent {
+            component: page_component(config, component, true),
+            public: component.public,
         })
         .collect();
     Arc::new(PageSettings {
@@ -42,5 +61,6 @@ pub fn page_settings(config: &Config) -> Arc<PageSettings> {
             .unwrap_or_else(|| DEFAULT_ACCENT.to_owned()),
         components,
         maintenance: config.alerting.maintenance.clone(),
+        every_component,
     })
 }

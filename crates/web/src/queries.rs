@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use watchkeeper_domain::alert::StoredAlert;
-use watchkeeper_domain::check::StateChange;
+use watchkeeper_domain::check::{CheckResult, StateChange};
 use watchkeeper_domain::id::MonitorId;
 use watchkeeper_incidents::timeline::{Names, Record};
 use watchkeeper_store::{
@@ -35,6 +35,30 @@ impl Queries {
         limit: u32,
     ) -> Result<Vec<StateChange>, StoreError> {
         self.store.state_changes(id, limit).await
+    }
+
+    /// Up to `limit` state changes of one monitor at `[from, before)`,
+    /// newest first.
+    pub async fn state_changes_in(
+        &self,
+        id: &MonitorId,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<StateChange>, StoreError> {
+        self.store.state_changes_in(id, from, before, limit).await
+    }
+
+    /// Up to `limit` raw results of one monitor that started in `[from,
+    /// before)`, newest first.
+    pub async fn results(
+        &self,
+        id: &MonitorId,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<CheckResult>, StoreError> {
+        self.store.results_page(id, from, before, limit).await
     }
 
     /// Every stored alert with its state now.

@@ -237,7 +237,7 @@ async fn incidents(
 }
 
 /// Every monitor's health now, in one pass over the board.
-fn healths(state: &AppState) -> HashMap<MonitorId, Option<Health>> {
+pub(crate) fn healths(state: &AppState) -> HashMap<MonitorId, Option<Health>> {
     state.board.with_all(|views| {
         views
             .iter()

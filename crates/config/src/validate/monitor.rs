@@ -18,7 +18,9 @@ use crate::model::AlertingSettings;
 use crate::raw::{RawMonitor, RawProbe};
 use crate::source::{Loc, Located};
 
-/// `dir` is the directory of the file the monitor is written in.
+/// `dir` is the directory of the file the monitor is written in. Beside
+/// the spec and its alerting comes whether it is public (`public = false`:
+/// never on the status page or any unauthenticated route).
 pub(super) fn validate_monitor(
     raw: RawMonitor,
     dir: &Path,
@@ -27,7 +29,7 @@ pub(super) fn validate_monitor(
     references: &mut References,
     compiled: &mut CompiledConditions,
     problems: &mut Problems<'_>,
-) -> Option<(MonitorSpec, PendingMonitorAlerting)> {
+) -> Option<(MonitorSpec, PendingMonitorAlerting, bool)> {
     let RawMonitor {
         at,
         id,
@@ -47,6 +49,7 @@ pub(super) fn validate_monitor(
         labels,
         depends_on,
         alert,
+        public,
     } = raw;
     let before = problems.count();
     let label = id.as_ref().map_or_else(
@@ -126,6 +129,7 @@ pub(super) fn validate_monitor(
             degraded_if,
         },
         alerting,
+        public.is_none_or(|flag| flag.value),
     ))
 }
 

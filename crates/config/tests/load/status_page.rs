@@ -43,3 +43,41 @@ fn status_page_mistakes_are_reported_where_they_are_written() {
         "watchkeeper.toml:2:8: `logo` must be an http or https URL, not javascript:",
     );
 }
+
+#[test]
+fn a_monitor_can_be_private_and_public_read_refuses_anything_private() {
+    let config = load(
+        r#"
+[[component]]
+id = "api"
+
+[[monitor]]
+id = "api-internal"
+component = "api"
+public = false
+tcp = { address = "127.0.0.1:5432" }
+
+[[monitor]]
+id = "api-health"
+component = "api"
+tcp = { address = "127.0.0.1:8080" }
+"#,
+    )
+    .unwrap();
+    let private: Vec<&str> = config
+        .private_monitors
+        .iter()
+        .map(|id| id.as_str())
+        .collect();
+    assert_eq!(private, ["api-internal"]);
+
+    assert_error(
+        "[api]\npublic_read = true\n\n[[component]]\nid = \"ledger\"\npublic = false\n\n\
+         [[monitor]]\nid = \"db\"\npublic = false\ntcp = { address = \"127.0.0.1:5432\" }\n",
+        "watchkeeper.toml:2:15: `public_read = true` would show component `ledger`, monitor `db` \
+         to anyone through /api/v1; remove it and give readers a viewer token \
+         (`watchkeeper token create --name NAME --role viewer`)",
+    );
+    // Without anything private, public reads are fine.
+    assert!(load("[api]\npublic_read = true\n").unwrap().api.public_read);
+}

@@ -170,6 +170,27 @@ impl ResultRows for PostgresStore {
         .await
     }
 
+    async fn results_page(
+        &self,
+        key: i64,
+        from: i64,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredResult>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            result_columns!(),
+            " FROM results WHERE started_at >= $2 AND started_at < $3 AND monitor = $1 \
+             ORDER BY started_at DESC LIMIT $4"
+        ))
+        .bind(key)
+        .bind(from)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+    }
+
     async fn prune_results(&self, before: i64) -> Result<u64, sqlx::Error> {
         self.delete_in_chunks(
             "DELETE FROM results WHERE (started_at, monitor) IN \

@@ -65,14 +65,19 @@ impl StateChangeRows for PostgresStore {
     async fn state_changes(
         &self,
         key: i64,
+        from: i64,
+        before: i64,
         limit: u32,
     ) -> Result<Vec<StoredStateChange>, sqlx::Error> {
         sqlx::query_as(concat!(
             "SELECT ",
             state_change_columns!(),
-            " FROM state_changes WHERE monitor = $1 ORDER BY at DESC, id DESC LIMIT $2"
+            " FROM state_changes WHERE monitor = $1 AND at >= $2 AND at < $3 \
+             ORDER BY at DESC, id DESC LIMIT $4"
         ))
         .bind(key)
+        .bind(from)
+        .bind(before)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await

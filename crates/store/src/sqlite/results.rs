@@ -79,6 +79,27 @@ impl ResultRows for SqliteStore {
         .await
     }
 
+    async fn results_page(
+        &self,
+        key: i64,
+        from: i64,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredResult>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT monitor, started_at, lag_ms, latency_us, health, reason, \
+             fallback_health, fallback_latency_us, fallback_reason \
+             FROM results WHERE started_at >= ?2 AND started_at < ?3 AND monitor = ?1 \
+             ORDER BY started_at DESC LIMIT ?4",
+        )
+        .bind(key)
+        .bind(from)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+    }
+
     async fn prune_results(&self, before: i64) -> Result<u64, sqlx::Error> {
         self.delete_in_chunks(
             "DELETE FROM results WHERE (started_at, monitor) IN \

@@ -42,13 +42,17 @@ impl StateChangeRows for SqliteStore {
     async fn state_changes(
         &self,
         key: i64,
+        from: i64,
+        before: i64,
         limit: u32,
     ) -> Result<Vec<StoredStateChange>, sqlx::Error> {
         sqlx::query_as(
             "SELECT monitor, at, from_health, to_health, reason FROM state_changes \
-             WHERE monitor = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+             WHERE monitor = ?1 AND at >= ?2 AND at < ?3 ORDER BY at DESC, id DESC LIMIT ?4",
         )
         .bind(key)
+        .bind(from)
+        .bind(before)
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await

@@ -401,3 +401,64 @@ async fn a_batch_returns_the_id_of_its_last_state_change(engine) {
     assert_eq!(second, Some(first + 1));
 }
 }
+
+on_both_engines! {
+    async fn results_and_state_changes_come_in_pages_newest_first_within_a_time_range(engine) {
+        let db = TestDatabase::new(engine).await;
+        let store = db.open_with(&["api", "db"]).await;
+        let results: Vec<_> = (0..5)
+            .map(|n| result("api", n * 10_000, 1_000, Health::Up))
+            .chain([result("db", 15_000, 1_000, Health::Up)])
+            .collect();
+        let changes = [
+            change("api", None, Health::Up, 0),
+            change("api", Some(Health::Up), Health::Down, 20_000),
+            change("api", Some(Health::Down), Health::Up, 30_000),
+        ];
+        store.write_batch(&results, &changes).await.unwrap();
+
+        let page = |from, before, limit| {
+            let store = store.clone();
+            async move {
+                store
+                    .results_page(&id("api"), at(from), at(before), limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.started_at)
+                    .collect::<Vec<_>>()
+            }
+        };
+        // Newest first, two at a time, each page before the last one's time.
+        assert_eq!(page(0, 1_000_000, 2).await, [at(40_000), at(30_000)]);
+        assert_eq!(page(0, 30_000, 2).await, [at(20_000), at(10_000)]);
+        assert_eq!(page(0, 10_000, 2).await, [at(0)]);
+        // `from` is inclusive, `before` exclusive; other monitors never show.
+        assert_eq!(page(10_000, 30_000, 10).await, [at(20_000), at(10_000)]);
+        assert!(
+            store
+                .results_page(&id("nobody"), at(0), at(50_000), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let in_range = store
+            .state_changes_in(&id("api"), at(0), at(30_000), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            in_range.iter().map(|c| c.at).collect::<Vec<_>>(),
+            [at(20_000), at(0)]
+        );
+        let first = store
+            .state_changes_in(&id("api"), at(0), at(50_000), 1)
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].to, Health::Up);
+        assert_eq!(first[0].at, at(30_000));
+        // The unbounded read is the same as before.
+        assert_eq!(store.state_changes(&id("api"), 10).await.unwrap().len(), 3);
+    }
+}

@@ -59,6 +59,18 @@ timeout = "900ms"
 http = {{ url = "{target}" }}
 expect = ['status == 200']
 
+# Private, in a public component, and always failing: the page neither
+# shows nor counts it.
+[[monitor]]
+id = "payments-internal"
+component = "payments"
+public = false
+alert = false
+interval = "1s"
+timeout = "900ms"
+http = {{ url = "{target}" }}
+expect = ['status == 599']
+
 [[monitor]]
 id = "ledger-check"
 component = "ledger"
@@ -89,6 +101,7 @@ on_both_engines! {
         let demo = spawn_demo_on_loopback(DemoConfig::default()).await.unwrap();
         let app = spawn_app(&config(&storage, &demo.url("/health"))).await;
         app.wait_for_state("demo", "up").await;
+        app.wait_for_state("payments-internal", "down").await;
         let page = public(&app, "/").await;
         assert_eq!(page.status(), 200);
         let headers = page.headers().clone();
@@ -102,7 +115,26 @@ on_both_engines! {
         assert!(html.contains("Acme &lt;Status&gt;"), "{html}");
         assert!(!html.contains("<img src=x"), "a component name is escaped");
         assert!(!html.contains("Internal ledger"), "a private component is hidden");
+        assert!(!html.contains("payments-internal"), "a private monitor is hidden");
         assert_eq!(html.matches("<rect ").count(), 90, "one bar per day");
+        // The API (with a token) has every component, each with every
+        // monitor: there the private monitor counts.
+        let (status, listed) = app.get_json("/api/v1/components").await;
+        assert_eq!(status, 200);
+        let seen: Vec<(&str, bool, &str)> = listed["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].as_str().unwrap(), c["public"].as_bool().unwrap(), c["status"].as_str().unwrap()))
+            .collect();
+        // One of its two monitors down: a partial outage.
+        assert_eq!(seen, [("payments", true, "partial_outage"), ("ledger", false, "operational")]);
+        assert_eq!(listed["components"][0]["monitors"], json!(["demo", "payments-internal"]));
+        let (_, windows) = app.get_json("/api/v1/maintenance").await;
+        let ids: Vec<&str> = windows["maintenance"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["db-upgrade", "ledger-move"]);
+        assert_eq!(windows["maintenance"][1]["schedule"], "cron 0 3 * * * UTC for 30m");
+        assert!(windows["maintenance"][1]["next"]["start"].is_string(), "{windows}");
         let gzipped = watchkeeper_testkit::loopback_client_builder()
             .build()
             .unwrap()

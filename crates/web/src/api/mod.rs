@@ -7,8 +7,10 @@
 
 pub mod acks;
 pub mod alerts;
+pub mod components;
 pub mod deliveries;
 pub mod extract;
+pub mod history;
 pub mod incidents;
 pub mod oncall;
 pub mod openapi;

@@ -43,6 +43,10 @@ const BEARER: &str = "bearer";
     paths(
         api::list_monitors,
         api::get_monitor,
+        api::history::list_results,
+        api::history::list_state_changes,
+        api::components::list_components,
+        api::components::list_maintenance,
         api::alerts::list_alerts,
         api::alerts::get_alert,
         api::acks::acknowledge,
@@ -73,6 +77,7 @@ const BEARER: &str = "bearer";
     components(schemas(ErrorBody)),
     tags(
         (name = "monitors", description = "What every monitor is doing now"),
+        (name = "components", description = "Components with their status, and maintenance windows"),
         (name = "alerts", description = "Alerts, their acknowledgement and resolution"),
         (name = "notifications", description = "The outbox: each notification and its attempts"),
         (name = "slos", description = "Error budgets and burn rates"),

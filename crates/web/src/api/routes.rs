@@ -56,6 +56,30 @@ pub static API_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Method::GET,
+        path: "/monitors/{id}/results",
+        access: Access::Read,
+        handler: |filter| route(filter, api::history::list_results),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/monitors/{id}/state-changes",
+        access: Access::Read,
+        handler: |filter| route(filter, api::history::list_state_changes),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/components",
+        access: Access::Read,
+        handler: |filter| route(filter, api::components::list_components),
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/maintenance",
+        access: Access::Read,
+        handler: |filter| route(filter, api::components::list_maintenance),
+    },
+    ApiRoute {
+        method: Method::GET,
         path: "/alerts",
         access: Access::Read,
         handler: |filter| route(filter, api::alerts::list_alerts),

@@ -3,8 +3,10 @@
 //! incidents' impact (the worse of the two), 90 days of uptime per
 //! component from the daily counts, the overall indicator, the active
 //! incidents with their updates, and the past incidents by day. Private
-//! components are not in the settings at all, and an incident that
-//! affects only private components is not shown.
+//! components are not among the settings' `components` (only in
+//! `every_component`, which no public route reads), private monitors are
+//! not among a component's monitors there, and an incident that affects
+//! only private components is not shown.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -51,6 +53,17 @@ pub struct PageSettings {
     pub accent: String,
     pub components: Vec<PageComponent>,
     pub maintenance: Vec<MaintenanceWindow>,
+    /// Every component, public or not, with every monitor: read by the
+    /// authenticated `/api/v1/components` alone, never by a public route.
+    pub every_component: Vec<AnyComponent>,
+}
+
+/// A component for the authenticated API: with all its monitors, private
+/// ones included, and whether it is public.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnyComponent {
+    pub component: PageComponent,
+    pub public: bool,
 }
 
 impl Default for PageSettings {
@@ -63,6 +76,7 @@ impl Default for PageSettings {
             accent: DEFAULT_ACCENT.to_owned(),
             components: Vec::new(),
             maintenance: Vec::new(),
+            every_component: Vec::new(),
         }
     }
 }
@@ -357,8 +371,7 @@ impl PageModel {
     }
 }
 
-/// The public components a window touches: named, or through one of
-/// their monitors.
+/// The public components a window touches.
 fn window_components<'a>(
     settings: &'a PageSettings,
     window: &MaintenanceWindow,
@@ -366,17 +379,63 @@ fn window_components<'a>(
     settings
         .components
         .iter()
-        .filter(|component| {
-            window
-                .components
-                .iter()
-                .any(|id| id.as_str() == component.id)
-                || component
-                    .monitors
-                    .iter()
-                    .any(|m| window.monitors.contains(m))
-        })
+        .filter(|component| touches(window, component))
         .collect()
+}
+
+/// Whether a window touches a component: named, or through one of its
+/// monitors.
+pub(crate) fn touches(window: &MaintenanceWindow, component: &PageComponent) -> bool {
+    window
+        .components
+        .iter()
+        .any(|id| id.as_str() == component.id)
+        || component
+            .monitors
+            .iter()
+            .any(|m| window.monitors.contains(m))
+}
+
+/// The worst impact each component has from the open incidents.
+pub(crate) fn open_impacts<'a>(
+    incidents: impl IntoIterator<Item = &'a StoredIncident>,
+) -> HashMap<&'a str, Impact> {
+    let mut impacts: HashMap<&str, Impact> = HashMap::new();
+    for incident in incidents {
+        if !incident.status.is_open() {
+            continue;
+        }
+        for (component, impact) in &incident.components {
+            let worst = impacts.entry(component.as_str()).or_insert(*impact);
+            *worst = (*worst).max(*impact);
+        }
+    }
+    impacts
+}
+
+/// A component's status now: the worse of its monitors and its open
+/// incidents, or under maintenance while a window touching it is active.
+pub(crate) fn status_of(
+    component: &PageComponent,
+    maintenance: &[MaintenanceWindow],
+    healths: &HashMap<MonitorId, Option<Health>>,
+    impacts: &HashMap<&str, Impact>,
+    now: Timestamp,
+) -> ComponentStatus {
+    let monitors = from_monitors(
+        component
+            .monitors
+            .iter()
+            .map(|id| healths.get(id).copied().flatten()),
+    );
+    let in_maintenance = maintenance
+        .iter()
+        .any(|window| window.active_at(now).is_some() && touches(window, component));
+    component_status(
+        monitors,
+        impacts.get(component.id.as_str()).copied(),
+        in_maintenance,
+    )
 }
 
 /// Windows in progress at `now`, then those starting in the next
@@ -417,36 +476,16 @@ pub fn maintenance(settings: &PageSettings, now: Timestamp) -> Vec<MaintenanceVi
 /// The page.
 pub fn build(settings: &PageSettings, inputs: &Inputs<'_>) -> PageModel {
     let today = inputs.now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    // The worst impact each component has from its open incidents.
-    let mut impacts: HashMap<&str, Impact> = HashMap::new();
-    for (incident, _) in inputs.incidents {
-        if !incident.status.is_open() {
-            continue;
-        }
-        for (component, impact) in &incident.components {
-            let worst = impacts.entry(component.as_str()).or_insert(*impact);
-            *worst = (*worst).max(*impact);
-        }
-    }
+    let impacts = open_impacts(inputs.incidents.iter().map(|(incident, _)| incident));
     let mut groups: Vec<GroupView> = Vec::new();
     let mut statuses = Vec::new();
     for component in &settings.components {
-        let monitors = from_monitors(
-            component
-                .monitors
-                .iter()
-                .map(|id| inputs.healths.get(id).copied().flatten()),
-        );
-        let in_maintenance = settings.maintenance.iter().any(|window| {
-            window.active_at(inputs.now).is_some()
-                && window_components(settings, window)
-                    .iter()
-                    .any(|c| c.id == component.id)
-        });
-        let status = component_status(
-            monitors,
-            impacts.get(component.id.as_str()).copied(),
-            in_maintenance,
+        let status = status_of(
+            component,
+            &settings.maintenance,
+            inputs.healths,
+            &impacts,
+            inputs.now,
         );
         statuses.push(status);
         let (uptime, days) = uptime(component, inputs.daily, today);

@@ -8,6 +8,7 @@ mod access;
 mod alerts;
 mod errors;
 mod health;
+mod history;
 mod monitors;
 mod oncall;
 mod reload;
