@@ -49,7 +49,8 @@ pub use model::{
     StorageConfig,
 };
 pub use model::{
-    DEFAULT_JOIN_WINDOW, DEFAULT_LINK_EXPIRY, IncidentsConfig, OnCallConfig, StatusPageConfig,
+    DEFAULT_JOIN_WINDOW, DEFAULT_LINK_EXPIRY, IncidentsConfig, OnCallConfig, PageTemplates,
+    StatusPageConfig,
 };
 
 use raw::FileRole;

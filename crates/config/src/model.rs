@@ -171,6 +171,18 @@ pub struct StatusPageConfig {
     pub links: Vec<(String, url::Url)>,
     /// `#rrggbb`: links and the operational colour's accent.
     pub accent: Option<String>,
+    /// From `templates_dir`: the templates that replace the built-in ones.
+    pub templates: Option<PageTemplates>,
+}
+
+/// The status page's own templates, read from `templates_dir` at load;
+/// `None`: the built-in one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageTemplates {
+    pub dir: PathBuf,
+    pub page: Option<String>,
+    pub incident: Option<String>,
+    pub style: Option<String>,
 }
 
 impl Default for StatusPageConfig {
@@ -181,6 +193,7 @@ impl Default for StatusPageConfig {
             logo: None,
             links: Vec::new(),
             accent: None,
+            templates: None,
         }
     }
 }

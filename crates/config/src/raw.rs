@@ -122,6 +122,8 @@ raw_table! {
         logo: Text = "logo",
         links: TextMap = "links",
         accent: Text = "accent",
+        /// A directory of templates replacing the built-in ones.
+        templates_dir: Text = "templates_dir",
     }
 }
 

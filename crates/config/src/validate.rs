@@ -29,6 +29,7 @@ mod maintenance;
 mod monitor;
 mod notifier;
 mod oncall;
+mod page_templates;
 mod references;
 mod rotation;
 mod route;
@@ -96,7 +97,7 @@ pub(crate) fn config(
     let storage = settings::validate_storage(storage, &dir, &mut problems);
     let probes = settings::validate_probes(probes, &mut problems);
     let (api, public_read_at) = api::validate_api(api);
-    let status_page = component::validate_status_page(status_page, &mut problems);
+    let status_page = component::validate_status_page(status_page, &dir, &mut problems);
     // First: every section's severities are checked against it.
     let settings = alerting::validate_alerting(alerting, &mut problems);
     let (ack_targets, link_expiry) =

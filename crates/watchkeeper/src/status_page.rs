@@ -4,11 +4,14 @@
 //! page's components here, and a private monitor out of its component's
 //! monitors, so no public route can show or count them; only
 //! `every_component`, which the authenticated API alone reads, has them.
+//! The templates from `templates_dir` were read by the config load, so a
+//! reload picks up an edited template.
 
 use std::sync::Arc;
 
 use watchkeeper_config::Component;
 use watchkeeper_config::Config;
+use watchkeeper_web::status_page::CustomTemplates;
 use watchkeeper_web::status_page::model::{
     AnyComponent, DEFAULT_ACCENT, PageComponent, PageSettings,
 };
@@ -62,5 +65,14 @@ pub fn page_settings(config: &Config) -> Arc<PageSettings> {
         components,
         maintenance: config.alerting.maintenance.clone(),
         every_component,
+        templates: page
+            .templates
+            .as_ref()
+            .map(|templates| CustomTemplates {
+                page: templates.page.as_deref().map(Arc::from),
+                incident: templates.incident.as_deref().map(Arc::from),
+                style: templates.style.as_deref().map(Arc::from),
+            })
+            .unwrap_or_default(),
     })
 }

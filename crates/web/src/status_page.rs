@@ -5,7 +5,8 @@
 //! (`badges`: `/badge/{component}.svg`, `/badge/{component}/uptime.svg`);
 //! Statuspage's JSON is `statuspage`. Plain HTML and
 //! SVG rendered on the server from minijinja templates compiled into the
-//! binary, every value escaped; no scripts, no inline styles, under a CSP
+//! binary or replaced from `templates_dir` (`templates`), every value
+//! escaped; no scripts, no inline styles, under a CSP
 //! that allows only the page's own stylesheet (and `https:` images for a
 //! logo).
 //!
@@ -19,6 +20,9 @@ mod badges;
 mod feeds;
 pub mod model;
 pub mod statuspage;
+mod templates;
+
+pub use templates::CustomTemplates;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,7 +36,6 @@ use axum::http::header::{
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
-use minijinja::{AutoEscape, Environment, context};
 use tokio::time::Instant;
 use watchkeeper_domain::MonitorId;
 use watchkeeper_domain::health::Health;
@@ -50,24 +53,10 @@ pub const DAILY_CACHE_FOR: Duration = Duration::from_secs(300);
 /// [`HISTORY_DAYS`]).
 const INCIDENTS_READ: u32 = 200;
 
-const PAGE: &str = include_str!("status_page/page.html");
-const INCIDENT: &str = include_str!("status_page/incident.html");
-const STYLE: &str = include_str!("status_page/style.css");
-
 /// The page's security headers: a CSP without `unsafe-inline`, no framing,
 /// no sniffing, no referrer beyond the origin.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
                    form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
-
-fn environment() -> Result<Environment<'static>, minijinja::Error> {
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.add_template("page.html", PAGE)?;
-    env.add_template("incident.html", INCIDENT)?;
-    Ok(env)
-}
 
 /// Probes per monitor and day, as the page read them last.
 type Daily = Arc<HashMap<MonitorId, Vec<DayCount>>>;
@@ -273,19 +262,6 @@ pub(crate) async fn model_with_incidents(
     Ok((model, incidents))
 }
 
-fn render(
-    template: &str,
-    page: &PageModel,
-    incident: Option<&model::IncidentView>,
-) -> Result<String, ApiError> {
-    environment()
-        .and_then(|env| {
-            env.get_template(template)?
-                .render(context! { page => page, incident => incident })
-        })
-        .map_err(|error| ApiError::Internal(format!("the status page did not render: {error:#}")))
-}
-
 fn failed(error: &ApiError) -> Response {
     tracing::error!(error = %error, "the status page could not be shown");
     html(
@@ -307,7 +283,8 @@ pub(crate) async fn show(State(state): State<AppState>) -> Response {
         Ok(page) => page,
         Err(error) => return failed(&error),
     };
-    let body = match render("page.html", &page, None) {
+    let custom = state.status_page.borrow().templates.clone();
+    let body = match templates::render(&custom, "page.html", &page, None) {
         Ok(body) => Bytes::from(body),
         Err(error) => return failed(&error),
     };
@@ -316,15 +293,11 @@ pub(crate) async fn show(State(state): State<AppState>) -> Response {
     html(StatusCode::OK, body)
 }
 
-fn not_found(page: &PageModel) -> Response {
-    let body = environment()
-        .and_then(|env| {
-            env.template_from_str(
-                "{% extends \"page.html\" %}{% block main %}<p class=\"back\"><a href=\"/\">← {{ page.title }}</a></p><p class=\"quiet\">There is no such incident.</p>{% endblock %}",
-            )?
-            .render(context! { page => page })
-        })
-        .unwrap_or_else(|_| "<!doctype html><title>Not found</title><p>There is no such incident.</p>".to_owned());
+fn not_found(settings: &PageSettings, page: &PageModel) -> Response {
+    let body =
+        templates::render(&settings.templates, "not_found.html", page, None).unwrap_or_else(|_| {
+            "<!doctype html><title>Not found</title><p>There is no such incident.</p>".to_owned()
+        });
     html(StatusCode::NOT_FOUND, body)
 }
 
@@ -334,23 +307,23 @@ pub(crate) async fn incident(State(state): State<AppState>, Path(id): Path<Strin
     let settings = state.status_page.borrow().clone();
     let page = PageModel::chrome(&settings, state.clock.wall());
     let Ok(number) = id.parse::<i64>() else {
-        return not_found(&page);
+        return not_found(&settings, &page);
     };
     let found = match state.queries.incident(number).await {
         Ok(found) => found,
         Err(error) => return failed(&ApiError::from(error)),
     };
     let Some(incident) = found else {
-        return not_found(&page);
+        return not_found(&settings, &page);
     };
     let entries = match state.queries.incident_entries(incident.id).await {
         Ok(entries) => entries,
         Err(error) => return failed(&ApiError::from(error)),
     };
     let Some(view) = model::incident_view(&settings, &incident, &entries) else {
-        return not_found(&page);
+        return not_found(&settings, &page);
     };
-    match render("incident.html", &page, Some(&view)) {
+    match templates::render(&settings.templates, "incident.html", &page, Some(&view)) {
         Ok(body) => html(StatusCode::OK, body),
         Err(error) => failed(&error),
     }
@@ -358,14 +331,14 @@ pub(crate) async fn incident(State(state): State<AppState>, Path(id): Path<Strin
 
 /// `GET /status.css`, with the config's accent.
 pub(crate) async fn stylesheet(State(state): State<AppState>) -> Response {
-    let accent = state.status_page.borrow().accent.clone();
+    let settings = state.status_page.borrow().clone();
     (
         [
             (CONTENT_TYPE, "text/css; charset=utf-8"),
             (X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (CACHE_CONTROL, "public, max-age=300"),
         ],
-        STYLE.replace("ACCENT", &accent),
+        templates::stylesheet(&settings.templates, &settings.accent),
     )
         .into_response()
 }

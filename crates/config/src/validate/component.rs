@@ -48,8 +48,11 @@ pub(super) fn validate_component(
     })
 }
 
+/// `dir` is the main config file's directory (a relative `templates_dir`
+/// is under it).
 pub(super) fn validate_status_page(
     raw: RawStatusPage,
+    dir: &std::path::Path,
     problems: &mut Problems<'_>,
 ) -> StatusPageConfig {
     let RawStatusPage {
@@ -58,8 +61,12 @@ pub(super) fn validate_status_page(
         logo,
         links,
         accent,
+        templates_dir,
     } = raw;
     let mut page = StatusPageConfig::default();
+    if let Some(raw) = templates_dir {
+        page.templates = super::page_templates::page_templates(raw, dir, problems);
+    }
     if let Some(title) = non_empty(title, "`title`", problems) {
         page.title = title;
     }

@@ -1,7 +1,7 @@
 //! `[status_page]` and a component's `public`: as written, and each
-//! mistake at its position.
+//! mistake at its position; a `templates_dir` read and compiled at load.
 
-use crate::support::{assert_error, load};
+use crate::support::{Scratch, assert_error, load};
 
 #[test]
 fn the_status_page_and_private_components_load_as_written() {
@@ -80,4 +80,66 @@ tcp = { address = "127.0.0.1:8080" }
     );
     // Without anything private, public reads are fine.
     assert!(load("[api]\npublic_read = true\n").unwrap().api.public_read);
+}
+
+#[test]
+fn a_templates_dir_is_read_and_compiled_at_load() {
+    let scratch = Scratch::new(&[
+        (
+            "watchkeeper.toml",
+            "[status_page]\ntemplates_dir = \"theme\"\n",
+        ),
+        (
+            "theme/page.html",
+            "<h1>{{ page.title }}</h1>{% block main %}{% endblock %}",
+        ),
+        ("theme/style.css", "body { color: ACCENT }"),
+        ("theme/.keep", ""),
+    ]);
+    let config = scratch.load("watchkeeper.toml").unwrap();
+    let templates = config.status_page.templates.unwrap();
+    assert_eq!(templates.dir, scratch.path("theme"));
+    assert_eq!(
+        templates.page.as_deref(),
+        Some("<h1>{{ page.title }}</h1>{% block main %}{% endblock %}")
+    );
+    assert_eq!(templates.incident, None);
+    assert_eq!(templates.style.as_deref(), Some("body { color: ACCENT }"));
+}
+
+#[test]
+fn a_templates_dir_mistake_is_reported_at_its_file_and_line() {
+    let scratch = Scratch::new(&[
+        (
+            "watchkeeper.toml",
+            "[status_page]\ntemplates_dir = \"theme\"\n",
+        ),
+        ("theme/page.html", "<h1>\n{{ page.title }}\n{% if %}\n"),
+        ("theme/index.html", "misspelt"),
+    ]);
+    let errors = scratch.errors("watchkeeper.toml");
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(lines.len(), 2, "{errors}");
+    assert_eq!(
+        lines[0],
+        "<dir>/theme/index.html:1:1: `index.html` is not a status page template; \
+         a templates_dir holds page.html, incident.html, style.css"
+    );
+    assert!(
+        lines[1]
+            .starts_with("<dir>/theme/page.html:3:1: the template does not compile: syntax error"),
+        "{errors}"
+    );
+
+    let missing = Scratch::new(&[(
+        "watchkeeper.toml",
+        "[status_page]\ntemplates_dir = \"nowhere\"\n",
+    )]);
+    let errors = missing.errors("watchkeeper.toml");
+    assert!(
+        errors.starts_with(
+            "<dir>/watchkeeper.toml:2:17: `templates_dir` <dir>/nowhere cannot be read: "
+        ),
+        "{errors}"
+    );
 }

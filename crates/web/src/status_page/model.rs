@@ -56,6 +56,8 @@ pub struct PageSettings {
     /// Every component, public or not, with every monitor: read by the
     /// authenticated `/api/v1/components` alone, never by a public route.
     pub every_component: Vec<AnyComponent>,
+    /// From `templates_dir`.
+    pub templates: super::CustomTemplates,
 }
 
 /// A component for the authenticated API: with all its monitors, private
@@ -77,6 +79,7 @@ impl Default for PageSettings {
             components: Vec::new(),
             maintenance: Vec::new(),
             every_component: Vec::new(),
+            templates: super::CustomTemplates::default(),
         }
     }
 }

@@ -11,10 +11,18 @@ use watchkeeper_domain::incident::{EntryKind, Impact, IncidentStatus};
 use watchkeeper_store::{DayCount, StoredEntry, StoredIncident};
 
 use super::model::{Inputs, PageComponent, PageSettings, build, percent};
-use super::render;
 
 fn now() -> Timestamp {
     "2026-12-02T10:30:00Z".parse().unwrap()
+}
+
+/// Renders with the built-in templates.
+fn render(
+    template: &str,
+    page: &super::model::PageModel,
+    incident: Option<&super::model::IncidentView>,
+) -> Result<String, crate::error::ApiError> {
+    super::templates::render(&super::CustomTemplates::default(), template, page, incident)
 }
 
 fn id(text: &str) -> MonitorId {
