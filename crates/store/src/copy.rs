@@ -93,6 +93,7 @@ pub struct CopyReport {
     pub incident_components: u64,
     pub incident_alerts: u64,
     pub incident_entries: u64,
+    pub subscribers: u64,
 }
 
 /// Where a copy is: `copied` rows of `table` so far.
@@ -503,6 +504,20 @@ impl Store {
             progress(CopyProgress {
                 table: "incident_entries",
                 copied: report.incident_entries,
+            });
+        }
+
+        let subscribers = crate::subscribers::SubscriberRows::subscribers(from)
+            .await
+            .map_err(copy_error("subscribers"))?;
+        for chunk in subscribers.chunks(batch) {
+            crate::postgres::insert_subscriber_copies(&mut tx, chunk)
+                .await
+                .map_err(copy_error("subscribers"))?;
+            report.subscribers += chunk.len() as u64;
+            progress(CopyProgress {
+                table: "subscribers",
+                copied: report.subscribers,
             });
         }
 

@@ -76,6 +76,11 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot write subscribers: {source}")]
+    Subscribers {
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("cannot write silences: {source}")]
     Silences {
         #[source]

@@ -12,7 +12,8 @@
 //! `recent` (the saved recent results), `meta`, `alerts`, `outbox`,
 //! `silences`, `tokens` (API tokens and the audit log), `oncall`
 //! (schedule overrides, acknowledgements, escalation ladders, ack links)
-//! and `incidents` (incidents, their components, alerts and timelines) —
+//! `incidents` (incidents, their components, alerts and timelines) and
+//! `subscribers` (the status page's subscribers) —
 //! has
 //!
 //! - a shared module, `src/<aggregate>.rs`: the row-level trait every
@@ -60,6 +61,7 @@ mod rollups;
 mod silences;
 mod sqlite;
 mod state_changes;
+mod subscribers;
 mod tokens;
 
 use monitor_keys::MonitorKeys;
@@ -83,6 +85,7 @@ pub use outbox::{
 pub use results::{Batch, Committed, PruneReport};
 pub use rollups::DayCount;
 pub use silences::StoredSilence;
+pub use subscribers::{NewSubscriber, StoredSubscriber};
 pub use tokens::{AuditEntry, NewAuditEntry, Revoked, StoredToken};
 
 #[cfg(doc)]

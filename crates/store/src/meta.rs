@@ -18,6 +18,9 @@ pub(crate) enum MetaKey {
     DispatchCursor,
     /// The id of the last alert event the incident opener accounted for.
     IncidentCursor,
+    /// The id of the last timeline entry the subscription dispatcher
+    /// accounted for.
+    SubscriptionCursor,
 }
 
 impl MetaKey {
@@ -27,6 +30,7 @@ impl MetaKey {
             MetaKey::RecentCoveredUntil => "recent_covered_until",
             MetaKey::DispatchCursor => "dispatch_cursor",
             MetaKey::IncidentCursor => "incident_cursor",
+            MetaKey::SubscriptionCursor => "subscription_cursor",
         }
     }
 }

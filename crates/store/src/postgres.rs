@@ -32,6 +32,7 @@ mod results;
 mod rollups;
 mod silences;
 mod state_changes;
+mod subscribers;
 mod tokens;
 
 use std::str::FromStr as _;
@@ -50,7 +51,7 @@ pub(crate) use copy::{
     insert_incident_alert_copies, insert_incident_component_copies, insert_incident_copies,
     insert_incident_entry_copies, insert_meta, insert_monitors, insert_override_copies,
     insert_rollup_copies, insert_silence_copies, insert_state_change_copies, insert_step_copies,
-    insert_stored_results, insert_token_copies, insert_used_link_copies,
+    insert_stored_results, insert_subscriber_copies, insert_token_copies, insert_used_link_copies,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -61,7 +62,7 @@ const CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The tables `size_bytes` measures: every table the migrations create.
-const TABLES: [&str; 24] = [
+const TABLES: [&str; 25] = [
     "monitors",
     "results",
     "state_changes",
@@ -86,6 +87,7 @@ const TABLES: [&str; 24] = [
     "incident_components",
     "incident_alerts",
     "incident_entries",
+    "subscribers",
 ];
 
 /// Advisory lock keys (transaction-scoped), one per kind of write that

@@ -37,6 +37,7 @@ mod results;
 mod rollups;
 mod silences;
 mod state_changes;
+mod subscribers;
 mod tokens;
 
 use std::path::{Path, PathBuf};

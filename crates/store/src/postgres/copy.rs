@@ -1,7 +1,7 @@
 //! Writing a copied database into PostgreSQL for `Store::copy_to`: one
 //! transaction, one `UNNEST` statement per table per batch, keys and ids
 //! as they were, and the identity sequences moved past them at the end;
-//! the incidents' tables in `copy/incidents.rs`.
+//! the incidents' tables and the subscribers in `copy/incidents.rs`.
 
 mod incidents;
 
@@ -19,7 +19,7 @@ use crate::tokens::{AuditRow, TokenRow};
 
 pub(crate) use incidents::{
     insert_incident_alert_copies, insert_incident_component_copies, insert_incident_copies,
-    insert_incident_entry_copies,
+    insert_incident_entry_copies, insert_subscriber_copies,
 };
 
 impl PostgresStore {
@@ -567,6 +567,7 @@ pub(crate) async fn finish_copy(mut tx: Transaction<'static, Postgres>) -> Resul
         ("escalation_steps", "id"),
         ("incidents", "id"),
         ("incident_entries", "id"),
+        ("subscribers", "id"),
     ] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \

@@ -53,22 +53,7 @@ impl OutboxRows for SqliteStore {
         }
         oncall::upsert_escalations(&mut tx, write.escalations).await?;
         oncall::insert_steps(&mut tx, write.steps).await?;
-        for delivery in write.deliveries {
-            let created = delivery.created_at.as_millisecond();
-            sqlx::query(
-                "INSERT INTO deliveries (id, notifier, group_key, kind, created_at, status, \
-                 attempts, next_attempt_at, notification) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?5, ?6)",
-            )
-            .bind(&delivery.id)
-            .bind(&delivery.notifier)
-            .bind(&delivery.group_key)
-            .bind(&delivery.kind)
-            .bind(created)
-            .bind(&delivery.notification)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_deliveries(&mut tx, write.deliveries).await?;
         tx.commit().await
     }
 
@@ -237,4 +222,29 @@ impl OutboxRows for SqliteStore {
         tx.commit().await?;
         Ok(deleted)
     }
+}
+
+/// Writes new deliveries, pending and due at once, on the caller's
+/// transaction (the dispatcher's and the subscriptions' commits).
+pub(super) async fn insert_deliveries(
+    tx: &mut sqlx::SqliteConnection,
+    deliveries: &[crate::outbox::NewDelivery],
+) -> Result<(), sqlx::Error> {
+    for delivery in deliveries {
+        let created = delivery.created_at.as_millisecond();
+        sqlx::query(
+            "INSERT INTO deliveries (id, notifier, group_key, kind, created_at, status, \
+             attempts, next_attempt_at, notification) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?5, ?6)",
+        )
+        .bind(&delivery.id)
+        .bind(&delivery.notifier)
+        .bind(&delivery.group_key)
+        .bind(&delivery.kind)
+        .bind(created)
+        .bind(&delivery.notification)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }

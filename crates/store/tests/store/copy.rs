@@ -167,6 +167,17 @@ async fn sqlite_with_history() -> (TestDatabase, Store) {
     }
     crate::oncall::write_history(&store).await;
     crate::incidents::write_history(&store).await;
+    for (n, confirmed) in [(1, true), (2, false)] {
+        store
+            .add_subscriber(&watchkeeper_store::NewSubscriber {
+                kind: "email".to_owned(),
+                address: format!("s{n}@example.com"),
+                at: at(n),
+                confirmed,
+            })
+            .await
+            .unwrap();
+    }
     (db, store)
 }
 
@@ -225,6 +236,22 @@ async fn a_sqlite_database_copied_into_postgres_reads_back_the_same() {
         ),
         (3, 4, 3, 9)
     );
+    assert_eq!(report.subscribers, 2);
+    assert_eq!(
+        to.subscribers().await.unwrap(),
+        from.subscribers().await.unwrap()
+    );
+    let (third, new) = to
+        .add_subscriber(&watchkeeper_store::NewSubscriber {
+            kind: "webhook".to_owned(),
+            address: "http://127.0.0.1:9/".to_owned(),
+            at: at(3),
+            confirmed: true,
+        })
+        .await
+        .unwrap();
+    assert!(new);
+    assert_eq!(third.id, 3, "ids go on after the copied ones");
     let entries_progress: Vec<u64> = seen
         .iter()
         .filter(|progress| progress.table == "incident_entries")

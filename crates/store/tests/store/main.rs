@@ -23,6 +23,7 @@ mod recent;
 mod results;
 mod rollups;
 mod silences;
+mod subscribers;
 mod tokens;
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
-//! Writing copied incidents, their components, alerts and timeline entries
-//! into PostgreSQL for `Store::copy_to`: one `UNNEST` statement per table
+//! Writing copied incidents, their components, alerts and timeline entries,
+//! and the status page's subscribers, into PostgreSQL for `Store::copy_to`: one `UNNEST` statement per table
 //! per batch, ids as they were (the sequences are moved past them by
 //! `finish_copy`).
 
@@ -123,6 +123,37 @@ pub(crate) async fn insert_incident_entry_copies(
     .bind(rows.iter().map(|row| row.body.as_str()).collect::<Vec<_>>())
     .bind(optional(|row| row.fingerprint.as_deref()))
     .bind(optional(|row| row.template.as_deref()))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// The status page's subscribers, ids as they were.
+pub(crate) async fn insert_subscriber_copies(
+    connection: &mut PgConnection,
+    rows: &[crate::subscribers::SubscriberRow],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO subscribers (id, kind, address, created_at, confirmed_at) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[])",
+    )
+    .bind(rows.iter().map(|row| row.id).collect::<Vec<i64>>())
+    .bind(
+        rows.iter()
+            .map(|row| row.kind.as_str())
+            .collect::<Vec<&str>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|row| row.address.as_str())
+            .collect::<Vec<&str>>(),
+    )
+    .bind(rows.iter().map(|row| row.created_at).collect::<Vec<i64>>())
+    .bind(
+        rows.iter()
+            .map(|row| row.confirmed_at)
+            .collect::<Vec<Option<i64>>>(),
+    )
     .execute(connection)
     .await?;
     Ok(())
