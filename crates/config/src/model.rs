@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use watchkeeper_domain::id::{ComponentId, MonitorId};
+use watchkeeper_domain::id::{ComponentId, MonitorId, NotifierId};
 use watchkeeper_domain::monitor::MonitorSpec;
 use watchkeeper_domain::target_policy::TargetPolicy;
 
@@ -173,6 +173,12 @@ pub struct StatusPageConfig {
     pub accent: Option<String>,
     /// From `templates_dir`: the templates that replace the built-in ones.
     pub templates: Option<PageTemplates>,
+    /// Where visitors reach the page; `None`: the server's own address.
+    pub url: Option<url::Url>,
+    /// `subscribe_by_email`: the email notifier that mails subscribers;
+    /// `None`: no email subscriptions.
+    pub subscribe_by_email: Option<NotifierId>,
+    pub subscribe_by_webhook: bool,
 }
 
 /// The status page's own templates, read from `templates_dir` at load;
@@ -194,6 +200,9 @@ impl Default for StatusPageConfig {
             links: Vec::new(),
             accent: None,
             templates: None,
+            url: None,
+            subscribe_by_email: None,
+            subscribe_by_webhook: false,
         }
     }
 }

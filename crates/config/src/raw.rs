@@ -124,6 +124,11 @@ raw_table! {
         accent: Text = "accent",
         /// A directory of templates replacing the built-in ones.
         templates_dir: Text = "templates_dir",
+        /// Where visitors reach the page: the links sent to subscribers.
+        url: Text = "url",
+        /// The email notifier whose server and sender mail subscribers.
+        subscribe_by_email: Text = "subscribe_by_email",
+        subscribe_by_webhook: Flag = "subscribe_by_webhook",
     }
 }
 

@@ -97,7 +97,8 @@ pub(crate) fn config(
     let storage = settings::validate_storage(storage, &dir, &mut problems);
     let probes = settings::validate_probes(probes, &mut problems);
     let (api, public_read_at) = api::validate_api(api);
-    let status_page = component::validate_status_page(status_page, &dir, &mut problems);
+    let (mut status_page, subscribe_by_email) =
+        component::validate_status_page(status_page, &dir, &mut problems);
     // First: every section's severities are checked against it.
     let settings = alerting::validate_alerting(alerting, &mut problems);
     let (ack_targets, link_expiry) =
@@ -225,10 +226,16 @@ pub(crate) fn config(
         })
         .collect();
     maintenance::reject_overlaps(&maintenance, &mut problems);
-    let notifiers = all_notifiers
+    let notifiers: Vec<_> = all_notifiers
         .into_iter()
         .filter_map(|raw| notifier::validate_notifier(raw, &mut defined, &mut problems))
         .collect();
+    component::check_subscription_notifier(
+        &mut status_page,
+        subscribe_by_email,
+        &notifiers,
+        &mut problems,
+    );
     let people = all_people
         .into_iter()
         .filter_map(|raw| {

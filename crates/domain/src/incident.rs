@@ -7,6 +7,7 @@
 pub mod component_status;
 pub mod lifecycle;
 pub mod policy;
+pub mod subscriber_link;
 
 use std::fmt;
 

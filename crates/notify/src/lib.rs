@@ -21,6 +21,10 @@
 //! - [`retry`]: what an attempt's outcome means (delivered, retry when,
 //!   give up, disable the notifier) under exponential backoff with jitter
 //!   for at least 24 hours, honouring `Retry-After`;
+//! - [`subscriptions`]: what the status page's email and webhook
+//!   subscribers are sent (a confirmation, then every public update, each
+//!   with a one-click unsubscribe), decided purely, and the task that
+//!   sends it through the outbox;
 //! - [`metrics`]: notifications and attempts in `/metrics`.
 
 pub mod channel;
@@ -31,4 +35,5 @@ pub mod outbox;
 pub mod payload;
 pub mod retry;
 pub mod signature;
+pub mod subscriptions;
 pub mod template;

@@ -18,6 +18,7 @@ pub mod oncall;
 pub mod open_files;
 pub mod reload;
 pub mod status_page;
+pub mod subscriptions;
 pub mod token_command;
 
 use std::future::Future;
@@ -42,6 +43,8 @@ use watchkeeper_notify::dispatch::DispatchConfig;
 use watchkeeper_notify::metrics::NotifyMetrics;
 use watchkeeper_notify::outbox::Notifications;
 use watchkeeper_notify::retry::RetryPolicy;
+use watchkeeper_notify::subscriptions::SubscriptionConfig;
+use watchkeeper_notify::subscriptions::sender::Subscriptions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -89,6 +92,8 @@ pub struct App {
         tokio::sync::watch::Receiver<Arc<watchkeeper_incidents::plan::OpenerSettings>>,
     incident_metrics: incidents::IncidentMetrics,
     incidents_seen: tokio::sync::watch::Receiver<u64>,
+    subscriptions: Arc<Subscriptions>,
+    subscription_config: tokio::sync::watch::Receiver<Arc<SubscriptionConfig>>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
 }
@@ -104,6 +109,12 @@ impl App {
             tokio::sync::watch::channel(incidents::opener_settings(&config));
         let (page_updates, page_settings) =
             tokio::sync::watch::channel(status_page::page_settings(&config));
+        let own_url = format!(
+            "http://{}",
+            listener.local_addr().map_err(AppError::Listener)?
+        );
+        let (subscription_updates, subscription_config) =
+            tokio::sync::watch::channel(subscriptions::subscription_config(&config, &own_url));
         let Config {
             server,
             storage,
@@ -137,10 +148,25 @@ impl App {
             link_key: Some(link_key.clone()),
             store: store.clone(),
             clock: clock.clone(),
-            policy,
+            policy: policy.clone(),
+            retry: RetryPolicy::default(),
+            metrics: notify_metrics.clone(),
+            quiet,
+        });
+        let subscription_sender = Arc::new(Subscriptions {
+            store: store.clone(),
+            clock: clock.clone(),
+            policy: policy.clone(),
             retry: RetryPolicy::default(),
             metrics: notify_metrics,
-            quiet,
+            key: link_key.clone(),
+        });
+        let subscription_writer = Arc::new(subscriptions::StoreSubscriptions {
+            store: store.clone(),
+            clock: clock.clone(),
+            key: link_key.clone(),
+            policy,
+            config: subscription_config.clone(),
         });
         let (slo_evaluator, slo_board) = SloEvaluator::new(
             store.clone(),
@@ -232,15 +258,18 @@ impl App {
             engine: control.external_results(),
             incidents_changed,
         });
-        let reloader = Arc::new(ConfigReloader::new(
-            config_path,
-            control.clone(),
-            started,
-            dispatch_updates,
-            oncall_updates,
-            incident_updates,
-            page_updates,
-        ));
+        let reloader = Arc::new(
+            ConfigReloader::new(
+                config_path,
+                control.clone(),
+                started,
+                dispatch_updates,
+                oncall_updates,
+                incident_updates,
+                page_updates,
+            )
+            .with_subscriptions(subscription_updates, own_url),
+        );
         let state = AppState::new(
             control.board(),
             store.clone(),
@@ -262,7 +291,8 @@ impl App {
         .with_overrides(override_writer)
         .with_acks(ack_writer)
         .with_incidents(incident_writer, incident_settings.clone())
-        .with_status_page(page_settings);
+        .with_status_page(page_settings)
+        .with_subscriptions(subscription_writer);
         Ok(App {
             listener: Arc::new(listener),
             local_addr,
@@ -280,6 +310,8 @@ impl App {
             incident_settings,
             incident_metrics,
             incidents_seen,
+            subscriptions: subscription_sender,
+            subscription_config,
             clock,
             cancel,
         })
@@ -294,6 +326,9 @@ impl App {
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         if let Some(notifications) = Arc::get_mut(&mut self.notifications) {
             notifications.retry = retry;
+        }
+        if let Some(subscriptions) = Arc::get_mut(&mut self.subscriptions) {
+            subscriptions.retry = retry;
         }
         self
     }
@@ -335,6 +370,8 @@ impl App {
             incident_settings,
             incident_metrics,
             incidents_seen,
+            subscriptions,
+            subscription_config,
             clock,
             cancel,
         } = self;
@@ -382,6 +419,12 @@ impl App {
                 metrics_cancel.clone(),
             )
         });
+        let subscriptions_cancel = cancel.clone();
+        let subscriptions_task = supervisor.spawn_restarting("subscriptions", move || {
+            subscriptions
+                .clone()
+                .run(subscription_config.clone(), subscriptions_cancel.clone())
+        });
         let slo_cancel = cancel.clone();
         let slos = supervisor.spawn_restarting("slos", move || {
             slo_evaluator.clone().run(slo_cancel.clone())
@@ -403,6 +446,7 @@ impl App {
         let _ = slos.await;
         let _ = opener_task.await;
         let _ = incident_metrics_task.await;
+        let _ = subscriptions_task.await;
         let _ = signal.await;
         store.close().await;
         tracing::info!("shutdown complete");

@@ -400,7 +400,7 @@ async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()
     to.close().await;
     let report = report?;
     eprintln!(
-        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} alerts, {} alert events, {} meta values, {} tokens, {} audit entries, {} notification groups, {} deliveries, {} delivery attempts, {} disabled notifiers, {} silences, {} schedule overrides, {} acknowledgements, {} escalations, {} escalation steps, {} used links, {} incidents, {} incident components, {} incident alerts, {} incident entries",
+        "copied {} monitors, {} results, {} state changes, {} rollups, {} recent results, {} alerts, {} alert events, {} meta values, {} tokens, {} audit entries, {} notification groups, {} deliveries, {} delivery attempts, {} disabled notifiers, {} silences, {} schedule overrides, {} acknowledgements, {} escalations, {} escalation steps, {} used links, {} incidents, {} incident components, {} incident alerts, {} incident entries, {} subscribers",
         report.monitors,
         report.results,
         report.state_changes,
@@ -424,7 +424,8 @@ async fn copy_store(config: Config, to: &str, batch: usize) -> anyhow::Result<()
         report.incidents,
         report.incident_components,
         report.incident_alerts,
-        report.incident_entries
+        report.incident_entries,
+        report.subscribers
     );
     Ok(())
 }

@@ -55,6 +55,14 @@ pub struct ConfigReloader {
     page: tokio::sync::watch::Sender<
         std::sync::Arc<watchkeeper_web::status_page::model::PageSettings>,
     >,
+    /// How subscribers are served, replaced on every reload, with the
+    /// server's own address for links when `[status_page] url` is unset.
+    subscriptions: Option<(
+        tokio::sync::watch::Sender<
+            std::sync::Arc<watchkeeper_notify::subscriptions::SubscriptionConfig>,
+        >,
+        String,
+    )>,
 }
 
 impl ConfigReloader {
@@ -79,7 +87,20 @@ impl ConfigReloader {
             oncall,
             incidents,
             page,
+            subscriptions: None,
         }
+    }
+
+    /// Replaces the subscriptions' config on every reload too.
+    pub fn with_subscriptions(
+        mut self,
+        updates: tokio::sync::watch::Sender<
+            std::sync::Arc<watchkeeper_notify::subscriptions::SubscriptionConfig>,
+        >,
+        own_url: String,
+    ) -> Self {
+        self.subscriptions = Some((updates, own_url));
+        self
     }
 
     /// Loads the config again and applies it; see the module docs.
@@ -130,6 +151,10 @@ impl ConfigReloader {
                     .send_replace(crate::incidents::opener_settings(&config));
                 self.page
                     .send_replace(crate::status_page::page_settings(&config));
+                if let Some((subscriptions, own_url)) = &self.subscriptions {
+                    subscriptions
+                        .send_replace(crate::subscriptions::subscription_config(&config, own_url));
+                }
                 ReloadOutcome::Applied(ReloadApplied {
                     added: plan.added.iter().map(ToString::to_string).collect(),
                     removed: plan.removed.iter().map(ToString::to_string).collect(),

@@ -13,7 +13,7 @@ use watchkeeper_config::Component;
 use watchkeeper_config::Config;
 use watchkeeper_web::status_page::CustomTemplates;
 use watchkeeper_web::status_page::model::{
-    AnyComponent, DEFAULT_ACCENT, PageComponent, PageSettings,
+    AnyComponent, DEFAULT_ACCENT, PageComponent, PageSettings, Subscribe,
 };
 
 /// `component` with its monitors (the private ones too when `private`).
@@ -74,5 +74,9 @@ pub fn page_settings(config: &Config) -> Arc<PageSettings> {
                 style: templates.style.as_deref().map(Arc::from),
             })
             .unwrap_or_default(),
+        subscribe: Subscribe {
+            email: page.subscribe_by_email.is_some(),
+            webhook: page.subscribe_by_webhook,
+        },
     })
 }

@@ -35,6 +35,8 @@ pub enum ApiError {
     UnknownOverride(String),
     #[error("no incident with id `{0}`")]
     UnknownIncident(String),
+    #[error("no subscriber with id `{0}`")]
+    UnknownSubscriber(i64),
     /// What was asked clashes with what is stored (an override that
     /// overlaps another), said how.
     #[error("{0}")]
@@ -125,6 +127,7 @@ impl ApiError {
             | ApiError::UnknownAlert(_)
             | ApiError::UnknownDelivery(_)
             | ApiError::UnknownSilence(_)
+            | ApiError::UnknownSubscriber(_)
             | ApiError::UnknownSchedule(_)
             | ApiError::UnknownOverride(_)
             | ApiError::UnknownIncident(_)

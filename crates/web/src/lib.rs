@@ -49,6 +49,7 @@ pub use api::silences::SilenceWriter;
 pub use queries::Queries;
 pub use reload::{ReloadApplied, ReloadOutcome, Reloader};
 pub use server::{DEFAULT_REQUEST_TIMEOUT, ServerLimits};
+pub use status_page::subscribe::{SubscribeOutcome, SubscribeRequest, SubscriptionWriter};
 
 /// Everything a handler may read. Cheap to clone.
 #[derive(Clone)]
@@ -101,6 +102,9 @@ pub struct AppState {
     pub page_cache: status_page::PageCache,
     /// Requests and failed authentications per client address.
     pub rate_limits: rate_limit::RateLimits,
+    /// What the status page's subscriptions are written through; `None`:
+    /// not taken.
+    pub subscriptions: Option<Arc<dyn status_page::subscribe::SubscriptionWriter>>,
 }
 
 impl AppState {
@@ -139,7 +143,17 @@ impl AppState {
             status_page: tokio::sync::watch::channel(status_page::default_settings()).1,
             page_cache: status_page::PageCache::default(),
             rate_limits: rate_limit::RateLimits::default(),
+            subscriptions: None,
         }
+    }
+
+    /// Takes the status page's subscriptions, written through `writer`.
+    pub fn with_subscriptions(
+        mut self,
+        writer: Arc<dyn status_page::subscribe::SubscriptionWriter>,
+    ) -> Self {
+        self.subscriptions = Some(writer);
+        self
     }
 
     /// Limits requests and failed authentications per client address.
@@ -295,6 +309,15 @@ pub fn public_routes() -> Router<AppState> {
         .route(
             "/api/v2/scheduled-maintenances/active.json",
             get(status_page::statuspage::active),
+        )
+        .route("/subscribe", post(status_page::subscribe))
+        .route(
+            "/subscriptions/confirm/{token}",
+            get(status_page::show_confirm).post(status_page::confirm),
+        )
+        .route(
+            "/unsubscribe/{token}",
+            get(status_page::show_unsubscribe).post(status_page::unsubscribe),
         )
         .route(
             "/ack/{link}",

@@ -140,6 +140,19 @@ impl Queries {
         self.store.silence(id).await
     }
 
+    pub async fn subscribers(
+        &self,
+    ) -> Result<Vec<watchkeeper_store::StoredSubscriber>, StoreError> {
+        self.store.subscribers().await
+    }
+
+    pub async fn subscriber(
+        &self,
+        id: i64,
+    ) -> Result<Option<watchkeeper_store::StoredSubscriber>, StoreError> {
+        self.store.subscriber(id).await
+    }
+
     /// Fraction of checks since `since` that were not down.
     pub async fn availability(
         &self,

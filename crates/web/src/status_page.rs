@@ -2,7 +2,9 @@
 //! days of uptime bars, active incidents with their updates, past
 //! incidents by day), `/incidents/{id}`, `/status.css`, the feeds
 //! (`feeds`: `/feed.atom`, `/feed.rss`) and shields-style badges
-//! (`badges`: `/badge/{component}.svg`, `/badge/{component}/uptime.svg`);
+//! (`badges`: `/badge/{component}.svg`, `/badge/{component}/uptime.svg`),
+//! subscriptions by email or webhook (`subscribe`: `/subscribe`, the
+//! confirmation and unsubscribe links);
 //! Statuspage's JSON is `statuspage`. Plain HTML and
 //! SVG rendered on the server from minijinja templates compiled into the
 //! binary or replaced from `templates_dir` (`templates`), every value
@@ -20,6 +22,7 @@ mod badges;
 mod feeds;
 pub mod model;
 pub mod statuspage;
+pub mod subscribe;
 mod templates;
 
 pub use templates::CustomTemplates;
@@ -56,7 +59,7 @@ const INCIDENTS_READ: u32 = 200;
 /// The page's security headers: a CSP without `unsafe-inline`, no framing,
 /// no sniffing, no referrer beyond the origin.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
-                   form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Probes per monitor and day, as the page read them last.
 type Daily = Arc<HashMap<MonitorId, Vec<DayCount>>>;
@@ -345,6 +348,7 @@ pub(crate) async fn stylesheet(State(state): State<AppState>) -> Response {
 
 pub(crate) use badges::{status as status_badge, uptime as uptime_badge};
 pub(crate) use feeds::{atom, rss};
+pub(crate) use subscribe::{confirm, show_confirm, show_unsubscribe, subscribe, unsubscribe};
 
 /// The settings of a page with nothing configured.
 pub fn default_settings() -> Arc<PageSettings> {

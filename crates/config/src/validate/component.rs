@@ -50,11 +50,13 @@ pub(super) fn validate_component(
 
 /// `dir` is the main config file's directory (a relative `templates_dir`
 /// is under it).
+/// Returns `subscribe_by_email` apart: it names a notifier, checked once
+/// they are all read ([`check_subscription_notifier`]).
 pub(super) fn validate_status_page(
     raw: RawStatusPage,
     dir: &std::path::Path,
     problems: &mut Problems<'_>,
-) -> StatusPageConfig {
+) -> (StatusPageConfig, Option<Located<String>>) {
     let RawStatusPage {
         title,
         description,
@@ -62,8 +64,15 @@ pub(super) fn validate_status_page(
         links,
         accent,
         templates_dir,
+        url,
+        subscribe_by_email,
+        subscribe_by_webhook,
     } = raw;
-    let mut page = StatusPageConfig::default();
+    let mut page = StatusPageConfig {
+        url: url.and_then(|raw| web_url(&raw, "url", problems)),
+        subscribe_by_webhook: subscribe_by_webhook.is_some_and(|flag| flag.value),
+        ..StatusPageConfig::default()
+    };
     if let Some(raw) = templates_dir {
         page.templates = super::page_templates::page_templates(raw, dir, problems);
     }
@@ -96,7 +105,42 @@ pub(super) fn validate_status_page(
             None
         }
     });
-    page
+    (page, subscribe_by_email)
+}
+
+/// `subscribe_by_email` must name an email notifier: its server and
+/// sender mail the subscribers.
+pub(super) fn check_subscription_notifier(
+    page: &mut StatusPageConfig,
+    raw: Option<Located<String>>,
+    notifiers: &[watchkeeper_domain::notifier::NotifierSpec],
+    problems: &mut Problems<'_>,
+) {
+    let Some(raw) = raw else { return };
+    let found = notifiers.iter().find(|spec| spec.id.as_str() == raw.value);
+    match found {
+        Some(spec) if matches!(spec.channel, watchkeeper_domain::notifier::Channel::Email(_)) => {
+            page.subscribe_by_email = Some(spec.id.clone());
+        }
+        Some(_) => problems.at(
+            &raw.at,
+            format!(
+                "`subscribe_by_email` names notifier `{}`, which is not an email notifier: subscribers are mailed through an email notifier's server",
+                raw.value
+            ),
+        ),
+        None => {
+            let ids: Vec<&str> = notifiers.iter().map(|spec| spec.id.as_str()).collect();
+            problems.at(
+                &raw.at,
+                format!(
+                    "`subscribe_by_email` names notifier `{}`, which is not defined{}",
+                    raw.value,
+                    if ids.is_empty() { String::new() } else { format!("; the notifiers are {}", ids.join(", ")) }
+                ),
+            );
+        }
+    }
 }
 
 /// An absolute `http` or `https` URL (a page links nothing else).

@@ -86,7 +86,7 @@ impl LinkKey {
         LinkKey(bytes)
     }
 
-    fn mac(&self, signed: &[u8]) -> Hmac<Sha256> {
+    pub(crate) fn mac(&self, signed: &[u8]) -> Hmac<Sha256> {
         // HMAC takes a key of any length: this cannot fail.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));

@@ -41,10 +41,15 @@ pub async fn send(
     notification: &Notification,
     timeout: Duration,
 ) -> Outcome {
-    let email = match build(channel, message, notification) {
-        Ok(email) => email,
-        Err(reason) => return Outcome::Rejected { reason },
-    };
+    match build(channel, message, notification) {
+        Ok(email) => send_email(channel, email, timeout).await,
+        Err(reason) => Outcome::Rejected { reason },
+    }
+}
+
+/// Sends a message built elsewhere (to a status page subscriber) over
+/// `channel`'s server, as [`send`] does.
+pub async fn send_email(channel: &EmailChannel, email: Email, timeout: Duration) -> Outcome {
     let transport = match transport(channel, timeout) {
         Ok(transport) => transport,
         Err(reason) => return Outcome::Failed { reason },

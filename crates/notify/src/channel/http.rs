@@ -55,6 +55,24 @@ pub async fn send(
     last
 }
 
+/// POSTs `body` as JSON with `headers` besides: one attempt, as every
+/// HTTP channel makes it (a status page's webhook subscriber).
+pub async fn post_json(
+    client: &reqwest::Client,
+    policy: &TargetPolicy,
+    url: Url,
+    body: &Value,
+    headers: HeaderMap,
+) -> Answer {
+    match json_request(url, body) {
+        Ok(mut request) => {
+            request.headers.extend(headers);
+            post(client, policy, request).await
+        }
+        Err(reason) => Answer::failed(reason),
+    }
+}
+
 async fn post(client: &reqwest::Client, policy: &TargetPolicy, request: Request) -> Answer {
     let target = format!("POST {}", shown(&request.url));
     if let Err(refused) = watchkeeper_runner::check_outbound_url(policy, &request.url) {

@@ -106,6 +106,8 @@ open_from = "P2"
 [status_page]
 title = "Acme Status"
 links = { Home = "https://acme.example" }
+# The form shows in the screenshots, at every width.
+subscribe_by_webhook = true
 
 [[component]]
 id = "payments"
@@ -193,6 +195,14 @@ async fn the_status_page_reads_well_at_every_width_in_light_and_dark() {
             texts.push(status.text().await.unwrap());
         }
         assert_eq!(texts, ["Major outage", "Operational"], "{name}");
+        let subscribe = client
+            .find(Locator::Css(".subscribe input[name=webhook]"))
+            .await
+            .unwrap();
+        assert!(
+            subscribe.is_displayed().await.unwrap(),
+            "{name}: the subscription form"
+        );
         // Nothing wider than the screen.
         let (_, _, page_width, _) = client
             .find(Locator::Css("html"))

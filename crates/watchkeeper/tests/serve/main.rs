@@ -33,6 +33,7 @@ mod slow_clients;
 mod states;
 mod status_page;
 mod store_copy;
+mod subscriptions;
 mod supervision;
 mod support;
 mod tokens;

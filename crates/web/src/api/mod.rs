@@ -18,6 +18,7 @@ pub mod overrides;
 pub mod routes;
 pub mod silences;
 pub mod slos;
+pub mod subscriptions;
 pub mod wire;
 
 use std::collections::HashMap;

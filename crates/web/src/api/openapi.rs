@@ -71,6 +71,8 @@ const BEARER: &str = "bearer";
         api::incidents::get_incident,
         api::incidents::post_update,
         api::incidents::postmortem,
+        api::subscriptions::list_subscriptions,
+        api::subscriptions::remove_subscription,
         audit::list_audit,
         reload::api_reload,
     ),
@@ -84,6 +86,7 @@ const BEARER: &str = "bearer";
         (name = "oncall", description = "Schedules, who is on call, overrides"),
         (name = "silences", description = "Alerts matched and not sent for a while"),
         (name = "incidents", description = "Incidents, their updates and postmortems"),
+        (name = "subscriptions", description = "The status page's email and webhook subscribers"),
         (name = "audit", description = "Every change made over the API"),
         (name = "config", description = "The configuration file"),
     )

@@ -224,6 +224,18 @@ pub static API_ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Method::GET,
+        path: "/subscriptions",
+        access: Access::Role(Role::Admin),
+        handler: |filter| route(filter, api::subscriptions::list_subscriptions),
+    },
+    ApiRoute {
+        method: Method::DELETE,
+        path: "/subscriptions/{subscriber}",
+        access: Access::Role(Role::Admin),
+        handler: |filter| route(filter, api::subscriptions::remove_subscription),
+    },
+    ApiRoute {
+        method: Method::GET,
         path: "/audit",
         access: Access::Role(Role::Admin),
         handler: |filter| route(filter, audit::list_audit),

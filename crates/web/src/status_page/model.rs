@@ -58,6 +58,15 @@ pub struct PageSettings {
     pub every_component: Vec<AnyComponent>,
     /// From `templates_dir`.
     pub templates: super::CustomTemplates,
+    /// Visitors may subscribe by email, by webhook.
+    pub subscribe: Subscribe,
+}
+
+/// The ways visitors may subscribe to incident updates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Subscribe {
+    pub email: bool,
+    pub webhook: bool,
 }
 
 /// A component for the authenticated API: with all its monitors, private
@@ -80,6 +89,7 @@ impl Default for PageSettings {
             maintenance: Vec::new(),
             every_component: Vec::new(),
             templates: super::CustomTemplates::default(),
+            subscribe: Subscribe::default(),
         }
     }
 }
@@ -198,6 +208,7 @@ pub struct PageModel {
     /// `2026-12-02 10:32 UTC`.
     pub updated_at: String,
     pub first_day: String,
+    pub subscribe: Subscribe,
 }
 
 /// `2026-12-02 10:32 UTC`.
@@ -370,6 +381,7 @@ impl PageModel {
             history: Vec::new(),
             updated_at: utc_minute(now),
             first_day: String::new(),
+            subscribe: settings.subscribe,
         }
     }
 }
@@ -571,6 +583,7 @@ pub fn build(settings: &PageSettings, inputs: &Inputs<'_>) -> PageModel {
         first_day: day_before(today, UPTIME_DAYS - 1)
             .strftime("%b %-d")
             .to_string(),
+        subscribe: settings.subscribe,
     }
 }
 

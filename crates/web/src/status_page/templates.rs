@@ -24,6 +24,10 @@ const STYLE: &str = include_str!("style.css");
 /// What the not-found page says, inside the page's `main` block.
 const NOT_FOUND: &str = "{% extends \"page.html\" %}{% block main %}<p class=\"back\"><a href=\"/\">← {{ page.title }}</a></p><p class=\"quiet\">There is no such incident.</p>{% endblock %}";
 
+/// A short page about a subscription (confirm, unsubscribe, done), in the
+/// page's frame.
+const NOTICE: &str = "{% extends \"page.html\" %}{% block title %}{{ notice.heading }} · {{ page.title }}{% endblock %}{% block main %}<p class=\"back\"><a href=\"/\">← {{ page.title }}</a></p><section class=\"notice\"><h2>{{ notice.heading }}</h2><p>{{ notice.message }}</p>{% if notice.button %}<form method=\"post\"><button type=\"submit\">{{ notice.button }}</button></form>{% endif %}</section>{% endblock %}";
+
 /// Templates replacing the built-in ones; `None`: the built-in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomTemplates {
@@ -52,18 +56,16 @@ fn environment(custom: Option<&CustomTemplates>) -> Result<Environment<'static>,
     env.add_template_owned("page.html", page.to_owned())?;
     env.add_template_owned("incident.html", incident.to_owned())?;
     env.add_template("not_found.html", NOT_FOUND)?;
+    env.add_template("notice.html", NOTICE)?;
     Ok(env)
 }
 
 fn render_with(
     custom: Option<&CustomTemplates>,
     template: &str,
-    page: &PageModel,
-    incident: Option<&IncidentView>,
+    context: &minijinja::Value,
 ) -> Result<String, minijinja::Error> {
-    environment(custom)?
-        .get_template(template)?
-        .render(context! { page => page, incident => incident })
+    environment(custom)?.get_template(template)?.render(context)
 }
 
 /// Renders `template` (`page.html`, `incident.html` or `not_found.html`)
@@ -75,8 +77,42 @@ pub(super) fn render(
     page: &PageModel,
     incident: Option<&IncidentView>,
 ) -> Result<String, ApiError> {
+    render_context(
+        custom,
+        template,
+        &context! { page => page, incident => incident },
+    )
+}
+
+/// What a notice page says.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(super) struct Notice {
+    pub heading: &'static str,
+    pub message: String,
+    /// The label of a button that POSTs to the same URL, if any.
+    pub button: Option<&'static str>,
+}
+
+/// A notice page, in the page's frame.
+pub(super) fn render_notice(
+    custom: &CustomTemplates,
+    page: &PageModel,
+    notice: &Notice,
+) -> Result<String, ApiError> {
+    render_context(
+        custom,
+        "notice.html",
+        &context! { page => page, notice => notice },
+    )
+}
+
+fn render_context(
+    custom: &CustomTemplates,
+    template: &str,
+    context: &minijinja::Value,
+) -> Result<String, ApiError> {
     if custom.any_html() {
-        match render_with(Some(custom), template, page, incident) {
+        match render_with(Some(custom), template, context) {
             Ok(body) => return Ok(body),
             Err(error) => tracing::error!(
                 template,
@@ -85,7 +121,7 @@ pub(super) fn render(
             ),
         }
     }
-    render_with(None, template, page, incident)
+    render_with(None, template, context)
         .map_err(|error| ApiError::Internal(format!("the status page did not render: {error:#}")))
 }
 

@@ -23,7 +23,10 @@ use watchkeeper_testkit::{monitor, poll_until, result};
 use watchkeeper_web::api::overrides::Pending;
 use watchkeeper_web::api::routes::API_ROUTES;
 use watchkeeper_web::auth::Access;
-use watchkeeper_web::{IncidentWriter, ReloadApplied, ReloadOutcome, SilenceWriter};
+use watchkeeper_web::{
+    IncidentWriter, ReloadApplied, ReloadOutcome, SilenceWriter, SubscribeOutcome,
+    SubscribeRequest, SubscriptionWriter,
+};
 
 use crate::alerts::change;
 use crate::reload::reloading;
@@ -109,7 +112,8 @@ async fn matrix(public_read: bool) -> Matrix {
         .with_incidents(
             std::sync::Arc::new(StoreIncidents(app.store.clone())),
             tokio::sync::watch::channel(std::sync::Arc::new(OpenerSettings::without_config())).1,
-        );
+        )
+        .with_subscriptions(std::sync::Arc::new(StoreSubscribers(app.store.clone())));
     let state = crate::oncall::with_oncall(state, &app.store, app.control.external_results());
     let app = app.with_state(state);
     let mut headers = HashMap::new();
@@ -179,7 +183,18 @@ async fn matrix(public_read: bool) -> Matrix {
         })
         .await
         .unwrap();
+    let (subscriber, _) = app
+        .store
+        .add_subscriber(&watchkeeper_store::NewSubscriber {
+            kind: "email".to_owned(),
+            address: "ann@example.com".to_owned(),
+            at: at(1),
+            confirmed: true,
+        })
+        .await
+        .unwrap();
     let params = HashMap::from([
+        ("subscriber", subscriber.id.to_string()),
         ("id", "api".to_owned()),
         ("file", "primary.ics".to_owned()),
         ("schedule", "primary".to_owned()),
@@ -262,6 +277,33 @@ impl SilenceWriter for StoreSilences {
         Box::pin(async move {
             self.0
                 .expire_silence(&id, at(8))
+                .await
+                .map_err(|error| error.to_string())
+        })
+    }
+}
+
+/// Subscribers removed straight from the fixture's store (the public
+/// routes that add them are not in the matrix).
+struct StoreSubscribers(watchkeeper_store::Store);
+
+impl SubscriptionWriter for StoreSubscribers {
+    fn subscribe(&self, _: SubscribeRequest) -> Pending<'_, SubscribeOutcome> {
+        Box::pin(async { Err("not in the matrix".to_owned()) })
+    }
+
+    fn confirm(&self, _: String) -> Pending<'_, SubscribeOutcome> {
+        Box::pin(async { Err("not in the matrix".to_owned()) })
+    }
+
+    fn unsubscribe(&self, _: String) -> Pending<'_, SubscribeOutcome> {
+        Box::pin(async { Err("not in the matrix".to_owned()) })
+    }
+
+    fn remove(&self, id: i64) -> Pending<'_, bool> {
+        Box::pin(async move {
+            self.0
+                .remove_subscriber(id, None)
                 .await
                 .map_err(|error| error.to_string())
         })

@@ -1,0 +1,160 @@
+//! What subscribers are sent: a public update to each confirmed one with
+//! its own unsubscribe link, nothing about private incidents.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use watchkeeper_domain::incident::subscriber_link::{LinkPurpose, SubscriberLink};
+use watchkeeper_domain::incident::{EntryKind, Impact, IncidentStatus};
+use watchkeeper_domain::oncall::link::LinkKey;
+use watchkeeper_store::{StoredEntry, StoredIncident, StoredSubscriber};
+
+use super::*;
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_764_000_000 + seconds).unwrap()
+}
+
+fn config() -> SubscriptionConfig {
+    SubscriptionConfig {
+        email: None,
+        webhooks: true,
+        page_url: "http://127.0.0.1:8080".to_owned(),
+        page_title: "Acme Status".to_owned(),
+        public_components: BTreeMap::from([("api".to_owned(), "API".to_owned())]),
+    }
+}
+
+fn incident(id: i64, component: &str) -> StoredIncident {
+    StoredIncident {
+        id,
+        title: "API Performance Degradation".to_owned(),
+        severity: "P2".to_owned(),
+        status: IncidentStatus::Investigating,
+        components: BTreeMap::from([(component.to_owned(), Impact::PartialOutage)]),
+        commander: None,
+        opened_by_alert: true,
+        started_at: at(0),
+        acknowledged_at: None,
+        resolved_at: None,
+        next_update_at: None,
+        last_reminder_at: None,
+        created_at: at(0),
+        updated_at: at(0),
+        alerts: Vec::new(),
+    }
+}
+
+fn entry(id: i64, incident: i64, kind: EntryKind, at_s: i64) -> StoredEntry {
+    StoredEntry {
+        id,
+        incident,
+        at: at(at_s),
+        kind,
+        author: None,
+        status: Some(IncidentStatus::Identified),
+        subject: None,
+        body: "We found a slow query <b>and</b> are fixing it.".to_owned(),
+        fingerprint: None,
+        template: None,
+    }
+}
+
+fn subscriber(id: i64, kind: &str, confirmed: Option<i64>) -> StoredSubscriber {
+    StoredSubscriber {
+        id,
+        kind: kind.to_owned(),
+        address: format!("http://127.0.0.1:9/{id}"),
+        created_at: at(-100),
+        confirmed_at: confirmed.map(at),
+    }
+}
+
+#[test]
+fn a_public_update_goes_to_each_subscriber_confirmed_by_then() {
+    let key = LinkKey::new([7; 32]);
+    let incidents = HashMap::from([(1, incident(1, "api")), (2, incident(2, "ledger"))]);
+    let entries = [
+        entry(10, 1, EntryKind::Note, 5),
+        entry(11, 1, EntryKind::Update, 10),
+        entry(12, 2, EntryKind::Update, 10),
+    ];
+    let subscribers = [
+        subscriber(1, "webhook", Some(0)),
+        subscriber(2, "webhook", Some(20)),
+        subscriber(3, "webhook", None),
+        subscriber(4, "email", Some(0)),
+    ];
+    let deliveries = plan(&config(), &key, &entries, &incidents, &subscribers);
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
+    // A note is not public, incident 2 is on a private component, 2
+    // confirmed later, 3 never, and email is off.
+    assert_eq!(ids, ["sub-11-1"]);
+    let message: SubscriberMessage = serde_json::from_str(&deliveries[0].notification).unwrap();
+    assert_eq!(message.subject, "[Identified] API Performance Degradation");
+    assert!(
+        message.text.starts_with(
+            "[Identified] API Performance Degradation\n\nWe found a slow query <b>and</b>"
+        ),
+        "{}",
+        message.text
+    );
+    assert!(message.text.contains("Affected: API\n"), "{}", message.text);
+    assert!(
+        message
+            .text
+            .contains("Follow it: http://127.0.0.1:8080/incidents/1")
+    );
+    let token = message
+        .unsubscribe_url
+        .strip_prefix("http://127.0.0.1:8080/unsubscribe/")
+        .unwrap();
+    let link = SubscriberLink::verify(token, &key, LinkPurpose::Unsubscribe).unwrap();
+    assert_eq!(
+        (link.subscriber, link.created_ms),
+        (1, at(-100).as_millisecond())
+    );
+    assert!(
+        message
+            .text
+            .ends_with(&format!("Unsubscribe: {}\n", message.unsubscribe_url))
+    );
+    assert_eq!(
+        message.body["meta"]["unsubscribe"],
+        message.unsubscribe_url.as_str()
+    );
+    assert_eq!(message.body["incident"]["status"], "identified");
+    assert_eq!(message.body["incident"]["impact"], "major");
+    assert_eq!(message.body["incident"]["incident_updates"][0]["id"], "11");
+}
+
+#[test]
+fn a_confirmation_links_to_its_subscriber_alone() {
+    let key = LinkKey::new([7; 32]);
+    let mut ann = subscriber(5, "email", None);
+    ann.address = "ann@example.com".to_owned();
+    let delivery = confirm_delivery(&config(), &key, &ann, at(1));
+    assert_eq!(delivery.notifier, SUBSCRIBERS);
+    let message: SubscriberMessage = serde_json::from_str(&delivery.notification).unwrap();
+    assert_eq!(message.subject, "Confirm your subscription to Acme Status");
+    let confirm = message
+        .text
+        .lines()
+        .find_map(|line| line.strip_prefix("http://127.0.0.1:8080/subscriptions/confirm/"))
+        .unwrap();
+    let link = SubscriberLink::verify(confirm, &key, LinkPurpose::Confirm).unwrap();
+    assert_eq!(link.subscriber, 5);
+    assert!(message.text.contains("ann@example.com"));
+
+    let mail = sender::email("Acme <status@acme.example>", &delivery.id, &message).unwrap();
+    let raw = String::from_utf8(mail.formatted()).unwrap();
+    assert!(
+        raw.contains("List-Unsubscribe: <http://127.0.0.1:8080/unsubscribe/"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{raw}"
+    );
+    assert!(raw.contains("To: ann@example.com"), "{raw}");
+}
