@@ -32,6 +32,21 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// An attempt's outcome with its words (a channel without a body to
+    /// keep: email, command).
+    pub fn of(outcome: Outcome) -> Answer {
+        let summary = match &outcome {
+            Outcome::Accepted { answer } => answer.clone(),
+            Outcome::Rejected { reason } | Outcome::Failed { reason } => reason.clone(),
+            Outcome::Answered { status, .. } => format!("HTTP {status}"),
+        };
+        Answer {
+            outcome,
+            summary,
+            body: None,
+        }
+    }
+
     /// An attempt that failed before or without an answer.
     pub fn failed(reason: String) -> Answer {
         Answer {
@@ -89,16 +104,7 @@ pub async fn deliver(
             reason: "this channel has no sender".to_owned(),
         },
     };
-    let summary = match &outcome {
-        Outcome::Accepted { answer } => answer.clone(),
-        Outcome::Rejected { reason } | Outcome::Failed { reason } => reason.clone(),
-        Outcome::Answered { status, .. } => format!("HTTP {status}"),
-    };
-    Answer {
-        outcome,
-        summary,
-        body: None,
-    }
+    Answer::of(outcome)
 }
 
 /// A firing test alert, `WatchkeeperTest` at severity P3, addressed to

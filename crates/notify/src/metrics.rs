@@ -16,7 +16,7 @@ struct NotifierLabels {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct AttemptLabels {
     notifier: String,
-    /// delivered, retry, failed, disabled
+    /// delivered, retry, failed, disabled; dropped (a subscriber left)
     result: String,
 }
 
@@ -45,7 +45,7 @@ impl NotifyMetrics {
         );
         registry.register(
             "notification_attempts",
-            "Delivery attempts, per notifier and result (delivered, retry, failed, disabled)",
+            "Delivery attempts, per notifier and result (delivered, retry, failed, disabled; dropped: a subscriber left)",
             metrics.attempts.clone(),
         );
         registry.register(

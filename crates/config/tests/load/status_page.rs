@@ -143,3 +143,49 @@ fn a_templates_dir_mistake_is_reported_at_its_file_and_line() {
         "{errors}"
     );
 }
+
+#[test]
+fn subscriptions_name_an_email_notifier_and_the_page_has_an_address() {
+    let config = load(
+        r#"
+[status_page]
+url = "https://status.acme.example/"
+subscribe_by_email = "mail"
+subscribe_by_webhook = true
+
+[[notifier]]
+id = "mail"
+email = { smtp = "smtp://127.0.0.1:2525", tls = "none", from = "Acme <status@acme.example>", to = ["oncall@acme.example"] }
+"#,
+    )
+    .unwrap();
+    let page = &config.status_page;
+    assert_eq!(
+        page.url.as_ref().map(|url| url.as_str()),
+        Some("https://status.acme.example/")
+    );
+    assert_eq!(
+        page.subscribe_by_email.as_ref().map(|id| id.as_str()),
+        Some("mail")
+    );
+    assert!(page.subscribe_by_webhook);
+    let none = load("").unwrap();
+    assert_eq!(none.status_page.subscribe_by_email, None);
+    assert!(!none.status_page.subscribe_by_webhook);
+
+    assert_error(
+        "[status_page]\nsubscribe_by_email = \"mial\"\n\n[[notifier]]\nid = \"mail\"\n\
+         email = { smtp = \"smtp://127.0.0.1:2525\", tls = \"none\", from = \"a@b.example\", to = [\"c@d.example\"] }\n",
+        "watchkeeper.toml:2:22: `subscribe_by_email` names notifier `mial`, which is not defined; the notifiers are mail",
+    );
+    assert_error(
+        "[status_page]\nsubscribe_by_email = \"hook\"\n\n[[notifier]]\nid = \"hook\"\n\
+         webhook = { url = \"http://127.0.0.1:9/hook\" }\n",
+        "watchkeeper.toml:2:22: `subscribe_by_email` names notifier `hook`, which is not an email notifier: \
+         subscribers are mailed through an email notifier's server",
+    );
+    assert_error(
+        "[status_page]\nurl = \"ftp://status.acme.example\"\n",
+        "watchkeeper.toml:2:7: `url` must be an http or https URL, not ftp:",
+    );
+}

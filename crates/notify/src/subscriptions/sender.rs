@@ -71,6 +71,8 @@ impl Subscriptions {
                     return;
                 }
             };
+        // Without a reloader, the config is the one we have.
+        let mut watching = true;
         loop {
             let current = config.borrow_and_update().clone();
             if let Err(error) = self.step(&current, &client).await {
@@ -79,7 +81,7 @@ impl Subscriptions {
             }
             tokio::select! {
                 () = cancel.cancelled() => return,
-                _ = config.changed() => {}
+                changed = config.changed(), if watching => watching = changed.is_ok(),
                 () = tokio::time::sleep(POLL) => {}
             }
         }
@@ -204,6 +206,12 @@ impl Subscriptions {
                 }
             },
         };
+        let result = match &decision {
+            Decision::Delivered => "delivered",
+            Decision::RetryAt { .. } => "retry",
+            Decision::GiveUp { .. } => "failed",
+            Decision::Disable { .. } => "disabled",
+        };
         let (status, next_attempt_at, decided) = match &decision {
             Decision::Delivered => (DeliveryStatus::Delivered, None, "delivered".to_owned()),
             Decision::RetryAt { at, reason } => (
@@ -230,7 +238,7 @@ impl Subscriptions {
                 next_attempt_at,
             })
             .await?;
-        self.metrics.attempt(SUBSCRIBERS, status.as_str());
+        self.metrics.attempt(SUBSCRIBERS, result);
         Ok(())
     }
 
@@ -289,16 +297,7 @@ async fn send(
         Ok(email) => channel::email::send_email(server, email, ATTEMPT_TIMEOUT).await,
         Err(reason) => Outcome::Rejected { reason },
     };
-    let summary = match &outcome {
-        Outcome::Accepted { answer } => answer.clone(),
-        Outcome::Rejected { reason } | Outcome::Failed { reason } => reason.clone(),
-        Outcome::Answered { status, .. } => format!("HTTP {status}"),
-    };
-    Answer {
-        outcome,
-        summary,
-        body: None,
-    }
+    Answer::of(outcome)
 }
 
 /// The mail to a subscriber: text and HTML parts, the same `Message-ID`

@@ -158,3 +158,35 @@ fn a_confirmation_links_to_its_subscriber_alone() {
     );
     assert!(raw.contains("To: ann@example.com"), "{raw}");
 }
+
+#[test]
+fn an_address_is_checked_before_it_is_stored() {
+    let policy = watchkeeper_domain::target_policy::TargetPolicy::default();
+    assert_eq!(
+        check_address("email", " ann@example.com ", &policy),
+        Ok("ann@example.com".to_owned())
+    );
+    assert!(
+        check_address("email", "ann at example", &policy)
+            .unwrap_err()
+            .contains("is not an email address")
+    );
+    assert_eq!(
+        check_address("webhook", "https://hooks.example.com/status", &policy),
+        Ok("https://hooks.example.com/status".to_owned())
+    );
+    for refused in [
+        "ftp://hooks.example.com/",
+        "https://user:secret@hooks.example.com/",
+        "http://169.254.169.254/latest/meta-data",
+        "not a url",
+    ] {
+        assert!(
+            check_address("webhook", refused, &policy).is_err(),
+            "{refused}"
+        );
+    }
+    let long = format!("https://example.com/{}", "a".repeat(3000));
+    assert!(check_address("webhook", &long, &policy).is_err());
+    assert!(check_address("sms", "+1555", &policy).is_err());
+}

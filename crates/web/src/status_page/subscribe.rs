@@ -84,6 +84,29 @@ fn trouble(state: &AppState, error: &str) -> Response {
     )
 }
 
+fn no_subscriptions(state: &AppState) -> Response {
+    refused(
+        state,
+        StatusCode::NOT_FOUND,
+        "This page takes no subscriptions.".to_owned(),
+    )
+}
+
+/// The page for what the writer said: `done` when it went through, the
+/// reason with `refused_status` when it did not.
+fn answer(
+    state: &AppState,
+    outcome: Result<SubscribeOutcome, String>,
+    refused_status: StatusCode,
+    done: &Notice,
+) -> Response {
+    match outcome {
+        Ok(SubscribeOutcome::Done) => notice(state, StatusCode::OK, done),
+        Ok(SubscribeOutcome::Refused(why)) => refused(state, refused_status, why),
+        Err(error) => trouble(state, &error),
+    }
+}
+
 /// `POST /subscribe`.
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
@@ -91,11 +114,7 @@ pub(crate) async fn subscribe(
 ) -> Response {
     let offered = state.status_page.borrow().subscribe;
     let Some(writer) = state.subscriptions.clone() else {
-        return refused(
-            &state,
-            StatusCode::NOT_FOUND,
-            "This page takes no subscriptions.".to_owned(),
-        );
+        return no_subscriptions(&state);
     };
     let Ok(Form(form)) = form else {
         return refused(
@@ -143,19 +162,17 @@ pub(crate) async fn subscribe(
             );
         }
     };
-    match writer.subscribe(request).await {
-        Ok(SubscribeOutcome::Done) => notice(
-            &state,
-            StatusCode::OK,
-            &Notice {
-                heading,
-                message,
-                button: None,
-            },
-        ),
-        Ok(SubscribeOutcome::Refused(why)) => refused(&state, StatusCode::BAD_REQUEST, why),
-        Err(error) => trouble(&state, &error),
-    }
+    let done = Notice {
+        heading,
+        message,
+        button: None,
+    };
+    answer(
+        &state,
+        writer.subscribe(request).await,
+        StatusCode::BAD_REQUEST,
+        &done,
+    )
 }
 
 /// `GET /subscriptions/confirm/{token}`: the button.
@@ -174,25 +191,19 @@ pub(crate) async fn show_confirm(State(state): State<AppState>) -> Response {
 /// `POST /subscriptions/confirm/{token}`.
 pub(crate) async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let Some(writer) = state.subscriptions.clone() else {
-        return refused(
-            &state,
-            StatusCode::NOT_FOUND,
-            "This page takes no subscriptions.".to_owned(),
-        );
+        return no_subscriptions(&state);
     };
-    match writer.confirm(token).await {
-        Ok(SubscribeOutcome::Done) => notice(
-            &state,
-            StatusCode::OK,
-            &Notice {
-                heading: "Subscribed",
-                message: "You will receive this page's incident updates. Every message has a link to unsubscribe.".to_owned(),
-                button: None,
-            },
-        ),
-        Ok(SubscribeOutcome::Refused(why)) => refused(&state, StatusCode::NOT_FOUND, why),
-        Err(error) => trouble(&state, &error),
-    }
+    let done = Notice {
+        heading: "Subscribed",
+        message: "You will receive this page's incident updates. Every message has a link to unsubscribe.".to_owned(),
+        button: None,
+    };
+    answer(
+        &state,
+        writer.confirm(token).await,
+        StatusCode::NOT_FOUND,
+        &done,
+    )
 }
 
 /// `GET /unsubscribe/{token}`: the button.
@@ -215,25 +226,18 @@ pub(crate) async fn unsubscribe(
     Path(token): Path<String>,
 ) -> Response {
     let Some(writer) = state.subscriptions.clone() else {
-        return refused(
-            &state,
-            StatusCode::NOT_FOUND,
-            "This page takes no subscriptions.".to_owned(),
-        );
+        return no_subscriptions(&state);
     };
-    match writer.unsubscribe(token).await {
-        Ok(SubscribeOutcome::Done) => notice(
-            &state,
-            StatusCode::OK,
-            &Notice {
-                heading: "Unsubscribed",
-                message:
-                    "You will receive nothing more from this page, and your address is forgotten."
-                        .to_owned(),
-                button: None,
-            },
-        ),
-        Ok(SubscribeOutcome::Refused(why)) => refused(&state, StatusCode::NOT_FOUND, why),
-        Err(error) => trouble(&state, &error),
-    }
+    let done = Notice {
+        heading: "Unsubscribed",
+        message: "You will receive nothing more from this page, and your address is forgotten."
+            .to_owned(),
+        button: None,
+    };
+    answer(
+        &state,
+        writer.unsubscribe(token).await,
+        StatusCode::NOT_FOUND,
+        &done,
+    )
 }
