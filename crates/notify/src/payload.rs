@@ -74,6 +74,11 @@ pub struct PageInfo {
     /// As written in config: `schedule:primary`, `person:carol`, a notifier.
     pub target: String,
     pub person: Option<PagedPerson>,
+    /// Not an escalation level but a reminder to an incident's commander
+    /// that a promised update is overdue (`policy` names the incident,
+    /// `level` and `round` are 1).
+    #[serde(default)]
+    pub reminder: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

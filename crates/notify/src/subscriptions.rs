@@ -17,8 +17,11 @@
 //!
 //! Deliveries go through the outbox under the reserved notifier
 //! [`SUBSCRIBERS`] (no configured notifier can have that id), with the
-//! same retries as alerts.
+//! same retries as alerts. The same pass over the timeline turns a
+//! `reminder` entry into a page to the incident's commander
+//! ([`reminders`]).
 
+pub mod reminders;
 pub mod sender;
 
 use std::collections::{BTreeMap, HashMap};
@@ -53,6 +56,11 @@ pub struct SubscriptionConfig {
     /// The public components, id → name; an incident on none of them (and
     /// on some component) is not announced.
     pub public_components: BTreeMap<String, String>,
+    /// The people an incident's commander may name, by id, with their
+    /// contacts: an overdue update is a reminder to them.
+    pub commanders: BTreeMap<String, reminders::Commander>,
+    /// Every configured notifier, which reminders are sent through.
+    pub notifiers: Vec<watchkeeper_domain::notifier::NotifierSpec>,
 }
 
 impl SubscriptionConfig {
@@ -289,7 +297,8 @@ pub fn update_message(
 }
 
 /// The deliveries `entries` make: one per public update and subscriber
-/// confirmed by the update's time, of a kind still served.
+/// confirmed by the update's time, of a kind still served; and one per
+/// contact of the commander for each reminder.
 pub fn plan(
     config: &SubscriptionConfig,
     key: &LinkKey,
@@ -298,14 +307,15 @@ pub fn plan(
     subscribers: &[StoredSubscriber],
 ) -> Vec<NewDelivery> {
     let mut deliveries = Vec::new();
-    for entry in entries
-        .iter()
-        .filter(|entry| entry.kind == EntryKind::Update)
-    {
+    for entry in entries {
         let Some(incident) = incidents.get(&entry.incident) else {
             continue;
         };
-        if !announced(config, incident) {
+        if entry.kind == EntryKind::Reminder {
+            deliveries.extend(reminders::reminder_deliveries(config, incident, entry));
+            continue;
+        }
+        if entry.kind != EntryKind::Update || !announced(config, incident) {
             continue;
         }
         for subscriber in subscribers {

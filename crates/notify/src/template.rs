@@ -29,7 +29,10 @@ pub const DEFAULT_TITLE: &str = "[{{ status|upper }}{% if status == 'firing' %}:
 
 /// The default text: one paragraph per alert with its summary (or the
 /// failed condition), monitors and runbook.
-pub const DEFAULT_TEXT: &str = "{% if page %}Paging \
+pub const DEFAULT_TEXT: &str = "{% if page and page.reminder %}Reminder for \
+{% if page.person %}{{ page.person.name }}{% else %}{{ page.target }}{% endif %}, who leads {{ page.policy }}
+
+{% elif page %}Paging \
 {% if page.person %}{{ page.person.name }}{% else %}{{ page.target }}{% endif %}: \
 level {{ page.level }} of escalation {{ page.policy }}{% if page.round > 1 %}, round {{ page.round }}{% endif %}
 
@@ -216,6 +219,7 @@ fn sample_page() -> Notification {
             email: Some("sample@example.invalid".into()),
             slack: Some("U0SAMPLE".into()),
         }),
+        reminder: false,
     });
     page
 }

@@ -1,5 +1,6 @@
 //! Subscription wiring: the [`SubscriptionConfig`] made from
-//! `[status_page]` (again on every reload) and [`StoreSubscriptions`], the
+//! `[status_page]`, the people who may command an incident and the
+//! notifiers (again on every reload) and [`StoreSubscriptions`], the
 //! web's writer: it checks a visitor's address, stores the subscriber and
 //! queues an email address's confirmation request, and checks the signed
 //! links that confirm and unsubscribe. The task that sends is
@@ -14,6 +15,8 @@ use watchkeeper_domain::incident::subscriber_link::{LinkPurpose, SubscriberLink}
 use watchkeeper_domain::notifier::Channel;
 use watchkeeper_domain::oncall::link::LinkKey;
 use watchkeeper_domain::target_policy::TargetPolicy;
+use watchkeeper_notify::payload::PagedPerson;
+use watchkeeper_notify::subscriptions::reminders::Commander;
 use watchkeeper_notify::subscriptions::sender::CONFIRM_FOR;
 use watchkeeper_notify::subscriptions::{SubscriptionConfig, check_address, confirm_delivery};
 use watchkeeper_store::{NewSubscriber, Store};
@@ -51,6 +54,25 @@ pub fn subscription_config(config: &Config, own_url: &str) -> Arc<SubscriptionCo
             .filter(|component| component.public)
             .map(|component| (component.id.to_string(), component.name.clone()))
             .collect(),
+        commanders: config
+            .oncall
+            .people
+            .iter()
+            .filter(|person| !person.contact.is_empty())
+            .map(|person| {
+                let commander = Commander {
+                    person: PagedPerson {
+                        id: person.id.to_string(),
+                        name: person.name.clone(),
+                        email: person.email.clone(),
+                        slack: person.slack.clone(),
+                    },
+                    contact: person.contact.clone(),
+                };
+                (person.id.to_string(), commander)
+            })
+            .collect(),
+        notifiers: config.alerting.notifiers.clone(),
     })
 }
 

@@ -314,6 +314,7 @@ mod tests {
                 email: Some("Alice <alice@example.com>".into()),
                 slack: None,
             }),
+            reminder: false,
         });
         let email = build(&channel(), &message(), &page).unwrap();
         let envelope: Vec<String> = email

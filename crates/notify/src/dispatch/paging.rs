@@ -167,6 +167,7 @@ impl Dispatcher {
                     round: due.round + 1,
                     target: recipient.target.clone(),
                     person,
+                    reminder: false,
                 }),
             };
             let note = if due.breach {

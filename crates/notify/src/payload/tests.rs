@@ -175,6 +175,7 @@ fn page() -> Notification {
             email: Some("alice@example.com".into()),
             slack: Some("U024BE7LH".into()),
         }),
+        reminder: false,
     });
     page
 }
@@ -190,6 +191,7 @@ fn a_page_says_whom_it_pages_at_which_level_with_the_acknowledgement_link() {
             "round": 1,
             "target": "schedule:primary",
             "person": {"id": "alice", "name": "Alice Example", "email": "alice@example.com", "slack": "U024BE7LH"},
+            "reminder": false,
         })
     );
     assert_eq!(

@@ -26,12 +26,14 @@ use watchkeeper_domain::oncall::link::LinkKey;
 use watchkeeper_domain::target_policy::TargetPolicy;
 use watchkeeper_store::{AttemptRecord, Delivery, DeliveryStatus, Store};
 
+use super::reminders::{REMINDERS, ReminderDelivery};
 use super::{SUBSCRIBERS, SubscriberMessage, SubscriptionConfig, plan};
 use crate::channel::{self, Answer};
 use crate::metrics::NotifyMetrics;
 use crate::outbox::{ATTEMPT_TIMEOUT, NotifyError};
 use crate::payload::Message;
 use crate::retry::{Attempt, Decision, Outcome, RetryPolicy};
+use crate::template::MessageTemplates;
 
 /// How often new updates and due deliveries are looked for.
 pub const POLL: Duration = Duration::from_secs(2);
@@ -95,19 +97,27 @@ impl Subscriptions {
         client: &reqwest::Client,
     ) -> Result<(), NotifyError> {
         while self.dispatch(config).await? {}
-        loop {
-            let due = self
-                .store
-                .due_deliveries(SUBSCRIBERS, self.clock.now(), DELIVERIES_PER_READ)
-                .await?;
-            let full = due.len() == DELIVERIES_PER_READ as usize;
-            futures_util::stream::iter(due)
-                .map(|delivery| self.attempt(config, client, delivery))
-                .buffer_unordered(PARALLEL)
-                .try_collect::<Vec<()>>()
-                .await?;
-            if !full {
-                break;
+        for queue in [SUBSCRIBERS, REMINDERS] {
+            loop {
+                let due = self
+                    .store
+                    .due_deliveries(queue, self.clock.now(), DELIVERIES_PER_READ)
+                    .await?;
+                let full = due.len() == DELIVERIES_PER_READ as usize;
+                futures_util::stream::iter(due)
+                    .map(|delivery| async move {
+                        if queue == REMINDERS {
+                            self.remind(config, client, delivery).await
+                        } else {
+                            self.attempt(config, client, delivery).await
+                        }
+                    })
+                    .buffer_unordered(PARALLEL)
+                    .try_collect::<Vec<()>>()
+                    .await?;
+                if !full {
+                    break;
+                }
             }
         }
         let stale = self.clock.now() - CONFIRM_FOR;
@@ -206,6 +216,98 @@ impl Subscriptions {
                 }
             },
         };
+        self.settle(&delivery, number, started, answer, decision)
+            .await
+    }
+
+    /// One attempt at a reminder, through the commander's notifier as
+    /// configured now, with its own templates.
+    async fn remind(
+        &self,
+        config: &SubscriptionConfig,
+        client: &reqwest::Client,
+        delivery: Delivery,
+    ) -> Result<(), NotifyError> {
+        let started = self.clock.now();
+        let number = delivery.attempts.saturating_add(1);
+        let stored = match serde_json::from_str::<ReminderDelivery>(&delivery.notification) {
+            Ok(stored) => stored,
+            Err(error) => {
+                let reason = format!("the stored reminder cannot be read: {error}");
+                return self
+                    .settle(
+                        &delivery,
+                        number,
+                        started,
+                        Answer::failed(reason.clone()),
+                        Decision::GiveUp { reason },
+                    )
+                    .await;
+            }
+        };
+        let Some(spec) = config
+            .notifiers
+            .iter()
+            .find(|spec| spec.id.as_str() == stored.notifier)
+        else {
+            let reason = format!("notifier {} is no longer configured", stored.notifier);
+            return self
+                .record(&delivery, number, started, &reason, DeliveryStatus::Dropped)
+                .await;
+        };
+        let templates = match MessageTemplates::compile(
+            spec.templates.title.as_deref(),
+            spec.templates.text.as_deref(),
+        ) {
+            Ok(templates) => templates,
+            Err(error) => {
+                let reason = format!("the notifier's templates do not compile: {error}");
+                return self
+                    .settle(
+                        &delivery,
+                        number,
+                        started,
+                        Answer::failed(reason.clone()),
+                        Decision::GiveUp { reason },
+                    )
+                    .await;
+            }
+        };
+        let answer = channel::deliver(
+            client,
+            &self.policy,
+            spec,
+            &templates,
+            &stored.notification,
+            started,
+        )
+        .await;
+        let decision = match self.retry.decide(
+            Attempt {
+                delivery: &delivery.id,
+                number,
+                first_attempt_at: delivery.created_at,
+                now: self.clock.now(),
+            },
+            &answer.outcome,
+        ) {
+            // The notifier's own sender disables it; a reminder just ends.
+            Decision::Disable { reason } => Decision::GiveUp { reason },
+            decision => decision,
+        };
+        self.settle(&delivery, number, started, answer, decision)
+            .await
+    }
+
+    /// Records one attempt's answer and what it means.
+    async fn settle(
+        &self,
+        delivery: &Delivery,
+        number: u32,
+        started: Timestamp,
+        answer: Answer,
+        decision: Decision,
+    ) -> Result<(), NotifyError> {
         let result = match &decision {
             Decision::Delivered => "delivered",
             Decision::RetryAt { .. } => "retry",

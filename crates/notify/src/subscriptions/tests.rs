@@ -22,6 +22,8 @@ fn config() -> SubscriptionConfig {
         page_url: "http://127.0.0.1:8080".to_owned(),
         page_title: "Acme Status".to_owned(),
         public_components: BTreeMap::from([("api".to_owned(), "API".to_owned())]),
+        commanders: BTreeMap::new(),
+        notifiers: Vec::new(),
     }
 }
 
@@ -189,4 +191,69 @@ fn an_address_is_checked_before_it_is_stored() {
     let long = format!("https://example.com/{}", "a".repeat(3000));
     assert!(check_address("webhook", &long, &policy).is_err());
     assert!(check_address("sms", "+1555", &policy).is_err());
+}
+
+#[test]
+fn an_overdue_update_pages_the_commander_through_each_contact() {
+    use super::reminders::{Commander, REMINDERS, ReminderDelivery};
+    use crate::payload::PagedPerson;
+    use watchkeeper_domain::id::NotifierId;
+
+    let key = LinkKey::new([7; 32]);
+    let mut config = config();
+    config.commanders = BTreeMap::from([(
+        "alice".to_owned(),
+        Commander {
+            person: PagedPerson {
+                id: "alice".to_owned(),
+                name: "Alice Ops".to_owned(),
+                email: Some("alice@acme.example".to_owned()),
+                slack: None,
+            },
+            contact: vec![
+                NotifierId::parse("mail").unwrap(),
+                NotifierId::parse("hook").unwrap(),
+            ],
+        },
+    )]);
+    let mut led = incident(1, "ledger");
+    led.commander = Some("alice".to_owned());
+    let mut nobody = incident(2, "api");
+    nobody.commander = Some("a-token-name".to_owned());
+    let incidents = HashMap::from([(1, led), (2, nobody)]);
+    let mut overdue = entry(20, 1, EntryKind::Reminder, 30);
+    overdue.body = "The update promised for 10:45 UTC is overdue (2 minutes)".to_owned();
+    let entries = [overdue, entry(21, 2, EntryKind::Reminder, 30)];
+    let deliveries = plan(&config, &key, &entries, &incidents, &[]);
+    let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
+    // Private or not, the commander hears of it; a commander who is no
+    // person is reached by nothing but the timeline.
+    assert_eq!(ids, ["rem-20-mail", "rem-20-hook"]);
+    assert!(deliveries.iter().all(|d| d.notifier == REMINDERS));
+    let stored: ReminderDelivery = serde_json::from_str(&deliveries[0].notification).unwrap();
+    assert_eq!(stored.notifier, "mail");
+    let notification = &stored.notification;
+    assert_eq!(notification.id, "rem-20-mail");
+    let page = notification.page.as_ref().unwrap();
+    assert!(page.reminder);
+    assert_eq!(
+        page.person.as_ref().unwrap().email.as_deref(),
+        Some("alice@acme.example")
+    );
+    assert_eq!(notification.alerts[0].rule, "IncidentUpdateOverdue");
+    assert_eq!(notification.alerts[0].severity, "P2");
+    assert_eq!(
+        notification.alerts[0].url,
+        "http://127.0.0.1:8080/api/v1/incidents/1"
+    );
+    let message = crate::template::MessageTemplates::compile(None, None)
+        .unwrap()
+        .render(notification)
+        .unwrap();
+    assert_eq!(message.title, "[FIRING:1] IncidentUpdateOverdue");
+    assert!(
+        message.text.starts_with("Reminder for Alice Ops, who leads incident #1\n\nFIRING P2 IncidentUpdateOverdue: incident #1 API Performance Degradation: the promised update is overdue\nThe update promised for 10:45 UTC is overdue (2 minutes)\n"),
+        "{}",
+        message.text
+    );
 }

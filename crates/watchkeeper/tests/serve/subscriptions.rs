@@ -6,7 +6,8 @@
 //! unsubscribe link (and `List-Unsubscribe` headers) that ends it; an
 //! incident on a private component reaches nobody; a bad address is
 //! refused with a reason; admins list and remove subscribers over the
-//! API.
+//! API. And a promised update that passes without one pages the
+//! incident's commander through their contacts, once.
 
 use serde_json::{Value, json};
 use watchkeeper_testkit::{PySink, on_both_engines, poll_until};
@@ -211,6 +212,55 @@ email = {{ smtp = "smtp://127.0.0.1:{port}", tls = "none", from = "Acme Status <
         assert_eq!(removed.status(), 200);
         let (_, listed) = app.get_json("/api/v1/subscriptions").await;
         assert_eq!(listed["subscribers"], json!([]));
+        app.stop().await;
+    }
+}
+
+on_both_engines! {
+    async fn an_overdue_update_pages_the_incident_commander(engine) {
+        let storage = storage(engine).await;
+        let hook = WebhookSink::spawn().await;
+        let app = spawn_app(&format!(
+            r#"
+{storage}
+[[component]]
+id = "payments"
+
+[[person]]
+id = "alice"
+name = "Alice Example"
+contact = ["hook"]
+
+[[notifier]]
+id = "hook"
+webhook = {{ url = "{hook}" }}
+"#,
+            hook = hook.url,
+        ))
+        .await;
+        let opened = app
+            .client
+            .post(format!("{}/api/v1/incidents", app.base))
+            .json(&json!({
+                "title": "Payment Processing Delays", "severity": "P1",
+                "components": {"payments": "partial_outage"},
+                "commander": "alice", "next_update": "1s",
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(opened.status(), 201, "{}", opened.text().await.unwrap());
+        let paged = hook.wait_for(1, "the commander is reminded").await;
+        let data = &paged[0].body["data"];
+        assert_eq!(paged[0].body["type"], "alert.firing");
+        assert_eq!(data["page"]["reminder"], true, "{data}");
+        assert_eq!(data["page"]["person"]["id"], "alice");
+        assert_eq!(data["alerts"][0]["rule"], "IncidentUpdateOverdue");
+        assert_eq!(data["alerts"][0]["severity"], "P1");
+        assert!(data["alerts"][0]["reason"].as_str().unwrap().contains("is overdue"), "{data}");
+        // Once per promise: nothing more arrives for it.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        assert_eq!(hook.received().len(), 1);
         app.stop().await;
     }
 }
