@@ -234,15 +234,7 @@ impl Subscriptions {
             Ok(stored) => stored,
             Err(error) => {
                 let reason = format!("the stored reminder cannot be read: {error}");
-                return self
-                    .settle(
-                        &delivery,
-                        number,
-                        started,
-                        Answer::failed(reason.clone()),
-                        Decision::GiveUp { reason },
-                    )
-                    .await;
+                return self.give_up(&delivery, number, started, reason).await;
             }
         };
         let Some(spec) = config
@@ -262,15 +254,7 @@ impl Subscriptions {
             Ok(templates) => templates,
             Err(error) => {
                 let reason = format!("the notifier's templates do not compile: {error}");
-                return self
-                    .settle(
-                        &delivery,
-                        number,
-                        started,
-                        Answer::failed(reason.clone()),
-                        Decision::GiveUp { reason },
-                    )
-                    .await;
+                return self.give_up(&delivery, number, started, reason).await;
             }
         };
         let answer = channel::deliver(
@@ -300,6 +284,25 @@ impl Subscriptions {
     }
 
     /// Records one attempt's answer and what it means.
+    /// Records a failure that no retry can mend, with its reason.
+    async fn give_up(
+        &self,
+        delivery: &Delivery,
+        number: u32,
+        started: Timestamp,
+        reason: String,
+    ) -> Result<(), NotifyError> {
+        let answer = Answer::failed(reason.clone());
+        self.settle(
+            delivery,
+            number,
+            started,
+            answer,
+            Decision::GiveUp { reason },
+        )
+        .await
+    }
+
     async fn settle(
         &self,
         delivery: &Delivery,

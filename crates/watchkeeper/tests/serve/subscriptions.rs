@@ -43,6 +43,9 @@ on_both_engines! {
         let storage = storage(engine).await;
         let mut smtp = PySink::smtp(&[]).await.unwrap();
         let hook = WebhookSink::spawn().await;
+        // A receiver that is gone for good: its 410 removes the subscriber.
+        let departed = WebhookSink::spawn().await;
+        departed.answer(&[410; 8]);
         let app = spawn_app(&format!(
             r#"
 {storage}
@@ -124,6 +127,14 @@ email = {{ smtp = "smtp://127.0.0.1:{port}", tls = "none", from = "Acme Status <
             .await
             .unwrap();
         assert_eq!(webhook.status(), 200);
+        let webhook = visitor
+            .post(format!("{}/subscribe", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form("webhook", &departed.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(webhook.status(), 200);
 
         // A private incident reaches nobody; a public one everybody.
         let private = app
@@ -196,6 +207,7 @@ email = {{ smtp = "smtp://127.0.0.1:{port}", tls = "none", from = "Acme Status <
         })
         .await;
         assert_eq!(smtp.received().len(), 2, "nothing after unsubscribing");
+        assert_eq!(departed.received().len(), 1, "nothing after answering 410");
         // Admins see who is left and can remove them.
         let (code, listed) = app.get_json("/api/v1/subscriptions").await;
         assert_eq!(code, 200);
