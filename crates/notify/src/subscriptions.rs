@@ -296,15 +296,17 @@ pub fn update_message(
     }
 }
 
-/// The deliveries `entries` make: one per public update and subscriber
-/// confirmed by the update's time, of a kind still served; and one per
-/// contact of the commander for each reminder.
+/// The deliveries `entries` make at `now`: one per public update and
+/// subscriber confirmed by the update's time, of a kind still served; and
+/// one per contact of the commander for each reminder not yet
+/// [`reminders::STALE_AFTER`] old.
 pub fn plan(
     config: &SubscriptionConfig,
     key: &LinkKey,
     entries: &[StoredEntry],
     incidents: &HashMap<i64, StoredIncident>,
     subscribers: &[StoredSubscriber],
+    now: Timestamp,
 ) -> Vec<NewDelivery> {
     let mut deliveries = Vec::new();
     for entry in entries {
@@ -312,7 +314,9 @@ pub fn plan(
             continue;
         };
         if entry.kind == EntryKind::Reminder {
-            deliveries.extend(reminders::reminder_deliveries(config, incident, entry));
+            if !reminders::stale(entry, now) {
+                deliveries.extend(reminders::reminder_deliveries(config, incident, entry));
+            }
             continue;
         }
         if entry.kind != EntryKind::Update || !announced(config, incident) {

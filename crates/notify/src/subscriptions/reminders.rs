@@ -9,10 +9,12 @@
 //!
 //! Like subscriber messages these are deliveries in the outbox, under the
 //! reserved notifier [`REMINDERS`], made with the same cursor over the
-//! timeline, so a reminder is sent once.
+//! timeline, so a reminder is sent once; one planned more than
+//! [`STALE_AFTER`] after it was written is not sent at all.
 
 use std::collections::BTreeMap;
 
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use watchkeeper_domain::id::NotifierId;
 use watchkeeper_store::{NewDelivery, StoredEntry, StoredIncident};
@@ -25,6 +27,17 @@ use crate::payload::{AlertMessage, AlertStatus, Notification, PageInfo, PagedPer
 pub const REMINDERS: &str = "@reminders";
 /// The rule a reminder's alert is named after.
 pub const RULE: &str = "IncidentUpdateOverdue";
+
+/// A reminder older than this when it is planned pages nobody: the
+/// timeline before a store first ran this version (whose cursor starts at
+/// the beginning), or a server down for longer, must not page a commander
+/// for promises long past. The timeline entry stays.
+pub const STALE_AFTER: SignedDuration = SignedDuration::from_hours(1);
+
+/// Whether `entry` is too old at `now` to page anyone.
+pub fn stale(entry: &StoredEntry, now: Timestamp) -> bool {
+    now.duration_since(entry.at) > STALE_AFTER
+}
 
 /// A commander who can be reached: a `[[person]]` with their contacts.
 #[derive(Debug, Clone, PartialEq, Eq)]

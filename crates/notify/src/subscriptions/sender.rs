@@ -151,7 +151,14 @@ impl Subscriptions {
             }
         }
         let subscribers = self.store.subscribers().await?;
-        let deliveries = plan(config, &self.key, &entries, &incidents, &subscribers);
+        let deliveries = plan(
+            config,
+            &self.key,
+            &entries,
+            &incidents,
+            &subscribers,
+            self.clock.now(),
+        );
         let committed = self
             .store
             .commit_subscriptions(from, last, &deliveries)

@@ -87,7 +87,7 @@ fn a_public_update_goes_to_each_subscriber_confirmed_by_then() {
         subscriber(3, "webhook", None),
         subscriber(4, "email", Some(0)),
     ];
-    let deliveries = plan(&config(), &key, &entries, &incidents, &subscribers);
+    let deliveries = plan(&config(), &key, &entries, &incidents, &subscribers, at(60));
     let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
     // A note is not public, incident 2 is on a private component, 2
     // confirmed later, 3 never, and email is off.
@@ -224,7 +224,7 @@ fn an_overdue_update_pages_the_commander_through_each_contact() {
     let mut overdue = entry(20, 1, EntryKind::Reminder, 30);
     overdue.body = "The update promised for 10:45 UTC is overdue (2 minutes)".to_owned();
     let entries = [overdue, entry(21, 2, EntryKind::Reminder, 30)];
-    let deliveries = plan(&config, &key, &entries, &incidents, &[]);
+    let deliveries = plan(&config, &key, &entries, &incidents, &[], at(90));
     let ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
     // Private or not, the commander hears of it; a commander who is no
     // person is reached by nothing but the timeline.
@@ -256,4 +256,10 @@ fn an_overdue_update_pages_the_commander_through_each_contact() {
         "{}",
         message.text
     );
+    // Planned an hour and more after it was written (a store's history
+    // before this version ran, or a long outage), it pages nobody.
+    let late = plan(&config, &key, &entries, &incidents, &[], at(30 + 3601));
+    assert!(late.is_empty(), "{late:?}");
+    let just_in_time = plan(&config, &key, &entries, &incidents, &[], at(30 + 3600));
+    assert_eq!(just_in_time.len(), 2);
 }
