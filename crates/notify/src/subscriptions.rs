@@ -52,6 +52,11 @@ pub struct SubscriptionConfig {
     /// Where the status page is, without a trailing slash: the links in
     /// messages point there.
     pub page_url: String,
+    /// The server's own address, without a trailing slash: the links in a
+    /// reminder to the commander point there (the API), as alert
+    /// notifications' do, not at a status page that may be served
+    /// elsewhere.
+    pub server_url: String,
     pub page_title: String,
     /// The public components, id → name; an incident on none of them (and
     /// on some component) is not announced.
@@ -126,6 +131,13 @@ pub fn check_address(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubscriberMessage {
     pub subscriber: i64,
+    /// When the subscriber was created: with the id it names one
+    /// subscription (SQLite may give a deleted subscriber's id to the next
+    /// one), so a retry never reaches, or a 410 removes, a later
+    /// subscriber with the same id. Absent in messages stored before it
+    /// was kept.
+    #[serde(default)]
+    pub subscriber_created_at: Option<Timestamp>,
     /// `email` or `webhook`.
     pub kind: String,
     pub address: String,
@@ -190,6 +202,7 @@ pub fn confirm_delivery(
     );
     let message = SubscriberMessage {
         subscriber: subscriber.id,
+        subscriber_created_at: Some(subscriber.created_at),
         kind: subscriber.kind.clone(),
         address: subscriber.address.clone(),
         subject: format!("Confirm your subscription to {}", config.page_title),
@@ -283,6 +296,7 @@ pub fn update_message(
     });
     SubscriberMessage {
         subscriber: subscriber.id,
+        subscriber_created_at: Some(subscriber.created_at),
         kind: subscriber.kind.clone(),
         address: subscriber.address.clone(),
         subject: entry

@@ -352,6 +352,16 @@ pub(crate) trait OutboxRows {
         limit: u32,
     ) -> Result<Vec<DeliveryRow>, sqlx::Error>;
 
+    /// Claims pending deliveries of `notifier` due at `now` (ms): their
+    /// next attempt moves to `until`; returned as updated, in any order.
+    async fn claim_due_deliveries(
+        &self,
+        notifier: &str,
+        now: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>, sqlx::Error>;
+
     /// The earliest next attempt among `notifier`'s pending deliveries.
     async fn next_due(&self, notifier: &str) -> Result<Option<i64>, sqlx::Error>;
 
@@ -430,6 +440,31 @@ impl Store {
             steps: &commit.escalation_steps,
         };
         backend!(self, engine => engine.commit_dispatch(&write).await).map_err(write_error)
+    }
+
+    /// Claims up to `limit` pending deliveries of `notifier` due at `now`,
+    /// in the order they were written: their next attempt moves to `until`,
+    /// so another instance sharing the database does not take them too
+    /// while this one attempts them (recording an attempt sets the next
+    /// one; after a crash a claimed delivery is due again at `until`).
+    pub async fn claim_due_deliveries(
+        &self,
+        notifier: &str,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        const WHAT: &str = "claimed deliveries";
+        let rows = backend!(self, engine => engine
+            .claim_due_deliveries(notifier, millis(now), millis(until), limit)
+            .await)
+        .map_err(write_error)?;
+        let mut claimed = rows
+            .into_iter()
+            .map(|row| row.decode(WHAT))
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by_key(|delivery| delivery.seq);
+        Ok(claimed)
     }
 
     /// Up to `limit` pending deliveries of `notifier` whose next attempt is

@@ -167,6 +167,7 @@ impl App {
             key: link_key.clone(),
             policy,
             config: subscription_config.clone(),
+            asked: Default::default(),
         });
         let (slo_evaluator, slo_board) = SloEvaluator::new(
             store.clone(),

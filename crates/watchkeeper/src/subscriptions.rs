@@ -6,8 +6,10 @@
 //! links that confirm and unsubscribe. The task that sends is
 //! `watchkeeper_notify::subscriptions::sender`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 use watchkeeper_config::Config;
 use watchkeeper_domain::clock::Clock;
@@ -47,6 +49,7 @@ pub fn subscription_config(config: &Config, own_url: &str) -> Arc<SubscriptionCo
         email,
         webhooks: page.subscribe_by_webhook,
         page_url: page_url.trim_end_matches('/').to_owned(),
+        server_url: own_url.trim_end_matches('/').to_owned(),
         page_title: page.title.clone(),
         public_components: config
             .components
@@ -83,6 +86,30 @@ pub struct StoreSubscriptions {
     pub key: LinkKey,
     pub policy: Arc<TargetPolicy>,
     pub config: watch::Receiver<Arc<SubscriptionConfig>>,
+    /// When each address waiting to confirm was last asked, for
+    /// [`RESEND_AFTER`]; only the last few minutes' are kept.
+    pub asked: Mutex<HashMap<(i64, Timestamp), Timestamp>>,
+}
+
+/// An address waiting to confirm is asked again only this long after it
+/// was last asked, however often the form is sent for it (a double click,
+/// or someone mailing a stranger through the page).
+pub const RESEND_AFTER: SignedDuration = SignedDuration::from_mins(10);
+
+/// Whether to ask `subscriber` (id and creation time) to confirm at `now`:
+/// yes unless it was asked less than [`RESEND_AFTER`] ago. Records the
+/// asking, and forgets whoever was asked long enough ago.
+fn ask_now(
+    asked: &mut HashMap<(i64, Timestamp), Timestamp>,
+    subscriber: (i64, Timestamp),
+    now: Timestamp,
+) -> bool {
+    asked.retain(|_, at| now.duration_since(*at) < RESEND_AFTER);
+    if asked.contains_key(&subscriber) {
+        return false;
+    }
+    asked.insert(subscriber, now);
+    true
 }
 
 /// What a visitor reads about a link that does nothing.
@@ -116,7 +143,14 @@ impl StoreSubscriptions {
             .await
             .map_err(|error| error.to_string())?;
         // A new address, or one still waiting, is asked (again) to confirm.
-        if kind == "email" && subscriber.confirmed_at.is_none() {
+        let ask = kind == "email"
+            && subscriber.confirmed_at.is_none()
+            && ask_now(
+                &mut self.asked.lock().unwrap_or_else(PoisonError::into_inner),
+                (subscriber.id, subscriber.created_at),
+                now,
+            );
+        if ask {
             let delivery = confirm_delivery(&config, &self.key, &subscriber, now);
             self.store
                 .write_deliveries(&[delivery])
@@ -199,5 +233,34 @@ impl SubscriptionWriter for StoreSubscriptions {
                 .await
                 .map_err(|error| error.to_string())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_waiting_to_confirm_is_asked_again_only_after_a_while() {
+        let start = Timestamp::from_second(1_764_000_000).unwrap();
+        let ann = (1, start);
+        let bob = (2, start);
+        let mut asked = HashMap::new();
+        assert!(ask_now(&mut asked, ann, start));
+        assert!(!ask_now(&mut asked, ann, start), "a double click");
+        assert!(
+            ask_now(&mut asked, bob, start),
+            "another address is its own"
+        );
+        let later = start + RESEND_AFTER - SignedDuration::from_secs(1);
+        assert!(!ask_now(&mut asked, ann, later));
+        // A later subscriber given the same id is another subscription.
+        assert!(ask_now(&mut asked, (1, later), later));
+        assert!(ask_now(&mut asked, ann, start + RESEND_AFTER));
+        assert_eq!(
+            asked.len(),
+            2,
+            "the ones asked long ago are forgotten: {asked:?}"
+        );
     }
 }

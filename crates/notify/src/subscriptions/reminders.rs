@@ -103,7 +103,7 @@ pub fn reminder_deliveries(
         runbook: None,
         starts_at: entry.at,
         ends_at: None,
-        url: format!("{}/api/v1/incidents/{}", config.page_url, incident.id),
+        url: format!("{}/api/v1/incidents/{}", config.server_url, incident.id),
         ack_url: None,
     };
     commander
@@ -117,7 +117,7 @@ pub fn reminder_deliveries(
                 group_key: format!("incident:{}:reminder", incident.id),
                 group_labels: BTreeMap::from([("incident".to_owned(), incident.id.to_string())]),
                 alerts: vec![alert.clone()],
-                external_url: config.page_url.clone(),
+                external_url: config.server_url.clone(),
                 sent_at: entry.at,
                 page: Some(PageInfo {
                     policy: format!("incident #{}", incident.id),

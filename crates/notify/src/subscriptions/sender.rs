@@ -45,6 +45,11 @@ pub const CONFIRM_FOR: SignedDuration = SignedDuration::from_hours(7 * 24);
 const ENTRIES_PER_READ: u32 = 200;
 /// Deliveries taken per query.
 const DELIVERIES_PER_READ: u32 = 20;
+/// How long a claimed delivery is this instance's: longer than a batch
+/// takes (20 deliveries, 4 at a time, each attempt at most 15 s), so a
+/// second instance sharing the database never sends it too; after a crash
+/// it is due again when the claim runs out.
+const CLAIM_FOR: SignedDuration = SignedDuration::from_mins(5);
 
 /// Everything the subscriptions need besides their configuration.
 pub struct Subscriptions {
@@ -99,9 +104,10 @@ impl Subscriptions {
         while self.dispatch(config).await? {}
         for queue in [SUBSCRIBERS, REMINDERS] {
             loop {
+                let now = self.clock.now();
                 let due = self
                     .store
-                    .due_deliveries(queue, self.clock.now(), DELIVERIES_PER_READ)
+                    .claim_due_deliveries(queue, now, now + CLAIM_FOR, DELIVERIES_PER_READ)
                     .await?;
                 let full = due.len() == DELIVERIES_PER_READ as usize;
                 futures_util::stream::iter(due)
@@ -181,48 +187,85 @@ impl Subscriptions {
     ) -> Result<(), NotifyError> {
         let started = self.clock.now();
         let number = delivery.attempts.saturating_add(1);
-        let (answer, decision) = match serde_json::from_str::<SubscriberMessage>(
-            &delivery.notification,
-        ) {
-            Err(error) => {
-                let reason = format!("the stored message cannot be read: {error}");
-                (Answer::failed(reason.clone()), Decision::GiveUp { reason })
-            }
-            Ok(message) => match self.store.subscriber(message.subscriber).await? {
-                None => {
-                    let reason = "the subscriber unsubscribed".to_owned();
-                    return self
-                        .record(&delivery, number, started, &reason, DeliveryStatus::Dropped)
-                        .await;
+        let (answer, decision) =
+            match serde_json::from_str::<SubscriberMessage>(&delivery.notification) {
+                Err(error) => {
+                    let reason = format!("the stored message cannot be read: {error}");
+                    (Answer::failed(reason.clone()), Decision::GiveUp { reason })
                 }
-                Some(_) if !config.accepts(&message.kind) => {
-                    let reason = format!("{} subscriptions are turned off", message.kind);
-                    return self
-                        .record(&delivery, number, started, &reason, DeliveryStatus::Dropped)
-                        .await;
-                }
-                Some(_) => {
-                    let answer = send(config, client, &self.policy, &delivery, &message).await;
-                    let decision = self.retry.decide(
-                        Attempt {
-                            delivery: &delivery.id,
-                            number,
-                            first_attempt_at: delivery.created_at,
-                            now: self.clock.now(),
-                        },
-                        &answer.outcome,
-                    );
-                    if let Decision::Disable { reason } = &decision {
-                        // 410: the receiver is gone for good.
-                        self.store
-                            .remove_subscriber(message.subscriber, None)
-                            .await?;
-                        tracing::info!(subscriber = message.subscriber, reason = %reason, "a webhook subscriber answered 410 Gone and was removed");
+                Ok(message) => {
+                    match self
+                        .store
+                        .subscriber(message.subscriber)
+                        .await?
+                        .filter(|found| {
+                            message
+                                .subscriber_created_at
+                                .is_none_or(|created| created == found.created_at)
+                        }) {
+                        None => {
+                            let reason =
+                        "the subscriber is gone (unsubscribed, removed, or never confirmed)"
+                            .to_owned();
+                            return self
+                                .record(
+                                    &delivery,
+                                    number,
+                                    started,
+                                    &reason,
+                                    DeliveryStatus::Dropped,
+                                )
+                                .await;
+                        }
+                        Some(_) if !config.accepts(&message.kind) => {
+                            let reason = format!("{} subscriptions are turned off", message.kind);
+                            return self
+                                .record(
+                                    &delivery,
+                                    number,
+                                    started,
+                                    &reason,
+                                    DeliveryStatus::Dropped,
+                                )
+                                .await;
+                        }
+                        Some(_) => {
+                            let answer =
+                                send(config, client, &self.policy, &delivery, &message).await;
+                            let decision = self.retry.decide(
+                                Attempt {
+                                    delivery: &delivery.id,
+                                    number,
+                                    first_attempt_at: delivery.created_at,
+                                    now: self.clock.now(),
+                                },
+                                &answer.outcome,
+                            );
+                            let decision = match decision {
+                                // 410: the receiver is gone for good, and so is the
+                                // subscription (no notifier is disabled).
+                                Decision::Disable { .. } => {
+                                    self.store
+                                        .remove_subscriber(
+                                            message.subscriber,
+                                            message.subscriber_created_at,
+                                        )
+                                        .await?;
+                                    tracing::info!(
+                                        subscriber = message.subscriber,
+                                        "a webhook subscriber answered 410 Gone and was removed"
+                                    );
+                                    Decision::GiveUp {
+                                        reason: "410 Gone: the subscriber was removed".to_owned(),
+                                    }
+                                }
+                                decision => decision,
+                            };
+                            (answer, decision)
+                        }
                     }
-                    (answer, decision)
                 }
-            },
-        };
+            };
         self.settle(&delivery, number, started, answer, decision)
             .await
     }
@@ -350,7 +393,7 @@ impl Subscriptions {
                 next_attempt_at,
             })
             .await?;
-        self.metrics.attempt(SUBSCRIBERS, result);
+        self.metrics.attempt(&delivery.notifier, result);
         Ok(())
     }
 
@@ -375,7 +418,7 @@ impl Subscriptions {
                 next_attempt_at: None,
             })
             .await?;
-        self.metrics.attempt(SUBSCRIBERS, status.as_str());
+        self.metrics.attempt(&delivery.notifier, status.as_str());
         Ok(())
     }
 }

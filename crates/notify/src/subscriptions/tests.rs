@@ -20,6 +20,7 @@ fn config() -> SubscriptionConfig {
         email: None,
         webhooks: true,
         page_url: "http://127.0.0.1:8080".to_owned(),
+        server_url: "http://127.0.0.1:8686".to_owned(),
         page_title: "Acme Status".to_owned(),
         public_components: BTreeMap::from([("api".to_owned(), "API".to_owned())]),
         commanders: BTreeMap::new(),
@@ -93,6 +94,12 @@ fn a_public_update_goes_to_each_subscriber_confirmed_by_then() {
     // confirmed later, 3 never, and email is off.
     assert_eq!(ids, ["sub-11-1"]);
     let message: SubscriberMessage = serde_json::from_str(&deliveries[0].notification).unwrap();
+    // With the id, the creation time names the subscription: a later
+    // subscriber given the same id (SQLite reuses a deleted row's) is not it.
+    assert_eq!(
+        message.subscriber_created_at,
+        Some(subscribers[0].created_at)
+    );
     assert_eq!(message.subject, "[Identified] API Performance Degradation");
     assert!(
         message.text.starts_with(
@@ -243,8 +250,8 @@ fn an_overdue_update_pages_the_commander_through_each_contact() {
     assert_eq!(notification.alerts[0].rule, "IncidentUpdateOverdue");
     assert_eq!(notification.alerts[0].severity, "P2");
     assert_eq!(
-        notification.alerts[0].url,
-        "http://127.0.0.1:8080/api/v1/incidents/1"
+        notification.alerts[0].url, "http://127.0.0.1:8686/api/v1/incidents/1",
+        "the server's own address, not the status page's"
     );
     let message = crate::template::MessageTemplates::compile(None, None)
         .unwrap()

@@ -79,6 +79,28 @@ impl OutboxRows for PostgresStore {
         .await
     }
 
+    async fn claim_due_deliveries(
+        &self,
+        notifier: &str,
+        now: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+        // Rows another instance is claiming are skipped, not waited for.
+        sqlx::query_as(concat!(
+            "UPDATE deliveries SET next_attempt_at = $3 WHERE seq IN (\
+             SELECT seq FROM deliveries WHERE status = 0 AND notifier = $1 \
+             AND next_attempt_at <= $2 ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING ",
+            delivery_columns!()
+        ))
+        .bind(notifier)
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+    }
+
     async fn next_due(&self, notifier: &str) -> Result<Option<i64>, sqlx::Error> {
         sqlx::query_scalar(
             "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 0 AND notifier = $1",

@@ -76,6 +76,28 @@ impl OutboxRows for SqliteStore {
         .await
     }
 
+    async fn claim_due_deliveries(
+        &self,
+        notifier: &str,
+        now: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+        // One writer at a time: the UPDATE is the claim.
+        sqlx::query_as(concat!(
+            "UPDATE deliveries SET next_attempt_at = ?3 WHERE seq IN (\
+             SELECT seq FROM deliveries WHERE status = 0 AND notifier = ?1 \
+             AND next_attempt_at <= ?2 ORDER BY seq LIMIT ?4) RETURNING ",
+            delivery_columns!()
+        ))
+        .bind(notifier)
+        .bind(now)
+        .bind(until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await
+    }
+
     async fn next_due(&self, notifier: &str) -> Result<Option<i64>, sqlx::Error> {
         sqlx::query_scalar(
             "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 0 AND notifier = ?1",

@@ -64,6 +64,35 @@ on_both_engines! {
         assert_eq!(left, ["http://127.0.0.1:9/hook"]);
     }
 
+    async fn two_instances_never_claim_the_same_delivery(engine) {
+        let db = TestDatabase::new(engine).await;
+        let one = db.open_with(&[]).await;
+        let two = db.open_with(&[]).await;
+        let ids = ["sub-1-1", "sub-1-2", "sub-1-3", "sub-1-4", "sub-1-5"];
+        one.write_deliveries(&ids.map(delivery)).await.unwrap();
+        let claim = |store: &watchkeeper_store::Store, now: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .claim_due_deliveries("@subscribers", at(now), at(now + 60_000), 10)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| d.id)
+                    .collect::<Vec<String>>()
+            }
+        };
+        // At once, as two servers polling the same database.
+        let (mut a, b) = tokio::join!(claim(&one, 10_000), claim(&two, 10_000));
+        assert!(a.iter().all(|id| !b.contains(id)), "{a:?} and {b:?} overlap");
+        a.extend(b);
+        a.sort();
+        assert_eq!(a, ids, "between them, every due delivery once");
+        assert!(claim(&one, 69_999).await.is_empty(), "claimed until 70 s");
+        // A claim that ran out (its instance died mid-attempt) is due again.
+        assert_eq!(claim(&two, 70_000).await.len(), 5);
+    }
+
     async fn the_subscription_cursor_moves_only_from_where_it_was_read(engine) {
         let db = TestDatabase::new(engine).await;
         let store = db.open_with(&[]).await;
