@@ -100,6 +100,18 @@ pub struct Attempt<'a> {
     pub now: Timestamp,
 }
 
+impl<'a> Attempt<'a> {
+    /// Attempt `number` of a stored `delivery`, made at `now`.
+    pub fn of(delivery: &'a watchkeeper_store::Delivery, number: u32, now: Timestamp) -> Self {
+        Attempt {
+            delivery: &delivery.id,
+            number,
+            first_attempt_at: delivery.created_at,
+            now,
+        }
+    }
+}
+
 impl RetryPolicy {
     pub fn decide(&self, attempt: Attempt<'_>, outcome: &Outcome) -> Decision {
         let (reason, retry_after) = match outcome {

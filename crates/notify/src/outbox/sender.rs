@@ -112,12 +112,7 @@ impl Notifications {
                 )
                 .await;
                 let decision = self.retry.decide(
-                    Attempt {
-                        delivery: &delivery.id,
-                        number,
-                        first_attempt_at: delivery.created_at,
-                        now: self.clock.now(),
-                    },
+                    Attempt::of(delivery, number, self.clock.now()),
                     &answer.outcome,
                 );
                 (answer, decision)

@@ -187,85 +187,54 @@ impl Subscriptions {
     ) -> Result<(), NotifyError> {
         let started = self.clock.now();
         let number = delivery.attempts.saturating_add(1);
-        let (answer, decision) =
-            match serde_json::from_str::<SubscriberMessage>(&delivery.notification) {
-                Err(error) => {
-                    let reason = format!("the stored message cannot be read: {error}");
-                    (Answer::failed(reason.clone()), Decision::GiveUp { reason })
+        let message = match serde_json::from_str::<SubscriberMessage>(&delivery.notification) {
+            Ok(message) => message,
+            Err(error) => {
+                let reason = format!("the stored message cannot be read: {error}");
+                return self.give_up(&delivery, number, started, reason).await;
+            }
+        };
+        let found = self.store.subscriber(message.subscriber).await?;
+        let dropped = match found {
+            // The same id may name a later subscriber (SQLite reuses it).
+            Some(found)
+                if message
+                    .subscriber_created_at
+                    .is_none_or(|created| created == found.created_at) =>
+            {
+                (!config.accepts(&message.kind))
+                    .then(|| format!("{} subscriptions are turned off", message.kind))
+            }
+            _ => Some(
+                "the subscriber is gone (unsubscribed, removed, or never confirmed)".to_owned(),
+            ),
+        };
+        if let Some(reason) = dropped {
+            return self
+                .record(&delivery, number, started, &reason, DeliveryStatus::Dropped)
+                .await;
+        }
+        let answer = send(config, client, &self.policy, &delivery, &message).await;
+        let decision = match self.retry.decide(
+            Attempt::of(&delivery, number, self.clock.now()),
+            &answer.outcome,
+        ) {
+            // 410: the receiver is gone for good, and so is the subscription
+            // (no notifier is disabled).
+            Decision::Disable { .. } => {
+                self.store
+                    .remove_subscriber(message.subscriber, message.subscriber_created_at)
+                    .await?;
+                tracing::info!(
+                    subscriber = message.subscriber,
+                    "a webhook subscriber answered 410 Gone and was removed"
+                );
+                Decision::GiveUp {
+                    reason: "410 Gone: the subscriber was removed".to_owned(),
                 }
-                Ok(message) => {
-                    match self
-                        .store
-                        .subscriber(message.subscriber)
-                        .await?
-                        .filter(|found| {
-                            message
-                                .subscriber_created_at
-                                .is_none_or(|created| created == found.created_at)
-                        }) {
-                        None => {
-                            let reason =
-                        "the subscriber is gone (unsubscribed, removed, or never confirmed)"
-                            .to_owned();
-                            return self
-                                .record(
-                                    &delivery,
-                                    number,
-                                    started,
-                                    &reason,
-                                    DeliveryStatus::Dropped,
-                                )
-                                .await;
-                        }
-                        Some(_) if !config.accepts(&message.kind) => {
-                            let reason = format!("{} subscriptions are turned off", message.kind);
-                            return self
-                                .record(
-                                    &delivery,
-                                    number,
-                                    started,
-                                    &reason,
-                                    DeliveryStatus::Dropped,
-                                )
-                                .await;
-                        }
-                        Some(_) => {
-                            let answer =
-                                send(config, client, &self.policy, &delivery, &message).await;
-                            let decision = self.retry.decide(
-                                Attempt {
-                                    delivery: &delivery.id,
-                                    number,
-                                    first_attempt_at: delivery.created_at,
-                                    now: self.clock.now(),
-                                },
-                                &answer.outcome,
-                            );
-                            let decision = match decision {
-                                // 410: the receiver is gone for good, and so is the
-                                // subscription (no notifier is disabled).
-                                Decision::Disable { .. } => {
-                                    self.store
-                                        .remove_subscriber(
-                                            message.subscriber,
-                                            message.subscriber_created_at,
-                                        )
-                                        .await?;
-                                    tracing::info!(
-                                        subscriber = message.subscriber,
-                                        "a webhook subscriber answered 410 Gone and was removed"
-                                    );
-                                    Decision::GiveUp {
-                                        reason: "410 Gone: the subscriber was removed".to_owned(),
-                                    }
-                                }
-                                decision => decision,
-                            };
-                            (answer, decision)
-                        }
-                    }
-                }
-            };
+            }
+            decision => decision,
+        };
         self.settle(&delivery, number, started, answer, decision)
             .await
     }
@@ -317,12 +286,7 @@ impl Subscriptions {
         )
         .await;
         let decision = match self.retry.decide(
-            Attempt {
-                delivery: &delivery.id,
-                number,
-                first_attempt_at: delivery.created_at,
-                now: self.clock.now(),
-            },
+            Attempt::of(&delivery, number, self.clock.now()),
             &answer.outcome,
         ) {
             // The notifier's own sender disables it; a reminder just ends.
